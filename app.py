@@ -1,0 +1,111 @@
+"""Chalice wiring: routes and event handlers, each a few lines over chalicelib."""
+
+from __future__ import annotations
+
+from chalice import Chalice
+
+from chalicelib import edge_api, merchants, orders, receipt_page, receipts, shops, tokens, webhooks
+from chalicelib import resource_names as names
+from chalicelib.catalog import parse_entry, parse_kind, put_entry
+from chalicelib.contracts import JobResult
+from chalicelib.http_api import header, html_response, json_response, request_context, routes
+from chalicelib.logs import configure, get_logger
+from chalicelib.settings import settings
+from chalicelib.tokens import TokenKind
+from chalicelib.validation import identifier_param, parse_body, uuid4_param
+
+configure()
+app = Chalice(app_name="receipt-bridge")
+app.register_middleware(request_context(app), "http")
+route = routes(app)
+log = get_logger("app")
+
+
+def _merchant() -> str:
+    return str(tokens.bearer(app.current_request.headers, TokenKind.ACCESS)["sub"])
+
+
+@route("/api/v1/auth", methods=["POST"])
+def authenticate():
+    return merchants.authenticate(parse_body(merchants.AuthRequest, app.current_request.raw_body))
+
+
+@route("/api/v1/shops", methods=["POST"])
+def create_shop():
+    merchant_id = _merchant()
+    created = shops.create_shop(merchant_id, parse_body(shops.CreateShop, app.current_request.raw_body))
+    return json_response(created, 201)
+
+
+@route("/api/v1/shops/{shop_id}", methods=["GET"])
+def get_shop(shop_id):
+    return shops.public_view(shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True).profile)
+
+
+@route("/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", methods=["PUT"])
+def put_catalog_entry(shop_id, kind, entry_id):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
+    catalog_kind = parse_kind(kind)
+    entry = parse_entry(catalog_kind, app.current_request.raw_body)
+    saved = put_entry(shop.shop_id, catalog_kind, identifier_param(entry_id, "id"), entry)
+    shops.forget(shop.shop_id)
+    return saved
+
+
+@route("/api/v1/shops/{shop_id}/orders", methods=["POST"])
+def record_order(shop_id):
+    request = app.current_request
+    shop = shops.authorized_by_shop_key(uuid4_param(shop_id, "shop_id"), header(request, "x-shop-key"))
+    order, created = orders.record_order(shop, parse_body(orders.OrderIn, request.raw_body))
+    return json_response(orders.public_view(order), 201 if created else 200)
+
+
+@route("/api/v1/shops/{shop_id}/orders/{order_id}", methods=["GET"])
+def get_order(shop_id, order_id):
+    request = app.current_request
+    shop_id = uuid4_param(shop_id, "shop_id")
+    if header(request, "x-shop-key"):
+        shops.authorized_by_shop_key(shop_id, header(request, "x-shop-key"))
+    else:
+        shops.owned_by(_merchant(), shop_id)
+    return orders.public_view(orders.get_order(shop_id, identifier_param(order_id, "order_id")))
+
+
+@route("/api/v1/shops/{shop_id}/webhook", methods=["PUT"])
+def put_webhook(shop_id):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
+    config = parse_body(webhooks.WebhookConfigIn, app.current_request.raw_body)
+    webhooks.check_target(config.url)
+    secret = webhooks.new_secret()
+    shops.set_webhook(shop.shop_id, config.url, secret)
+    return {"url": config.url, "secret": secret}
+
+
+@route("/api/v1/edge/session", methods=["POST"])
+def edge_session():
+    return edge_api.open_session(parse_body(edge_api.EdgeSessionIn, app.current_request.raw_body))
+
+
+@route("/api/v1/edge/results", methods=["POST"])
+def edge_result():
+    claims = tokens.bearer(app.current_request.headers, TokenKind.EDGE)
+    result = parse_body(JobResult, app.current_request.raw_body)
+    return edge_api.accept_result(str(claims["sub"]), result).model_dump(mode="json")
+
+
+@route("/r/{token}", methods=["GET"])
+def public_receipt(token):
+    return html_response(receipt_page.render(receipts.by_public_token(token)))
+
+
+@app.on_sqs_message(queue=settings().queue(names.RECEIPTS_QUEUE), batch_size=10)
+def create_receipts(event):
+    for record in event:
+        work = receipts.ReceiptWork.model_validate_json(record.body)
+        receipts.create_for_order(work.shop_id, work.order_id)
+
+
+@app.on_sqs_message(queue=settings().queue(names.WEBHOOKS_QUEUE), batch_size=1)
+def send_webhooks(event):
+    for record in event:
+        webhooks.deliver_message(webhooks.WebhookMessage.model_validate_json(record.body))

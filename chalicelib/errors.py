@@ -1,0 +1,89 @@
+"""Typed API errors and the one error body of DESIGN §4.
+
+``{"status_code", "error", "code", "message"}``; codes of the eReceipt API kept
+as they are, our own in the same ``E_…`` style.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+
+class BridgeError(Exception):
+    status_code: int = 400
+    code: str = "E_BAD_REQUEST"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.status_code, self.code, self.message)
+
+
+def error_body(status_code: int, code: str, message: str) -> dict[str, Any]:
+    return {
+        "status_code": status_code,
+        "error": HTTPStatus(status_code).phrase,
+        "code": code,
+        "message": message,
+    }
+
+
+class SchemaValidationError(BridgeError):
+    status_code, code = 400, "E_FAILED_SCHEMA_VALIDATION"
+
+
+class AuthenticationError(BridgeError):
+    status_code, code = 401, "E_AUTHENTICATION"
+
+
+class ForbiddenError(BridgeError):
+    status_code, code = 403, "E_FORBIDDEN"
+
+
+class NotFoundError(BridgeError):
+    status_code, code = 404, "E_NOT_FOUND"
+
+
+class ShopNotFound(NotFoundError):
+    code = "E_SHOP_NOT_FOUND"
+
+
+class OrderNotFound(NotFoundError):
+    code = "E_ORDER_NOT_FOUND"
+
+
+class JobNotFound(NotFoundError):
+    code = "E_JOB_NOT_FOUND"
+
+
+class ReceiptNotFound(NotFoundError):
+    code = "E_RECEIPT_NOT_FOUND"
+
+
+class CatalogReferenceError(BridgeError):
+    """An order names a catalogue entry the shop does not have."""
+
+    status_code, code = 422, "E_UNKNOWN_REFERENCE"
+
+
+class ConflictError(BridgeError):
+    status_code, code = 409, "E_CONFLICT"
+
+
+class PublicAccessExpired(BridgeError):
+    status_code, code = 401, "E_PUBLIC_ACCESS_EXPIRED"
+
+
+class WebhookTargetRefused(BridgeError):
+    status_code, code = 400, "E_WEBHOOK_TARGET_REFUSED"
+
+
+class ServiceUnavailable(BridgeError):
+    status_code, code = 503, "E_SERVICE_UNAVAILABLE"

@@ -1,0 +1,44 @@
+"""Money arithmetic: integer minor units inside, decimal strings at the edges."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount / CENT).to_integral_value(ROUND_HALF_UP))
+
+
+def format_minor(minor: int) -> str:
+    return str((Decimal(minor) * CENT).quantize(CENT))
+
+
+def line_amount(quantity: Decimal, unit_price_minor: int) -> int:
+    return int((quantity * unit_price_minor).to_integral_value(ROUND_HALF_UP))
+
+
+def vat_included(gross_minor: int, rate: Decimal) -> int:
+    """VAT contained in a VAT-inclusive amount, rounded half-up per rate group."""
+    if rate == 0:
+        return 0
+    return int((Decimal(gross_minor) * rate / (100 + rate)).to_integral_value(ROUND_HALF_UP))
+
+
+def vat_breakdown(lines: list[tuple[Decimal, int]]) -> list[dict[str, int | Decimal]]:
+    """Group (vat_rate, gross amount) pairs into one entry per rate, sorted by rate."""
+    gross: dict[Decimal, int] = defaultdict(int)
+    for rate, amount in lines:
+        gross[rate.normalize()] += amount
+    return [
+        {"rate": rate, "gross": total, "vat": vat_included(total, rate), "net": total - vat_included(total, rate)}
+        for rate, total in sorted(gross.items())
+    ]
+
+
+def format_rate(rate: Decimal) -> str:
+    """'20' for 20, '9.5' for 9.50: the shortest exact decimal string."""
+    text = format(rate.normalize(), "f")
+    return text

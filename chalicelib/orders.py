@@ -1,0 +1,234 @@
+"""Order intake (one idempotent call), order lookup, and the order's job.
+
+``build_order`` is pure: catalogue resolution, money and VAT, the fiscal job.
+``record_order`` does the I/O: one DynamoDB transaction conditioned on the
+merchant's ``order_id``, then the job to the shop's queue and the ``validated``
+webhook to the webhook queue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from chalicelib import money, webhooks
+from chalicelib.aws import client
+from chalicelib.catalog import CatalogKind, Client, PriceString, RateString
+from chalicelib.contracts import FiscalJob, Identifier, JobLine, JobPayment, PaymentType, Quantity
+from chalicelib.errors import CatalogReferenceError, ConflictError, OrderNotFound, SchemaValidationError
+from chalicelib.settings import settings
+from chalicelib.shops import ShopSnapshot
+from chalicelib.storage import from_item, key, to_item
+
+
+def _reject_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("money and quantities are decimal strings such as \"3.50\", not JSON numbers")
+    return value
+
+
+def _decimal_string(inner: Any) -> Any:
+    return Annotated[inner, BeforeValidator(_reject_float)]
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: Identifier | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=72, strip_whitespace=True)] | None = None
+    quantity: _decimal_string(Quantity)
+    unit_price: _decimal_string(PriceString) | None = None
+    vat_rate: _decimal_string(RateString) | None = None
+
+    @model_validator(mode="after")
+    def _catalogue_or_free_line(self) -> OrderLineIn:
+        if self.item_id is None and (self.name is None or self.unit_price is None or self.vat_rate is None):
+            raise ValueError("a line needs item_id, or name with unit_price and vat_rate")
+        return self
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: Identifier
+    payment_method_id: Identifier
+    delivery_method_id: Identifier
+    user_id: Identifier
+    client_id: Identifier | None = None
+    client: Client | None = None
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
+    date: Annotated[int, Field(ge=946684800, le=4102444800)] | None = None
+    is_refund: bool = False
+    parent_order_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrderIn:
+        if self.client_id is not None and self.client is not None:
+            raise ValueError("give client_id or client, not both")
+        if self.is_refund != (self.parent_order_id is not None):
+            raise ValueError("a refund (is_refund) needs parent_order_id, and only a refund has one")
+        return self
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _reference(snapshot: ShopSnapshot, kind: CatalogKind, entry_id: str, field: str) -> dict[str, Any]:
+    entry = snapshot.catalog.get(kind, entry_id)
+    if entry is None:
+        raise CatalogReferenceError(f"{field} '{entry_id}' is not in this shop's {kind.value}")
+    return entry
+
+
+def _line(snapshot: ShopSnapshot, index: int, line: OrderLineIn) -> dict[str, Any]:
+    if line.item_id is not None:
+        item = _reference(snapshot, CatalogKind.ITEMS, line.item_id, f"items[{index}].item_id")
+        name, price, rate = item["name"], Decimal(item["price"]), Decimal(item["vat_rate"])
+    else:
+        name, price, rate = line.name, line.unit_price, line.vat_rate
+    unit_price = money.to_minor(price)
+    return {
+        "item_id": line.item_id,
+        "name": name,
+        "quantity": format(line.quantity.normalize(), "f"),
+        "unit_price": unit_price,
+        "vat_rate": money.format_rate(rate),
+        "amount": money.line_amount(line.quantity, unit_price),
+    }
+
+
+def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str, Any]:
+    """The order record the bridge stores, with its fiscal job; no I/O."""
+    payment = _reference(snapshot, CatalogKind.PAYMENT_METHODS, request.payment_method_id, "payment_method_id")
+    delivery = _reference(snapshot, CatalogKind.DELIVERY_METHODS, request.delivery_method_id, "delivery_method_id")
+    user = _reference(snapshot, CatalogKind.USERS, request.user_id, "user_id")
+    if request.client_id is not None:
+        customer = _reference(snapshot, CatalogKind.CLIENTS, request.client_id, "client_id")
+    else:
+        customer = request.client.model_dump(exclude_none=True) if request.client else None
+    lines = [_line(snapshot, i, line) for i, line in enumerate(request.items)]
+    total = sum(line["amount"] for line in lines)
+    if total <= 0:
+        raise SchemaValidationError("an order's total must be greater than zero")
+    vats = money.vat_breakdown([(Decimal(line["vat_rate"]), line["amount"]) for line in lines])
+    order_internal_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    job = FiscalJob(
+        job_id=job_id,
+        shop_id=snapshot.shop_id,
+        order_id=request.order_id,
+        order_internal_id=order_internal_id,
+        created_at=now,
+        currency=snapshot.profile["currency"],
+        is_refund=request.is_refund,
+        operator=request.user_id,
+        lines=[JobLine(name=l["name"], quantity=Decimal(l["quantity"]), unit_price=l["unit_price"],
+                       vat_rate=Decimal(l["vat_rate"]), amount=l["amount"]) for l in lines],
+        payment=JobPayment(type=PaymentType(payment["type"]), method_id=request.payment_method_id, amount=total),
+        total=total,
+    )
+    return {
+        "order_id": request.order_id,
+        "order_internal_id": order_internal_id,
+        "shop_id": snapshot.shop_id,
+        "merchant_id": snapshot.profile["merchant_id"],
+        "status": "validated",
+        "fingerprint": request.fingerprint(),
+        "created_at": now,
+        "date": request.date or now,
+        "currency": snapshot.profile["currency"],
+        "lines": lines,
+        "total": total,
+        "vat_total": sum(int(v["vat"]) for v in vats),
+        "vats": [{**v, "rate": money.format_rate(Decimal(v["rate"]))} for v in vats],
+        "payment": {"method_id": request.payment_method_id, "name": payment["name"], "type": payment["type"]},
+        "delivery": {"method_id": request.delivery_method_id, "name": delivery["name"]},
+        "user": {"user_id": request.user_id, "name": user["name"]},
+        "client_id": request.client_id,
+        "customer": customer,
+        "is_refund": request.is_refund,
+        "parent_order_id": request.parent_order_id,
+        "job_id": job_id,
+        "job": job.model_dump(mode="json"),
+    }
+
+
+def order_key(shop_id: str, order_id: str) -> dict[str, Any]:
+    return key(f"SHOP#{shop_id}", f"ORDER#{order_id}")
+
+
+def job_key(job_id: str) -> dict[str, Any]:
+    return key(f"JOB#{job_id}", "JOB")
+
+
+def _table() -> str:
+    return settings().table("orders")
+
+
+def get_order(shop_id: str, order_id: str) -> dict[str, Any]:
+    response = client("dynamodb").get_item(TableName=_table(), Key=order_key(shop_id, order_id), ConsistentRead=True)
+    if "Item" not in response:
+        raise OrderNotFound(f"order {order_id} not found")
+    return from_item(response["Item"])
+
+
+def _check_parent(snapshot: ShopSnapshot, parent_order_id: str) -> None:
+    try:
+        parent = get_order(snapshot.shop_id, parent_order_id)
+    except OrderNotFound:
+        parent = None
+    if parent is None or parent["is_refund"]:
+        raise CatalogReferenceError("parent_order_id must name an existing sale of this shop")
+
+
+def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, Any], bool]:
+    """Record the order and its job atomically; return (order, created)."""
+    if request.parent_order_id is not None:
+        _check_parent(snapshot, request.parent_order_id)
+    order = build_order(snapshot, request, int(time.time()))
+    table = _table()
+    try:
+        client("dynamodb").transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                         "Item": to_item({"pk": f"SHOP#{snapshot.shop_id}", "sk": f"ORDER#{request.order_id}",
+                                          **order})}},
+                {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                         "Item": to_item({"pk": f"JOB#{order['job_id']}", "sk": "JOB", "job_id": order["job_id"],
+                                          "shop_id": snapshot.shop_id, "order_id": request.order_id,
+                                          "status": "queued", "created_at": order["created_at"]})}},
+            ]
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        existing = get_order(snapshot.shop_id, request.order_id)
+        if existing["fingerprint"] != order["fingerprint"]:
+            raise ConflictError(f"order {request.order_id} exists with a different body") from exc
+        return existing, False
+    client("sqs").send_message(QueueUrl=snapshot.profile["queue_url"], MessageBody=json.dumps(order["job"]))
+    webhooks.enqueue(order, "validated")
+    return order, True
+
+
+def public_view(order: dict[str, Any]) -> dict[str, Any]:
+    link = order.get("public_link")
+    return {
+        "order_id": order["order_id"],
+        "order_internal_id": order["order_internal_id"],
+        "status": order["status"],
+        "total": money.format_minor(order["total"]),
+        "currency": order["currency"],
+        "is_refund": order["is_refund"],
+        "created_at": order["created_at"],
+        "fiscal": order.get("fiscal"),
+        "failure": order.get("failure"),
+        "receipt_id": order.get("receipt_id"),
+        "public_link": link,
+        "invoice_pdf": f"{link['url']}.pdf" if link else None,
+    }

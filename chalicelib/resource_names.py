@@ -1,0 +1,47 @@
+"""Logical names of every AWS resource and how they become physical names.
+
+Shared by the Lambda code (to address resources) and by ``infra/`` (to define
+them). Kept dependency-free so it can be imported at Lambda import time.
+"""
+
+from __future__ import annotations
+
+import json
+
+TENANTS_TABLE = "tenants"
+ORDERS_TABLE = "orders"
+RECEIPTS_TABLE = "receipts"
+
+RECEIPTS_QUEUE = "receipts"
+WEBHOOKS_QUEUE = "webhooks.fifo"
+JOBS_DLQ = "jobs-dlq"
+
+RECEIPTS_BY_TOKEN_INDEX = "by_public_token"
+RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
+
+
+def physical(prefix: str, logical: str) -> str:
+    return f"{prefix}-{logical}"
+
+
+def shop_jobs_queue(prefix: str, shop_id: str) -> str:
+    return f"{prefix}-jobs-{shop_id}"
+
+
+def shop_jobs_queue_pattern(prefix: str) -> str:
+    """The name pattern every shop's jobs queue matches, for IAM resources."""
+    return f"{prefix}-jobs-*"
+
+JOBS_MAX_RECEIVE_COUNT = 10
+JOBS_VISIBILITY_TIMEOUT = 120
+JOBS_RETENTION_SECONDS = 14 * 86400
+
+
+def shop_jobs_queue_attributes(dlq_arn: str) -> dict[str, str]:
+    """SQS attributes of a shop's jobs queue: long retention so offline shops lose nothing."""
+    return {
+        "VisibilityTimeout": str(JOBS_VISIBILITY_TIMEOUT),
+        "MessageRetentionPeriod": str(JOBS_RETENTION_SECONDS),
+        "ReceiveMessageWaitTimeSeconds": "20",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": JOBS_MAX_RECEIVE_COUNT}),
+    }
