@@ -1,0 +1,130 @@
+"""Fixtures for the cloud side: moto in-process, infra provisioned, Chalice test client."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "BRIDGE_STAGE": "local",
+        "BRIDGE_JWT_SECRET": "test-signing-key-that-is-long-enough-for-hs256",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib import aws, shops  # noqa: E402
+from chalicelib.settings import settings  # noqa: E402
+from infra.provision import provision  # noqa: E402
+
+
+@pytest.fixture
+def aws_env() -> Iterator[dict[str, str]]:
+    with mock_aws():
+        aws.reset_clients()
+        shops._cache.clear()
+        urls = provision(boto3.session.Session(region_name="eu-central-1"), settings().prefix)
+        yield urls
+        aws.reset_clients()
+
+
+@pytest.fixture
+def api(aws_env: dict[str, str]) -> Iterator["Api"]:
+    from app import app
+
+    with Client(app) as client:
+        yield Api(client)
+
+
+class Api:
+    """A small helper over Chalice's test client that speaks JSON."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             raw: bytes | None = None) -> Any:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+        hdrs = {"content-type": "application/json", **(headers or {})}
+        response = self.client.http.request(method, path, headers=hdrs, body=data)
+        response.json = json.loads(response.body) if response.body and response.body[:1] in (b"{", b"[") else None
+        return response
+
+
+@pytest.fixture
+def merchant(api: Api) -> dict[str, Any]:
+    from chalicelib.merchants import create_merchant
+
+    creds = create_merchant("Demo merchant")
+    token = api.call("POST", "/api/v1/auth", {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}).json
+    return {**creds, "auth": {"authorization": f"Bearer {token['access_token']}"}}
+
+
+DEMO_CATALOG = [
+    ("payment_methods", "cash", {"name": "Cash", "type": "cash"}),
+    ("payment_methods", "card", {"name": "Card", "type": "card"}),
+    ("delivery_methods", "pickup", {"name": "Pickup"}),
+    ("users", "demo-cashier", {"name": "Demo cashier"}),
+    ("departments", "drinks", {"name": "Drinks"}),
+    ("items", "coffee", {"name": "Coffee", "price": "3.50", "vat_rate": "20", "department_id": "drinks"}),
+    ("items", "tea", {"name": "Tea", "price": "2.80", "vat_rate": "20", "department_id": "drinks"}),
+]
+
+
+@pytest.fixture
+def shop(api: Api, merchant: dict[str, Any]) -> dict[str, Any]:
+    created = api.call("POST", "/api/v1/shops", {"name": "Demo shop"}, merchant["auth"])
+    assert created.status_code == 201, created.body
+    shop = created.json
+    for kind, entry_id, entry in DEMO_CATALOG:
+        r = api.call("PUT", f"/api/v1/shops/{shop['shop_id']}/catalog/{kind}/{entry_id}", entry, merchant["auth"])
+        assert r.status_code == 200, r.body
+    return shop
+
+
+def demo_order(order_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "order_id": order_id,
+        "payment_method_id": "cash",
+        "delivery_method_id": "pickup",
+        "user_id": "demo-cashier",
+        "items": [{"item_id": "coffee", "quantity": "2"}, {"name": "Cookie", "quantity": "1", "unit_price": "1.20", "vat_rate": "9"}],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def aws_calls(api: Api) -> list[str]:
+    """Every AWS API operation the app's clients make, as 'service.Operation'."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}.{model.name}")
+
+    for service in ("dynamodb", "sqs", "sts"):
+        aws.client(service).meta.events.register("before-call.*.*", record)
+    return calls
+
+
+def queue_messages(queue_url: str) -> list[dict[str, Any]]:
+    """Drain and return every message on a queue (visibility 0 so nothing is hidden)."""
+    sqs = aws.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                    WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        messages.extend(batch)
