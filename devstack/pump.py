@@ -1,0 +1,105 @@
+"""Deliver SQS messages to the app's SQS handlers, as Lambda's event source mapping would.
+
+``chalice local`` serves HTTP only, so this process long-polls every queue the
+app subscribes to (read from ``app.event_sources``) and calls each handler with
+a Lambda-shaped event, which Chalice wraps in its own ``SQSEvent``. A batch is
+deleted only when the handler returns; a failure leaves it to reappear after
+its visibility timeout, like the real mapping.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import uuid
+from typing import Any
+
+import boto3
+from chalice.app import SQSEventConfig
+from chalice.local import LambdaContext
+
+from chalicelib.logs import configure, get_logger
+
+log = get_logger("pump")
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+class QueuePump(threading.Thread):
+    def __init__(self, app_module: Any, config: SQSEventConfig, stop: threading.Event, wait_seconds: int = 5) -> None:
+        super().__init__(name=f"pump-{config.name}", daemon=True)
+        self.handler = getattr(app_module, config.name)
+        self.config, self.stop, self.wait_seconds = config, stop, wait_seconds
+        self.sqs = boto3.session.Session().client("sqs")
+        self.url = self.sqs.get_queue_url(QueueName=config.queue)["QueueUrl"]
+        self.arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.pump_once()
+            except Exception:
+                log.exception("pump_receive_failed", queue=self.config.queue)
+                self.stop.wait(1)
+
+    def pump_once(self) -> int:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=min(10, self.config.batch_size),
+            WaitTimeSeconds=self.wait_seconds, AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages:
+            return 0
+        event = sqs_event(messages, self.arn, self.sqs.meta.region_name)
+        context = LambdaContext(self.config.name, 256, max_runtime_ms=60_000)
+        context.aws_request_id = str(uuid.uuid4())
+        try:
+            self.handler(event, context)
+        except Exception:
+            log.exception("handler_failed", handler=self.config.name, messages=len(messages))
+            return 0
+        self.sqs.delete_message_batch(
+            QueueUrl=self.url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+        return len(messages)
+
+
+def sqs_sources(app: Any) -> list[SQSEventConfig]:
+    return [source for source in app.event_sources if isinstance(source, SQSEventConfig)]
+
+
+def main() -> None:
+    configure()
+    import app as app_module
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    pumps = [QueuePump(app_module, config, stop) for config in sqs_sources(app_module.app)]
+    for pump in pumps:
+        pump.start()
+    print(f"PUMP READY queues={','.join(p.config.queue for p in pumps)}", flush=True)
+    stop.wait()
+    for pump in pumps:
+        pump.join(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

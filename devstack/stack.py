@@ -1,0 +1,157 @@
+"""Bring up the whole bridge on loopback (DESIGN §3) and seed the demo tenants."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from devstack.processes import StartupFailed, Supervisor, port_is_free
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CATALOG: list[tuple[str, str, dict[str, str]]] = [
+    ("payment_methods", "cash", {"name": "Cash", "type": "cash"}),
+    ("payment_methods", "card", {"name": "Card", "type": "card"}),
+    ("delivery_methods", "pickup", {"name": "Pickup"}),
+    ("users", "demo-cashier", {"name": "Demo cashier"}),
+    ("departments", "drinks", {"name": "Drinks"}),
+    ("items", "coffee", {"name": "Coffee", "price": "3.50", "vat_rate": "20", "department_id": "drinks"}),
+    ("items", "tea", {"name": "Tea", "price": "2.80", "vat_rate": "20", "department_id": "drinks"}),
+]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    aws_port: int
+    api_port: int
+    edge_port: int
+    var_dir: Path
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        return cls(
+            aws_port=int(os.environ.get("BRIDGE_AWS_PORT", "5000")),
+            api_port=int(os.environ.get("BRIDGE_API_PORT", "8000")),
+            edge_port=int(os.environ.get("BRIDGE_EDGE_PORT", "8765")),
+            var_dir=Path(os.environ.get("BRIDGE_VAR_DIR", str(ROOT / "var"))).resolve(),
+        )
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def edge_base(self) -> str:
+        return f"http://127.0.0.1:{self.edge_port}"
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
+
+def cloud_env(config: StackConfig) -> dict[str, str]:
+    """Environment of every cloud-side process: moto endpoint, stage, fresh JWT key."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_ENDPOINT_URL": config.aws_endpoint,
+        "BRIDGE_STAGE": "local",
+        "BRIDGE_JWT_SECRET": secrets.token_urlsafe(32),
+        "BRIDGE_PUBLIC_BASE_URL": config.api_base,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.cloud_env = cloud_env(config)
+        self.env = {**os.environ, **self.cloud_env}
+        self.supervisor = Supervisor(config.var_dir / "logs", self.env)
+
+    def start(self) -> dict[str, Any]:
+        cfg = self.config
+        for name, port in (("aws", cfg.aws_port), ("api", cfg.api_port), ("edge", cfg.edge_port)):
+            if not port_is_free(port):
+                raise StartupFailed(f"port {port} ({name}) is in use; set BRIDGE_{name.upper()}_PORT to move it")
+        for stale in ("edge", "logs"):  # the emulated cloud starts empty, so must the edge
+            shutil.rmtree(cfg.var_dir / stale, ignore_errors=True)
+        self.supervisor.log_dir.mkdir(parents=True, exist_ok=True)
+        os.environ.update(self.cloud_env)
+        python = sys.executable
+        moto = self.supervisor.start("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.aws_port)])
+        moto.wait_for_port(cfg.aws_port, timeout=30)
+        self._provision()
+        api = self.supervisor.start(
+            "api", [str(Path(python).parent / "chalice"), "--project-dir", str(ROOT), "local", "--stage", "local",
+                    "--host", "127.0.0.1", "--port", str(cfg.api_port), "--no-autoreload"])
+        pump = self.supervisor.start("pump", [python, "-m", "devstack.pump"])
+        api.wait_for_port(cfg.api_port, timeout=60)
+        pump.wait_for_line("PUMP READY", timeout=60)
+        demo = self._seed()
+        edge_config = self._write_edge_config(demo["shop"]["edge_key"])
+        edge = self.supervisor.start("edge", [python, "-m", "edge", "run", "--config", str(edge_config)])
+        edge.wait_for_line("EDGE READY", timeout=60)
+        demo_path = cfg.var_dir / "demo.json"
+        demo_path.write_text(json.dumps(demo, indent=2))
+        demo_path.chmod(0o600)
+        return demo
+
+    def stop(self) -> None:
+        self.supervisor.stop_all()
+
+    def _provision(self) -> None:
+        import boto3
+
+        from chalicelib.settings import settings
+        from infra.provision import provision
+
+        provision(boto3.session.Session(), settings().prefix)
+
+    def _seed(self) -> dict[str, Any]:
+        from chalicelib.merchants import create_merchant
+
+        merchant, other = create_merchant("Demo merchant"), create_merchant("Other merchant")
+        with httpx.Client(base_url=self.config.api_base, timeout=30) as http:
+            token = http.post("/api/v1/auth", json={k: merchant[k] for k in ("api_key", "api_secret")})
+            token.raise_for_status()
+            auth = {"authorization": f"Bearer {token.json()['access_token']}"}
+            shop = http.post("/api/v1/shops", json={"name": "Demo shop", "timezone": "UTC"}, headers=auth)
+            shop.raise_for_status()
+            shop_id = shop.json()["shop_id"]
+            for kind, entry_id, entry in DEMO_CATALOG:
+                http.put(f"/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", json=entry, headers=auth).raise_for_status()
+        return {
+            "api_base": self.config.api_base,
+            "edge_base": self.config.edge_base,
+            "aws_endpoint": self.config.aws_endpoint,
+            "merchant": {k: merchant[k] for k in ("api_key", "api_secret")},
+            "other_merchant": {k: other[k] for k in ("api_key", "api_secret")},
+            "shop": {"shop_id": shop_id, "shop_key": shop.json()["shop_key"], "edge_key": shop.json()["edge_key"]},
+        }
+
+    def _write_edge_config(self, edge_key: str) -> Path:
+        edge_dir = self.config.var_dir / "edge"
+        edge_dir.mkdir(parents=True, exist_ok=True)
+        path = edge_dir / "edge.toml"
+        path.write_text(
+            f'api_base = "{self.config.api_base}"\n'
+            f'edge_key = "{edge_key}"\n'
+            f'aws_endpoint_url = "{self.config.aws_endpoint}"\n'
+            f'state_dir = "{edge_dir}"\n'
+            f'manage_host = "127.0.0.1"\n'
+            f"manage_port = {self.config.edge_port}\n"
+            "[fiscal_device]\n"
+            'manufacturer = "Simulated"\n'
+            'model = "Simulated"\n'
+        )
+        path.chmod(0o600)
+        return path
