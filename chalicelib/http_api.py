@@ -91,10 +91,11 @@ def _normalized(response: Response) -> Response:
 
 def request_context(app: Chalice) -> Callable[[Any, Callable[[Any], Response]], Response]:
     def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
-        context = getattr(app, "lambda_context", None)
-        request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+        request_id = str(uuid.uuid4())
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id, path=getattr(event, "path", None))
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, path=getattr(event, "path", None),
+            lambda_request_id=getattr(getattr(event, "lambda_context", None), "aws_request_id", None))
         response = _normalized(get_response(event))
         response.headers["request-id"] = request_id
         return response

@@ -35,6 +35,8 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # one write per response, no 40 ms delayed-ACK stall
+
             def do_POST(self) -> None:  # noqa: N802 (http.server naming)
                 raw = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
                 try:

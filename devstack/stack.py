@@ -87,11 +87,11 @@ class Stack:
         self.supervisor.log_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(self.cloud_env)
         python = sys.executable
-        moto = self.supervisor.start("moto", [python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cfg.aws_port)])
+        moto = self.supervisor.start("moto", [python, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(cfg.aws_port)])
         moto.wait_for_port(cfg.aws_port, timeout=30)
         self._provision()
         api = self.supervisor.start(
-            "api", [str(Path(python).parent / "chalice"), "--project-dir", str(ROOT), "local", "--stage", "local",
+            "api", [python, "-m", "devstack.chalice_local", "--project-dir", str(ROOT), "local", "--stage", "local",
                     "--host", "127.0.0.1", "--port", str(cfg.api_port), "--no-autoreload"])
         pump = self.supervisor.start("pump", [python, "-m", "devstack.pump"])
         api.wait_for_port(cfg.api_port, timeout=60)
