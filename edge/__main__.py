@@ -1,0 +1,5 @@
+"""``python -m edge``: the edge command line."""
+
+from edge.cli import main
+
+main()

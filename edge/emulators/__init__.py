@@ -1,0 +1,1 @@
+"""Device emulators: stand-ins for real fiscal devices, each with its own persistent state."""

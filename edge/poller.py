@@ -1,0 +1,315 @@
+"""The poller: one loop that takes jobs off the queue, prints each exactly once and reports it.
+
+Every cycle first finishes what the journal shows as unfinished (device work,
+then result delivery, then queue deletions) and only then polls for more, so
+a restart always reconciles before it takes anything new. The journal, not the
+queue, drives a job once it is journaled; a message is only the token to delete
+when its job is settled.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import structlog
+from pydantic import ValidationError
+
+from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
+from edge.backoff import RetryGate
+from edge.cloud import CloudRejected, CloudUnavailable, EdgeSession
+from edge.config import EdgeConfig
+from edge.drivers.base import DeviceError, FiscalDriver, InvalidJob
+from edge.faults import crashpoint
+from edge.jobqueue import JobQueue, MessageGone, QueueAuthError, QueueError, kept_invisible, receive_abandonable
+from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal
+from edge.session import CloudLink
+
+log = structlog.get_logger("edge.poller")
+
+QueueFactory = Callable[[EdgeSession], JobQueue]
+
+
+def poison_job_id(message: InboundMessage) -> str:
+    return f"poison:{message.message_id}"
+
+
+class Poller:
+    def __init__(
+        self,
+        config: EdgeConfig,
+        journal: Journal,
+        driver: FiscalDriver,
+        link: CloudLink,
+        queue_factory: QueueFactory,
+        stop: threading.Event,
+        on_ready: Callable[[EdgeSession], None],
+        mono: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._config = config
+        self._journal = journal
+        self._driver = driver
+        self._link = link
+        self._queue_factory = queue_factory
+        self._stop = stop
+        self._on_ready = on_ready
+        self._mono = mono
+        self._device_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
+        self._queue_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
+        self._queue: JobQueue | None = None
+        self._queue_session: EdgeSession | None = None
+        self._ready = False
+        self._fresh: list[tuple[str, str]] = []  # (job_id, receipt_handle) taken in the last batch
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.cycle()
+
+    def cycle(self) -> None:
+        """Finish journaled work, then take one batch of messages."""
+        self.work_device()
+        self.deliver_results()
+        queue = self._current_queue()
+        if queue is None:
+            self._stop.wait(self._idle_seconds(self._link.seconds_until_available()))
+            return
+        if not self._queue_gate.is_open(self._mono()):
+            self._stop.wait(self._idle_seconds(self._queue_gate.seconds_until_open(self._mono())))
+            return
+        self.delete_settled(queue)
+        self._hold_fresh(queue)
+        if self._stop.is_set():
+            return
+        if not self._ready:
+            self._ready = True
+            assert self._queue_session is not None
+            self._on_ready(self._queue_session)
+        for message in self._receive(queue):
+            if self._stop.is_set():
+                break
+            self.accept(message)
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def accept(self, message: InboundMessage) -> None:
+        """Journal one delivery; a job seen before is never started again."""
+        crashpoint("after_receive")
+        session = self._queue_session
+        try:
+            job = FiscalJob.model_validate_json(message.body)
+        except ValidationError as exc:
+            self._reject_message(message, "E_POISON", f"not a fiscal job: {exc.error_count()} validation error(s)")
+            return
+        if session is not None and job.shop_id != session.shop_id:
+            self._reject_message(message, "E_WRONG_SHOP", f"job {job.job_id} belongs to shop {job.shop_id}")
+            return
+        row, created = self._journal.accept(job, message)
+        if created:
+            crashpoint("after_journal_begin")
+            log.info("job_received", job_id=job.job_id, order_id=job.order_id, total=job.total)
+        else:
+            log.info("job_redelivered", job_id=job.job_id, state=row.state.value, receive_count=message.receive_count)
+            if row.state is JobState.REPORTED:
+                self._report_again(row)
+        self._fresh.append((job.job_id, message.receipt_handle))
+
+    def _reject_message(self, message: InboundMessage, code: str, reason: str) -> None:
+        self._journal.reject_message(message, poison_job_id(message), code, reason)
+        log.error("message_rejected", message_id=message.message_id, code=code, reason=reason)
+
+    def _report_again(self, row: JobRow) -> None:
+        """A redelivered, already acknowledged job: tell the cloud again (idempotent), best effort."""
+        assert row.result is not None
+        try:
+            ack = self._link.post_result(row.result)
+        except (CloudUnavailable, CloudRejected) as exc:
+            log.warning("result_not_repeated", job_id=row.job_id, error=str(exc))
+            return
+        log.info("result_repeated", job_id=row.job_id, duplicate=ack.duplicate)
+
+    # -- device ---------------------------------------------------------------------------
+
+    def work_device(self) -> None:
+        """Print or reconcile journaled jobs, oldest first, while the device cooperates."""
+        for row in self._journal.device_work():
+            if self._stop.is_set() or not self._device_gate.is_open(self._mono()):
+                return
+            self._advance_on_device(row)
+
+    def _advance_on_device(self, row: JobRow) -> None:
+        job = row.job()
+        if row.state is JobState.PRINTING and not self._proved_unprinted(row, job):
+            return
+        op = self._journal.begin_print(job.job_id, self._driver.name, job.total)
+        crashpoint("before_device_call")
+        try:
+            handles = self._handles(job.job_id)
+            with kept_invisible(self._queue, handles, self._config.hold_visibility_seconds, self._config.extend_visibility_after_seconds):
+                record = self._driver.print_receipt(job)
+        except InvalidJob as exc:
+            self._device_gate.succeed()
+            self._give_up(job, op, exc)
+            return
+        except DeviceError as exc:
+            self._device_fault(row, op, exc, uncertain=exc.may_have_printed)
+            return
+        crashpoint("after_device_call")
+        self._printed(job, op, record)
+        log.info("job_printed", job_id=job.job_id, fiscal_number=record.fiscal_number, device=record.device)
+        crashpoint("after_journal_printed")
+
+    def _proved_unprinted(self, row: JobRow, job: FiscalJob) -> bool:
+        """Reconcile a job whose print outcome is unknown; True only if the device proves there is no receipt."""
+        op = self._journal.begin_lookup(job.job_id, self._driver.name)
+        try:
+            record = self._driver.find_receipt(job.job_id)
+            last = self._driver.last_receipt() if record is None else None
+        except DeviceError as exc:
+            self._device_fault(row, op, exc, uncertain=True)
+            return False
+        self._device_gate.succeed()
+        if record is not None:
+            log.info("job_reconciled_printed", job_id=job.job_id, fiscal_number=record.fiscal_number)
+            self._printed(job, op, record)
+            return False
+        log.info("job_reconciled_unprinted", job_id=job.job_id, device_last_fiscal_number=last.fiscal_number if last else None)
+        self._journal.record_not_printed(job.job_id, op)
+        return True
+
+    def _printed(self, job: FiscalJob, op: int, record: FiscalRecord) -> None:
+        self._device_gate.succeed()
+        result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.PRINTED, fiscal=record)
+        self._journal.record_printed(job.job_id, op, result)
+
+    def _device_fault(self, row: JobRow, op: int, exc: DeviceError, *, uncertain: bool) -> None:
+        delay = self._device_gate.fail(self._mono())
+        updated = self._journal.record_device_error(row.job_id, op, exc.code, str(exc), uncertain=uncertain, counts=exc.counts_toward_limit)
+        log.warning("device_fault", job_id=row.job_id, code=exc.code, error=str(exc), uncertain=uncertain, retry_in=round(delay, 2))
+        exhausted = updated.device_attempts >= self._config.device_max_attempts
+        if updated.state is JobState.RECEIVED and exc.counts_toward_limit and exhausted:
+            self._give_up(updated.job(), None, exc)
+
+    def _give_up(self, job: FiscalJob, op: int | None, exc: DeviceError) -> None:
+        """Nothing was printed and nothing will be: report the job failed."""
+        message = str(exc)[:500]
+        result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.FAILED, reason=exc.reason, message=message)
+        self._journal.record_failed(job.job_id, op, exc.code, result)
+        log.error("job_failed", job_id=job.job_id, reason=exc.reason.value, code=exc.code, error=message)
+
+    # -- cloud ----------------------------------------------------------------------------
+
+    def deliver_results(self) -> None:
+        """Report finished jobs in the order they finished; stop at the first that must wait."""
+        for row in self._journal.pending_results():
+            if self._stop.is_set():
+                return
+            assert row.result is not None
+            try:
+                ack = self._link.post_result(row.result)
+            except CloudUnavailable:
+                return
+            except CloudRejected as exc:
+                self._journal.record_rejected(row.job_id, exc.code, str(exc))
+                log.error("result_rejected", job_id=row.job_id, status=exc.status, code=exc.code, error=str(exc))
+                self._delete_messages(row.job_id)
+                continue
+            self._journal.record_reported(row.job_id)
+            log.info("result_reported", job_id=row.job_id, order_status=ack.order_status, duplicate=ack.duplicate)
+            crashpoint("after_result_ack")
+            self._delete_messages(row.job_id)
+
+    # -- queue ----------------------------------------------------------------------------
+
+    def delete_settled(self, queue: JobQueue) -> None:
+        """Delete the queue messages of every reported or rejected job still on the queue."""
+        for message in self._journal.deletable_messages():
+            if not self._delete(queue, message.message_id, message.job_id, message.receipt_handle):
+                return
+
+    def _delete_messages(self, job_id: str) -> None:
+        queue = self._queue
+        if queue is None:
+            return
+        for message in self._journal.open_messages(job_id):
+            if not self._delete(queue, message.message_id, job_id, message.receipt_handle):
+                return
+
+    def _delete(self, queue: JobQueue, message_id: str, job_id: str, receipt_handle: str) -> bool:
+        try:
+            queue.delete(receipt_handle)
+        except MessageGone as exc:
+            log.info("message_already_gone", message_id=message_id, job_id=job_id, error=str(exc))
+        except QueueError as exc:
+            self._queue_failed(exc)
+            return False
+        self._journal.record_deleted(message_id)
+        log.info("message_deleted", message_id=message_id, job_id=job_id)
+        return True
+
+    def _hold_fresh(self, queue: JobQueue) -> None:
+        """Messages of jobs left unfinished stay invisible longer instead of cycling back every timeout."""
+        fresh, self._fresh = self._fresh, []
+        unfinished = []
+        for job_id, receipt_handle in fresh:
+            row = self._journal.job(job_id)
+            if row is not None and row.state in BACKLOG:
+                unfinished.append(receipt_handle)
+        queue.hide_all(unfinished, self._config.hold_visibility_seconds)
+
+    def _handles(self, job_id: str) -> list[str]:
+        return [m.receipt_handle for m in self._journal.open_messages(job_id)]
+
+    def _current_queue(self) -> JobQueue | None:
+        session = self._link.session()
+        if session is None:
+            return None
+        if session is not self._queue_session:
+            self._queue = self._queue_factory(session)
+            self._queue_session = session
+        return self._queue
+
+    def _receive(self, queue: JobQueue) -> list[InboundMessage]:
+        wait_seconds, then_sleep = self._poll_plan()
+        try:
+            messages = receive_abandonable(queue, wait_seconds, self._stop)
+        except QueueAuthError as exc:
+            self._link.invalidate()
+            self._queue_failed(exc)
+            return []
+        except QueueError as exc:
+            self._queue_failed(exc)
+            return []
+        self._queue_gate.succeed()
+        if not messages and then_sleep:
+            self._stop.wait(then_sleep)
+        return messages
+
+    def _queue_failed(self, exc: QueueError) -> None:
+        delay = self._queue_gate.fail(self._mono())
+        log.warning("queue_unavailable", error=str(exc), retry_in=round(delay, 2))
+
+    # -- timing ---------------------------------------------------------------------------
+
+    def _retry_due_in(self) -> float | None:
+        """Seconds until journaled work may be retried, None when nothing waits."""
+        now = self._mono()
+        waits = []
+        if self._journal.device_work():
+            waits.append(self._device_gate.seconds_until_open(now))
+        if self._journal.pending_results():
+            waits.append(self._link.seconds_until_available())
+        return min(waits) if waits else None
+
+    def _poll_plan(self) -> tuple[int, float]:
+        """Long-poll seconds, and how long to sleep after an empty poll, so that due retries are not late."""
+        due = self._retry_due_in()
+        if due is None or due >= self._config.wait_time_seconds:
+            return self._config.wait_time_seconds, 0.0
+        whole = int(due)
+        return whole, due - whole
+
+    def _idle_seconds(self, blocked_for: float) -> float:
+        """How long to sleep while the queue cannot be polled: until it can, or retry work is due."""
+        due = self._retry_due_in()
+        return max(0.05, min(blocked_for, due if due is not None else blocked_for))
