@@ -17,8 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from chalicelib.contracts import FiscalJob, JobResult
+from edge.durable_sqlite import immediate_transaction, open_durable
 
 
 class JobState(str, Enum):
@@ -186,10 +186,7 @@ class Journal:
                 f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False, timeout=10
             )
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = open_durable(path)
         with self._tx() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -414,16 +411,8 @@ class Journal:
             rows = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs {where}", params).fetchall()
         return [_job_row(row) for row in rows]
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._db, self._lock)
 
 
 def _marks(states: tuple[JobState, ...]) -> str:

@@ -26,6 +26,7 @@ from moto import mock_aws  # noqa: E402
 
 from chalicelib import aws, shops  # noqa: E402
 from chalicelib.settings import settings  # noqa: E402
+from devstack.stack import DEMO_CATALOG  # noqa: E402
 from infra.provision import provision  # noqa: E402
 
 
@@ -71,15 +72,6 @@ def merchant(api: Api) -> dict[str, Any]:
     return {**creds, "auth": {"authorization": f"Bearer {token['access_token']}"}}
 
 
-DEMO_CATALOG = [
-    ("payment_methods", "cash", {"name": "Cash", "type": "cash"}),
-    ("payment_methods", "card", {"name": "Card", "type": "card"}),
-    ("delivery_methods", "pickup", {"name": "Pickup"}),
-    ("users", "demo-cashier", {"name": "Demo cashier"}),
-    ("departments", "drinks", {"name": "Drinks"}),
-    ("items", "coffee", {"name": "Coffee", "price": "3.50", "vat_rate": "20", "department_id": "drinks"}),
-    ("items", "tea", {"name": "Tea", "price": "2.80", "vat_rate": "20", "department_id": "drinks"}),
-]
 
 
 @pytest.fixture
