@@ -291,25 +291,24 @@ class Poller:
 
     # -- timing ---------------------------------------------------------------------------
 
-    def _retry_due_in(self) -> float | None:
-        """Seconds until journaled work may be retried, None when nothing waits."""
+    def _next_due_in(self) -> float:
+        """Seconds until something other than a new message needs the loop: a retry or a session renewal."""
         now = self._mono()
-        waits = []
+        waits = [self._link.seconds_until_renewal()]
         if self._journal.device_work():
             waits.append(self._device_gate.seconds_until_open(now))
         if self._journal.pending_results():
             waits.append(self._link.seconds_until_available())
-        return min(waits) if waits else None
+        return max(0.0, min(waits))
 
     def _poll_plan(self) -> tuple[int, float]:
-        """Long-poll seconds, and how long to sleep after an empty poll, so that due retries are not late."""
-        due = self._retry_due_in()
-        if due is None or due >= self._config.wait_time_seconds:
+        """Long-poll seconds, and how long to sleep after an empty poll, so that nothing due is late."""
+        due = self._next_due_in()
+        if due >= self._config.wait_time_seconds:
             return self._config.wait_time_seconds, 0.0
         whole = int(due)
         return whole, due - whole
 
     def _idle_seconds(self, blocked_for: float) -> float:
-        """How long to sleep while the queue cannot be polled: until it can, or retry work is due."""
-        due = self._retry_due_in()
-        return max(0.05, min(blocked_for, due if due is not None else blocked_for))
+        """How long to sleep while the queue cannot be polled: until it can, or something else is due."""
+        return max(0.05, min(blocked_for, self._next_due_in()))

@@ -51,6 +51,12 @@ class CloudLink:
     def seconds_until_available(self) -> float:
         return self._gate.seconds_until_open(self._mono())
 
+    def seconds_until_renewal(self) -> float:
+        """How soon ``session()`` will try to open or renew the session."""
+        if self._session is None:
+            return self.seconds_until_available()
+        return max(self._refresh_at - self._wall(), self.seconds_until_available())
+
     def session(self) -> EdgeSession | None:
         """A session that has not expired, renewed when due; None while none can be had."""
         if self._session is not None and self._wall() < self._refresh_at:

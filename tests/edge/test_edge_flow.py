@@ -102,10 +102,10 @@ def test_401_renews_the_session_and_delivers_without_logging_secrets(stack: Stac
 
 
 def test_session_is_renewed_before_it_expires(stack: Stack) -> None:
-    stack.cloud.token_ttl = 2  # renewed at 80 %: every 1.6 s
-    stack.start_edge()
+    stack.cloud.token_ttl = 2  # 1 to 2 s left when issued; renewed after a tenth of that
+    stack.start_edge(session_refresh_ratio=0.1)
 
-    wait_for(lambda: stack.cloud.sessions >= 2, timeout=8, what="a renewal")
+    wait_for(lambda: stack.cloud.sessions >= 3, timeout=8, what="two renewals")
     stack.send(make_job("job-renewed"))
     wait_for(lambda: stack.settled("job-renewed"), what="job settled on a renewed session")
 
