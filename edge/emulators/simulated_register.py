@@ -34,7 +34,6 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.durable_sqlite import immediate_transaction, open_durable
-
 from edge.faults import crashpoint
 
 STATE_FILE = "simulated_register.sqlite"
