@@ -9,7 +9,7 @@ from chalicelib import resource_names as names
 from chalicelib.catalog import parse_entry, parse_kind, put_entry
 from chalicelib.contracts import JobResult
 from chalicelib.http_api import header, html_response, json_response, request_context, routes
-from chalicelib.logs import configure, get_logger
+from chalicelib.logs import configure
 from chalicelib.settings import settings
 from chalicelib.tokens import TokenKind
 from chalicelib.validation import identifier_param, parse_body, uuid4_param
@@ -18,7 +18,6 @@ configure()
 app = Chalice(app_name="receipt-bridge")
 app.register_middleware(request_context(app), "http")
 route = routes(app)
-log = get_logger("app")
 
 
 def _merchant() -> str:

@@ -38,7 +38,6 @@ def vat_breakdown(lines: list[tuple[Decimal, int]]) -> list[dict[str, int | Deci
     ]
 
 
-def format_rate(rate: Decimal) -> str:
-    """'20' for 20, '9.5' for 9.50: the shortest exact decimal string."""
-    text = format(rate.normalize(), "f")
-    return text
+def plain_decimal(value: Decimal) -> str:
+    """'20' for 20, '9.5' for 9.50: the shortest exact decimal string, never exponent notation."""
+    return format(value.normalize(), "f")

@@ -96,9 +96,9 @@ def _line(snapshot: ShopSnapshot, index: int, line: OrderLineIn) -> dict[str, An
     return {
         "item_id": line.item_id,
         "name": name,
-        "quantity": format(line.quantity.normalize(), "f"),
+        "quantity": money.plain_decimal(line.quantity),
         "unit_price": unit_price,
-        "vat_rate": money.format_rate(rate),
+        "vat_rate": money.plain_decimal(rate),
         "amount": money.line_amount(line.quantity, unit_price),
     }
 
@@ -145,7 +145,7 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
         "lines": lines,
         "total": total,
         "vat_total": sum(int(v["vat"]) for v in vats),
-        "vats": [{**v, "rate": money.format_rate(Decimal(v["rate"]))} for v in vats],
+        "vats": [{**v, "rate": money.plain_decimal(Decimal(v["rate"]))} for v in vats],
         "payment": {"method_id": request.payment_method_id, "name": payment["name"], "type": payment["type"]},
         "delivery": {"method_id": request.delivery_method_id, "name": delivery["name"]},
         "user": {"user_id": request.user_id, "name": user["name"]},
