@@ -15,6 +15,9 @@ RECEIPTS_TABLE = "receipts"
 RECEIPTS_QUEUE = "receipts"
 WEBHOOKS_QUEUE = "webhooks.fifo"
 JOBS_DLQ = "jobs-dlq"
+PDFS_QUEUE = "pdfs"
+
+PDF_BUCKET = "receipt-pdfs"
 
 RECEIPTS_BY_TOKEN_INDEX = "by_public_token"
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
@@ -22,6 +25,11 @@ RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
 
 def physical(prefix: str, logical: str) -> str:
     return f"{prefix}-{logical}"
+
+
+def bucket(prefix: str, account_id: str, logical: str) -> str:
+    """S3 bucket names are global, so the account id keeps them unique across accounts."""
+    return f"{prefix}-{account_id}-{logical}"
 
 
 def shop_jobs_queue(prefix: str, shop_id: str) -> str:

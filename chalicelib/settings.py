@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     def queue(self, logical: str) -> str:
         return names.physical(self.prefix, logical)
 
+    def bucket(self, logical: str) -> str:
+        return names.bucket(self.prefix, self.account_id, logical)
+
     def shop_jobs_queue(self, shop_id: str) -> str:
         return names.shop_jobs_queue(self.prefix, shop_id)
 

@@ -45,6 +45,14 @@ class Queue:
     attributes: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """A private, encrypted bucket; objects expire after ``expire_days`` when set."""
+
+    logical: str
+    expire_days: int | None = None
+
+
 TABLES: tuple[Table, ...] = (
     Table(names.TENANTS_TABLE, "pk", "sk"),
     Table(names.ORDERS_TABLE, "pk", "sk"),
@@ -62,9 +70,13 @@ QUEUES: tuple[Queue, ...] = (
     Queue(names.JOBS_DLQ, retention_seconds=14 * 86400),
     Queue("receipts-dlq", retention_seconds=14 * 86400),
     Queue(names.RECEIPTS_QUEUE, visibility_timeout=60, dead_letter="receipts-dlq"),
+    Queue("pdfs-dlq", retention_seconds=14 * 86400),
+    Queue(names.PDFS_QUEUE, visibility_timeout=120, dead_letter="pdfs-dlq"),
     Queue("webhooks-dlq.fifo", retention_seconds=14 * 86400, fifo=True),
     Queue(names.WEBHOOKS_QUEUE, visibility_timeout=30, dead_letter="webhooks-dlq.fifo", max_receive_count=10,
           fifo=True),
 )
+
+BUCKETS: tuple[Bucket, ...] = (Bucket(names.PDF_BUCKET),)
 
 EDGE_ROLE = "edge"

@@ -10,7 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.definitions import EDGE_ROLE, QUEUES, TABLES, Queue, Table
+from infra.definitions import BUCKETS, EDGE_ROLE, QUEUES, TABLES, Queue, Table
+from chalicelib import resource_names as names
 
 
 def _table_request(prefix: str, table: Table) -> dict[str, Any]:
@@ -51,9 +52,24 @@ def _queue_attributes(queue: Queue, arns: dict[str, str]) -> dict[str, str]:
     return attributes
 
 
+def _create_buckets(session: Any, prefix: str) -> None:
+    s3 = session.client("s3")
+    account_id = session.client("sts").get_caller_identity()["Account"]
+    for bucket in BUCKETS:
+        name = names.bucket(prefix, account_id, bucket.logical)
+        try:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": session.region_name})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+
+
 def provision(session: Any, prefix: str) -> dict[str, str]:
-    """Create every table, queue and the edge role; return queue URLs by logical name."""
+    """Create every table, queue, bucket and the edge role; return queue URLs by logical name."""
     dynamodb, sqs, iam = session.client("dynamodb"), session.client("sqs"), session.client("iam")
+    _create_buckets(session, prefix)
     for table in TABLES:
         try:
             dynamodb.create_table(**_table_request(prefix, table))
