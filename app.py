@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from chalice import Chalice
 
-from chalicelib import edge_api, merchants, orders, receipt_page, receipts, shops, tokens, webhooks
+from chalicelib import edge_api, merchants, orders, receipt_public, receipts, shops, tokens, webhooks
 from chalicelib import resource_names as names
 from chalicelib.catalog import parse_entry, parse_kind, put_entry
 from chalicelib.contracts import JobResult
-from chalicelib.http_api import header, html_response, json_response, request_context, routes
+from chalicelib.http_api import header, html_response, json_response, redirect, request_context, routes
 from chalicelib.logs import configure
 from chalicelib.settings import settings
 from chalicelib.tokens import TokenKind
-from chalicelib.validation import identifier_param, parse_body, uuid4_param
+from chalicelib.validation import identifier_param, parse_body, parse_data, uuid4_param
 
 configure()
 app = Chalice(app_name="receipt-bridge")
@@ -92,9 +92,38 @@ def edge_result():
     return edge_api.accept_result(str(claims["sub"]), result).model_dump(mode="json")
 
 
+@route("/api/v1/receipts/{receipt_id}", methods=["PUT"])
+def put_receipt(receipt_id):
+    receipt_id, merchant_id = uuid4_param(receipt_id, "receipt_id"), _merchant()
+    return receipts.put_receipt(merchant_id, receipt_id, parse_body(receipts.ReceiptPut, app.current_request.raw_body))
+
+
+@route("/api/v1/receipts/{receipt_id}", methods=["GET"])
+def get_receipt(receipt_id):
+    receipt_id = uuid4_param(receipt_id, "receipt_id")
+    return receipts.get_receipt(_merchant(), receipt_id)
+
+
+@route("/api/v1/receipts", methods=["GET"])
+def list_receipts():
+    merchant_id = _merchant()
+    return receipts.list_receipts(merchant_id, parse_data(receipts.ListQuery, app.current_request.query_params or {}))
+
+
+@route("/api/v1/openapi.json", methods=["GET"])
+def openapi_document():
+    from chalicelib import openapi  # built on first request: cold starts never pay for it
+
+    return openapi.document()
+
+
 @route("/r/{token}", methods=["GET"])
 def public_receipt(token):
-    return html_response(receipt_page.render(receipts.by_public_token(token)))
+    if token.endswith(".json"):
+        return json_response(receipt_public.public_json(token.removesuffix(".json")))
+    if token.endswith(".pdf"):
+        return redirect(receipt_public.pdf_location(token.removesuffix(".pdf")))
+    return html_response(receipt_public.page(token))
 
 
 @app.on_sqs_message(queue=settings().queue(names.RECEIPTS_QUEUE), batch_size=10)
@@ -102,6 +131,12 @@ def create_receipts(event):
     for record in event:
         work = receipts.ReceiptWork.model_validate_json(record.body)
         receipts.create_for_order(work.shop_id, work.order_id)
+
+
+@app.on_sqs_message(queue=settings().queue(names.PDFS_QUEUE), batch_size=5)
+def render_pdfs(event):
+    for record in event:
+        receipt_public.render_pdf(receipts.PdfWork.model_validate_json(record.body).receipt_id)
 
 
 @app.on_sqs_message(queue=settings().queue(names.WEBHOOKS_QUEUE), batch_size=1)

@@ -87,3 +87,9 @@ class WebhookTargetRefused(BridgeError):
 
 class ServiceUnavailable(BridgeError):
     status_code, code = 503, "E_SERVICE_UNAVAILABLE"
+
+
+class PdfLinkMissing(NotFoundError):
+    """The receipt's PDF has not been rendered yet."""
+
+    code = "E_PDF_LINK_MISSING"

@@ -37,6 +37,11 @@ def html_response(body: str, status_code: int = 200) -> Response:
                              "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
 
 
+def redirect(location: str) -> Response:
+    return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store",
+                                                      "Referrer-Policy": "no-referrer"})
+
+
 def _error_response(status: int, code: str, message: str) -> Response:
     return json_response(error_body(status, code, message), status)
 

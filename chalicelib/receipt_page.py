@@ -1,12 +1,13 @@
-"""The customer-facing receipt page, rendered from a Jinja2 template."""
+"""The customer-facing receipt page: Jinja2 template, QR code of its own URL (segno, inline SVG)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any
 
 import jinja2
+import segno
+
+from chalicelib.receipt_view import ReceiptView
 
 
 @lru_cache(maxsize=1)
@@ -17,15 +18,9 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _when(epoch: int | None) -> str:
-    if epoch is None:
-        return ""
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+def qr_svg(url: str) -> str:
+    return str(segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#111827", omitsize=True))
 
 
-def render(record: dict[str, Any]) -> str:
-    ekabs = record["schema"]["ekabs_v0"]
-    return _environment().get_template("receipt.html").render(
-        head=ekabs["head"], data=ekabs["data"], security=ekabs["security"],
-        issued=_when(ekabs["head"].get("date")), expires=_when(record["public_expires_at"]),
-    )
+def render(view: ReceiptView) -> str:
+    return _environment().get_template("receipt.html").render(r=view, qr_svg=qr_svg(view.url))

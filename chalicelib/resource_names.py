@@ -19,7 +19,6 @@ PDFS_QUEUE = "pdfs"
 
 PDF_BUCKET = "receipt-pdfs"
 
-RECEIPTS_BY_TOKEN_INDEX = "by_public_token"
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
 
 

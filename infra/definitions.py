@@ -60,7 +60,6 @@ TABLES: tuple[Table, ...] = (
         names.RECEIPTS_TABLE,
         "receipt_id",
         indexes=(
-            Index(names.RECEIPTS_BY_TOKEN_INDEX, "public_token"),
             Index(names.RECEIPTS_BY_MERCHANT_INDEX, "merchant_id", "created_at"),
         ),
     ),

@@ -1,0 +1,157 @@
+"""The OpenAPI 3.1 document of the whole HTTP API, generated from the pydantic models.
+
+``OPERATIONS`` names, for every route of ``app.py``, what it reads and answers;
+a test fails when a route has no entry here. Built on first request and cached,
+so a cold start never pays for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib import api_models as m
+from chalicelib import edge_api, merchants, orders, receipts, shops, webhooks
+from chalicelib.contracts import JobResult, ResultAck
+
+Auth = Literal["bearer", "shop_key", "bearer_or_shop_key", "edge", "none"]
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "bearer": [{"bearerAuth": []}],
+    "shop_key": [{"shopKey": []}],
+    "bearer_or_shop_key": [{"bearerAuth": []}, {"shopKey": []}],
+    "edge": [{"edgeBearer": []}],
+    "none": [],
+}
+_UUID_PARAMS = {"shop_id", "receipt_id", "delivery_id"}
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    tag: str
+    auth: Auth = "bearer"
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    media: str = "application/json"
+    path_enums: dict[str, list[str]] = field(default_factory=dict)
+    redirect: bool = False
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/api/v1/auth"): Operation("Exchange an API key pair or a refresh token for tokens", "auth",
+                                        auth="none", body=merchants.AuthRequest, response=m.AuthResponse),
+    ("POST", "/api/v1/shops"): Operation("Create a shop with its jobs queue and keys", "shops",
+                                         body=shops.CreateShop, response=m.ShopCreated, status=201),
+    ("GET", "/api/v1/shops/{shop_id}"): Operation("Retrieve a shop", "shops", response=m.ShopView),
+    ("PUT", "/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}"): Operation(
+        "Create or replace a catalogue entry", "catalog", response=m.CatalogEntryView,
+        path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
+    ("POST", "/api/v1/shops/{shop_id}/orders"): Operation(
+        "Record an order in one idempotent call (201 created, 200 replay)", "orders", auth="shop_key",
+        body=orders.OrderIn, response=m.OrderView, status=201),
+    ("GET", "/api/v1/shops/{shop_id}/orders/{order_id}"): Operation(
+        "Retrieve an order", "orders", auth="bearer_or_shop_key", response=m.OrderView),
+    ("PUT", "/api/v1/shops/{shop_id}/webhook"): Operation(
+        "Set the shop's webhook URL; returns a new signing secret", "webhooks",
+        body=webhooks.WebhookConfigIn, response=m.WebhookConfigOut),
+    ("POST", "/api/v1/edge/session"): Operation(
+        "Open an edge session: edge JWT and credentials scoped to the shop's queue", "edge", auth="none",
+        body=edge_api.EdgeSessionIn, response=m.EdgeSession),
+    ("POST", "/api/v1/edge/results"): Operation("Report a job's result (idempotent by job_id)", "edge",
+                                                auth="edge", body=JobResult, response=ResultAck),
+    ("PUT", "/api/v1/receipts/{receipt_id}"): Operation("Create a receipt (idempotent)", "receipts",
+                                                        body=receipts.ReceiptPut, response=receipts.Receipt),
+    ("GET", "/api/v1/receipts/{receipt_id}"): Operation("Retrieve a receipt", "receipts", response=receipts.Receipt),
+    ("GET", "/api/v1/receipts"): Operation("List all receipts", "receipts", query=receipts.ListQuery,
+                                           response=receipts.ReceiptList),
+    ("GET", "/r/{token}"): Operation(
+        "Public receipt: the page; <token>.json the public resource; <token>.pdf a redirect to the PDF",
+        "public", auth="none", response=receipts.PublicReceipt, media="text/html", redirect=True),
+    ("GET", "/api/v1/openapi.json"): Operation("This document", "meta", auth="none"),
+}
+
+
+def _path_parameters(path: str, op: Operation) -> list[dict[str, Any]]:
+    params = []
+    for name in re.findall(r"{(\w+)}", path):
+        schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64}
+        if name in _UUID_PARAMS:
+            schema = {"type": "string", "format": "uuid"}
+        if name in op.path_enums:
+            schema = {"type": "string", "enum": op.path_enums[name]}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema["properties"].items()]
+
+
+def _responses(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    error = {"description": "Error (DESIGN §4 body)",
+             "content": {"application/json": {"schema": refs[(m.ErrorBody, "serialization")]}}}
+    ok: dict[str, Any] = {"description": "Success"}
+    if op.media == "text/html":
+        ok["content"] = {"text/html": {"schema": {"type": "string"}}}
+        if op.response is not None:
+            ok["content"]["application/json"] = {"schema": refs[(op.response, "serialization")]}
+    elif op.response is not None:
+        ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+    else:
+        ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+    responses: dict[str, Any] = {str(op.status): ok, "default": error}
+    if op.status == 201 and op.body is not None:
+        responses["200"] = {**ok, "description": "Replay of an earlier identical request"}
+    if op.redirect:
+        responses["302"] = {"description": "Redirect to a short-lived link to the PDF",
+                            "headers": {"Location": {"schema": {"type": "string"}}}}
+    return responses
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(m.ErrorBody, "serialization")]
+    for op in OPERATIONS.values():
+        if op.body is not None:
+            models.append((op.body, "validation"))
+        if op.response is not None:
+            models.append((op.response, "serialization"))
+    refs, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), op in OPERATIONS.items():
+        operation: dict[str, Any] = {
+            "summary": op.summary, "tags": [op.tag],
+            "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+            "security": _SECURITY[op.auth],
+            "parameters": _path_parameters(path, op) + (_query_parameters(op.query) if op.query else []),
+            "responses": _responses(op, refs),
+        }
+        if op.body is not None:
+            operation["requestBody"] = {"required": True,
+                                        "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Receipt Bridge API", "version": receipts.API_VERSION,
+                 "description": "Orders to fiscal receipts and eReceipts. Errors: "
+                                '{"status_code", "error", "code", "message"}; every response has a request-id header.'},
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "edgeBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (edge session)"},
+                "shopKey": {"type": "apiKey", "in": "header", "name": "X-Shop-Key"},
+            },
+        },
+    }

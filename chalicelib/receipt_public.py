@@ -1,0 +1,61 @@
+"""What the holder of a public receipt link gets (page, JSON, PDF), and the PDF render behind it.
+
+``/r/{token}`` is one route: ``<token>.json`` and ``<token>.pdf`` are told apart by
+suffix, since tokens are URL-safe base64 and never contain a dot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import clock, receipt_page, receipt_pdf, receipt_view, receipts
+from chalicelib import resource_names as names
+from chalicelib.aws import client
+from chalicelib.errors import PdfLinkMissing
+from chalicelib.logs import get_logger
+from chalicelib.settings import settings
+
+log = get_logger(__name__)
+PRESIGNED_SECONDS = 300
+
+
+def _view(record: dict[str, Any]) -> receipt_view.ReceiptView:
+    url = receipts.public_url(record["public_token"])
+    return receipt_view.build(record, url, f"{url}.pdf" if record.get("pdf_key") else None)
+
+
+def page(token: str) -> str:
+    return receipt_page.render(_view(receipts.by_public_token(token)))
+
+
+def public_json(token: str) -> dict[str, Any]:
+    return receipts.public_resource(receipts.by_public_token(token))
+
+
+def pdf_location(token: str) -> str:
+    """A short-lived S3 link to the PDF, never valid beyond the public link itself."""
+    record = receipts.by_public_token(token)
+    if not record.get("pdf_key"):
+        raise PdfLinkMissing("the PDF of this receipt has not been created yet; retry shortly")
+    expires_in = max(1, min(PRESIGNED_SECONDS, record["public_expires_at"] - clock.now()))
+    return str(client("s3").generate_presigned_url(
+        "get_object", ExpiresIn=expires_in,
+        Params={"Bucket": settings().bucket(names.PDF_BUCKET), "Key": record["pdf_key"],
+                "ResponseContentType": "application/pdf",
+                "ResponseContentDisposition": f'inline; filename="receipt-{record["receipt_id"]}.pdf"'},
+    ))
+
+
+def render_pdf(receipt_id: str) -> bool:
+    """Render and store one receipt's PDF (idempotent: same key, same bytes); False if there is none."""
+    record = receipts.get_record(receipt_id)
+    if record is None:
+        log.warning("pdf_skipped_unknown_receipt", receipt_id=receipt_id)
+        return False
+    url = receipts.public_url(record["public_token"])
+    body = receipt_pdf.render(receipt_view.build(record, url, f"{url}.pdf"))
+    client("s3").put_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=receipts.pdf_key(receipt_id),
+                            Body=body, ContentType="application/pdf", ServerSideEncryption="AES256")
+    receipts.mark_pdf_ready(receipt_id)
+    log.info("pdf_rendered", receipt_id=receipt_id, bytes=len(body))
+    return True
