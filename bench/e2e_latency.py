@@ -15,44 +15,23 @@ from __future__ import annotations
 import argparse
 import shutil
 import json
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import parse_qs
 
 import boto3
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import POLLING, percentile, recorded_operations, recording_env, reset_recording  # noqa: E402
 from devstack.demo import configure_webhook, demo_order_body  # noqa: E402
 from devstack.harness import running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
-
-POLLING = {"ReceiveMessage", "GetQueueAttributes", "GetQueueUrl"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
-def operation(entry: dict) -> str:
-    target = entry["headers"].get("X-Amz-Target") or entry["headers"].get("x-amz-target")
-    if target:
-        return target.split(".")[-1]
-    body = entry.get("body") or ""
-    if entry.get("body_encoded"):
-        import base64
-
-        body = base64.b64decode(body).decode(errors="replace")
-    return parse_qs(body).get("Action", ["?"])[0]
-
 
 @contextmanager
 def _keep_logs_on_error(var_dir: Path) -> Iterator[None]:
@@ -84,12 +63,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         recording = Path(tmp) / "moto-recording.jsonl"
-        env = {"MOTO_ENABLE_RECORDING": "1", "MOTO_RECORDER_FILEPATH": str(recording)}
+        env = recording_env(recording)
         with running_stack(Path(tmp), extra_env=env) as stack, _keep_logs_on_error(Path(tmp)):
             demo, receiver = stack.demo, WebhookReceiver()
             configure_webhook(demo["api_base"], demo, receiver)
             shop = demo["shop"]
-            httpx.post(f"{demo['aws_endpoint']}/moto-api/recorder/reset-recording")
+            reset_recording(demo["aws_endpoint"])
             posted: dict[str, float] = {}
             run = f"B{int(time.time())}"
 
@@ -111,8 +90,7 @@ def main() -> None:
                 if terminated:
                     latencies.append((terminated[0].received_at - at) * 1000)
             wall = time.monotonic() - started
-            httpx.post(f"{demo['aws_endpoint']}/moto-api/recorder/stop-recording")
-            ops = Counter(operation(json.loads(line)) for line in recording.read_text().splitlines() if line.strip())
+            ops = recorded_operations(demo["aws_endpoint"], recording)
             moto_ms = moto_round_trip_ms(demo["aws_endpoint"])
             receiver.stop()
     work = sum(n for op, n in ops.items() if op not in POLLING)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
+
+from chalicelib.catalog import Client, Department, Item, PaymentMethod
 
 
 class ErrorBody(BaseModel):
@@ -41,6 +43,10 @@ class ShopView(BaseModel):
 class ShopCreated(ShopView):
     shop_key: str = Field(description="For web shops posting orders (X-Shop-Key); shown once.")
     edge_key: str = Field(description="For the shop's edge poller; shown once.")
+
+
+class CatalogEntryIn(RootModel[Item | PaymentMethod | Client | Department]):
+    """The body for one catalogue kind: items, payment_methods, clients; the rest are ``{name}``."""
 
 
 class CatalogEntryView(BaseModel):

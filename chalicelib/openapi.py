@@ -28,6 +28,7 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "none": [],
 }
 _UUID_PARAMS = {"shop_id", "receipt_id", "delivery_id"}
+_UUID4 = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
                                          body=shops.CreateShop, response=m.ShopCreated, status=201),
     ("GET", "/api/v1/shops/{shop_id}"): Operation("Retrieve a shop", "shops", response=m.ShopView),
     ("PUT", "/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}"): Operation(
-        "Create or replace a catalogue entry", "catalog", response=m.CatalogEntryView,
+        "Create or replace a catalogue entry", "catalog", body=m.CatalogEntryIn, response=m.CatalogEntryView,
         path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
     ("POST", "/api/v1/shops/{shop_id}/orders"): Operation(
         "Record an order in one idempotent call (201 created, 200 replay)", "orders", auth="shop_key",
@@ -81,9 +82,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 def _path_parameters(path: str, op: Operation) -> list[dict[str, Any]]:
     params = []
     for name in re.findall(r"{(\w+)}", path):
-        schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64}
+        schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9._:-]+$"}
         if name in _UUID_PARAMS:
-            schema = {"type": "string", "format": "uuid"}
+            schema = {"type": "string", "format": "uuid", "pattern": _UUID4}
+        if name == "token":
+            schema = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{44}(\.json|\.pdf)?$"}
         if name in op.path_enums:
             schema = {"type": "string", "enum": op.path_enums[name]}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})

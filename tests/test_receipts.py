@@ -245,3 +245,21 @@ def test_terminated_order_gets_its_ereceipt_through_the_same_api(api, merchant, 
     assert render_pending_pdfs(aws_env) == 1
     pdf = api.call("GET", f"/r/{token_of(receipt.json)}.pdf")
     assert pdf.status_code == 302
+
+
+def test_pdf_prints_any_script_on_one_till_roll_page(api, merchant, aws_env):
+    body = spoiled("head.seller", {"name": "Кафе „Ловеч“ — Çay evi şəki"})
+    many = [{"text": f"Артикул {i} с доста дълго име, което се пренася на втори ред", "item": {"quantity": "1", "price_per_unit": "0.10"},
+             "vat_amounts": [{"percentage": "20", "incl_vat": "0.10"}]} for i in range(60)]
+    data = body["schema"]["ekabs_v0"]["data"]
+    data.update(lines=many, full_amount_incl_vat="6.00",
+                vat_amounts=[{"percentage": "20", "incl_vat": "6.00", "excl_vat": "5.00", "vat": "1.00"}],
+                payment_types=[{"name": "Брой", "type": "cash", "amount": "6.00"}])
+    created = put(api, merchant, body)
+    assert created.status_code == 200, created.body
+    render_pending_pdfs(aws_env)
+    key = aws.client("s3").list_objects_v2(Bucket=aws_bucket())["Contents"][0]["Key"]
+    reader = PdfReader(io.BytesIO(aws.client("s3").get_object(Bucket=aws_bucket(), Key=key)["Body"].read()))
+    assert len(reader.pages) == 1, "one till roll, however long"
+    text = reader.pages[0].extract_text()
+    assert "Кафе „Ловеч“ — Çay evi şəki" in text and "Артикул 59" in text and "Брой" in text
