@@ -3,7 +3,7 @@
 
 The layout is a list of blocks computed first (pure), so the page can be cut to the
 receipt's exact length in one drawing pass: with a monospaced font, how many lines a
-text wraps to is known from its length. fpdf2 is imported lazily: only the PDF handler
+text wraps to is known from its length. fpdf2 and segno are imported lazily: only the PDF handler
 pays for it.
 """
 
@@ -15,8 +15,6 @@ import textwrap
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal
-
-import segno
 
 from chalicelib.receipt_view import ReceiptView
 
@@ -73,6 +71,8 @@ def layout(view: ReceiptView) -> list[Block]:
 
 
 def _qr_png(url: str) -> io.BytesIO:
+    import segno
+
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="png", scale=8, border=2)
     buffer.seek(0)
