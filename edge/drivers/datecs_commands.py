@@ -1,0 +1,104 @@
+"""Command codes and field formats of the ISL command set, shared by the driver and the emulator.
+
+Money travels as decimal text with two places ("13.30"); quantities with up to three
+("1.5"); the printer's clock as "DD-MM-YY HH:MM:SS". Inside, money is integer minor units.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import IntEnum
+
+ENCODING = "cp1251"
+CLOCK_FORMAT = "%d-%m-%y %H:%M:%S"
+TAX_GROUPS = "ABCDEFGH"
+
+
+class Command(IntEnum):
+    OPEN_SERVICE_RECEIPT = 0x26
+    CLOSE_SERVICE_RECEIPT = 0x27
+    SERVICE_TEXT = 0x2A
+    OPEN_FISCAL_RECEIPT = 0x30
+    SALE = 0x31
+    SUBTOTAL = 0x33
+    TOTAL = 0x35
+    FISCAL_TEXT = 0x36
+    CLOSE_FISCAL_RECEIPT = 0x38
+    CANCEL_FISCAL_RECEIPT = 0x3C
+    SET_CLOCK = 0x3D
+    READ_CLOCK = 0x3E
+    DAILY_REPORT = 0x45
+    CASH_IN_OUT = 0x46
+    STATUS = 0x4A
+    TRANSACTION_STATUS = 0x4C
+    DIAGNOSTIC_INFO = 0x5A
+    TAX_RATES = 0x61
+    LAST_DOCUMENT_NUMBER = 0x71
+    DAISY_CANCEL_FISCAL_RECEIPT = 0x82
+
+
+class FieldError(ValueError):
+    """A field of an answer is not in the documented format."""
+
+
+def money(minor: int) -> str:
+    """Minor units as protocol text: 1330 -> '13.30', -50 -> '-0.50'."""
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), 100)
+    return f"{sign}{units}.{cents:02d}"
+
+
+_MONEY = re.compile(r"^[+-]?\d{1,10}(\.\d{1,2})?$")
+
+
+def parse_money(text: str) -> int:
+    """Protocol money text to minor units; FieldError if it is not a plain decimal."""
+    text = text.strip()
+    if not _MONEY.match(text):
+        raise FieldError(f"not an amount: {text!r}")
+    return int((Decimal(text) * 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def quantity(value: Decimal) -> str:
+    """A quantity as the printer takes it: no exponent, no trailing zeros, at most 3 decimals."""
+    text = format(value.quantize(Decimal("0.001")).normalize(), "f")
+    return text
+
+
+def parse_quantity(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise FieldError(f"not a quantity: {text!r}") from exc
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.001")):
+        raise FieldError(f"not a quantity: {text!r}")
+    return value
+
+
+def line_amount(unit_price: int, qty: Decimal) -> int:
+    """Price times quantity, rounded half up to the minor unit, as the printer computes it."""
+    return int((Decimal(unit_price) * qty).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def format_clock(moment: datetime) -> str:
+    return moment.strftime(CLOCK_FORMAT)
+
+
+def parse_clock(text: str) -> datetime:
+    """The printer clock (kept in UTC by this bridge) as an aware datetime."""
+    try:
+        return datetime.strptime(text.strip(), CLOCK_FORMAT).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise FieldError(f"not a printer date/time: {text!r}") from exc
+
+
+def encode_text(text: str) -> bytes:
+    """Text in the printer's code page; control characters but TAB/LF and unknown letters become '?'."""
+    cleaned = "".join(ch if ch >= " " or ch in "\t\n" else "?" for ch in text)
+    return cleaned.encode(ENCODING, errors="replace")
+
+
+def decode_text(data: bytes) -> str:
+    return data.decode(ENCODING, errors="replace")

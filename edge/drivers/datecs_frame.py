@@ -1,0 +1,292 @@
+"""The framing shared by Datecs and Daisy fiscal printers ("ISL" protocol), both directions.
+
+Host to printer::
+
+    01 LEN SEQ CMD DATA 05 BCC(4) 03
+
+Printer to host::
+
+    01 LEN SEQ CMD DATA 04 STATUS(6) 05 BCC(4) 03
+
+``LEN`` is the number of bytes from LEN to the 05 postamble, inclusive, plus 20h. ``SEQ``
+runs 20h..7Fh and is echoed in the answer. ``BCC`` is the 16-bit sum of the bytes from LEN to
+05 inclusive, one nibble per byte, each plus 30h. Between frames the printer may send the
+single bytes NAK (15h: "resend with the same SEQ") and SYN (16h: "still working, wait").
+
+Learnt from the Datecs FP-550/FP-800 programming interface (v1.00BG) and the ErpNet.FP
+drivers; written from scratch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict
+
+PREAMBLE = 0x01
+TERMINATOR = 0x03
+SEPARATOR = 0x04
+POSTAMBLE = 0x05
+NAK = 0x15
+SYN = 0x16
+OFFSET = 0x20
+SEQ_FIRST = 0x20
+SEQ_LAST = 0x7F
+STATUS_LENGTH = 6
+MAX_HOST_DATA = 213
+MAX_DEVICE_DATA = 218
+BCC_LENGTH = 4
+
+
+class FrameError(Exception):
+    """Bytes that should have been a frame are not a valid one."""
+
+
+class ChecksumMismatch(FrameError):
+    """The frame's BCC does not match its contents."""
+
+
+class MalformedFrame(FrameError):
+    """The frame's markers, length, sequence or status bytes are out of the protocol's ranges."""
+
+
+def bcc(fragment: bytes) -> bytes:
+    """The four checksum bytes of ``fragment`` (LEN through 05)."""
+    total = sum(fragment) & 0xFFFF
+    return bytes(0x30 + ((total >> shift) & 0x0F) for shift in (12, 8, 4, 0))
+
+
+def next_seq(seq: int) -> int:
+    """The sequence number after ``seq``, wrapping from 7Fh back to 20h."""
+    return SEQ_FIRST if seq >= SEQ_LAST else seq + 1
+
+
+def _check_data(data: bytes, limit: int) -> None:
+    if len(data) > limit:
+        raise MalformedFrame(f"data of {len(data)} bytes exceeds the {limit}-byte limit")
+    bad = sorted({b for b in data if b < 0x20 and b not in (0x09, 0x0A)})
+    if bad:
+        raise MalformedFrame(f"data holds control byte(s) {', '.join(f'{b:02X}h' for b in bad)}")
+
+
+def _check_header(seq: int, cmd: int) -> None:
+    if not SEQ_FIRST <= seq <= SEQ_LAST:
+        raise MalformedFrame(f"sequence {seq:02X}h is outside 20h..7Fh")
+    if not 0x20 <= cmd <= 0xFF:
+        raise MalformedFrame(f"command {cmd:02X}h is outside 20h..FFh")
+
+
+def encode_request(seq: int, cmd: int, data: bytes = b"") -> bytes:
+    """A host-to-printer frame."""
+    _check_header(seq, cmd)
+    _check_data(data, MAX_HOST_DATA)
+    body = bytes([OFFSET + 4 + len(data), seq, cmd]) + data + bytes([POSTAMBLE])
+    return bytes([PREAMBLE]) + body + bcc(body) + bytes([TERMINATOR])
+
+
+def encode_response(seq: int, cmd: int, data: bytes, status: bytes) -> bytes:
+    """A printer-to-host frame (used by the emulator)."""
+    _check_header(seq, cmd)
+    _check_data(data, MAX_DEVICE_DATA)
+    _check_status(status)
+    body = bytes([OFFSET + 4 + len(data) + 1 + STATUS_LENGTH, seq, cmd]) + data + bytes([SEPARATOR]) + status + bytes([POSTAMBLE])
+    return bytes([PREAMBLE]) + body + bcc(body) + bytes([TERMINATOR])
+
+
+def _check_status(status: bytes) -> None:
+    if len(status) != STATUS_LENGTH or any(b < 0x80 for b in status):
+        raise MalformedFrame(f"status must be {STATUS_LENGTH} bytes of 80h..FFh, got {status.hex(' ')}")
+
+
+def frame_length(len_byte: int) -> int:
+    """Total bytes of a frame, preamble to terminator, given its LEN byte."""
+    return 1 + (len_byte - OFFSET) + BCC_LENGTH + 1
+
+
+def _unwrap(frame: bytes, minimum_inner: int) -> bytes:
+    """Check preamble, length, BCC and terminator; return LEN..05 inclusive."""
+    if len(frame) < 2 or frame[0] != PREAMBLE:
+        raise MalformedFrame("frame does not start with the 01h preamble")
+    if frame[1] < OFFSET + minimum_inner or len(frame) != frame_length(frame[1]):
+        raise MalformedFrame(f"length byte {frame[1]:02X}h does not match a frame of {len(frame)} bytes")
+    if frame[-1] != TERMINATOR:
+        raise MalformedFrame("frame does not end with the 03h terminator")
+    body = frame[1 : -1 - BCC_LENGTH]
+    if body[-1] != POSTAMBLE:
+        raise MalformedFrame("no 05h postamble before the checksum")
+    if frame[-1 - BCC_LENGTH : -1] != bcc(body):
+        raise ChecksumMismatch(f"checksum {frame[-5:-1].hex()} does not match {bcc(body).hex()}")
+    return body
+
+
+@dataclass(frozen=True)
+class Request:
+    seq: int
+    cmd: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Response:
+    seq: int
+    cmd: int
+    data: bytes
+    status: bytes
+
+
+def decode_request(frame: bytes) -> Request:
+    body = _unwrap(frame, 4)
+    seq, cmd, data = body[1], body[2], body[3:-1]
+    _check_header(seq, cmd)
+    _check_data(data, MAX_HOST_DATA)
+    return Request(seq, cmd, data)
+
+
+def decode_response(frame: bytes) -> Response:
+    body = _unwrap(frame, 4 + 1 + STATUS_LENGTH)
+    seq, cmd = body[1], body[2]
+    if body[-1 - STATUS_LENGTH - 1] != SEPARATOR:
+        raise MalformedFrame("no 04h separator before the status bytes")
+    data, status = body[3 : -2 - STATUS_LENGTH], body[-1 - STATUS_LENGTH : -1]
+    _check_header(seq, cmd)
+    _check_data(data, MAX_DEVICE_DATA)
+    _check_status(status)
+    return Response(seq, cmd, data, status)
+
+
+class Signal(str, Enum):
+    NAK = "nak"
+    SYN = "syn"
+
+
+class FrameReader:
+    """Splits a byte stream into whole frames and NAK/SYN signals.
+
+    Bytes outside a frame that are neither signal nor preamble are counted as garbage and
+    dropped. A frame is complete when as many bytes as its LEN announces have arrived; it is
+    returned raw, to be decoded (and possibly refused) by the caller.
+    """
+
+    def __init__(self) -> None:
+        self._partial = bytearray()
+        self.garbage = 0
+
+    @property
+    def in_frame(self) -> bool:
+        """True while part of a frame has arrived and the rest has not."""
+        return bool(self._partial)
+
+    def feed(self, chunk: bytes) -> list[bytes | Signal]:
+        events: list[bytes | Signal] = []
+        for byte in chunk:
+            if self._partial:
+                self._partial.append(byte)
+                if len(self._partial) == 2 and byte < OFFSET + 4:
+                    self.garbage += 2
+                    self._partial.clear()
+                elif len(self._partial) >= 2 and len(self._partial) == frame_length(self._partial[1]):
+                    events.append(bytes(self._partial))
+                    self._partial.clear()
+            elif byte == PREAMBLE:
+                self._partial.append(byte)
+            elif byte == NAK:
+                events.append(Signal.NAK)
+            elif byte == SYN:
+                events.append(Signal.SYN)
+            else:
+                self.garbage += 1
+        return events
+
+    def reset(self) -> None:
+        self._partial.clear()
+
+
+class DeviceState(BaseModel):
+    """The six status bytes of every answer, decoded (Datecs numbering; Daisy shares the flags used here)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    raw: str
+    syntax_error: bool
+    invalid_command: bool
+    clock_not_set: bool
+    printer_fault: bool
+    general_error: bool
+    cover_open: bool
+    overflow: bool
+    not_allowed: bool
+    ram_reset: bool
+    paper_out: bool
+    paper_low: bool
+    journal_full: bool
+    fiscal_receipt_open: bool
+    service_receipt_open: bool
+    fiscal_memory_error: bool
+    fiscal_memory_full: bool
+    fiscal_mode: bool
+
+    @property
+    def command_failed(self) -> bool:
+        """The printer refused the command it answers."""
+        return self.syntax_error or self.invalid_command or self.not_allowed or self.overflow or self.paper_out
+
+
+def decode_status(status: bytes) -> DeviceState:
+    _check_status(status)
+
+    def bit(byte: int, number: int) -> bool:
+        return bool(status[byte] & (1 << number))
+
+    return DeviceState(
+        raw=status.hex(),
+        syntax_error=bit(0, 0),
+        invalid_command=bit(0, 1),
+        clock_not_set=bit(0, 2),
+        printer_fault=bit(0, 4),
+        general_error=bit(0, 5),
+        cover_open=bit(0, 6),
+        overflow=bit(1, 0),
+        not_allowed=bit(1, 1),
+        ram_reset=bit(1, 2),
+        paper_out=bit(2, 0),
+        paper_low=bit(2, 1),
+        journal_full=bit(2, 2),
+        fiscal_receipt_open=bit(2, 3),
+        service_receipt_open=bit(2, 5),
+        fiscal_memory_error=bit(4, 0) or bit(4, 5),
+        fiscal_memory_full=bit(4, 4),
+        fiscal_mode=bit(5, 3),
+    )
+
+
+STATUS_BITS: dict[str, tuple[int, int]] = {
+    "syntax_error": (0, 0),
+    "invalid_command": (0, 1),
+    "clock_not_set": (0, 2),
+    "printer_fault": (0, 4),
+    "general_error": (0, 5),
+    "cover_open": (0, 6),
+    "overflow": (1, 0),
+    "not_allowed": (1, 1),
+    "ram_reset": (1, 2),
+    "paper_out": (2, 0),
+    "paper_low": (2, 1),
+    "journal_full": (2, 2),
+    "fiscal_receipt_open": (2, 3),
+    "service_receipt_open": (2, 5),
+    "fiscal_memory_full": (4, 4),
+    "fiscal_mode": (5, 3),
+}
+
+
+def encode_status(**flags: bool) -> bytes:
+    """Six status bytes with bit 7 of each set, plus the named flags (emulator side)."""
+    status = bytearray([0x80] * STATUS_LENGTH)
+    for name, on in flags.items():
+        if on:
+            byte, number = STATUS_BITS[name]
+            status[byte] |= 1 << number
+    if any(flags.get(name) for name in ("syntax_error", "invalid_command", "printer_fault")):
+        status[0] |= 1 << 5
+    return bytes(status)

@@ -1,0 +1,274 @@
+"""Transports (serial port, TCP) and the request/answer exchange of the ISL framing.
+
+Every wait is bounded: an attempt waits ``answer_timeout`` for the first byte of an
+answer, SYN bytes extend the wait up to ``busy_timeout`` in all, NAK or a bad frame
+resends the same frame with the same sequence number (the printer then repeats its
+last answer instead of running the command twice), and after ``retries`` resends the
+exchange fails with a typed ``LinkError``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from typing import Protocol
+
+import serial
+
+from edge.drivers.datecs_frame import (
+    SEQ_FIRST,
+    SEQ_LAST,
+    FrameError,
+    FrameReader,
+    Response,
+    Signal,
+    decode_response,
+    encode_request,
+    next_seq,
+)
+
+
+class LinkError(Exception):
+    """The exchange with the printer failed; ``sent`` says whether the request left the host."""
+
+    def __init__(self, message: str, *, sent: bool) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class PortUnavailable(LinkError):
+    """The serial port or TCP endpoint cannot be opened or written."""
+
+
+class NoAnswer(LinkError):
+    """The printer stayed silent through every attempt."""
+
+
+class CorruptAnswer(LinkError):
+    """The printer answered, but never with a valid frame (bad checksum, truncated, garbage)."""
+
+
+class BusyTooLong(LinkError):
+    """The printer kept signalling SYN (busy) beyond the allowed time."""
+
+
+class Transport(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def read(self, timeout: float) -> bytes:
+        """Whatever arrives within ``timeout`` seconds (at least one byte), or b"" on timeout."""
+        ...
+
+    def discard_input(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SerialTransport:
+    """A serial port through pyserial, 8N1; opened on first use and reopened after a failure."""
+
+    def __init__(self, port: str, baud_rate: int) -> None:
+        self._name = port
+        self._baud_rate = baud_rate
+        self._port: serial.Serial | None = None
+        self.description = f"serial {port}@{baud_rate}"
+
+    def _serial(self) -> serial.Serial:
+        if self._port is None:
+            try:
+                self._port = serial.Serial(self._name, baudrate=self._baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                raise PortUnavailable(f"cannot open {self.description}: {exc}", sent=False) from exc
+        return self._port
+
+    def write(self, data: bytes) -> None:
+        port = self._serial()
+        try:
+            port.write(data)
+            port.flush()
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise PortUnavailable(f"cannot write to {self.description}: {exc}", sent=False) from exc
+
+    def read(self, timeout: float) -> bytes:
+        port = self._serial()
+        try:
+            port.timeout = max(timeout, 0.0)
+            first = port.read(1)
+            if not first:
+                return b""
+            port.timeout = 0
+            return bytes(first + port.read(port.in_waiting or 0))
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise PortUnavailable(f"cannot read from {self.description}: {exc}", sent=True) from exc
+
+    def discard_input(self) -> None:
+        port = self._serial()
+        try:
+            port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise PortUnavailable(f"cannot reset {self.description}: {exc}", sent=False) from exc
+
+    def close(self) -> None:
+        if self._port is not None:
+            self._port.close()
+            self._port = None
+
+
+class TcpTransport:
+    """A printer on the LAN (Datecs default port 3999); reconnects on the next write after a failure."""
+
+    def __init__(self, host: str, port: int, connect_timeout: float) -> None:
+        self._address = (host, port)
+        self._connect_timeout = connect_timeout
+        self._sock: socket.socket | None = None
+        self.description = f"tcp {host}:{port}"
+
+    def _socket(self) -> socket.socket:
+        if self._sock is None:
+            try:
+                sock = socket.create_connection(self._address, timeout=self._connect_timeout)
+            except OSError as exc:
+                raise PortUnavailable(f"cannot connect to {self.description}: {exc}", sent=False) from exc
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._sock = sock
+        return self._sock
+
+    def write(self, data: bytes) -> None:
+        sock = self._socket()
+        try:
+            sock.sendall(data)
+        except OSError as exc:
+            self.close()
+            raise PortUnavailable(f"cannot write to {self.description}: {exc}", sent=False) from exc
+
+    def read(self, timeout: float) -> bytes:
+        sock = self._socket()
+        try:
+            sock.settimeout(max(timeout, 0.001))
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            return b""
+        except OSError as exc:
+            self.close()
+            raise PortUnavailable(f"cannot read from {self.description}: {exc}", sent=True) from exc
+        if not chunk:
+            self.close()
+            raise PortUnavailable(f"{self.description} closed the connection", sent=True)
+        return chunk
+
+    def discard_input(self) -> None:
+        if self._sock is None:
+            self._socket()
+            return
+        self._sock.setblocking(False)
+        try:
+            while self._sock.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        finally:
+            if self._sock is not None:
+                self._sock.setblocking(True)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+class IslLink:
+    """One printer's exchange: thread-safe, one request in flight at a time."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        answer_timeout: float = 0.5,
+        busy_timeout: float = 30.0,
+        retries: int = 3,
+        first_seq: int | None = None,
+    ) -> None:
+        self.transport = transport
+        self.answer_timeout = answer_timeout
+        self.busy_timeout = busy_timeout
+        self.retries = retries
+        # A random start makes it unlikely that a restarted host repeats the sequence number of the
+        # printer's last request, which the printer would answer by repeating its last answer.
+        self._next = first_seq if first_seq is not None else secrets.choice(range(SEQ_FIRST, SEQ_LAST + 1))
+        self._lock = threading.RLock()
+        self._monotonic = time.monotonic
+        self.bytes_out = 0
+        self.bytes_in = 0
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by a caller that needs several requests without another thread in between."""
+        return self._lock
+
+    def request(self, cmd: int, data: bytes = b"") -> Response:
+        with self._lock:
+            seq, self._next = self._next, next_seq(self._next)
+            frame = encode_request(seq, cmd, data)
+            self.transport.discard_input()
+            failure: LinkError | None = None
+            sent = False
+            for _attempt in range(self.retries + 1):
+                self.transport.write(frame)
+                self.bytes_out += len(frame)
+                sent = True
+                outcome = self._await(seq, cmd)
+                if isinstance(outcome, Response):
+                    return outcome
+                failure = outcome
+                if isinstance(outcome, BusyTooLong):
+                    break
+            assert failure is not None
+            failure.sent = sent
+            raise failure
+
+    def _await(self, seq: int, cmd: int) -> Response | LinkError:
+        """One attempt: the matching answer, or why there was none (then the frame is resent)."""
+        reader = FrameReader()
+        started = self._monotonic()
+        deadline = started + self.answer_timeout
+        corrupt: str | None = None
+        while True:
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                if reader.in_frame:
+                    return CorruptAnswer(f"truncated frame from {self._where()}", sent=True)
+                if corrupt:
+                    return CorruptAnswer(corrupt, sent=True)
+                if reader.garbage:
+                    return CorruptAnswer(f"{reader.garbage} garbage byte(s) and no frame from {self._where()}", sent=True)
+                return NoAnswer(f"no answer from {self._where()} within {self.answer_timeout}s", sent=True)
+            chunk = self.transport.read(remaining)
+            self.bytes_in += len(chunk)
+            for event in reader.feed(chunk):
+                if event is Signal.NAK:
+                    return CorruptAnswer(f"{self._where()} refused the frame (NAK)", sent=True)
+                if event is Signal.SYN:
+                    if self._monotonic() - started > self.busy_timeout:
+                        return BusyTooLong(f"{self._where()} busy for more than {self.busy_timeout}s", sent=True)
+                    deadline = self._monotonic() + self.answer_timeout
+                    continue
+                assert isinstance(event, bytes)
+                try:
+                    response = decode_response(event)
+                except FrameError as exc:
+                    return CorruptAnswer(f"bad frame from {self._where()}: {exc}", sent=True)
+                if response.seq == seq and response.cmd == cmd:
+                    return response
+                corrupt = f"stale answer (seq {response.seq:02X}h, cmd {response.cmd:02X}h) from {self._where()}"
+
+    def _where(self) -> str:
+        return str(getattr(self.transport, "description", "the printer"))
+
+    def close(self) -> None:
+        with self._lock:
+            self.transport.close()
