@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -16,12 +17,86 @@ class ConfigError(Exception):
     """The configuration file is missing or invalid; the message is one line, fit for an operator."""
 
 
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+Port = Annotated[int, Field(ge=1, le=65535)]
+Hostname = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")]
+
+
+class SerialConnection(BaseModel):
+    """A serial port (or USB virtual COM port), 8N1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["serial"]
+    port: Annotated[str, Field(min_length=1, max_length=255)]
+    baud_rate: int = 115200
+
+    @field_validator("baud_rate")
+    @classmethod
+    def _known_rate(cls, rate: int) -> int:
+        if rate not in BAUD_RATES:
+            raise ValueError(f"must be one of {', '.join(map(str, BAUD_RATES))}")
+        return rate
+
+
+class TcpConnection(BaseModel):
+    """A device on the LAN; Datecs printers listen on 3999 by default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["tcp"]
+    host: Hostname
+    port: Port = 3999
+
+
+class HttpConnection(BaseModel):
+    """A device with an HTTP JSON API (Caspos Mobile listens on 5544)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["http"]
+    url: AnyHttpUrl
+    username: Annotated[str, Field(min_length=1, max_length=128)]
+    password: SecretStr = Field(min_length=1)
+
+
+Connection = Annotated[SerialConnection | TcpConnection | HttpConnection, Field(discriminator="type")]
+
+
+class DeviceTimeouts(BaseModel):
+    """How long a driver waits for a device; every wait is bounded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+    busy_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+
 class FiscalDeviceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     manufacturer: Annotated[str, Field(min_length=1, max_length=64)]
     model: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=64)] = "Fiscal printer"
+    connection: Connection | None = None
+    timeouts: DeviceTimeouts = DeviceTimeouts()
+    operator: Annotated[int, Field(ge=1, le=16)] = 1
+    operator_password: Annotated[str, Field(pattern=r"^\d{4,8}$")] = "0000"
+    vat_codes: dict[Annotated[Decimal, Field(ge=0, le=100)], Annotated[int, Field(ge=0, le=255)]] = Field(
+        default_factory=dict, description="VAT rate (percent) -> the device's VAT code, where the device numbers its VAT types."
+    )
+
+
+class PosTerminalConfig(BaseModel):
+    """The card terminal that charges card-paid jobs before they are printed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    manufacturer: Annotated[str, Field(min_length=1, max_length=64)]
+    model: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=64)] = "Card terminal"
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 90.0
 
 
 class EdgeConfig(BaseModel):
@@ -44,6 +119,7 @@ class EdgeConfig(BaseModel):
     http_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     session_refresh_ratio: Annotated[float, Field(ge=0.1, le=0.95)] = 0.8
     fiscal_device: FiscalDeviceConfig
+    pos_terminal: PosTerminalConfig | None = None
 
     @field_validator("manage_host")
     @classmethod

@@ -6,14 +6,24 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edge.config import FiscalDeviceConfig
-from edge.drivers import simulated
+from edge.drivers import caspos, datecs, daisy, simulated
 from edge.drivers.base import FiscalDriver, UnsupportedDevice
 
-_Opener = Callable[[Path, str], FiscalDriver]
+_Opener = Callable[[FiscalDeviceConfig, Path], FiscalDriver]
 
-# manufacturer -> (models, opener(state_dir, device name))
+
+def _open_simulated(device: FiscalDeviceConfig, state_dir: Path) -> FiscalDriver:
+    if device.connection is not None:
+        raise UnsupportedDevice("the simulated register runs in-process and takes no connection")
+    return simulated.SimulatedDriver.open(state_dir, device.name)
+
+
+# manufacturer -> (models, opener(device config, state_dir)); names as seed 000's supported devices
 SUPPORTED: dict[str, tuple[tuple[str, ...], _Opener]] = {
-    simulated.MANUFACTURER: (simulated.MODELS, simulated.SimulatedDriver.open),
+    simulated.MANUFACTURER: (simulated.MODELS, _open_simulated),
+    datecs.DATECS.manufacturer: (datecs.DATECS.models, datecs.open_datecs),
+    daisy.DAISY.manufacturer: (daisy.DAISY.models, daisy.open_daisy),
+    caspos.MANUFACTURER: (caspos.MODELS, caspos.open_caspos),
 }
 
 
@@ -25,4 +35,4 @@ def create_driver(device: FiscalDeviceConfig, state_dir: Path) -> FiscalDriver:
     models, opener = entry
     if device.model not in models:
         raise UnsupportedDevice(f"unsupported {device.manufacturer} model {device.model!r} (supported: {', '.join(models)})")
-    return opener(state_dir, device.name)
+    return opener(device, state_dir)

@@ -1,0 +1,99 @@
+"""The driver's own durable note of which unique sale number it gave which job.
+
+A Datecs/Daisy printer identifies each fiscal receipt by a unique sale number (UNP,
+``<serial>-<operator code>-<7-digit sequence>``) that it remembers and reports back, but it
+cannot store an arbitrary job id. So before a receipt is opened the driver writes here, and
+fsyncs, the sequence it is about to use for the job and the printer's last document number
+at that moment. After a crash, the printer's last sequence tells whether that receipt was
+opened, and the document number before it gives the receipt's own number.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from edge.durable_sqlite import immediate_transaction, open_durable
+
+FILE = "isl_sales.sqlite"
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS sales (
+    job_id TEXT PRIMARY KEY,
+    device TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    unp TEXT NOT NULL,
+    doc_before INTEGER NOT NULL,
+    cancelling INTEGER NOT NULL DEFAULT 0,
+    planned_ms INTEGER NOT NULL,
+    UNIQUE (device, seq)
+)"""
+
+
+class SalePlan(BaseModel):
+    job_id: str
+    device: str
+    seq: int
+    unp: str
+    doc_before: int
+    cancelling: bool
+
+    @property
+    def document_number(self) -> int:
+        """The receipt's document number if it was closed: the next document after ``doc_before``."""
+        return self.doc_before + 1
+
+
+class SaleBook:
+    def __init__(self, path: Path) -> None:
+        self._lock = threading.RLock()
+        self._db = open_durable(path)
+        self._db.execute(_SCHEMA)
+
+    def plan(self, job_id: str, device: str, seq: int, unp: str, doc_before: int) -> SalePlan:
+        """Record (or replace, after the printer proved the last try void) the sale number for a job."""
+        with immediate_transaction(self._db, self._lock) as db:
+            db.execute("DELETE FROM sales WHERE job_id = ?", (job_id,))
+            db.execute(
+                "INSERT INTO sales (job_id, device, seq, unp, doc_before, planned_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                (job_id, device, seq, unp, doc_before, time.time_ns() // 1_000_000),
+            )
+        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=False)
+
+    def mark_cancelling(self, device: str, seq: int) -> None:
+        """Written before the receipt with this sequence is cancelled: it will never be closed."""
+        with immediate_transaction(self._db, self._lock) as db:
+            db.execute("UPDATE sales SET cancelling = 1 WHERE device = ? AND seq = ?", (device, seq))
+
+    def for_job(self, job_id: str) -> SalePlan | None:
+        return self._one("WHERE job_id = ?", (job_id,))
+
+    def for_seq(self, device: str, seq: int) -> SalePlan | None:
+        return self._one("WHERE device = ? AND seq = ?", (device, seq))
+
+    def highest_seq(self, device: str) -> int:
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM sales WHERE device = ?", (device,)).fetchone()
+        return int(row[0])
+
+    def _one(self, where: str, params: tuple[object, ...]) -> SalePlan | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT job_id, device, seq, unp, doc_before, cancelling FROM sales {where}", params).fetchone()
+        if row is None:
+            return None
+        job_id, device, seq, unp, doc_before, cancelling = row
+        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=bool(cancelling))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_book(state_dir: Path) -> SaleBook:
+    try:
+        return SaleBook(state_dir / FILE)
+    except sqlite3.Error as exc:
+        raise OSError(f"cannot open {state_dir / FILE}: {exc}") from exc

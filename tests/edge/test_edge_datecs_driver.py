@@ -1,0 +1,256 @@
+"""The Datecs/Daisy driver against the byte-level emulator, through a real pseudo-terminal (pyserial) and real TCP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from edge.config import FiscalDeviceConfig
+from edge.drivers import create_driver
+from edge.drivers.base import DeviceBusy, InvalidJob, PaperOut, UnsupportedDevice
+from edge.drivers.datecs import DeviceSilent, GarbledAnswer, IslDriver, ReceiptInterrupted
+from edge.drivers.datecs_commands import Command
+from edge.drivers.datecs_frame import decode_request
+from edge.emulators.datecs_device import FiscalPrinter
+from edge.emulators.datecs_server import PtyServer, TcpServer
+from edge_harness import make_job
+
+FAST = {"answer_seconds": 0.15, "busy_seconds": 0.6, "retries": 2}
+
+
+def serial_config(path: str, manufacturer: str = "DATECS", model: str = "DP25") -> FiscalDeviceConfig:
+    return FiscalDeviceConfig(manufacturer=manufacturer, model=model, connection={"type": "serial", "port": path, "baud_rate": 115200}, timeouts=FAST)
+
+
+@pytest.fixture
+def printer() -> FiscalPrinter:
+    return FiscalPrinter()
+
+
+@pytest.fixture
+def pty(printer: FiscalPrinter) -> Iterator[PtyServer]:
+    server = PtyServer(printer).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def driver(pty: PtyServer, tmp_path: Path) -> Iterator[IslDriver]:
+    opened = create_driver(serial_config(pty.path), tmp_path)
+    assert isinstance(opened, IslDriver)
+    yield opened
+    opened.close()
+
+
+def test_receipt_over_a_serial_port_carries_the_job_and_reconciles(driver: IslDriver, printer: FiscalPrinter) -> None:
+    record = driver.print_receipt(make_job("job-1"))
+
+    [receipt] = printer.fiscal_receipts()
+    assert record.fiscal_number == f"{receipt.number:07d}" and record.device == "DATECS:DT000600"
+    assert receipt.unp == "DT000600-0001-0000001" and receipt.texts == ("SALE ID job-1",)
+    assert receipt.lines == (("Coffee", "A", 1050), ("Tea", "A", 280)) and receipt.paid == (("cash", 1330),)
+    assert driver.find_receipt("job-1") == record and driver.last_receipt() == record
+    assert driver.find_receipt("job-never") is None
+    assert driver.print_receipt(make_job("job-2")).fiscal_number == "0000002"
+    assert printer.receipts_with_text("job-2")[0].unp == "DT000600-0001-0000002"
+
+
+def test_the_receipt_is_the_documented_command_sequence(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:
+    driver.print_receipt(make_job("job-1"))
+    receipt_commands = printer.commands[printer.commands.index(Command.LAST_DOCUMENT_NUMBER) + 1 :]
+    assert receipt_commands == [
+        Command.OPEN_FISCAL_RECEIPT, Command.SALE, Command.SALE, Command.FISCAL_TEXT, Command.SUBTOTAL,
+        Command.TOTAL, Command.CLOSE_FISCAL_RECEIPT, Command.READ_CLOCK,
+    ]
+    assert pty.bytes_in > 0 and pty.bytes_out > 0
+
+
+def test_line_amounts_that_are_not_price_times_quantity_travel_as_an_adjustment(driver: IslDriver, printer: FiscalPrinter) -> None:
+    job = make_job("job-adj")
+    lines = [job.lines[0].model_copy(update={"amount": 1000}), job.lines[1]]
+    driver.print_receipt(job.model_copy(update={"lines": lines, "total": 1280, "payment": job.payment.model_copy(update={"amount": 1280})}))
+    assert printer.fiscal_receipts()[0].lines[0] == ("Coffee", "A", 1000)
+
+
+def test_crash_after_close_is_reconciled_as_printed_by_a_new_driver(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter, tmp_path: Path) -> None:
+    pty.faults.drop_after = Command.CLOSE_FISCAL_RECEIPT
+    with pytest.raises(ReceiptInterrupted) as lost:
+        driver.print_receipt(make_job("job-1"))
+    assert lost.value.may_have_printed
+    driver.close()
+    pty.faults.silent = False
+
+    restarted = create_driver(serial_config(pty.path), tmp_path)
+    record = restarted.find_receipt("job-1")
+    assert record is not None and record.fiscal_number == "0000001"
+    assert len(printer.receipts_with_text("job-1")) == 1
+    restarted.close()
+
+
+def test_crash_mid_receipt_cancels_the_open_receipt_and_proves_nothing_printed(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:
+    pty.faults.drop_after = Command.FISCAL_TEXT
+    with pytest.raises(ReceiptInterrupted):
+        driver.print_receipt(make_job("job-1"))
+    assert printer.open is not None
+    pty.faults.silent = False
+
+    assert driver.find_receipt("job-1") is None
+    assert printer.open is None and printer.journal[-1].kind == "cancelled"
+    assert driver.find_receipt("job-1") is None  # asking again changes nothing
+    assert driver.print_receipt(make_job("job-1")).fiscal_number == "0000002"
+    assert len(printer.receipts_with_text("job-1")) == 1
+
+
+def test_a_paid_receipt_left_open_is_closed_by_reconciliation(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:
+    pty.faults.drop_after = Command.TOTAL
+    with pytest.raises(ReceiptInterrupted):
+        driver.print_receipt(make_job("job-1"))
+    pty.faults.silent = False
+    record = driver.find_receipt("job-1")
+    assert record is not None and len(printer.receipts_with_text("job-1")) == 1
+
+
+def test_one_corrupt_or_nak_answer_is_retried_transparently(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:
+    pty.faults.corrupt_checksum = 1
+    pty.faults.nak = 1
+    driver.print_receipt(make_job("job-1"))
+    pty.faults.truncate = 1
+    pty.faults.garbage = 1
+    driver.print_receipt(make_job("job-2"))
+    assert [r.unp for r in printer.fiscal_receipts()] == ["DT000600-0001-0000001", "DT000600-0001-0000002"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("corrupt_checksum", GarbledAnswer), ("truncate", GarbledAnswer), ("garbage", GarbledAnswer), ("silent", DeviceSilent)],
+)
+def test_hostile_or_silent_printer_gives_a_typed_error_quickly(pty: PtyServer, driver: IslDriver, fault: str, error: type[Exception]) -> None:
+    setattr(pty.faults, fault, True if fault == "silent" else 99)
+    started = time.monotonic()
+    with pytest.raises(error):
+        driver.x_report()
+    assert time.monotonic() - started < 2.0
+    assert driver.status().online is False
+
+
+def test_endless_syn_is_device_busy_within_the_bound(pty: PtyServer, driver: IslDriver) -> None:
+    pty.faults.syn, pty.faults.syn_interval = 20, 0.05
+    started = time.monotonic()
+    with pytest.raises(DeviceBusy):
+        driver.x_report()
+    assert time.monotonic() - started < 2.5
+
+
+def test_a_few_syn_bytes_are_waited_out(pty: PtyServer, driver: IslDriver) -> None:
+    pty.faults.syn, pty.faults.syn_interval = 3, 0.1  # 0.3 s busy, longer than one 0.15 s answer timeout
+    assert driver.x_report().kind == "X"
+
+
+def test_paper_out_before_the_receipt_prints_nothing(driver: IslDriver, printer: FiscalPrinter) -> None:
+    printer.faults.paper_out = True
+    with pytest.raises(PaperOut) as out:
+        driver.print_receipt(make_job("job-1"))
+    assert not out.value.may_have_printed and printer.open is None
+    assert driver.status().paper_out is True
+    printer.faults.paper_out = False
+    driver.print_receipt(make_job("job-1"))
+    assert len(printer.receipts_with_text("job-1")) == 1
+
+
+def test_unknown_vat_rate_and_refunds_are_invalid_before_anything_is_sent(driver: IslDriver, printer: FiscalPrinter) -> None:
+    with pytest.raises(InvalidJob):
+        driver.print_receipt(make_job("job-1", vat_rate="33"))
+    with pytest.raises(InvalidJob):
+        driver.print_receipt(make_job("job-2").model_copy(update={"is_refund": True}))
+    assert Command.SALE not in printer.commands and printer.open is None
+
+
+def test_reports_cash_text_and_clock(driver: IslDriver, printer: FiscalPrinter) -> None:
+    driver.print_receipt(make_job("job-1"))
+    assert driver.x_report().amount_cents == 1330
+    cash = driver.cash_in_out(1000)
+    assert (cash.accepted, cash.cash_in_drawer, cash.deposited) == (True, 2330, 1000)
+    assert driver.cash_in_out(-500).withdrawn == 500
+    assert driver.cash_in_out(-100_000).accepted is False
+    assert driver.print_text(["Thank you", "Come again"]) == printer.doc_number
+    moment = driver.read_clock()
+    driver.set_clock(moment.replace(year=moment.year + 1))
+    assert driver.read_clock().year == moment.year + 1
+    z = driver.z_report()
+    assert (z.kind, z.number, z.amount_cents) == ("Z", 1, 1330)
+    assert driver.x_report().amount_cents == 0
+
+
+def test_tcp_transport_default_port_and_shared_state(printer: FiscalPrinter, tmp_path: Path) -> None:
+    assert FiscalDeviceConfig.model_validate({"manufacturer": "DATECS", "model": "FP700", "connection": {"type": "tcp", "host": "10.0.0.5"}}).connection.port == 3999  # type: ignore[union-attr]
+    server = TcpServer(printer).start()
+    try:
+        config = FiscalDeviceConfig(manufacturer="DATECS", model="FP700", connection={"type": "tcp", "host": "127.0.0.1", "port": server.port}, timeouts=FAST)
+        tcp_driver = create_driver(config, tmp_path)
+        assert tcp_driver.print_receipt(make_job("job-tcp")).fiscal_number == "0000001"
+        server.faults.silent = True
+        with pytest.raises(DeviceSilent):
+            tcp_driver.z_report()
+        tcp_driver.close()
+    finally:
+        server.stop()
+
+
+def test_daisy_dialect_over_a_serial_port(tmp_path: Path) -> None:
+    printer = FiscalPrinter("daisy")
+    server = PtyServer(printer).start()
+    try:
+        daisy = create_driver(serial_config(server.path, "Daisy", "Compact M"), tmp_path)
+        job = make_job("job-d").model_copy(update={"payment": make_job("job-d").payment.model_copy(update={"type": "card"})})
+        daisy.print_receipt(job)
+        assert printer.fiscal_receipts()[0].paid == (("card", 1330),)
+        server.faults.drop_after = Command.SALE
+        with pytest.raises(ReceiptInterrupted):
+            daisy.print_receipt(make_job("job-e"))
+        server.faults.silent = False
+        assert daisy.find_receipt("job-e") is None and Command.DAISY_CANCEL_FISCAL_RECEIPT in printer.commands
+        daisy.close()
+    finally:
+        server.stop()
+
+
+def test_connection_config_is_validated_strictly(tmp_path: Path) -> None:
+    for bad in (
+        {"type": "serial", "port": "/dev/ttyS0", "baud_rate": 12345},
+        {"type": "tcp", "host": "printer;rm", "port": 3999},
+        {"type": "tcp", "host": "10.0.0.5", "port": 70000},
+        {"type": "http", "url": "ftp://x", "username": "u", "password": "p"},
+        {"type": "usb", "port": "x"},
+        {"type": "serial", "port": "/dev/ttyS0", "extra": 1},
+    ):
+        with pytest.raises(ValidationError):
+            FiscalDeviceConfig.model_validate({"manufacturer": "DATECS", "model": "DP25", "connection": bad})
+    with pytest.raises(UnsupportedDevice, match="serial or tcp"):
+        create_driver(FiscalDeviceConfig(manufacturer="DATECS", model="DP25"), tmp_path)
+    with pytest.raises(UnsupportedDevice, match="serial"):
+        create_driver(FiscalDeviceConfig(manufacturer="Daisy", model="Compact M", connection={"type": "tcp", "host": "h"}), tmp_path)
+    with pytest.raises(UnsupportedDevice, match="no connection"):
+        create_driver(FiscalDeviceConfig(manufacturer="Simulated", model="Simulated", connection={"type": "tcp", "host": "h"}), tmp_path)
+
+
+def test_missing_serial_port_is_unreachable_not_a_crash(tmp_path: Path) -> None:
+    missing = create_driver(serial_config(str(tmp_path / "no-such-tty")), tmp_path)
+    assert missing.status().online is False
+    with pytest.raises(Exception) as raised:
+        missing.print_receipt(make_job("job-1"))
+    assert raised.value.__class__.__name__ == "DeviceUnreachable" and not raised.value.may_have_printed  # type: ignore[attr-defined]
+    missing.close()
+
+
+def test_emulator_decodes_what_the_driver_writes(pty: PtyServer, driver: IslDriver) -> None:
+    captured: list[bytes] = []
+    receive = pty.endpoint.receive
+    pty.endpoint.receive = lambda chunk, send: (captured.append(chunk), receive(chunk, send))[1]  # type: ignore[method-assign]
+    driver.cash_in_out(250)
+    frames = b"".join(captured)
+    request = decode_request(frames[frames.rindex(b"\x01") :])
+    assert (request.cmd, request.data) == (Command.CASH_IN_OUT, b"2.50")
