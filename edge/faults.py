@@ -23,6 +23,14 @@ CRASHPOINTS = (
     "after_journal_printed",
     "after_result_ack",
 )
+# Crash points of the card charge that precedes printing a card-paid job.
+CHARGE_CRASHPOINTS = (
+    "before_terminal_call",
+    "during_terminal_call",
+    "after_terminal_call",
+    "after_journal_charged",
+)
+_KNOWN = CRASHPOINTS + CHARGE_CRASHPOINTS
 
 _hits: Counter[str] = Counter()
 
@@ -30,8 +38,8 @@ _hits: Counter[str] = Counter()
 def parse_crash_spec(spec: str) -> tuple[str, int]:
     """Split ``name`` or ``name:n`` into the crash point and the hit that kills; ValueError if malformed."""
     name, sep, nth = spec.partition(":")
-    if name not in CRASHPOINTS:
-        raise ValueError(f"{ENV_VAR}: unknown crash point {name!r} (known: {', '.join(CRASHPOINTS)})")
+    if name not in _KNOWN:
+        raise ValueError(f"{ENV_VAR}: unknown crash point {name!r} (known: {', '.join(_KNOWN)})")
     if not sep:
         return name, 1
     if not nth.isdigit() or int(nth) < 1:

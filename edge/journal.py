@@ -88,6 +88,15 @@ _SCHEMA = (
         deleted_ms INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS messages_by_job ON messages (job_id)",
+    """CREATE TABLE IF NOT EXISTS charges (
+        job_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        terminal TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        approval_code TEXT,
+        rrn TEXT,
+        updated_ms INTEGER NOT NULL
+    )""",
 )
 
 _MAX_BODY = 64_000
@@ -127,6 +136,25 @@ class JobRow(BaseModel):
 
     def job(self) -> FiscalJob:
         return FiscalJob.model_validate_json(self.body)
+
+
+class ChargeState(str, Enum):
+    """A card charge: ``charging`` is written before the terminal is called, so after a crash or a
+    timeout it means "the card may have been charged: ask the terminal by reference"."""
+
+    NONE = "none"
+    CHARGING = "charging"
+    APPROVED = "approved"
+    DECLINED = "declined"
+
+
+class ChargeRow(BaseModel):
+    job_id: str
+    state: ChargeState
+    terminal: str
+    amount: int
+    approval_code: str | None
+    rrn: str | None
 
 
 class MessageRow(BaseModel):
@@ -288,6 +316,44 @@ class Journal:
             db.execute(
                 "UPDATE jobs SET state = ?, result = ?, error_code = ?, error_message = ?, result_ms = ?, updated_ms = ? WHERE job_id = ?",
                 (JobState.FAILED.value, result.model_dump_json(), code, result.message, ts, ts, job_id),
+            )
+
+    # -- card charges ---------------------------------------------------------------------
+
+    def charge(self, job_id: str) -> ChargeRow | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT job_id, state, terminal, amount, approval_code, rrn FROM charges WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return ChargeRow(job_id=row[0], state=ChargeState(row[1]), terminal=row[2], amount=row[3], approval_code=row[4], rrn=row[5])
+
+    def begin_charge(self, job_id: str, terminal: str, amount: int, *, lookup: bool = False) -> int:
+        """Before the terminal is called: the charge becomes ``charging`` and a Sale operation opens."""
+        ts = now_ms()
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO operations (job_id, action_type, device_name, state, started_ms, amount_cents) VALUES (?, ?, ?, 'started', ?, ?)",
+                (job_id, "FindCharge" if lookup else "Sale", terminal, ts, amount),
+            )
+            db.execute(
+                "INSERT INTO charges (job_id, state, terminal, amount, updated_ms) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, terminal = excluded.terminal, updated_ms = excluded.updated_ms",
+                (job_id, ChargeState.CHARGING.value, terminal, amount, ts),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def record_charge(self, job_id: str, op_id: int, state: ChargeState, *, approval_code: str | None = None, rrn: str | None = None,
+                      error_code: str | None = None, error_message: str | None = None) -> None:
+        """After the terminal answered (or proved there is no charge): the charge's new state."""
+        ts = now_ms()
+        with self._tx() as db:
+            self._finish_op(db, op_id, ts, success=error_code is None, error_code=error_code, error_message=error_message)
+            db.execute(
+                "UPDATE charges SET state = ?, approval_code = COALESCE(?, approval_code), rrn = COALESCE(?, rrn), updated_ms = ? WHERE job_id = ?",
+                (state.value, approval_code, rrn, ts, job_id),
             )
 
     # -- reporting and deletion -----------------------------------------------------------

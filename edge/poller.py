@@ -25,6 +25,8 @@ from edge.faults import crashpoint
 from edge.jobqueue import JobQueue, MessageGone, QueueAuthError, QueueError, kept_invisible, receive_abandonable
 from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal
 from edge.session import CloudLink
+from edge.terminals.base import PaymentDeclined, TerminalError
+from edge.terminals.charging import CardCharger
 
 log = structlog.get_logger("edge.poller")
 
@@ -46,6 +48,7 @@ class Poller:
         stop: threading.Event,
         on_ready: Callable[[EdgeSession], None],
         mono: Callable[[], float] = time.monotonic,
+        charger: CardCharger | None = None,
     ) -> None:
         self._config = config
         self._journal = journal
@@ -55,6 +58,7 @@ class Poller:
         self._stop = stop
         self._on_ready = on_ready
         self._mono = mono
+        self._charger = charger
         self._device_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
         self._queue_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
         self._queue: JobQueue | None = None
@@ -141,6 +145,8 @@ class Poller:
         job = row.job()
         if row.state is JobState.PRINTING and not self._proved_unprinted(row, job):
             return
+        if self._charger is not None and self._charger.applies(job) and not self._card_paid(job):
+            return
         op = self._journal.begin_print(job.job_id, self._driver.name, job.total)
         crashpoint("before_device_call")
         try:
@@ -158,6 +164,21 @@ class Poller:
         self._printed(job, op, record)
         log.info("job_printed", job_id=job.job_id, fiscal_number=record.fiscal_number, device=record.device)
         crashpoint("after_journal_printed")
+
+    def _card_paid(self, job: FiscalJob) -> bool:
+        """Charge the card before printing; a decline fails the job, a terminal fault waits for a retry."""
+        assert self._charger is not None
+        try:
+            self._charger.ensure_paid(job)
+        except PaymentDeclined as exc:
+            self._device_gate.succeed()
+            self._give_up(job, None, exc)
+            return False
+        except TerminalError as exc:
+            delay = self._device_gate.fail(self._mono())
+            log.warning("terminal_fault", job_id=job.job_id, code=exc.code, error=str(exc), retry_in=round(delay, 2))
+            return False
+        return True
 
     def _proved_unprinted(self, row: JobRow, job: FiscalJob) -> bool:
         """Reconcile a job whose print outcome is unknown; True only if the device proves there is no receipt."""

@@ -18,6 +18,8 @@ from edge.manage import ManageServer, create_manage_app
 from edge.poller import Poller
 from edge.session import CloudLink
 from edge.statelock import exclusive_state_dir
+from edge.terminals import create_terminal
+from edge.terminals.charging import CardCharger
 
 log = structlog.get_logger("edge.runner")
 
@@ -34,6 +36,11 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO) -> None:
         resources.callback(journal.close)
         driver = create_driver(config.fiscal_device, config.state_dir)
         resources.callback(driver.close)
+        charger = None
+        if config.pos_terminal is not None:
+            terminal = create_terminal(config.pos_terminal, config.state_dir)
+            resources.callback(terminal.close)
+            charger = CardCharger(journal, terminal)
         client = CloudClient(config.api_root, config.edge_key, config.http_timeout_seconds)
         resources.callback(client.close)
         link = CloudLink(client, RetryGate(config.retry_initial_seconds, config.retry_max_seconds), config.session_refresh_ratio)
@@ -52,5 +59,5 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO) -> None:
             out.write(f"EDGE READY shop={session.shop_id}\n")
             out.flush()
 
-        Poller(config, journal, driver, link, queue_for, stop, announce).run()
+        Poller(config, journal, driver, link, queue_for, stop, announce, charger=charger).run()
         log.info("edge_stopping")

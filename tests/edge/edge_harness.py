@@ -282,6 +282,8 @@ class Stack:
     config_dir: Path
     edges: list[EdgeProcess] = field(default_factory=list)
     manage_port: int = field(default_factory=free_port)
+    device_toml: str = '[fiscal_device]\nmanufacturer = "Simulated"\nmodel = "Simulated"'
+    extra_toml: str = ""  # more tables, e.g. [pos_terminal]
 
     def config_text(self, **overrides: Any) -> str:
         values: dict[str, Any] = {
@@ -297,7 +299,7 @@ class Stack:
         }
         values.update(overrides)
         lines = [f"{key} = {json.dumps(value)}" for key, value in values.items() if value is not None]
-        lines += ["[fiscal_device]", 'manufacturer = "Simulated"', 'model = "Simulated"']
+        lines += [self.device_toml, self.extra_toml]
         return "\n".join(lines) + "\n"
 
     def write_config(self, **overrides: Any) -> Path:

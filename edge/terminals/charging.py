@@ -1,0 +1,73 @@
+"""Charging a card-paid job on the terminal exactly once, journaled before and after the call.
+
+The job id is the transaction reference. ``charging`` is journaled before the terminal is
+called; if the edge crashes or the terminal times out, the next attempt first asks the
+terminal whether that reference was charged, and charges only if it proves it was not.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from chalicelib.contracts import FiscalJob, PaymentType
+from edge.faults import crashpoint
+from edge.journal import ChargeState, Journal
+from edge.terminals.base import PaymentDeclined, PosTerminal, TerminalError, TerminalTimeout
+
+log = structlog.get_logger("edge.charging")
+
+
+class CardCharger:
+    def __init__(self, journal: Journal, terminal: PosTerminal) -> None:
+        self._journal = journal
+        self._terminal = terminal
+
+    @staticmethod
+    def applies(job: FiscalJob) -> bool:
+        return job.payment.type is PaymentType.CARD
+
+    def ensure_paid(self, job: FiscalJob) -> None:
+        """Return once the job's card payment is approved; raise PaymentDeclined or TerminalError otherwise."""
+        charge = self._journal.charge(job.job_id)
+        if charge is not None and charge.state is ChargeState.APPROVED:
+            return
+        if charge is not None and charge.state is ChargeState.DECLINED:
+            raise PaymentDeclined(f"card payment for job {job.job_id} was declined")
+        if charge is not None and charge.state is ChargeState.CHARGING and self._already_charged(job):
+            return
+        self._charge(job)
+
+    def _already_charged(self, job: FiscalJob) -> bool:
+        """The outcome of an earlier call is unknown: ask the terminal by reference."""
+        op = self._journal.begin_charge(job.job_id, self._terminal.name, job.payment.amount, lookup=True)
+        try:
+            found = self._terminal.find(job.job_id)
+        except TerminalError as exc:
+            self._journal.record_charge(job.job_id, op, ChargeState.CHARGING, error_code=exc.code, error_message=str(exc))
+            raise
+        if found is None:
+            self._journal.record_charge(job.job_id, op, ChargeState.NONE)
+            log.info("charge_reconciled_absent", job_id=job.job_id)
+            return False
+        self._journal.record_charge(job.job_id, op, ChargeState.APPROVED, approval_code=found.approval_code, rrn=found.rrn)
+        log.info("charge_reconciled_approved", job_id=job.job_id, approval_code=found.approval_code)
+        return True
+
+    def _charge(self, job: FiscalJob) -> None:
+        op = self._journal.begin_charge(job.job_id, self._terminal.name, job.payment.amount)
+        crashpoint("before_terminal_call")
+        call = self._terminal.refund if job.is_refund else self._terminal.sale
+        try:
+            transaction = call(job.job_id, job.payment.amount, job.currency)
+        except PaymentDeclined as exc:
+            self._journal.record_charge(job.job_id, op, ChargeState.DECLINED, error_code=exc.code, error_message=str(exc))
+            log.warning("card_declined", job_id=job.job_id, code=exc.code)
+            raise
+        except TerminalError as exc:
+            state = ChargeState.CHARGING if isinstance(exc, TerminalTimeout) else ChargeState.NONE
+            self._journal.record_charge(job.job_id, op, state, error_code=exc.code, error_message=str(exc))
+            raise
+        crashpoint("after_terminal_call")
+        self._journal.record_charge(job.job_id, op, ChargeState.APPROVED, approval_code=transaction.approval_code, rrn=transaction.rrn)
+        log.info("card_charged", job_id=job.job_id, amount=job.payment.amount, approval_code=transaction.approval_code)
+        crashpoint("after_journal_charged")
