@@ -97,7 +97,7 @@ class Stack:
         api.wait_for_port(cfg.api_port, timeout=60)
         pump.wait_for_line("PUMP READY", timeout=60)
         demo = self._seed()
-        edge_config = self._write_edge_config(demo["shop"]["edge_key"])
+        edge_config = self._write_edge_config(demo["shop"]["edge_key"], self._start_device())
         edge = self.supervisor.start("edge", [python, "-m", "edge", "run", "--config", str(edge_config)])
         edge.wait_for_line("EDGE READY", timeout=60)
         demo_path = cfg.var_dir / "demo.json"
@@ -138,7 +138,34 @@ class Stack:
             "shop": {"shop_id": shop_id, "shop_key": shop.json()["shop_key"], "edge_key": shop.json()["edge_key"]},
         }
 
-    def _write_edge_config(self, edge_key: str) -> Path:
+    def _start_device(self) -> str:
+        """Start the emulated fiscal device ``BRIDGE_EDGE_DEVICE`` names; return its [fiscal_device] TOML."""
+        kind = os.environ.get("BRIDGE_EDGE_DEVICE", "simulated")
+        python = sys.executable
+        if kind == "simulated":
+            return '[fiscal_device]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
+        if kind == "datecs":
+            device = self.supervisor.start("datecs", [python, "-m", "edge.emulators.datecs_server"])
+            pty = device.wait_for_line("DATECS READY", timeout=30).split()[2].removeprefix("pty=")
+            return (
+                '[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "DP25"\nname = "Emulated Datecs DP25"\n'
+                f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty}"\nbaud_rate = 115200\n'
+            )
+        if kind == "caspos":
+            port = int(os.environ.get("BRIDGE_CASPOS_PORT", "5544"))
+            if not port_is_free(port):
+                raise StartupFailed(f"port {port} (caspos) is in use; set BRIDGE_CASPOS_PORT to move it")
+            # The demo catalogue is priced in EUR at 20 % VAT; the emulated register is told to take both.
+            device = self.supervisor.start("caspos", [python, "-m", "edge.emulators.caspos_server", "--port", str(port), "--currency", "AZN",
+                                                      "--currency", "EUR", "--vat", "1=20"])
+            device.wait_for_line("CASPOS READY", timeout=30)
+            return (
+                '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\nvat_codes = { "20" = 1 }\n'
+                f'[fiscal_device.connection]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\nusername = "username"\npassword = "password"\n'
+            )
+        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs or caspos, not {kind!r}")
+
+    def _write_edge_config(self, edge_key: str, device_toml: str) -> Path:
         edge_dir = self.config.var_dir / "edge"
         edge_dir.mkdir(parents=True, exist_ok=True)
         path = edge_dir / "edge.toml"
@@ -149,9 +176,8 @@ class Stack:
             f'state_dir = "{edge_dir}"\n'
             f'manage_host = "127.0.0.1"\n'
             f"manage_port = {self.config.edge_port}\n"
-            "[fiscal_device]\n"
-            'manufacturer = "Simulated"\n'
-            'model = "Simulated"\n'
+            + device_toml
+            + '[pos_terminal]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
         )
         path.chmod(0o600)
         return path
