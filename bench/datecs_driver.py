@@ -11,6 +11,7 @@ directions) take on a real 115200-baud 8N1 line: 10 bits per byte.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -78,6 +79,11 @@ def main() -> None:
     print(f"wall time over the pty   {wall / args.receipts * 1000:.2f} ms per receipt (emulator in its own process)")
     print(f"emulator CPU (its proc)  {emulator_cpu:.2f} s in all, start-up included")
     print(f"CPU / wire ratio         {per_receipt_cpu / per_receipt_wire:.3f}")
+    print(json.dumps({"receipts": args.receipts, "bytes_per_receipt": round(per_receipt_bytes),
+                      "wire_ms_per_receipt": round(per_receipt_wire * 1000, 2),
+                      "driver_cpu_ms_per_receipt": round(per_receipt_cpu * 1000, 3),
+                      "wall_ms_per_receipt": round(wall / args.receipts * 1000, 2),
+                      "cpu_to_wire_ratio": round(per_receipt_cpu / per_receipt_wire, 4)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--rate", type=float, default=4.0, help="orders per second; 0 posts all at once")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--latencies-out", type=Path, help="write every latency (ms) here as JSON, for the histogram")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         recording = Path(tmp) / "moto-recording.jsonl"
@@ -110,6 +111,8 @@ def main() -> None:
         "aws_polling_requests_per_order": round(polling / args.orders, 2),
         "operations": dict(sorted(ops.items())),
     }
+    if args.latencies_out:
+        args.latencies_out.write_text(json.dumps([round(value, 2) for value in latencies]))
     print(json.dumps(result, indent=2))
 
 
