@@ -89,7 +89,27 @@ class ServiceUnavailable(BridgeError):
     status_code, code = 503, "E_SERVICE_UNAVAILABLE"
 
 
+class RefundExceedsParent(BridgeError):
+    """A refund larger than what is left to refund of its parent sale."""
+
+    status_code, code = 422, "E_REFUND_EXCEEDS_PARENT"
+
+
+class DeliveryNotFound(NotFoundError):
+    code = "E_DELIVERY_NOT_FOUND"
+
+
+class SignatureInvalid(BridgeError):
+    """An inbound platform webhook whose HMAC signature does not verify."""
+
+    status_code, code = 401, "E_SIGNATURE_INVALID"
+
+
 class PdfLinkMissing(NotFoundError):
     """The receipt's PDF has not been rendered yet."""
 
     code = "E_PDF_LINK_MISSING"
+
+
+class UnsupportedMediaType(BridgeError):
+    status_code, code = 415, "E_UNSUPPORTED_MEDIA_TYPE"

@@ -11,6 +11,7 @@ import json
 TENANTS_TABLE = "tenants"
 ORDERS_TABLE = "orders"
 RECEIPTS_TABLE = "receipts"
+WEBHOOK_DELIVERIES_TABLE = "webhook-deliveries"
 
 RECEIPTS_QUEUE = "receipts"
 WEBHOOKS_QUEUE = "webhooks.fifo"
@@ -20,6 +21,7 @@ PDFS_QUEUE = "pdfs"
 PDF_BUCKET = "receipt-pdfs"
 
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
+WEBHOOK_DUE_INDEX = "by_due"
 
 
 def physical(prefix: str, logical: str) -> str:

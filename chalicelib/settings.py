@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     edge_role_arn: str = "arn:aws:iam::123456789012:role/receipt-bridge-local-edge"
     account_id: str = "123456789012"
     webhook_timeout_seconds: float = 10.0
+    webhook_retry_base_seconds: int = 30
+    webhook_retry_cap_seconds: int = 4 * 3600
+    webhook_retry_window_seconds: int = 26 * 3600
 
     @property
     def prefix(self) -> str:

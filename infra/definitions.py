@@ -63,6 +63,8 @@ TABLES: tuple[Table, ...] = (
             Index(names.RECEIPTS_BY_MERCHANT_INDEX, "merchant_id", "created_at"),
         ),
     ),
+    Table(names.WEBHOOK_DELIVERIES_TABLE, "pk", "sk", indexes=(Index(names.WEBHOOK_DUE_INDEX, "due_shard", "due_at"),),
+          ttl_attribute="expires_at"),
 )
 
 QUEUES: tuple[Queue, ...] = (
