@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from chalice import Chalice
+from chalice import Chalice, Rate, Response
 
 from chalicelib import edge_api, merchants, orders, receipt_public, receipts, shops, tokens, webhooks
 from chalicelib import resource_names as names
+from chalicelib import adapters, clock, deliveries, exports_catalog, exports_sales, reports, ws_order
 from chalicelib.catalog import parse_entry, parse_kind, put_entry
 from chalicelib.contracts import JobResult
+from chalicelib.exports import Rendered
 from chalicelib.http_api import header, html_response, json_response, redirect, request_context, routes
 from chalicelib.logs import configure
 from chalicelib.settings import settings
@@ -18,6 +20,7 @@ configure()
 app = Chalice(app_name="receipt-bridge")
 app.register_middleware(request_context(app), "http")
 route = routes(app)
+app.api.binary_types.extend(t for t in exports_sales.BINARY_TYPES if t not in app.api.binary_types)
 
 
 def _merchant() -> str:
@@ -78,6 +81,71 @@ def put_webhook(shop_id):
     secret = webhooks.new_secret()
     shops.set_webhook(shop.shop_id, config.url, secret)
     return {"url": config.url, "secret": secret}
+
+
+@route("/ws/order", methods=["POST"], content_types=[ws_order.FORM, "application/json"])
+def ws_record_order():
+    request = app.current_request
+    query = {name: request.query_params.getlist(name) for name in request.query_params or {}}
+    params = parse_data(ws_order.WsOrderParams,
+                        ws_order.collect(query, header(request, "content-type"), request.raw_body))
+    shop = shops.authorized_by_shop_key(uuid4_param(params.shop_id, "ID_SHOP"), params.shop_key)
+    order, created = orders.record_order(shop, ws_order.to_order(params))
+    return json_response(orders.public_view(order), 201 if created else 200)
+
+
+def _download(rendered: Rendered) -> Response:
+    disposition = "inline" if rendered.content_type == "application/json" else "attachment"
+    return Response(body=rendered.body, status_code=200, headers={
+        "Content-Type": rendered.content_type, "Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
+        "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+@route("/api/v1/shops/{shop_id}/catalog/{kind}", methods=["GET"])
+def download_catalog(shop_id, kind):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True)
+    catalog_kind = parse_kind(kind)
+    query = parse_data(exports_catalog.CatalogExportQuery, app.current_request.query_params or {})
+    return _download(exports_catalog.render(shop.shop_id, shop.profile["name"], catalog_kind,
+                                            shop.catalog.entries(catalog_kind), query.format))
+
+
+@route("/api/v1/shops/{shop_id}/reports/sales", methods=["GET"])
+def sales_report(shop_id):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
+    query = parse_data(exports_sales.SalesReportQuery, app.current_request.query_params or {})
+    report = reports.build_sales_report(shop.profile, query.date, orders.day_orders(shop.shop_id, query.date))
+    return _download(exports_sales.render(report, query.format))
+
+
+@route("/api/v1/shops/{shop_id}/webhook/deliveries", methods=["GET"])
+def list_webhook_deliveries(shop_id):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
+    query = parse_data(deliveries.DeliveryListQuery, app.current_request.query_params or {})
+    return deliveries.list_deliveries(shop.shop_id, query)
+
+
+@route("/api/v1/shops/{shop_id}/webhook/deliveries/{delivery_id}/replay", methods=["POST"])
+def replay_webhook_delivery(shop_id, delivery_id):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
+    return json_response(deliveries.replay(shop.shop_id, deliveries.delivery_id_param(delivery_id), clock.now()), 202)
+
+
+@route("/api/v1/shops/{shop_id}/adapters/{platform}", methods=["PUT"])
+def put_adapter(shop_id, platform):
+    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True)
+    config = parse_body(adapters.AdapterConfigIn, app.current_request.raw_body)
+    return adapters.put_config(shop, adapters.parse_platform(platform), config)
+
+
+@route("/api/v1/shops/{shop_id}/adapters/{platform}/orders", methods=["POST"],
+       content_types=["application/json", ws_order.FORM])
+def adapter_order(shop_id, platform):
+    request = app.current_request
+    body, status = adapters.receive(uuid4_param(shop_id, "shop_id"), adapters.parse_platform(platform),
+                                    request.headers, request.raw_body)
+    return json_response(body, status)
 
 
 @route("/api/v1/edge/session", methods=["POST"])
@@ -142,4 +210,9 @@ def render_pdfs(event):
 @app.on_sqs_message(queue=settings().queue(names.WEBHOOKS_QUEUE), batch_size=1)
 def send_webhooks(event):
     for record in event:
-        webhooks.deliver_message(webhooks.WebhookMessage.model_validate_json(record.body))
+        deliveries.handle_message(webhooks.WebhookMessage.model_validate_json(record.body), clock.now())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def retry_webhooks(event):
+    deliveries.sweep(clock.now())

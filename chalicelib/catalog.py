@@ -113,3 +113,12 @@ class Catalog:
 
     def get(self, kind: CatalogKind, entry_id: str) -> dict[str, Any] | None:
         return self._entries[kind].get(entry_id)
+
+    def entries(self, kind: CatalogKind) -> list[dict[str, Any]]:
+        """Every entry of one kind, sorted by id."""
+        return [self._entries[kind][entry_id] for entry_id in sorted(self._entries[kind])]
+
+
+def columns(kind: CatalogKind) -> list[str]:
+    """The fields an entry of this kind can have, ``id`` first: the columns of every export."""
+    return ["id", *ENTRY_MODELS[kind].model_fields]

@@ -2,8 +2,9 @@
 
 ``build_order`` is pure: catalogue resolution, money and VAT, the fiscal job.
 ``record_order`` does the I/O: one DynamoDB transaction conditioned on the
-merchant's ``order_id``, then the job to the shop's queue and the ``validated``
-webhook to the webhook queue.
+merchant's ``order_id`` (the order, its job, its entry in the shop's day index
+and, for a refund, the parent's refunded amount, conditioned on what is left),
+then the job to the shop's queue and the ``validated`` webhook.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from chalicelib import money, webhooks
 from chalicelib.aws import client
 from chalicelib.catalog import CatalogKind, Client, PriceString, RateString
 from chalicelib.contracts import FiscalJob, Identifier, JobLine, JobPayment, PaymentType, Quantity
-from chalicelib.errors import CatalogReferenceError, ConflictError, OrderNotFound, SchemaValidationError
+from chalicelib.errors import (CatalogReferenceError, ConflictError, OrderNotFound, RefundExceedsParent,
+                               SchemaValidationError, ServiceUnavailable)
+from chalicelib.reports import local_day
 from chalicelib.settings import settings
 from chalicelib.shops import ShopSnapshot
-from chalicelib.storage import from_item, key, to_item
+from chalicelib.storage import cancellation_codes, from_item, key, to_item
 
 
 def _reject_float(value: Any) -> Any:
@@ -75,8 +78,19 @@ class OrderIn(BaseModel):
         return self
 
     def fingerprint(self) -> str:
-        canonical = json.dumps(self.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":"))
+        """Equal for equal orders: decimals compared by value ("1.2" and "1.20" are one price)."""
+        canonical = json.dumps(_canonical(self.model_dump(exclude_none=True)), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money.plain_decimal(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def _reference(snapshot: ShopSnapshot, kind: CatalogKind, entry_id: str, field: str) -> dict[str, Any]:
@@ -177,58 +191,128 @@ def get_order(shop_id: str, order_id: str) -> dict[str, Any]:
     return from_item(response["Item"])
 
 
-def _check_parent(snapshot: ShopSnapshot, parent_order_id: str) -> None:
+_DAY_FIELDS = ("order_id", "order_internal_id", "date", "created_at", "currency", "lines", "total", "vat_total",
+               "vats", "payment", "is_refund", "parent_order_id")
+
+
+def _parent(snapshot: ShopSnapshot, parent_order_id: str) -> dict[str, Any]:
     try:
         parent = get_order(snapshot.shop_id, parent_order_id)
     except OrderNotFound:
         parent = None
     if parent is None or parent["is_refund"]:
         raise CatalogReferenceError("parent_order_id must name an existing sale of this shop")
+    return parent
+
+
+def _refund_claim(table: str, snapshot: ShopSnapshot, parent: dict[str, Any], amount: int) -> dict[str, Any]:
+    """Add the refund to its parent's refunded amount, only if it fits in what is left."""
+    return {"Update": {
+        "TableName": table, "Key": order_key(snapshot.shop_id, parent["order_id"]),
+        "UpdateExpression": "SET refunded_total = if_not_exists(refunded_total, :zero) + :amount",
+        "ConditionExpression": "is_refund = :false AND #total >= :amount AND "
+                               "(attribute_not_exists(refunded_total) OR refunded_total <= :room)",
+        "ExpressionAttributeNames": {"#total": "total"},
+        "ExpressionAttributeValues": to_item({":zero": 0, ":amount": amount, ":false": False,
+                                              ":room": parent["total"] - amount}),
+    }}
 
 
 def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, Any], bool]:
     """Record the order and its job atomically; return (order, created)."""
-    if request.parent_order_id is not None:
-        _check_parent(snapshot, request.parent_order_id)
+    parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
     order = build_order(snapshot, request, int(time.time()))
     table = _table()
+    day = local_day(snapshot.profile.get("timezone"), order["date"])
+    items: list[dict[str, Any]] = [
+        {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                 "Item": to_item({"pk": f"SHOP#{snapshot.shop_id}", "sk": f"ORDER#{request.order_id}", **order})}},
+        {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                 "Item": to_item({"pk": f"JOB#{order['job_id']}", "sk": "JOB", "job_id": order["job_id"],
+                                  "shop_id": snapshot.shop_id, "order_id": request.order_id,
+                                  "status": "queued", "created_at": order["created_at"]})}},
+        {"Put": {"TableName": table,
+                 "Item": to_item({"pk": f"DAY#{snapshot.shop_id}#{day}", "sk": f"ORDER#{request.order_id}",
+                                  **{name: order[name] for name in _DAY_FIELDS}})}},
+    ]
+    if parent is not None:
+        items.append(_refund_claim(table, snapshot, parent, order["total"]))
     try:
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
-                         "Item": to_item({"pk": f"SHOP#{snapshot.shop_id}", "sk": f"ORDER#{request.order_id}",
-                                          **order})}},
-                {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
-                         "Item": to_item({"pk": f"JOB#{order['job_id']}", "sk": "JOB", "job_id": order["job_id"],
-                                          "shop_id": snapshot.shop_id, "order_id": request.order_id,
-                                          "status": "queued", "created_at": order["created_at"]})}},
-            ]
-        )
+        client("dynamodb").transact_write_items(TransactItems=items)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
-        existing = get_order(snapshot.shop_id, request.order_id)
-        if existing["fingerprint"] != order["fingerprint"]:
-            raise ConflictError(f"order {request.order_id} exists with a different body") from exc
-        return existing, False
+        return _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc), False
     client("sqs").send_message(QueueUrl=snapshot.profile["queue_url"], MessageBody=json.dumps(order["job"]))
     webhooks.enqueue(order, "validated")
     return order, True
 
 
+def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: list[str],
+                  exc: ClientError) -> dict[str, Any]:
+    """Why a transaction was cancelled: a replay (the stored order), a conflict, or a refund too large."""
+    try:
+        existing = get_order(shop_id, request.order_id)
+    except OrderNotFound:
+        if request.is_refund and (not codes or codes[-1] == "ConditionalCheckFailed"):
+            raise RefundExceedsParent(f"refund {request.order_id} exceeds what is left to refund of order "
+                                      f"{request.parent_order_id}") from exc
+        raise ServiceUnavailable("a concurrent request touched this order; retry with the same request") from exc
+    if existing["fingerprint"] != order["fingerprint"]:
+        raise ConflictError(f"order {request.order_id} exists with a different body") from exc
+    return existing
+
+
+def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:
+    """Every order (sales and refunds) in the shop's day index for that local day."""
+    records: list[dict[str, Any]] = []
+    for page in client("dynamodb").get_paginator("query").paginate(
+        TableName=_table(), KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DAY#{shop_id}#{day}"}},
+    ):
+        records.extend(from_item(item) for item in page["Items"])
+    return records
+
+
+class PublicLinkOut(BaseModel):
+    url: str
+    expires_at: int
+
+
+class OrderOut(BaseModel):
+    """An order as the API shows it (both order routes, adapters, lookups)."""
+
+    order_id: str
+    order_internal_id: str
+    status: str
+    total: str
+    currency: str
+    is_refund: bool
+    parent_order_id: str | None
+    refunded: str | None = Field(description="Sum of the refunds recorded against this sale, for sales.")
+    created_at: int
+    fiscal: dict[str, Any] | None
+    failure: dict[str, Any] | None
+    receipt_id: str | None
+    public_link: PublicLinkOut | None
+    invoice_pdf: str | None
+
+
 def public_view(order: dict[str, Any]) -> dict[str, Any]:
     link = order.get("public_link")
-    return {
-        "order_id": order["order_id"],
-        "order_internal_id": order["order_internal_id"],
-        "status": order["status"],
-        "total": money.format_minor(order["total"]),
-        "currency": order["currency"],
-        "is_refund": order["is_refund"],
-        "created_at": order["created_at"],
-        "fiscal": order.get("fiscal"),
-        "failure": order.get("failure"),
-        "receipt_id": order.get("receipt_id"),
-        "public_link": link,
-        "invoice_pdf": f"{link['url']}.pdf" if link else None,
-    }
+    return OrderOut(
+        order_id=order["order_id"],
+        order_internal_id=order["order_internal_id"],
+        status=order["status"],
+        total=money.format_minor(order["total"]),
+        currency=order["currency"],
+        is_refund=order["is_refund"],
+        parent_order_id=order.get("parent_order_id"),
+        refunded=None if order["is_refund"] else money.format_minor(order.get("refunded_total", 0)),
+        created_at=order["created_at"],
+        fiscal=order.get("fiscal"),
+        failure=order.get("failure"),
+        receipt_id=order.get("receipt_id"),
+        public_link=link,
+        invoice_pdf=f"{link['url']}.pdf" if link else None,
+    ).model_dump(mode="json")

@@ -1,8 +1,9 @@
-"""Merchant webhooks (seed 003 fields), signed per Standard Webhooks.
+"""Merchant webhooks (seed 003 fields), signed per Standard Webhooks, sent over a guarded HTTP client.
 
-Deliveries go through a FIFO queue grouped by order, so an order's
-``validated`` always reaches the merchant before its ``terminated``; the
-webhook-id is stable per (order, type) so a receiver can drop repeats.
+An event is queued on the FIFO queue grouped by order (``enqueue``); the
+consumer in ``chalicelib.deliveries`` keeps a delivery record per event, sends
+it with ``send`` and schedules retries. The webhook-id is stable per
+(order, type) so a receiver can drop repeats.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any
+from urllib.parse import urljoin
 
 import httpx
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -19,11 +23,11 @@ from standardwebhooks.webhooks import Webhook
 
 from chalicelib import money, net_guard, resource_names as names
 from chalicelib.aws import client, queue_url
-from chalicelib.logs import get_logger
+from chalicelib.errors import WebhookTargetRefused
 from chalicelib.settings import settings
-from chalicelib.shops import load_snapshot
 
-log = get_logger(__name__)
+EVENT_SEQUENCE = {"validated": 1, "terminated": 2}
+MAX_REDIRECTS = 3
 
 
 class WebhookConfigIn(BaseModel):
@@ -32,16 +36,26 @@ class WebhookConfigIn(BaseModel):
 
 
 class WebhookMessage(BaseModel):
-    """One queued delivery: the body is fixed at enqueue time, the target read at send time."""
+    """One queued event: the body is fixed at enqueue time, the target read at send time."""
 
     model_config = ConfigDict(extra="forbid")
     shop_id: str
     webhook_id: str
     payload: dict[str, Any]
+    retry: bool = False
 
 
-class DeliveryFailed(Exception):
-    """The receiver did not accept the delivery; the message is retried."""
+@dataclass(frozen=True)
+class SendOutcome:
+    """What one delivery attempt got: a status code, or the error that stopped it."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 def new_secret() -> str:
@@ -81,16 +95,20 @@ def webhook_id(order: dict[str, Any], event_type: str) -> str:
     return f"msg_{order['order_internal_id']}_{event_type}"
 
 
+def publish(message: WebhookMessage, deduplication_id: str) -> None:
+    """Put one event on the FIFO queue, in its order's group so an order's events stay in sequence."""
+    client("sqs").send_message(
+        QueueUrl=queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
+        MessageBody=message.model_dump_json(),
+        MessageGroupId=message.payload["orderInternalID"],
+        MessageDeduplicationId=deduplication_id,
+    )
+
+
 def enqueue(order: dict[str, Any], event_type: str) -> None:
-    cfg = settings()
     message = WebhookMessage(shop_id=order["shop_id"], webhook_id=webhook_id(order, event_type),
                              payload=payload(order, event_type))
-    client("sqs").send_message(
-        QueueUrl=queue_url(cfg.queue(names.WEBHOOKS_QUEUE)),
-        MessageBody=message.model_dump_json(),
-        MessageGroupId=order["order_internal_id"],
-        MessageDeduplicationId=message.webhook_id,
-    )
+    publish(message, message.webhook_id)
 
 
 def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
@@ -102,26 +120,37 @@ def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[s
     }
 
 
-def deliver(url: str, secret: str, msg_id: str, body: dict[str, Any]) -> int:
-    """POST one signed delivery; raise DeliveryFailed unless the receiver answers 2xx."""
-    check_target(url)
+def _post(http: httpx.Client, url: str, text: str, headers: dict[str, str]) -> int:
+    """POST to the URL, following up to MAX_REDIRECTS redirects, each target checked by the SSRF guard."""
+    allow_loopback = settings().allows_loopback_webhooks
+    for _ in range(MAX_REDIRECTS + 1):
+        target = net_guard.pin(url, allow_loopback=allow_loopback)
+        request = http.build_request("POST", target.url, content=text,
+                                     headers={**headers, "host": target.host_header},
+                                     extensions={"sni_hostname": target.server_name})
+        response = http.send(request, stream=True)
+        response.close()
+        location = response.headers.get("location")
+        if not (response.is_redirect and location):
+            return response.status_code
+        url = urljoin(url, location)
+    raise WebhookTargetRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def send(url: str, secret: str, msg_id: str, body: dict[str, Any]) -> SendOutcome:
+    """One signed delivery attempt; never raises for what the receiver or the network did."""
     text = json.dumps(body, separators=(",", ":"))
     headers = signed_headers(secret, msg_id, text, datetime.now(timezone.utc))
+    timeout = settings().webhook_timeout_seconds
+    started = time.monotonic()
+    status_code, error = None, None
     try:
-        response = httpx.post(url, content=text, headers=headers, timeout=settings().webhook_timeout_seconds,
-                              follow_redirects=False)
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as http:
+            status_code = _post(http, url, text, headers)
+    except WebhookTargetRefused as exc:
+        error = f"refused: {exc.message}"
+    except httpx.TimeoutException:
+        error = f"timeout after {timeout:g}s"
     except httpx.HTTPError as exc:
-        raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
-    if not 200 <= response.status_code < 300:
-        raise DeliveryFailed(f"receiver answered {response.status_code}")
-    log.info("webhook_delivered", webhook_id=msg_id, status=response.status_code)
-    return response.status_code
-
-
-def deliver_message(message: WebhookMessage) -> None:
-    """Send one queued delivery to the shop's current webhook target, if it has one."""
-    profile = load_snapshot(message.shop_id).profile
-    if not profile.get("webhook_url"):
-        log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
-        return
-    deliver(profile["webhook_url"], profile["webhook_secret"], message.webhook_id, message.payload)
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    return SendOutcome(status_code, error, int((time.monotonic() - started) * 1000))

@@ -1,21 +1,26 @@
-"""Deliver SQS messages to the app's SQS handlers, as Lambda's event source mapping would.
+"""Deliver SQS messages to the app's SQS handlers, as Lambda's event source mapping would,
+and run its scheduled handlers, as EventBridge would.
 
 ``chalice local`` serves HTTP only, so this process long-polls every queue the
 app subscribes to (read from ``app.event_sources``) and calls each handler with
 a Lambda-shaped event, which Chalice wraps in its own ``SQSEvent``. A batch is
 deleted only when the handler returns; a failure leaves it to reappear after
-its visibility timeout, like the real mapping.
+its visibility timeout, like the real mapping. Scheduled handlers run every
+``BRIDGE_PUMP_SCHEDULE_SECONDS`` (default 5) instead of their own rate, so
+retries are visible locally without waiting minutes.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import uuid
+from datetime import datetime, timezone
 from typing import Any
 
 import boto3
-from chalice.app import SQSEventConfig
+from chalice.app import ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
 from chalicelib.logs import configure, get_logger
@@ -85,6 +90,35 @@ def sqs_sources(app: Any) -> list[SQSEventConfig]:
     return [source for source in app.event_sources if isinstance(source, SQSEventConfig)]
 
 
+def scheduled_event(region: str) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region, "resources": [], "detail": {}}
+
+
+class SchedulePump(threading.Thread):
+    """Call one scheduled handler every ``interval`` seconds until stopped."""
+
+    def __init__(self, app_module: Any, config: ScheduledEventConfig, stop: threading.Event, interval: float) -> None:
+        super().__init__(name=f"schedule-{config.name}", daemon=True)
+        self.handler = getattr(app_module, config.name)
+        self.config, self.stop, self.interval = config, stop, interval
+        self.region = boto3.session.Session().region_name or "eu-central-1"
+
+    def run(self) -> None:
+        while not self.stop.wait(self.interval):
+            context = LambdaContext(self.config.name, 256, max_runtime_ms=60_000)
+            context.aws_request_id = str(uuid.uuid4())
+            try:
+                self.handler(scheduled_event(self.region), context)
+            except Exception:
+                log.exception("scheduled_handler_failed", handler=self.config.name)
+
+
+def scheduled_sources(app: Any) -> list[ScheduledEventConfig]:
+    return [source for source in app.event_sources if isinstance(source, ScheduledEventConfig)]
+
+
 def main() -> None:
     configure()
     import app as app_module
@@ -93,12 +127,15 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     pumps = [QueuePump(app_module, config, stop) for config in sqs_sources(app_module.app)]
-    for pump in pumps:
-        pump.start()
-    print(f"PUMP READY queues={','.join(p.config.queue for p in pumps)}", flush=True)
+    interval = float(os.environ.get("BRIDGE_PUMP_SCHEDULE_SECONDS", "5"))
+    schedules = [SchedulePump(app_module, config, stop, interval) for config in scheduled_sources(app_module.app)]
+    for thread in [*pumps, *schedules]:
+        thread.start()
+    print(f"PUMP READY queues={','.join(p.config.queue for p in pumps)} "
+          f"schedules={','.join(s.config.name for s in schedules)}", flush=True)
     stop.wait()
-    for pump in pumps:
-        pump.join(timeout=10)
+    for thread in [*pumps, *schedules]:
+        thread.join(timeout=10)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,10 @@
 """A webhook receiver that verifies Standard Webhooks signatures and records deliveries.
 
-Used by the demo, the end-to-end test and the latency bench.
+Used by the demo, the end-to-end test and the latency bench. It can also
+misbehave on purpose, for the retry tests: answer another status (``status``),
+answer late (``delay``), or redirect elsewhere (``redirect_to``); only a
+verified request answered 2xx counts as a delivery, every request is counted
+in ``requests``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ class WebhookReceiver:
     secret: str | None = None
     deliveries: list[Delivery] = field(default_factory=list)
     rejected: int = 0
+    requests: int = 0
+    status: int = 204
+    delay: float = 0.0
+    redirect_to: str | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def start(self) -> str:
@@ -39,6 +47,14 @@ class WebhookReceiver:
 
             def do_POST(self) -> None:  # noqa: N802 (http.server naming)
                 raw = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
+                receiver.requests += 1
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                if receiver.redirect_to:
+                    self.send_response(307)
+                    self.send_header("location", receiver.redirect_to)
+                    self.end_headers()
+                    return
                 try:
                     Webhook(receiver.secret or "").verify(raw, dict(self.headers.items()))
                 except (WebhookVerificationError, ValueError):
@@ -46,10 +62,14 @@ class WebhookReceiver:
                     self.send_response(401)
                     self.end_headers()
                     return
+                if not 200 <= receiver.status < 300:
+                    self.send_response(receiver.status)
+                    self.end_headers()
+                    return
                 with receiver._changed:
                     receiver.deliveries.append(Delivery(self.headers["webhook-id"], json.loads(raw), time.monotonic()))
                     receiver._changed.notify_all()
-                self.send_response(204)
+                self.send_response(receiver.status)
                 self.end_headers()
 
             def log_message(self, *_args: Any) -> None:

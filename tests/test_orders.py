@@ -55,3 +55,34 @@ def test_refund_needs_existing_parent(api, shop):
     assert r.status_code == 422
     post(api, shop, demo_order("B-5"))
     assert post(api, shop, demo_order("R-2", is_refund=True, parent_order_id="B-5")).status_code == 201
+
+
+def test_refund_larger_than_what_is_left_is_refused(api, shop):
+    post(api, shop, demo_order("B-6"))  # 8.20
+    too_big = demo_order("R-3", is_refund=True, parent_order_id="B-6",
+                         items=[{"name": "Goodwill", "quantity": "1", "unit_price": "8.21", "vat_rate": "20"}])
+    r = post(api, shop, too_big)
+    assert r.status_code == 422 and r.json["code"] == "E_REFUND_EXCEEDS_PARENT"
+    part = {"name": "Coffee back", "quantity": "1", "unit_price": "5.00", "vat_rate": "20"}
+    assert post(api, shop, demo_order("R-4", is_refund=True, parent_order_id="B-6", items=[part])).status_code == 201
+    assert post(api, shop, demo_order("R-4", is_refund=True, parent_order_id="B-6", items=[part])).status_code == 200
+    r = post(api, shop, demo_order("R-5", is_refund=True, parent_order_id="B-6", items=[part]))
+    assert r.status_code == 422 and r.json["code"] == "E_REFUND_EXCEEDS_PARENT"
+    rest = {**part, "unit_price": "3.20"}
+    assert post(api, shop, demo_order("R-6", is_refund=True, parent_order_id="B-6", items=[rest])).status_code == 201
+    parent = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/B-6", headers={"x-shop-key": shop["shop_key"]})
+    assert parent.json["refunded"] == "8.20"
+    one_cent = {**part, "unit_price": "0.01"}
+    r = post(api, shop, demo_order("R-7", is_refund=True, parent_order_id="B-6", items=[one_cent]))
+    assert r.status_code == 422
+    r = post(api, shop, demo_order("R-8", is_refund=True, parent_order_id="R-4", items=[one_cent]))
+    assert r.status_code == 422 and r.json["code"] == "E_UNKNOWN_REFERENCE", "a refund is not a parent"
+
+
+def test_every_catalogue_reference_is_checked(api, shop):
+    cases = {"payment_method_id": "bitcoin", "delivery_method_id": "drone", "user_id": "ghost", "client_id": "nobody"}
+    for field, value in cases.items():
+        r = post(api, shop, demo_order(f"X-{field[:4]}", **{field: value}))
+        assert r.status_code == 422 and r.json["code"] == "E_UNKNOWN_REFERENCE" and field in r.json["message"]
+    r = post(api, shop, demo_order("X-item", items=[{"item_id": "caviar", "quantity": "1"}]))
+    assert r.status_code == 422 and "items[0].item_id" in r.json["message"]

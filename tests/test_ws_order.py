@@ -1,0 +1,83 @@
+"""`POST /ws/order`: the seed's parameter names as form fields or query, onto the same intake."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from tests.conftest import queue_messages
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def params(shop, order_id: str, **overrides) -> dict[str, str]:
+    base = {"ID_SHOP": shop["shop_id"], "KEYPARAM": shop["shop_key"], "ID_PAYMENTMETHOD": "card",
+            "ID_DELIVERYMETHOD": "pickup", "ID_USER": "demo-cashier", "order_id": order_id,
+            "items": json.dumps([{"item_id": "coffee", "quantity": 2},
+                                 {"name": "Cookie", "quantity": "1", "unit_price": 1.20, "vat_rate": "9"}])}
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def form_post(api, fields: dict[str, str], query: str = ""):
+    return api.call("POST", f"/ws/order{query}", raw=urlencode(fields).encode(), headers=FORM)
+
+
+def test_form_post_records_the_order_once(api, shop):
+    first = form_post(api, params(shop, "WS-1", date="1767225600", CLIENT_NAME="Ana", CLIENT_EMAIL="ana@example.com"))
+    assert first.status_code == 201, first.body
+    assert first.json["total"] == "8.20" and first.json["status"] == "validated" and first.json["order_id"] == "WS-1"
+    again = form_post(api, params(shop, "WS-1", date="1767225600", CLIENT_NAME="Ana", CLIENT_EMAIL="ana@example.com"))
+    assert again.status_code == 200 and again.json["order_internal_id"] == first.json["order_internal_id"]
+    different = form_post(api, params(shop, "WS-1", ID_PAYMENTMETHOD="cash"))
+    assert different.status_code == 409 and different.json["code"] == "E_CONFLICT"
+    assert len(queue_messages(shop["queue_url"])) == 1
+
+
+def test_query_string_works_and_matches_the_json_route(api, shop):
+    r = api.call("POST", "/ws/order?" + urlencode(params(shop, "WS-2", ID_CLIENT=None)), headers={})
+    assert r.status_code == 201, r.body
+    same = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {
+        "order_id": "WS-2", "payment_method_id": "card", "delivery_method_id": "pickup", "user_id": "demo-cashier",
+        "items": [{"item_id": "coffee", "quantity": "2"},
+                  {"name": "Cookie", "quantity": "1", "unit_price": "1.20", "vat_rate": "9"}]},
+        {"x-shop-key": shop["shop_key"]})
+    assert same.status_code == 200, "the seed's names and the JSON body are the same order"
+
+
+def test_refund_through_the_seed_names(api, shop):
+    assert form_post(api, params(shop, "WS-3")).status_code == 201
+    refund = params(shop, "WS-3R", is_refund="true", parent_order_id="WS-3",
+                    items=json.dumps([{"name": "Back", "quantity": "1", "unit_price": "9.00", "vat_rate": "20"}]))
+    r = form_post(api, refund)
+    assert r.status_code == 422 and r.json["code"] == "E_REFUND_EXCEEDS_PARENT"
+
+
+def test_hostile_parameters_get_typed_errors(api, shop):
+    cases = [
+        (params(shop, "WS-4", KEYPARAM="shk_wrong"), 401, "E_AUTHENTICATION"),
+        (params(shop, "WS-4", ID_SHOP="not-a-uuid"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", ID_USER="ghost"), 422, "E_UNKNOWN_REFERENCE"),
+        (params(shop, "WS-4", items="[{"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", items='{"a": 1}'), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", items='[{"item_id": "coffee", "quantity": NaN}]'), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", date="yesterday"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", date="99999999999"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", ID_CLIENT="c1", CLIENT_NAME="Both"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", CLIENT_EMAIL="no-name@example.com"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", EXTRA="x"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, None), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        (params(shop, "WS-4", is_refund="maybe"), 400, "E_FAILED_SCHEMA_VALIDATION"),
+        ({}, 400, "E_FAILED_SCHEMA_VALIDATION"),
+    ]
+    for fields, status, code in cases:
+        r = form_post(api, fields)
+        assert (r.status_code, r.json["code"]) == (status, code), (fields, r.body)
+    repeated = form_post(api, params(shop, "WS-4"), query="?order_id=WS-5")
+    assert repeated.status_code == 400 and "more than once" in repeated.json["message"]
+    as_json = api.call("POST", "/ws/order", raw=json.dumps(params(shop, "WS-4")).encode())
+    assert as_json.status_code == 415 and as_json.json["code"] == "E_UNSUPPORTED_MEDIA_TYPE"
+    binary = api.call("POST", "/ws/order", raw=b"\xff\xfe=\x00", headers=FORM)
+    assert binary.status_code == 400
+    flood = api.call("POST", "/ws/order", raw=("&".join(f"f{i}=1" for i in range(500))).encode(), headers=FORM)
+    assert flood.status_code == 400
