@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, RootModel
 
+from chalicelib.adapters import ShopifyOrder, WooOrder
 from chalicelib.catalog import Client, Department, Item, PaymentMethod
 
 
@@ -49,29 +50,13 @@ class CatalogEntryIn(RootModel[Item | PaymentMethod | Client | Department]):
     """The body for one catalogue kind: items, payment_methods, clients; the rest are ``{name}``."""
 
 
+class PlatformOrder(RootModel[ShopifyOrder | WooOrder]):
+    """A Shopify ``orders/create`` or WooCommerce ``order.created`` payload, as the platform sends it."""
+
+
 class CatalogEntryView(BaseModel):
     id: str
     name: str
-
-
-class PublicLinkView(BaseModel):
-    url: str
-    expires_at: int
-
-
-class OrderView(BaseModel):
-    order_id: str
-    order_internal_id: str
-    status: str
-    total: str = Field(description="Decimal string, two decimals.")
-    currency: str
-    is_refund: bool
-    created_at: int
-    fiscal: dict[str, Any] | None = None
-    failure: dict[str, Any] | None = None
-    receipt_id: str | None = None
-    public_link: PublicLinkView | None = None
-    invoice_pdf: str | None = None
 
 
 class WebhookConfigOut(BaseModel):

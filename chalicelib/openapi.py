@@ -15,8 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib import adapters, deliveries, edge_api, exports_catalog, exports_sales, merchants, orders, receipts, shops
 from chalicelib import api_models as m
-from chalicelib import edge_api, merchants, orders, receipts, shops, webhooks
+from chalicelib import reports, webhooks, ws_order
 from chalicelib.contracts import JobResult, ResultAck
 
 Auth = Literal["bearer", "shop_key", "bearer_or_shop_key", "edge", "none"]
@@ -27,7 +28,10 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "edge": [{"edgeBearer": []}],
     "none": [],
 }
-_UUID_PARAMS = {"shop_id", "receipt_id", "delivery_id"}
+_UUID_PARAMS = {"shop_id", "receipt_id"}
+_PATTERNS = {"delivery_id": deliveries._DELIVERY_ID.pattern, "token": r"^[A-Za-z0-9_-]{44}(\.json|\.pdf)?$"}
+_FILES = {"csv": "text/csv", "html": "text/html", "xml": "application/xml", "pdf": "application/pdf",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 _UUID4 = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
 
 
@@ -43,6 +47,8 @@ class Operation:
     media: str = "application/json"
     path_enums: dict[str, list[str]] = field(default_factory=dict)
     redirect: bool = False
+    body_media: tuple[str, ...] = ("application/json",)
+    files: tuple[str, ...] = ()  # downloads: these formats besides the JSON response, by ?format=
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -56,9 +62,33 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
     ("POST", "/api/v1/shops/{shop_id}/orders"): Operation(
         "Record an order in one idempotent call (201 created, 200 replay)", "orders", auth="shop_key",
-        body=orders.OrderIn, response=m.OrderView, status=201),
+        body=orders.OrderIn, response=orders.OrderOut, status=201),
     ("GET", "/api/v1/shops/{shop_id}/orders/{order_id}"): Operation(
-        "Retrieve an order", "orders", auth="bearer_or_shop_key", response=m.OrderView),
+        "Retrieve an order", "orders", auth="bearer_or_shop_key", response=orders.OrderOut),
+    ("POST", "/ws/order"): Operation(
+        "Record an order with the seed's parameter names (ID_SHOP, KEYPARAM, ...) as form fields, JSON or query",
+        "orders", auth="none", body=ws_order.WsOrderParams, response=orders.OrderOut, status=201,
+        body_media=(ws_order.FORM, "application/json")),
+    ("GET", "/api/v1/shops/{shop_id}/catalog/{kind}"): Operation(
+        "Download a catalogue kind as json, csv or html", "catalog", query=exports_catalog.CatalogExportQuery,
+        response=exports_catalog.CatalogExportOut, files=("csv", "html"),
+        path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
+    ("GET", "/api/v1/shops/{shop_id}/reports/sales"): Operation(
+        "Daily sales export for one shop day (its time zone)", "reports", query=exports_sales.SalesReportQuery,
+        response=reports.SalesReport,
+        files=("html", "pdf", "csv", "xml", "xlsx")),
+    ("GET", "/api/v1/shops/{shop_id}/webhook/deliveries"): Operation(
+        "Webhook delivery log with every attempt", "webhooks", query=deliveries.DeliveryListQuery,
+        response=deliveries.DeliveryListOut),
+    ("POST", "/api/v1/shops/{shop_id}/webhook/deliveries/{delivery_id}/replay"): Operation(
+        "Deliver a delivered or dead-lettered webhook again", "webhooks", response=deliveries.DeliveryOut, status=202),
+    ("PUT", "/api/v1/shops/{shop_id}/adapters/{platform}"): Operation(
+        "Set a platform's webhook secret and order defaults", "adapters", body=adapters.AdapterConfigIn,
+        response=adapters.AdapterConfigOut, path_enums={"platform": [p.value for p in adapters.Platform]}),
+    ("POST", "/api/v1/shops/{shop_id}/adapters/{platform}/orders"): Operation(
+        "Shopify orders/create or WooCommerce order.created, HMAC-signed with the shop's secret", "adapters",
+        auth="none", body=m.PlatformOrder, response=adapters.AdapterResultOut,
+        path_enums={"platform": [p.value for p in adapters.Platform]}),
     ("PUT", "/api/v1/shops/{shop_id}/webhook"): Operation(
         "Set the shop's webhook URL; returns a new signing secret", "webhooks",
         body=webhooks.WebhookConfigIn, response=m.WebhookConfigOut),
@@ -85,8 +115,8 @@ def _path_parameters(path: str, op: Operation) -> list[dict[str, Any]]:
         schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9._:-]+$"}
         if name in _UUID_PARAMS:
             schema = {"type": "string", "format": "uuid", "pattern": _UUID4}
-        if name == "token":
-            schema = {"type": "string", "pattern": r"^[A-Za-z0-9_-]{44}(\.json|\.pdf)?$"}
+        if name in _PATTERNS:
+            schema = {"type": "string", "pattern": _PATTERNS[name]}
         if name in op.path_enums:
             schema = {"type": "string", "enum": op.path_enums[name]}
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
@@ -110,10 +140,13 @@ def _responses(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]
             ok["content"]["application/json"] = {"schema": refs[(op.response, "serialization")]}
     elif op.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        for fmt in op.files:
+            binary = {"type": "string", "format": "binary"} if fmt in ("pdf", "xlsx") else {"type": "string"}
+            ok["content"][_FILES[fmt]] = {"schema": binary}
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(op.status): ok, "default": error}
-    if op.status == 201 and op.body is not None:
+    if op.status == 201:
         responses["200"] = {**ok, "description": "Replay of an earlier identical request"}
     if op.redirect:
         responses["302"] = {"description": "Redirect to a short-lived link to the PDF",
@@ -140,8 +173,8 @@ def document() -> dict[str, Any]:
             "responses": _responses(op, refs),
         }
         if op.body is not None:
-            operation["requestBody"] = {"required": True,
-                                        "content": {"application/json": {"schema": refs[(op.body, "validation")]}}}
+            operation["requestBody"] = {"required": True, "content": {
+                media: {"schema": refs[(op.body, "validation")]} for media in op.body_media}}
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
