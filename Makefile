@@ -1,10 +1,12 @@
 # Two commands for a newcomer: `make run` and `make test`. Both create the virtualenv on first use.
+# `make package STAGE=dev` writes the deployable template to var/package/<stage> (docs/deploy.md).
 PYTHON ?= python3
+STAGE ?= dev
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench package clean
 
 $(STAMP): requirements.txt requirements-edge.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,5 +23,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/e2e_latency.py
 
+package: $(STAMP)
+	$(PY) -m infra.package --stage $(STAGE) --out var/package/$(STAGE)
+
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache .chalice/deployments
