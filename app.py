@@ -44,6 +44,12 @@ def get_shop(shop_id):
     return shops.public_view(shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True).profile)
 
 
+@route("/api/v1/shops/{shop_id}", methods=["DELETE"])
+def delete_shop(shop_id):
+    shops.delete_shop(_merchant(), uuid4_param(shop_id, "shop_id"))
+    return Response(body="", status_code=204)
+
+
 @route("/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", methods=["PUT"])
 def put_catalog_entry(shop_id, kind, entry_id):
     shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))

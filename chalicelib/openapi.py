@@ -57,6 +57,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/shops"): Operation("Create a shop with its jobs queue and keys", "shops",
                                          body=shops.CreateShop, response=m.ShopCreated, status=201),
     ("GET", "/api/v1/shops/{shop_id}"): Operation("Retrieve a shop", "shops", response=m.ShopView),
+    ("DELETE", "/api/v1/shops/{shop_id}"): Operation(
+        "Delete a shop: its keys stop working and its jobs queue is removed (orders and receipts are kept)", "shops",
+        status=204),
     ("PUT", "/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}"): Operation(
         "Create or replace a catalogue entry", "catalog", body=m.CatalogEntryIn, response=m.CatalogEntryView,
         path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
@@ -134,7 +137,9 @@ def _responses(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]
     error = {"description": "Error (DESIGN §4 body)",
              "content": {"application/json": {"schema": refs[(m.ErrorBody, "serialization")]}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if op.media == "text/html":
+    if op.status == 204:
+        pass
+    elif op.media == "text/html":
         ok["content"] = {"text/html": {"schema": {"type": "string"}}}
         if op.response is not None:
             ok["content"]["application/json"] = {"schema": refs[(op.response, "serialization")]}

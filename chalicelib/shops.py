@@ -1,4 +1,4 @@
-"""Shops: onboarding (keys + the shop's own jobs queue), lookups and their cache."""
+"""Shops: onboarding (keys + the shop's own jobs queue), deletion, lookups and their cache."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from chalicelib import resource_names as names
@@ -111,7 +112,7 @@ def load_snapshot(shop_id: str, *, fresh: bool = False) -> ShopSnapshot:
     ):
         records.extend(from_item(item) for item in page["Items"])
     profile = next((r for r in records if r["sk"] == "PROFILE"), None)
-    if profile is None:
+    if profile is None or "deleted_at" in profile:
         raise ShopNotFound(f"shop {shop_id} not found")
     snapshot = ShopSnapshot(profile=profile, catalog=Catalog.from_records([r for r in records if r["sk"].startswith("CAT#")]))
     _cache[shop_id] = (now, snapshot)
@@ -158,3 +159,52 @@ def set_webhook(shop_id: str, url: str, secret: str) -> None:
         ConditionExpression="attribute_exists(pk)",
     )
     forget(shop_id)
+
+
+_QUEUE_GONE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+def _owned_profile(merchant_id: str, shop_id: str) -> dict[str, Any]:
+    """The stored profile, tombstone included, if this merchant owns the shop; else 404."""
+    response = client("dynamodb").get_item(TableName=_table(), Key=key(f"SHOP#{shop_id}", "PROFILE"),
+                                           ConsistentRead=True)
+    profile = from_item(response["Item"]) if "Item" in response else None
+    if profile is None or profile["merchant_id"] != merchant_id:
+        raise ShopNotFound(f"shop {shop_id} not found")
+    return profile
+
+
+def _retire(profile: dict[str, Any]) -> None:
+    """Tombstone the profile (keys and webhook secret dropped) and delete the edge-key lookup, atomically."""
+    shop_id = profile["shop_id"]
+    try:
+        client("dynamodb").transact_write_items(TransactItems=[
+            {"Update": {"TableName": _table(), "Key": key(f"SHOP#{shop_id}", "PROFILE"),
+                        "UpdateExpression": "SET deleted_at = :now "
+                                            "REMOVE shop_key_digest, edge_key_digest, webhook_url, webhook_secret",
+                        "ConditionExpression": "merchant_id = :m AND attribute_not_exists(deleted_at)",
+                        "ExpressionAttributeValues": to_item({":now": int(time.time()), ":m": profile["merchant_id"]})}},
+            {"Delete": {"TableName": _table(), "Key": key(f"EDGEKEY#{profile['edge_key_digest']}", "KEY")}},
+        ])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        if "deleted_at" not in _owned_profile(profile["merchant_id"], shop_id):
+            raise
+
+
+def delete_shop(merchant_id: str, shop_id: str) -> None:
+    """Delete a shop: its shop key and edge key stop working at once, then its jobs queue goes.
+
+    The profile stays as a tombstone (owner, name, dates) because the shop's orders
+    and receipts are kept. Repeating the call finishes a deletion that stopped halfway.
+    """
+    profile = _owned_profile(merchant_id, shop_id)
+    if "deleted_at" not in profile:
+        _retire(profile)
+    forget(shop_id)
+    try:
+        client("sqs").delete_queue(QueueUrl=profile["queue_url"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in _QUEUE_GONE:
+            raise
