@@ -43,4 +43,17 @@ def reset_recording(aws_endpoint: str) -> None:
 
 def recorded_operations(aws_endpoint: str, path: Path) -> Counter[str]:
     httpx.post(f"{aws_endpoint}/moto-api/recorder/stop-recording")
-    return Counter(operation(json.loads(line)) for line in path.read_text().splitlines() if line.strip())
+    return Counter(operation(entry) for entry in _entries(path.read_text()))
+
+
+def _entries(text: str) -> list[dict]:
+    """Every recorded request; under concurrency moto sometimes writes two on one line, so decode
+    object after object rather than line by line."""
+    decoder, entries, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at >= len(text):
+            return entries
+        entry, at = decoder.raw_decode(text, at)
+        entries.append(entry)

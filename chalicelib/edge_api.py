@@ -20,7 +20,6 @@ from chalicelib.settings import settings
 from chalicelib.storage import from_item, to_item
 from chalicelib.tokens import TokenKind
 
-EDGE_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
 
 
 class EdgeSessionIn(BaseModel):
@@ -37,7 +36,7 @@ def session_policy(jobs_queue_url: str) -> dict[str, Any]:
     """The STS session policy: the edge may only consume its own shop's queue."""
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": EDGE_QUEUE_ACTIONS, "Resource": queue_arn(jobs_queue_url)}],
+        "Statement": [{"Effect": "Allow", "Action": list(names.EDGE_QUEUE_ACTIONS), "Resource": queue_arn(jobs_queue_url)}],
     }
 
 

@@ -37,9 +37,8 @@ def shop_jobs_queue(prefix: str, shop_id: str) -> str:
     return f"{prefix}-jobs-{shop_id}"
 
 
-def shop_jobs_queue_pattern(prefix: str) -> str:
-    """The name pattern every shop's jobs queue matches, for IAM resources."""
-    return f"{prefix}-jobs-*"
+# What an edge may do on its own shop's jobs queue (its STS session policy and the edge role).
+EDGE_QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
 
 JOBS_MAX_RECEIVE_COUNT = 10
 JOBS_VISIBILITY_TIMEOUT = 120

@@ -117,7 +117,7 @@ def log_group_name(prefix: str, function: str) -> str:
 SEND_APP_QUEUE = ("sqs:GetQueueUrl", "sqs:SendMessage")
 CONSUME_QUEUE = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 WRITE_LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
-EDGE_QUEUE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
+EDGE_QUEUE_ACTIONS = names.EDGE_QUEUE_ACTIONS
 """What an edge does with its jobs queue (edge/jobqueue.py): receive, delete, extend visibility."""
 
 FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
