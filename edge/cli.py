@@ -1,6 +1,9 @@
-"""Command line: ``edge run``, ``edge status``, ``edge journal``.
+"""Command line: ``edge run``, ``status``, ``journal``, ``devices``, ``report x|z|fm``, ``cash in|out``, ``ejournal``.
 
-Setup problems end the command with exit status 2 and one line on stderr.
+Setup problems end the command with exit status 2 and one line on stderr; a device that
+refuses an operation ends it with status 1. Commands that need the device ask the running
+edge through its management API (the running edge owns the device); ``status``, ``journal``
+and ``devices`` read the state directory when the edge is not running.
 Heavy imports (boto3, uvicorn) happen only in ``run``, after the config is valid.
 """
 
@@ -13,25 +16,34 @@ import sqlite3
 import sys
 import threading
 import time
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+import httpx
 import structlog
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from edge.config import ConfigError, EdgeConfig, load_config
 from edge.faults import ENV_VAR, parse_crash_spec
 from edge.journal import Journal
+from edge.store import SETTINGS_FILE, SettingsError, read_settings
 from edge.timeparse import parse_instant
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Receipt Bridge edge poller.")
+console = Console(highlight=False, soft_wrap=True)
 
 ConfigOption = typer.Option(..., "--config", "-c", help="TOML config file.", dir_okay=False)
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
-def _fail(message: str) -> typer.Exit:
+def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(f"edge: {message}", err=True)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _config(path: Path) -> EdgeConfig:
@@ -47,8 +59,36 @@ def _journal(config: EdgeConfig) -> Journal:
     return Journal(config.journal_path, readonly=True)
 
 
+def _manage(config: EdgeConfig, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 60.0) -> Any:
+    """Call the running edge's management API; exit 2 if it is not running, 1 if it refuses."""
+    url = f"http://{config.manage_host}:{config.manage_port}/manage/{path}"
+    try:
+        reply = httpx.request(method, url, json=body, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise _fail(f"the edge is not running (management API at {url}: {type(exc).__name__})") from None
+    if reply.status_code >= 400:
+        try:
+            error = reply.json()
+            message = f"{error.get('code')}: {error.get('message')}"
+        except ValueError:
+            message = f"HTTP {reply.status_code}"
+        raise _fail(message, 1)
+    return reply.json() if reply.headers.get("content-type", "").startswith("application/json") else reply.text
+
+
+def _running_status(config: EdgeConfig) -> dict[str, Any] | None:
+    try:
+        reply = httpx.get(f"http://{config.manage_host}:{config.manage_port}/manage/status", timeout=5)
+    except httpx.HTTPError:
+        return None
+    return reply.json() if reply.status_code == 200 else None
+
+
 @app.command()
-def run(config: Path = ConfigOption) -> None:
+def run(
+    config: Path = ConfigOption,
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Progress bar while a backlog drains (default: when stdout is a terminal)."),
+) -> None:
     """Poll the shop's queue and print its jobs until SIGINT/SIGTERM."""
     settings = _config(config)
     crash_spec = os.environ.get(ENV_VAR)
@@ -73,8 +113,8 @@ def run(config: Path = ConfigOption) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     try:
-        run_edge(settings, stop, sys.stdout)
-    except (UnsupportedDevice, StateDirBusy, ManageError) as exc:
+        run_edge(settings, stop, sys.stdout, progress=sys.stdout.isatty() if progress is None else progress)
+    except (UnsupportedDevice, StateDirBusy, ManageError, SettingsError) as exc:
         raise _fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # state dir or journal unusable: nothing may be printed without it
         structlog.get_logger("edge.cli").exception("edge_failed")
@@ -82,13 +122,36 @@ def run(config: Path = ConfigOption) -> None:
 
 
 @app.command()
-def status(config: Path = ConfigOption) -> None:
-    """Backlog, last result and job counts by state, from the journal (JSON)."""
-    journal = _journal(_config(config))
-    try:
-        typer.echo(json.dumps(journal.summary().model_dump(mode="json"), indent=2))
-    finally:
-        journal.close()
+def status(config: Path = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Queue, device, backlog and last result: from the running edge, else from the journal."""
+    settings = _config(config)
+    live = _running_status(settings)
+    if live is None:
+        journal = _journal(settings)
+        try:
+            live = {"running": False, **journal.summary().model_dump(mode="json")}
+        finally:
+            journal.close()
+    else:
+        live = {"running": True, **{k: v for k, v in live.items() if k != "success"}}
+    if as_json:
+        typer.echo(json.dumps(live, indent=2))
+        return
+    table = Table(title="edge status", show_header=False)
+    device = live.get("device") or {}
+    last = live.get("last_result") or {}
+    rows = [
+        ("running", "yes" if live["running"] else "no (read from the journal)"),
+        ("queue", live.get("queue_url") or "-"),
+        ("online", str(live.get("online", "-"))),
+        ("device", f"{device.get('device', '-')} ({'online' if device.get('online') else 'offline'})" if device else "-"),
+        ("backlog", str(live["backlog"])),
+        ("last result", f"{last.get('job_id')} {last.get('status')} {last.get('fiscal_number') or last.get('reason') or ''}" if last else "-"),
+    ]
+    rows += [(f"jobs {state}", str(count)) for state, count in live["counts"].items() if count]
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
 
 
 @app.command("journal")
@@ -96,8 +159,9 @@ def journal_entries(
     config: Path = ConfigOption,
     from_: str = typer.Option("0", "--from", help="ISO 8601 or epoch seconds/ms; default: the beginning."),
     to: str = typer.Option("", "--to", help="ISO 8601 or epoch seconds/ms; default: now."),
+    jobs: bool = typer.Option(False, "--jobs", help="List jobs (with rejected messages) instead of device operations."),
 ) -> None:
-    """Journal entries created in [--from, --to], one JSON object per line."""
+    """Device operations (or jobs) journaled in [--from, --to], one JSON object per line."""
     settings = _config(config)
     try:
         start = parse_instant(from_)
@@ -106,10 +170,90 @@ def journal_entries(
         raise _fail(str(exc)) from None
     journal = _journal(settings)
     try:
-        for entry in journal.entries(start, end):
+        for entry in journal.jobs_between(start, end) if jobs else journal.entries(start, end):
             typer.echo(entry.model_dump_json())
     finally:
         journal.close()
+
+
+@app.command()
+def devices(config: Path = ConfigOption, as_json: bool = JsonOption) -> None:
+    """Configured fiscal devices (the first prints the jobs) and POS terminals."""
+    settings = _config(config)
+    path = settings.state_dir / SETTINGS_FILE
+    if not path.exists():
+        raise _fail(f"no device settings at {path} (has the edge run yet?)")
+    try:
+        stored = read_settings(path)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    listing = [("fiscal", e.device) for e in stored.fiscal_devices] + [("pos", e.device) for e in stored.pos_terminals]
+    if as_json:
+        typer.echo(json.dumps([{"kind": kind, **device.model_dump(mode="json")} for kind, device in listing], indent=2))
+        return
+    table = Table(title="devices")
+    for column in ("kind", "id", "name", "manufacturer", "model", "connection"):
+        table.add_column(column)
+    for kind, device in listing:
+        link = device.connection_details
+        where = "-" if link is None else f"{link.type} {' '.join(f'{k}={v}' for k, v in link.details.model_dump(exclude={'password'}).items() if v is not None)}"
+        table.add_row(kind, device.id or "-", device.name, device.manufacturer, device.model, where)
+    console.print(table)
+
+
+def _operation(settings: EdgeConfig, body: dict[str, Any]) -> None:
+    outcome = _manage(settings, "POST", "device_operation", body)
+    entry = outcome["entry"]
+    typer.echo(entry.get("full_text") or outcome["message"])
+    if outcome.get("email_sent_to"):
+        typer.echo(f"emailed to {', '.join(outcome['email_sent_to'])}")
+    if outcome.get("email_error"):
+        typer.echo(f"edge: Z report email failed: {outcome['email_error']}", err=True)
+
+
+@app.command()
+def report(
+    kind: str = typer.Argument(..., help="x (running totals), z (close the day) or fm (fiscal memory report)."),
+    config: Path = ConfigOption,
+    from_: str = typer.Option("", "--from", help="fm: first day, YYYY-MM-DD (default: today)."),
+    to: str = typer.Option("", "--to", help="fm: last day, YYYY-MM-DD (default: today)."),
+    device: str | None = typer.Option(None, "--device", help="Device id (default: the printing device)."),
+) -> None:
+    """Print an X, Z or fiscal memory report on the device and show its text."""
+    actions = {"x": "XReport", "z": "ZReport", "fm": "FiscalMemoryReport"}
+    if kind.lower() not in actions:
+        raise _fail(f"report must be x, z or fm, not {kind!r}")
+    body: dict[str, Any] = {"action_type": actions[kind.lower()], "device_id": device}
+    if kind.lower() == "fm":
+        today = date.today().isoformat()
+        body.update(start_date=from_ or today, end_date=to or today)
+    _operation(_config(config), body)
+
+
+@app.command()
+def cash(
+    direction: str = typer.Argument(..., help="in (deposit) or out (withdraw)."),
+    amount: str = typer.Argument(..., help="Amount as a decimal, e.g. 50.00."),
+    config: Path = ConfigOption,
+    device: str | None = typer.Option(None, "--device", help="Device id (default: the printing device)."),
+) -> None:
+    """Record cash put into or taken out of the drawer."""
+    if direction not in ("in", "out"):
+        raise _fail(f"cash takes in or out, not {direction!r}")
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise _fail(f"not an amount: {amount!r}") from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        raise _fail(f"not a positive amount with at most two decimals: {amount!r}")
+    body = {"action_type": "Deposit" if direction == "in" else "Withdraw", "amount_cents": int(value * 100), "device_id": device}
+    _operation(_config(config), body)
+
+
+@app.command()
+def ejournal(config: Path = ConfigOption) -> None:
+    """Export the simulated register's electronic journal as text."""
+    typer.echo(_manage(_config(config), "GET", "simulator/electronic_journal"), nl=False)
 
 
 def main() -> None:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    FieldSerializationInfo,
+    SecretStr,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 JOURNAL_FILE = "journal.sqlite"
 
@@ -20,6 +33,16 @@ class ConfigError(Exception):
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 Port = Annotated[int, Field(ge=1, le=65535)]
 Hostname = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")]
+EmailAddress = Annotated[
+    str, Field(min_length=3, max_length=254, pattern=r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$")
+]
+
+
+def reveal(value: SecretStr, info: FieldSerializationInfo) -> str:
+    """Serialize a secret in clear only when asked (``context={"reveal_secrets": True}``), for the edge's own files."""
+    if isinstance(info.context, dict) and info.context.get("reveal_secrets"):
+        return value.get_secret_value()
+    return str(value)
 
 
 class SerialConnection(BaseModel):
@@ -58,6 +81,8 @@ class HttpConnection(BaseModel):
     url: AnyHttpUrl
     username: Annotated[str, Field(min_length=1, max_length=128)]
     password: SecretStr = Field(min_length=1)
+
+    _password = field_serializer("password")(reveal)
 
 
 Connection = Annotated[SerialConnection | TcpConnection | HttpConnection, Field(discriminator="type")]
@@ -99,6 +124,42 @@ class PosTerminalConfig(BaseModel):
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 90.0
 
 
+class SmtpConfig(BaseModel):
+    """The mail server Z reports are sent through (``[smtp]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: Hostname = "127.0.0.1"
+    port: Port = 25
+    from_address: EmailAddress = "edge@localhost.localdomain"
+    starttls: bool = False
+    username: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    password: SecretStr | None = None
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
+class UpdatesConfig(BaseModel):
+    """Where signed release manifests come from, and the Ed25519 key they must be signed with (``[updates]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    manifest_url: AnyHttpUrl
+    public_key: Annotated[str, Field(description="Raw 32-byte Ed25519 public key, base64.")]
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    max_artifact_bytes: Annotated[int, Field(ge=1, le=2**31)] = 200 * 2**20
+
+    @field_validator("public_key")
+    @classmethod
+    def _ed25519_key(cls, text: str) -> str:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("must be a raw 32-byte Ed25519 public key")
+        return text
+
+
 class EdgeConfig(BaseModel):
     """Everything ``edge run`` needs; times in seconds, a relative ``state_dir`` from the working directory."""
 
@@ -120,6 +181,12 @@ class EdgeConfig(BaseModel):
     session_refresh_ratio: Annotated[float, Field(ge=0.1, le=0.95)] = 0.8
     fiscal_device: FiscalDeviceConfig
     pos_terminal: PosTerminalConfig | None = None
+    serial_port_globs: Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], Field(max_length=32)] = Field(
+        default_factory=lambda: ["/dev/serial/by-id/*"],
+        description="More places serial ports live (udev names, virtual ports), besides those pyserial finds.",
+    )
+    smtp: SmtpConfig | None = None
+    updates: UpdatesConfig | None = None
 
     @field_validator("manage_host")
     @classmethod

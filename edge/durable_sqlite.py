@@ -14,11 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def open_durable(path: Path) -> sqlite3.Connection:
+def open_durable(path: Path, *, durable: bool = True) -> sqlite3.Connection:
+    """``durable=False`` (benches, emulators' scratch state) skips every fsync: fast, not crash-safe."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
+    db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")
     return db
 
 

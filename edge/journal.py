@@ -14,6 +14,7 @@ device before printing again".
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -21,6 +22,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -99,7 +101,31 @@ _SCHEMA = (
     )""",
 )
 
+# Columns added to ``operations`` after its first release; an older journal gains them on open.
+_OPERATION_COLUMNS = {"device_id": "TEXT", "description": "TEXT", "full_text": "TEXT", "request": "TEXT"}
+
 _MAX_BODY = 64_000
+_MAX_TEXT = 200_000
+
+
+class ActionType(str, Enum):
+    """Device operations, named as seed 000's journal action types."""
+
+    PRINT_RECEIPT = "PrintReceipt"
+    NON_FISCAL_RECEIPT = "NonFiscalReceipt"
+    Z_REPORT = "ZReport"
+    X_REPORT = "XReport"
+    SALE = "Sale"
+    SETTLEMENT = "Settlement"
+    DEPOSIT = "Deposit"
+    WITHDRAW = "Withdraw"
+    FISCAL_MEMORY_REPORT = "FiscalMemoryReport"
+    ANAF_EXPORT = "AnafExport"
+    SERVICE_CONNECTION = "ServiceConnection"
+
+
+# Reconciliation look-ups are journaled too, but they are no device operation of their own.
+_LOOKUPS = ("FindReceipt", "FindCharge")
 
 
 def now_ms() -> int:
@@ -164,14 +190,39 @@ class MessageRow(BaseModel):
 
 
 class JournalEntry(BaseModel):
-    """A job as the management API and ``edge journal`` show it; times in epoch ms."""
+    """One device operation, with every field of seed 000's journal entry; times in epoch ms.
+
+    ``success`` is true only for an operation the device completed; ``state`` tells a
+    failed operation from one still ``started`` (under way, or cut short by a crash).
+    """
+
+    id: int
+    timestamp: str
+    device_name: str
+    device_id: str | None
+    action_type: ActionType
+    description: str | None
+    success: bool
+    error_message: str | None
+    receipt_data: dict[str, Any] | None
+    amount_cents: int | None
+    full_text: str | None
+    state: Literal["started", "succeeded", "failed"]
+    error_code: str | None
+    job_id: str | None
+    order_id: str | None
+    fiscal_number: str | None
+    started_at: int
+    finished_at: int | None
+
+
+class JobEntry(BaseModel):
+    """A job as ``edge journal --jobs`` shows it; times in epoch ms."""
 
     id: int
     job_id: str
     order_id: str | None
     state: JobState
-    action_type: str = "PrintReceipt"
-    success: bool | None
     device_name: str | None
     fiscal_number: str | None
     amount_cents: int | None
@@ -206,7 +257,7 @@ _JOB_COLUMNS = ", ".join(JobRow.model_fields)
 class Journal:
     """Thread-safe access to the journal file; each public call is one transaction."""
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False, durable: bool = True) -> None:
         self.path = path
         self._lock = threading.RLock()
         if readonly:
@@ -214,10 +265,14 @@ class Journal:
                 f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False, timeout=10
             )
             return
-        self._db = open_durable(path)
+        self._db = open_durable(path, durable=durable)
         with self._tx() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
+            present = {row[1] for row in db.execute("PRAGMA table_info(operations)").fetchall()}
+            for column, kind in _OPERATION_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE operations ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -257,19 +312,21 @@ class Journal:
 
     # -- device steps -------------------------------------------------------------------
 
-    def begin_print(self, job_id: str, device_name: str, amount: int) -> int:
+    def begin_print(self, job_id: str, device_name: str, amount: int, device_id: str | None = None) -> int:
         """Mark the job ``printing`` and open a PrintReceipt operation, before the device is called."""
-        return self._begin(job_id, "PrintReceipt", device_name, amount, JobState.PRINTING)
+        return self._begin(job_id, ActionType.PRINT_RECEIPT.value, device_name, amount, JobState.PRINTING, device_id)
 
-    def begin_lookup(self, job_id: str, device_name: str) -> int:
+    def begin_lookup(self, job_id: str, device_name: str, device_id: str | None = None) -> int:
         """Open a FindReceipt operation for a job whose print outcome is unknown."""
-        return self._begin(job_id, "FindReceipt", device_name, None, None)
+        return self._begin(job_id, "FindReceipt", device_name, None, None, device_id)
 
-    def record_printed(self, job_id: str, op_id: int, result: JobResult) -> None:
+    def record_printed(self, job_id: str, op_id: int, result: JobResult, full_text: str | None = None) -> None:
+        """The receipt exists; an earlier PrintReceipt cut short by a crash is the one that printed it."""
         assert result.fiscal is not None
         ts = now_ms()
         with self._tx() as db:
-            self._finish_op(db, op_id, ts, success=True, fiscal_number=result.fiscal.fiscal_number)
+            self._finish_op(db, op_id, ts, success=True, fiscal_number=result.fiscal.fiscal_number, full_text=full_text)
+            self._settle_uncertain_print(db, job_id, op_id, ts, printed=True, fiscal_number=result.fiscal.fiscal_number, full_text=full_text)
             db.execute(
                 "UPDATE jobs SET state = ?, result = ?, fiscal_number = ?, device = ?, printed_at = ?, error_code = NULL,"
                 " error_message = NULL, result_ms = ?, updated_ms = ? WHERE job_id = ?",
@@ -290,6 +347,7 @@ class Journal:
         ts = now_ms()
         with self._tx() as db:
             self._finish_op(db, op_id, ts, success=True)
+            self._settle_uncertain_print(db, job_id, op_id, ts, printed=False)
             db.execute("UPDATE jobs SET state = ?, updated_ms = ? WHERE job_id = ?", (JobState.RECEIVED.value, ts, job_id))
 
     def record_device_error(self, job_id: str, op_id: int, code: str, message: str, *, uncertain: bool, counts: bool) -> JobRow:
@@ -317,6 +375,47 @@ class Journal:
                 "UPDATE jobs SET state = ?, result = ?, error_code = ?, error_message = ?, result_ms = ?, updated_ms = ? WHERE job_id = ?",
                 (JobState.FAILED.value, result.model_dump_json(), code, result.message, ts, ts, job_id),
             )
+
+    # -- other device operations ----------------------------------------------------------
+
+    def begin_operation(
+        self, action: ActionType, device_name: str, device_id: str | None, amount: int | None, request: dict[str, Any], description: str
+    ) -> int:
+        """Open an operation not tied to a job (report, cash move, text…), before the device is called."""
+        ts = now_ms()
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO operations (action_type, device_name, device_id, state, started_ms, amount_cents, request, description)"
+                " VALUES (?, ?, ?, 'started', ?, ?, ?, ?)",
+                (action.value, device_name, device_id, ts, amount, json.dumps(request)[:_MAX_BODY], description[:500]),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def finish_operation(
+        self,
+        op_id: int,
+        *,
+        success: bool,
+        amount: int | None = None,
+        full_text: str | None = None,
+        number: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> JournalEntry:
+        """Close an operation with the device's answer: its amount and raw text, or its error."""
+        ts = now_ms()
+        with self._tx() as db:
+            self._finish_op(db, op_id, ts, success=success, fiscal_number=number, error_code=error_code, error_message=error_message, full_text=full_text)
+            if amount is not None:
+                db.execute("UPDATE operations SET amount_cents = ? WHERE id = ?", (amount, op_id))
+        entry = self.entry(op_id)
+        assert entry is not None
+        return entry
+
+    def entry(self, op_id: int) -> JournalEntry | None:
+        found = self._entries("o.id = ?", (op_id,))
+        return found[0] if found else None
 
     # -- card charges ---------------------------------------------------------------------
 
@@ -414,8 +513,23 @@ class Journal:
         return [MessageRow(message_id=m, job_id=j, receipt_handle=h) for m, j, h in rows]
 
     def entries(self, start_ms: int, end_ms: int) -> list[JournalEntry]:
-        """Jobs journaled between the two instants (inclusive), oldest first."""
-        return [_entry(row) for row in self._jobs("WHERE created_ms BETWEEN ? AND ? ORDER BY seq", (start_ms, end_ms))]
+        """Device operations started between the two instants (inclusive), oldest first."""
+        return self._entries("o.started_ms BETWEEN ? AND ?", (start_ms, end_ms))
+
+    def jobs_between(self, start_ms: int, end_ms: int) -> list[JobEntry]:
+        """Jobs journaled between the two instants (inclusive), oldest first, rejected messages included."""
+        return [_job_entry(row) for row in self._jobs("WHERE created_ms BETWEEN ? AND ? ORDER BY seq", (start_ms, end_ms))]
+
+    def _entries(self, where: str, params: tuple[object, ...]) -> list[JournalEntry]:
+        lookups = ", ".join("?" for _ in _LOOKUPS)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT o.id, o.started_ms, o.finished_ms, o.device_name, o.device_id, o.action_type, o.description, o.state,"
+                " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id, j.order_id, j.body"
+                f" FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
+                (*_LOOKUPS, *params),
+            ).fetchall()
+        return [_operation_entry(row) for row in rows]
 
     def summary(self) -> JournalSummary:
         with self._lock:
@@ -429,13 +543,13 @@ class Journal:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _begin(self, job_id: str, action: str, device_name: str, amount: int | None, state: JobState | None) -> int:
+    def _begin(self, job_id: str, action: str, device_name: str, amount: int | None, state: JobState | None, device_id: str | None) -> int:
         ts = now_ms()
         with self._tx() as db:
             cursor = db.execute(
-                "INSERT INTO operations (job_id, action_type, device_name, state, started_ms, amount_cents)"
-                " VALUES (?, ?, ?, 'started', ?, ?)",
-                (job_id, action, device_name, ts, amount),
+                "INSERT INTO operations (job_id, action_type, device_name, device_id, state, started_ms, amount_cents)"
+                " VALUES (?, ?, ?, ?, 'started', ?, ?)",
+                (job_id, action, device_name, device_id, ts, amount),
             )
             if state is not None:
                 db.execute("UPDATE jobs SET state = ?, updated_ms = ? WHERE job_id = ?", (state.value, ts, job_id))
@@ -452,11 +566,37 @@ class Journal:
         fiscal_number: str | None = None,
         error_code: str | None = None,
         error_message: str | None = None,
+        full_text: str | None = None,
     ) -> None:
         db.execute(
-            "UPDATE operations SET state = ?, finished_ms = ?, fiscal_number = ?, error_code = ?, error_message = ? WHERE id = ?",
-            ("succeeded" if success else "failed", ts, fiscal_number, error_code, error_message, op_id),
+            "UPDATE operations SET state = ?, finished_ms = ?, fiscal_number = ?, error_code = ?, error_message = ?, full_text = ? WHERE id = ?",
+            ("succeeded" if success else "failed", ts, fiscal_number, error_code, (error_message or "")[:500] or None, (full_text or "")[:_MAX_TEXT] or None, op_id),
         )
+
+    @staticmethod
+    def _settle_uncertain_print(
+        db: sqlite3.Connection, job_id: str, lookup_op: int, ts: int, *, printed: bool, fiscal_number: str | None = None, full_text: str | None = None
+    ) -> None:
+        """After a look-up, the PrintReceipt before it (cut short by a crash, or its answer lost) has a known outcome."""
+        row = db.execute(
+            "SELECT id, state, error_code FROM operations WHERE job_id = ? AND action_type = ? AND id < ? ORDER BY id DESC LIMIT 1",
+            (job_id, ActionType.PRINT_RECEIPT.value, lookup_op),
+        ).fetchone()
+        if row is None or row[1] == "succeeded" or (db.execute("SELECT action_type FROM operations WHERE id = ?", (lookup_op,)).fetchone()[0] != "FindReceipt"):
+            return
+        op_id, state, error_code = row
+        if printed:
+            cause = f"its answer was lost ({error_code})" if error_code else "it was cut short"
+            db.execute(
+                "UPDATE operations SET state = 'succeeded', finished_ms = COALESCE(finished_ms, ?), fiscal_number = ?, full_text = ?,"
+                " error_code = NULL, error_message = NULL, description = ? WHERE id = ?",
+                (ts, fiscal_number, full_text, f"Fiscal receipt No {fiscal_number}: {cause}, the device holds the receipt", op_id),
+            )
+        elif state == "started":
+            db.execute(
+                "UPDATE operations SET state = 'failed', finished_ms = ?, error_code = 'E_NOT_PRINTED', error_message = ? WHERE id = ?",
+                (ts, "cut short; the device proved no receipt was printed", op_id),
+            )
 
     @staticmethod
     def _record_message(db: sqlite3.Connection, job_id: str, message: InboundMessage, ts: int) -> None:
@@ -492,32 +632,54 @@ def _job_row(row: tuple[object, ...]) -> JobRow:
     return JobRow.model_validate(values)
 
 
-def _success(row: JobRow) -> bool | None:
-    """True once a receipt exists, False when the job ended without one, None while undecided."""
-    if row.fiscal_number is not None:
-        return True
-    if row.state in DEVICE_WORK:
-        return None
-    return False
+def iso_ms(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _entry(row: JobRow) -> JournalEntry:
-    return JournalEntry(
+def _job_entry(row: JobRow) -> JobEntry:
+    return JobEntry(
         id=row.seq,
         job_id=row.job_id,
         order_id=row.order_id,
         state=row.state,
-        success=_success(row),
         device_name=row.device,
         fiscal_number=row.fiscal_number,
         amount_cents=row.amount,
-        timestamp=datetime.fromtimestamp(row.created_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        timestamp=iso_ms(row.created_ms),
         created_at=row.created_ms,
         updated_at=row.updated_ms,
         printed_at=row.printed_at * 1000 if row.printed_at is not None else None,
         reported_at=row.reported_ms,
         error_code=row.error_code,
         error_message=row.error_message,
+    )
+
+
+def _operation_entry(row: tuple[Any, ...]) -> JournalEntry:
+    (op_id, started, finished, device_name, device_id, action, description, state, error_code, error_message, amount, full_text,
+     fiscal_number, job_id, order_id, body) = row
+    receipt_data = json.loads(body) if action == ActionType.PRINT_RECEIPT.value and body else None
+    if description is None and action == ActionType.PRINT_RECEIPT.value:
+        description = f"Fiscal receipt for order {order_id}" + (f": No {fiscal_number}" if fiscal_number else "")
+    return JournalEntry(
+        id=op_id,
+        timestamp=iso_ms(started),
+        device_name=device_name,
+        device_id=device_id,
+        action_type=ActionType(action),
+        description=description,
+        success=state == "succeeded",
+        error_message=error_message,
+        receipt_data=receipt_data,
+        amount_cents=amount,
+        full_text=full_text,
+        state=state,
+        error_code=error_code,
+        job_id=job_id,
+        order_id=order_id,
+        fiscal_number=fiscal_number,
+        started_at=started,
+        finished_at=finished,
     )
 
 

@@ -1,4 +1,9 @@
-"""The local management API under ``/manage`` (FisCool Headless API shape), served from a thread."""
+"""The local management API under ``/manage`` (FisCool Headless API shape, seed 000), served from a thread.
+
+Seed endpoints answer exactly as the seed; every error is ``{"success": false, "message", "code"}``
+with a 4xx status. Beyond the seed: ``status``, ``get_fiscal_devices``, ``get_pos_terminals``,
+``device_operation`` and the simulated register's service endpoints under ``simulator/``.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,21 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from edge.drivers.base import FiscalDriver
+from edge.comports import list_com_ports
+from edge.devices import ConfigRejected, DeviceConfig, DeviceRef, SerialLink, SupportedDevices, fiscal_settings, supported_devices, terminal_settings
+from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
+from edge.hub import DeviceHub, NotConfigured
 from edge.journal import Journal, JournalEntry
+from edge.notify import NotificationConfig
+from edge.operations import OperationFailed, OperationOutcome, OperationRequest, Operations
 from edge.session import CloudLink
+from edge.simulator_service import SimulatorService, FaultChanges
+from edge.store import FiscalDeviceEntry, Settings, TerminalEntry, new_id
+from edge.updates import InstallUpdateRequest, UpdateCheckResponse, UpdateError, Updater
 
 _CODES = {400: "E_BAD_REQUEST", 404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}
 EpochMs = Annotated[int, Field(ge=0, le=10**14, strict=True)]
@@ -38,6 +51,25 @@ class JournalRange(BaseModel):
         return self
 
 
+class Reply(BaseModel):
+    success: bool = True
+    message: str
+
+
+class ManageContext(BaseModel):
+    """What the API serves from; built by the runner."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    journal: Journal
+    hub: DeviceHub
+    link: CloudLink
+    operations: Operations
+    updater: Updater
+    simulator: SimulatorService
+    serial_port_globs: list[str]
+
+
 def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content={"success": False, "message": message, "code": code or _CODES.get(status, "E_HTTP")})
 
@@ -50,30 +82,160 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def create_manage_app(journal: Journal, driver: FiscalDriver, link: CloudLink) -> FastAPI:
-    app = FastAPI(title="Receipt Bridge edge management", docs_url=None, redoc_url=None, openapi_url="/manage/openapi.json")
+def _device_router(ctx: ManageContext) -> APIRouter:
+    router = APIRouter(prefix="/manage")
+    store = ctx.hub.store
+
+    @router.post("/save_fiscal_device")
+    def save_fiscal_device(body: DeviceConfig) -> Reply:
+        ports = list_com_ports(ctx.serial_port_globs) if isinstance(body.connection_details, SerialLink) else []
+
+        def change(settings: Settings) -> Settings:
+            index = _index(settings.fiscal_devices, body.id, "fiscal device")
+            previous = settings.fiscal_devices[index].settings if index is not None else None
+            entry = FiscalDeviceEntry(device=body.model_copy(update={"id": body.id or new_id()}), settings=fiscal_settings(body, previous, ports))
+            settings.fiscal_devices = _put(settings.fiscal_devices, index, entry)
+            return settings
+
+        store.update(change)
+        return Reply(message="Fiscal device saved successfully")
+
+    @router.post("/delete_fiscal_device")
+    def delete_fiscal_device(body: DeviceRef) -> Reply:
+        def change(settings: Settings) -> Settings:
+            index = _index(settings.fiscal_devices, body.id, "fiscal device")
+            settings.fiscal_devices = [e for i, e in enumerate(settings.fiscal_devices) if i != index]
+            return settings
+
+        store.update(change)
+        return Reply(message="Fiscal device deleted successfully")
+
+    @router.post("/save_pos_terminal")
+    def save_pos_terminal(body: DeviceConfig) -> Reply:
+        def change(settings: Settings) -> Settings:
+            index = _index(settings.pos_terminals, body.id, "POS terminal")
+            previous = settings.pos_terminals[index].settings if index is not None else None
+            entry = TerminalEntry(device=body.model_copy(update={"id": body.id or new_id()}), settings=terminal_settings(body, previous))
+            settings.pos_terminals = _put(settings.pos_terminals, index, entry)
+            return settings
+
+        store.update(change)
+        return Reply(message="POS terminal saved successfully")
+
+    @router.post("/delete_pos_terminal")
+    def delete_pos_terminal(body: DeviceRef) -> Reply:
+        def change(settings: Settings) -> Settings:
+            index = _index(settings.pos_terminals, body.id, "POS terminal")
+            settings.pos_terminals = [e for i, e in enumerate(settings.pos_terminals) if i != index]
+            return settings
+
+        store.update(change)
+        return Reply(message="POS terminal deleted successfully")
+
+    @router.get("/get_fiscal_devices")
+    def get_fiscal_devices() -> list[DeviceConfig]:
+        return [e.device for e in store.get().fiscal_devices]
+
+    @router.get("/get_pos_terminals")
+    def get_pos_terminals() -> list[DeviceConfig]:
+        return [e.device for e in store.get().pos_terminals]
+
+    @router.get("/get_com_ports")
+    def get_com_ports() -> list[str]:
+        return list_com_ports(ctx.serial_port_globs)
+
+    @router.get("/get_supported_devices")
+    def get_supported_devices() -> SupportedDevices:
+        return supported_devices()
+
+    @router.get("/get_notification_config")
+    def get_notification_config() -> NotificationConfig:
+        return store.get().notification
+
+    @router.post("/save_notification_config")
+    def save_notification_config(body: NotificationConfig) -> Reply:
+        def change(settings: Settings) -> Settings:
+            settings.notification = body
+            return settings
+
+        store.update(change)
+        return Reply(message="Notification config saved successfully")
+
+    return router
+
+
+def _index(entries: list[Any], device_id: str | None, kind: str) -> int | None:
+    """Where the device with ``device_id`` is; None for a new device; 404 for an unknown id."""
+    if device_id is None:
+        return None
+    for i, entry in enumerate(entries):
+        if entry.device.id == device_id:
+            return i
+    raise ConfigRejected(404, "E_DEVICE_NOT_FOUND", f"no {kind} with id {device_id}")
+
+
+def _put(entries: list[Any], index: int | None, entry: Any) -> list[Any]:
+    if index is None:
+        return [*entries, entry]
+    return [entry if i == index else e for i, e in enumerate(entries)]
+
+
+def _system_router(ctx: ManageContext) -> APIRouter:
     router = APIRouter(prefix="/manage")
 
     @router.get("/status")
     def status() -> dict[str, Any]:
-        summary = journal.summary()
-        session = link.current
+        summary = ctx.journal.summary()
+        session = ctx.link.current
+        device = ctx.hub.status()
         return {
             "success": True,
             "shop_id": session.shop_id if session else None,
             "queue_url": session.queue_url if session else None,
-            "device": driver.status().model_dump(mode="json"),
+            "device": device.model_dump(mode="json") if device else None,
             "backlog": summary.backlog,
             "counts": summary.counts,
             "last_result": summary.last_result.model_dump(mode="json") if summary.last_result else None,
-            "online": link.online,
+            "online": ctx.link.online,
+            "version": ctx.updater.current_version(),
         }
 
     @router.post("/get_journal_entries")
     def get_journal_entries(body: JournalRange) -> list[JournalEntry]:
-        return journal.entries(body.start_time, body.end_time)
+        return ctx.journal.entries(body.start_time, body.end_time)
 
-    app.include_router(router)
+    @router.post("/device_operation")
+    def device_operation(body: OperationRequest) -> OperationOutcome:
+        return ctx.operations.run(body)
+
+    @router.get("/check_for_updates")
+    def check_for_updates() -> UpdateCheckResponse:
+        return ctx.updater.check()
+
+    @router.post("/install_update")
+    def install_update(body: InstallUpdateRequest) -> Reply:
+        ctx.updater.install(body.version)
+        return Reply(message="Update installation started")
+
+    @router.get("/simulator/faults")
+    def simulator_faults() -> dict[str, Any]:
+        return ctx.simulator.faults().model_dump()
+
+    @router.post("/simulator/set_faults")
+    def simulator_set_faults(body: FaultChanges) -> dict[str, Any]:
+        return ctx.simulator.set_faults(body).model_dump()
+
+    @router.get("/simulator/electronic_journal", response_class=PlainTextResponse)
+    def simulator_electronic_journal() -> str:
+        return ctx.simulator.electronic_journal()
+
+    return router
+
+
+def create_manage_app(ctx: ManageContext) -> FastAPI:
+    app = FastAPI(title="Receipt Bridge edge management", docs_url=None, redoc_url=None, openapi_url="/manage/openapi.json")
+    app.include_router(_device_router(ctx))
+    app.include_router(_system_router(ctx))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -82,6 +244,31 @@ def create_manage_app(journal: Journal, driver: FiscalDriver, link: CloudLink) -
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(ConfigRejected)
+    async def rejected(_: Request, exc: ConfigRejected) -> JSONResponse:
+        return _error(exc.status, str(exc), exc.code)
+
+    @app.exception_handler(UpdateError)
+    async def update_error(_: Request, exc: UpdateError) -> JSONResponse:
+        return _error(exc.status, str(exc), exc.code)
+
+    @app.exception_handler(NotConfigured)
+    async def not_configured(_: Request, exc: NotConfigured) -> JSONResponse:
+        return _error(404, str(exc), "E_DEVICE_NOT_FOUND")
+
+    @app.exception_handler(UnsupportedDevice)
+    async def unsupported_device(_: Request, exc: UnsupportedDevice) -> JSONResponse:
+        return _error(409, str(exc), "E_UNSUPPORTED_DEVICE")
+
+    @app.exception_handler(OperationFailed)
+    async def operation_failed(_: Request, exc: OperationFailed) -> JSONResponse:
+        status = 400 if isinstance(exc.error, UnsupportedOperation) else 409
+        return _error(status, str(exc), exc.error.code)
+
+    @app.exception_handler(DeviceError)
+    async def device_error(_: Request, exc: DeviceError) -> JSONResponse:
+        return _error(409, str(exc), exc.code)
 
     return app
 

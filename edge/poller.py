@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Protocol
 
 import structlog
 from pydantic import ValidationError
@@ -20,7 +22,7 @@ from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatu
 from edge.backoff import RetryGate
 from edge.cloud import CloudRejected, CloudUnavailable, EdgeSession
 from edge.config import EdgeConfig
-from edge.drivers.base import DeviceError, FiscalDriver, InvalidJob
+from edge.drivers.base import DeviceError, FiscalDriver
 from edge.faults import crashpoint
 from edge.jobqueue import JobQueue, MessageGone, QueueAuthError, QueueError, kept_invisible, receive_abandonable
 from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal
@@ -37,12 +39,28 @@ def poison_job_id(message: InboundMessage) -> str:
     return f"poison:{message.message_id}"
 
 
+class PrintingDevice(Protocol):
+    """Where the poller gets its printer for one job: (device id, driver), or None while there is none."""
+
+    def printing(self) -> AbstractContextManager[tuple[str, FiscalDriver] | None]: ...
+
+
+class FixedDevice:
+    """One driver that never changes (benches, in-process tests)."""
+
+    def __init__(self, device_id: str, driver: FiscalDriver) -> None:
+        self._device = (device_id, driver)
+
+    def printing(self) -> AbstractContextManager[tuple[str, FiscalDriver] | None]:
+        return nullcontext(self._device)
+
+
 class Poller:
     def __init__(
         self,
         config: EdgeConfig,
         journal: Journal,
-        driver: FiscalDriver,
+        devices: PrintingDevice,
         link: CloudLink,
         queue_factory: QueueFactory,
         stop: threading.Event,
@@ -52,7 +70,7 @@ class Poller:
     ) -> None:
         self._config = config
         self._journal = journal
-        self._driver = driver
+        self._devices = devices
         self._link = link
         self._queue_factory = queue_factory
         self._stop = stop
@@ -135,33 +153,42 @@ class Poller:
     # -- device ---------------------------------------------------------------------------
 
     def work_device(self) -> None:
-        """Print or reconcile journaled jobs, oldest first, while the device cooperates."""
+        """Print or reconcile journaled jobs, oldest first, while the device cooperates.
+
+        Each job holds the device for its whole step, so a device changed through the
+        management API is picked up between two jobs.
+        """
         for row in self._journal.device_work():
             if self._stop.is_set() or not self._device_gate.is_open(self._mono()):
                 return
-            self._advance_on_device(row)
+            with self._devices.printing() as device:
+                if device is None:
+                    delay = self._device_gate.fail(self._mono())
+                    log.warning("no_fiscal_device", job_id=row.job_id, retry_in=round(delay, 2))
+                    return
+                self._advance_on_device(row, *device)
 
-    def _advance_on_device(self, row: JobRow) -> None:
+    def _advance_on_device(self, row: JobRow, device_id: str, driver: FiscalDriver) -> None:
         job = row.job()
-        if row.state is JobState.PRINTING and not self._proved_unprinted(row, job):
+        if row.state is JobState.PRINTING and not self._proved_unprinted(row, job, device_id, driver):
             return
         if self._charger is not None and self._charger.applies(job) and not self._card_paid(job):
             return
-        op = self._journal.begin_print(job.job_id, self._driver.name, job.total)
+        op = self._journal.begin_print(job.job_id, driver.name, job.total, device_id)
         crashpoint("before_device_call")
         try:
             handles = self._handles(job.job_id)
             with kept_invisible(self._queue, handles, self._config.hold_visibility_seconds, self._config.extend_visibility_after_seconds):
-                record = self._driver.print_receipt(job)
-        except InvalidJob as exc:
-            self._device_gate.succeed()
+                record = driver.print_receipt(job)
+        except DeviceError as exc:
+            if exc.transient or exc.may_have_printed:
+                self._device_fault(row, op, exc, uncertain=exc.may_have_printed)
+                return
+            self._device_gate.succeed()  # the device answered: this job can never print, the next one may
             self._give_up(job, op, exc)
             return
-        except DeviceError as exc:
-            self._device_fault(row, op, exc, uncertain=exc.may_have_printed)
-            return
         crashpoint("after_device_call")
-        self._printed(job, op, record)
+        self._printed(job, op, record, driver.receipt_text(record))
         log.info("job_printed", job_id=job.job_id, fiscal_number=record.fiscal_number, device=record.device)
         crashpoint("after_journal_printed")
 
@@ -180,28 +207,28 @@ class Poller:
             return False
         return True
 
-    def _proved_unprinted(self, row: JobRow, job: FiscalJob) -> bool:
+    def _proved_unprinted(self, row: JobRow, job: FiscalJob, device_id: str, driver: FiscalDriver) -> bool:
         """Reconcile a job whose print outcome is unknown; True only if the device proves there is no receipt."""
-        op = self._journal.begin_lookup(job.job_id, self._driver.name)
+        op = self._journal.begin_lookup(job.job_id, driver.name, device_id)
         try:
-            record = self._driver.find_receipt(job.job_id)
-            last = self._driver.last_receipt() if record is None else None
+            record = driver.find_receipt(job.job_id)
+            last = driver.last_receipt() if record is None else None
         except DeviceError as exc:
             self._device_fault(row, op, exc, uncertain=True)
             return False
         self._device_gate.succeed()
         if record is not None:
             log.info("job_reconciled_printed", job_id=job.job_id, fiscal_number=record.fiscal_number)
-            self._printed(job, op, record)
+            self._printed(job, op, record, driver.receipt_text(record))
             return False
         log.info("job_reconciled_unprinted", job_id=job.job_id, device_last_fiscal_number=last.fiscal_number if last else None)
         self._journal.record_not_printed(job.job_id, op)
         return True
 
-    def _printed(self, job: FiscalJob, op: int, record: FiscalRecord) -> None:
+    def _printed(self, job: FiscalJob, op: int, record: FiscalRecord, text: str | None) -> None:
         self._device_gate.succeed()
         result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.PRINTED, fiscal=record)
-        self._journal.record_printed(job.job_id, op, result)
+        self._journal.record_printed(job.job_id, op, result, text)
 
     def _device_fault(self, row: JobRow, op: int, exc: DeviceError, *, uncertain: bool) -> None:
         delay = self._device_gate.fail(self._mono())

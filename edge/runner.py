@@ -11,21 +11,25 @@ import structlog
 from edge.backoff import RetryGate
 from edge.cloud import CloudClient, EdgeSession
 from edge.config import EdgeConfig
-from edge.drivers import create_driver
+from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
-from edge.manage import ManageServer, create_manage_app
+from edge.manage import ManageContext, ManageServer, create_manage_app
+from edge.operations import Operations
 from edge.poller import Poller
+from edge.progress import BacklogProgress
 from edge.session import CloudLink
+from edge.simulator_service import SimulatorService
 from edge.statelock import exclusive_state_dir
-from edge.terminals import create_terminal
+from edge.store import SettingsStore
 from edge.terminals.charging import CardCharger
+from edge.updates import Updater
 
 log = structlog.get_logger("edge.runner")
 
 
-def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO) -> None:
-    """Run until ``stop`` is set. Setup failures raise (StateDirBusy, UnsupportedDevice, ManageError).
+def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress: bool = False) -> None:
+    """Run until ``stop`` is set. Setup failures raise (StateDirBusy, SettingsError, UnsupportedDevice, ManageError).
 
     Order matters: the state directory is locked before the journal opens, and
     the management API listens only once journal and device are open.
@@ -34,17 +38,26 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO) -> None:
         resources.enter_context(exclusive_state_dir(config.state_dir))
         journal = Journal(config.journal_path)
         resources.callback(journal.close)
-        driver = create_driver(config.fiscal_device, config.state_dir)
-        resources.callback(driver.close)
-        charger = None
-        if config.pos_terminal is not None:
-            terminal = create_terminal(config.pos_terminal, config.state_dir)
-            resources.callback(terminal.close)
-            charger = CardCharger(journal, terminal)
+        store = SettingsStore.open(config.state_dir, config)
+        hub = DeviceHub(store, config.state_dir)
+        resources.callback(hub.close)
+        hub.open_printer()
+        charger = CardCharger(journal, hub.current_terminal)
         client = CloudClient(config.api_root, config.edge_key, config.http_timeout_seconds)
         resources.callback(client.close)
         link = CloudLink(client, RetryGate(config.retry_initial_seconds, config.retry_max_seconds), config.session_refresh_ratio)
-        manage = ManageServer(create_manage_app(journal, driver, link), config.manage_host, config.manage_port)
+        simulator = SimulatorService(store, config.state_dir)
+        resources.callback(simulator.close)
+        context = ManageContext(
+            journal=journal,
+            hub=hub,
+            link=link,
+            operations=Operations(journal, hub, config.smtp),
+            updater=Updater(config.updates, config.state_dir),
+            simulator=simulator,
+            serial_port_globs=config.serial_port_globs,
+        )
+        manage = ManageServer(create_manage_app(context), config.manage_host, config.manage_port)
         resources.callback(manage.stop)
         manage.start()
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
@@ -55,9 +68,14 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO) -> None:
             return JobQueue(session, endpoint, config.wait_time_seconds)
 
         def announce(session: EdgeSession) -> None:
-            log.info("edge_ready", shop_id=session.shop_id, device=driver.name)
+            printer = store.get().fiscal(None)
+            log.info("edge_ready", shop_id=session.shop_id, device=printer.settings.name if printer else None)
             out.write(f"EDGE READY shop={session.shop_id}\n")
             out.flush()
+            if progress:
+                watcher = BacklogProgress(journal, out, stop)
+                resources.callback(watcher.join)
+                watcher.start()
 
-        Poller(config, journal, driver, link, queue_for, stop, announce, charger=charger).run()
+        Poller(config, journal, hub, link, queue_for, stop, announce, charger=charger).run()
         log.info("edge_stopping")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from edge.config import FiscalDeviceConfig
@@ -24,6 +25,22 @@ SUPPORTED: dict[str, tuple[tuple[str, ...], _Opener]] = {
     datecs.DATECS.manufacturer: (datecs.DATECS.models, datecs.open_datecs),
     daisy.DAISY.manufacturer: (daisy.DAISY.models, daisy.open_daisy),
     caspos.MANUFACTURER: (caspos.MODELS, caspos.open_caspos),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """How a manufacturer's devices connect: the edge's connection types and the default network port."""
+
+    connections: tuple[str, ...]
+    default_port: int | None = None
+
+
+FAMILIES: dict[str, Family] = {
+    simulated.MANUFACTURER: Family(connections=()),
+    datecs.DATECS.manufacturer: Family(connections=datecs.DATECS.connections, default_port=3999),
+    daisy.DAISY.manufacturer: Family(connections=daisy.DAISY.connections),
+    caspos.MANUFACTURER: Family(connections=("http",), default_port=5544),
 }
 
 

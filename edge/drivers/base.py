@@ -9,6 +9,7 @@ again).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel
@@ -62,6 +63,34 @@ class InvalidJob(DeviceError):
     transient = False
 
 
+class CoverOpen(DeviceError):
+    """The printer's cover is open; nothing was printed. A person will close it, so it never gives up."""
+
+    code = "E_COVER_OPEN"
+    counts_toward_limit = False
+
+
+class FiscalMemoryFull(DeviceError):
+    """The fiscal memory is full: no fiscal receipt or Z report until the device is serviced."""
+
+    code = "E_FISCAL_MEMORY_FULL"
+    transient = False
+
+
+class OperationRefused(DeviceError):
+    """The device refused an operation as asked (e.g. withdrawing more cash than the drawer holds)."""
+
+    code = "E_OPERATION_REFUSED"
+    transient = False
+
+
+class UnsupportedOperation(DeviceError):
+    """The device's protocol has no such operation."""
+
+    code = "E_UNSUPPORTED_OPERATION"
+    transient = False
+
+
 class UnsupportedDevice(ValueError):
     """No driver for the configured manufacturer or model."""
 
@@ -83,6 +112,14 @@ class DeviceReport(BaseModel):
     kind: Literal["X", "Z"]
     number: int | None
     amount_cents: int
+    full_text: str
+
+
+class DeviceDocument(BaseModel):
+    """What a device printed for an operation other than a fiscal receipt."""
+
+    number: str | None = None
+    amount_cents: int | None = None
     full_text: str
 
 
@@ -121,3 +158,25 @@ class FiscalDriver(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection to the device."""
+
+    # Operations beyond printing jobs: a driver overrides those its protocol has.
+
+    def receipt_text(self, record: FiscalRecord) -> str | None:
+        """The text of a receipt this driver printed, when the device can give it back."""
+        return None
+
+    def non_fiscal_receipt(self, lines: list[str]) -> DeviceDocument:
+        """Print free text on a non-fiscal (service) receipt."""
+        raise UnsupportedOperation(f"{self.manufacturer} {self.model} cannot print a non-fiscal receipt")
+
+    def cash_in(self, amount: int) -> DeviceDocument:
+        """Record a cash deposit into the drawer (minor units, > 0)."""
+        raise UnsupportedOperation(f"{self.manufacturer} {self.model} cannot record a cash deposit")
+
+    def cash_out(self, amount: int) -> DeviceDocument:
+        """Record a cash withdrawal from the drawer (minor units, > 0)."""
+        raise UnsupportedOperation(f"{self.manufacturer} {self.model} cannot record a cash withdrawal")
+
+    def fiscal_memory_report(self, start: date, end: date) -> DeviceDocument:
+        """Report the Z closures kept in fiscal memory between two days (inclusive)."""
+        raise UnsupportedOperation(f"{self.manufacturer} {self.model} has no fiscal memory report here")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, time as day_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib.contracts import FiscalJob, FiscalRecord, PaymentType
 from edge.config import FiscalDeviceConfig, HttpConnection
-from edge.drivers.base import DeviceError, DeviceReport, DeviceStatus, DeviceUnreachable, FiscalDriver, InvalidJob, LinkLost, UnsupportedDevice
+from edge.drivers.base import (
+    DeviceDocument,
+    DeviceError,
+    DeviceReport,
+    DeviceStatus,
+    DeviceUnreachable,
+    FiscalDriver,
+    InvalidJob,
+    LinkLost,
+    UnsupportedDevice,
+)
 from edge.drivers.caspos_api import (
     CONTENT_TYPE,
     DATE_FORMAT,
@@ -500,6 +510,22 @@ class CasposDriver(FiscalDriver):
     def close(self) -> None:
         self.client.close()
 
+    def cash_in(self, amount: int) -> DeviceDocument:
+        document = self.client.deposit(str(uuid.uuid4()), amount, "edge")
+        return DeviceDocument(number=document.short_document_id, amount_cents=amount, full_text=f"deposit {document.document_id} {minor_text(amount)}")
+
+    def cash_out(self, amount: int) -> DeviceDocument:
+        document = self.client.withdraw(str(uuid.uuid4()), amount, "edge")
+        return DeviceDocument(number=document.short_document_id, amount_cents=amount, full_text=f"withDraw {document.document_id} {minor_text(amount)}")
+
+    def fiscal_memory_report(self, start: date, end: date) -> DeviceDocument:
+        report = self.client.periodic_z_report(datetime.combine(start, day_time.min, UTC), datetime.combine(end, day_time.max, UTC))
+        try:
+            period = minor(report.get("periodSum", 0))
+        except ValueError as exc:
+            raise CasposGarbled(f"unexpected periodic report sum: {exc}") from exc
+        return DeviceDocument(amount_cents=period, full_text=dumps(report).decode("utf-8"))
+
     def _device(self) -> str:
         if self._factory_number is None:
             self._factory_number = self.client.get_info().cashregister_factory_number
@@ -544,6 +570,10 @@ class CasposDriver(FiscalDriver):
             amount_cents=total,
             full_text=dumps(data).decode("utf-8"),
         )
+
+
+def minor_text(value: int) -> str:
+    return str(amount(value))
 
 
 def open_caspos(device: FiscalDeviceConfig, state_dir: Path) -> CasposDriver:

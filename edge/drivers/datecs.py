@@ -21,6 +21,7 @@ from chalicelib.contracts import FiscalJob, FiscalRecord, PaymentType
 from edge.config import FiscalDeviceConfig, SerialConnection, TcpConnection
 from edge.drivers.base import (
     DeviceBusy,
+    DeviceDocument,
     DeviceError,
     DeviceReport,
     DeviceStatus,
@@ -28,6 +29,7 @@ from edge.drivers.base import (
     FiscalDriver,
     InvalidJob,
     LinkLost,
+    OperationRefused,
     PaperOut,
     UnsupportedDevice,
 )
@@ -190,6 +192,26 @@ class IslDriver(FiscalDriver):
     def close(self) -> None:
         self.link.close()
         self.book.close()
+
+    def non_fiscal_receipt(self, lines: list[str]) -> DeviceDocument:
+        number = self.print_text(lines)
+        return DeviceDocument(number=f"{number:07d}", full_text="\n".join(line[:TEXT_WIDTH] for line in lines))
+
+    def cash_in(self, amount: int) -> DeviceDocument:
+        return self._cash_document(amount)
+
+    def cash_out(self, amount: int) -> DeviceDocument:
+        return self._cash_document(-amount)
+
+    def _cash_document(self, amount: int) -> DeviceDocument:
+        with self.link.lock:
+            state = self.cash_in_out(amount)
+            if not state.accepted:
+                raise OperationRefused(f"the printer refused cash {'in' if amount > 0 else 'out'} of {money(abs(amount))} (drawer {money(state.cash_in_drawer)})")
+            number = self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
+        title = "CASH IN" if amount > 0 else "CASH OUT"
+        text = f"{title} {money(abs(amount))}\nCASH IN DRAWER {money(state.cash_in_drawer)}"
+        return DeviceDocument(number=f"{number:07d}", amount_cents=abs(amount), full_text=text)
 
     # -- other device operations ---------------------------------------------------------
 

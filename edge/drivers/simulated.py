@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
 from chalicelib.contracts import FiscalJob, FiscalRecord
 from edge.drivers.base import (
+    CoverOpen,
     DeviceBusy,
+    DeviceDocument,
     DeviceError,
     DeviceReport,
     DeviceStatus,
     FiscalDriver,
+    FiscalMemoryFull,
     InvalidJob,
     LinkLost,
+    OperationRefused,
     PaperOut,
 )
 from edge.emulators.simulated_register import (
@@ -39,6 +44,9 @@ _ERRORS: dict[RegisterErrorCode, type[DeviceError]] = {
     RegisterErrorCode.LINK_DOWN: LinkLost,
     RegisterErrorCode.BUSY: DeviceBusy,
     RegisterErrorCode.REJECTED: InvalidJob,
+    RegisterErrorCode.COVER_OPEN: CoverOpen,
+    RegisterErrorCode.MEMORY_FULL: FiscalMemoryFull,
+    RegisterErrorCode.REFUSED: OperationRefused,
 }
 
 
@@ -69,6 +77,7 @@ class SimulatedDriver(FiscalDriver):
     def __init__(self, register: SimulatedRegister, name: str) -> None:
         self.register = register
         self.name = name
+        self._last_printed: Receipt | None = None
 
     @classmethod
     def open(cls, state_dir: Path, name: str) -> SimulatedDriver:
@@ -76,7 +85,30 @@ class SimulatedDriver(FiscalDriver):
 
     def print_receipt(self, job: FiscalJob) -> FiscalRecord:
         sale = to_sale(job, self.register.vat_groups())
-        return self._record(self._call(lambda: self.register.print_receipt(sale)))
+        receipt = self._call(lambda: self.register.print_receipt(sale))
+        self._last_printed = receipt
+        return self._record(receipt)
+
+    def receipt_text(self, record: FiscalRecord) -> str | None:
+        last = self._last_printed
+        if last is not None and last.fiscal_number == record.fiscal_number:
+            return last.text
+        found = self.register.receipt_by_number(record.fiscal_number)
+        return found.text if found else None
+
+    def non_fiscal_receipt(self, lines: list[str]) -> DeviceDocument:
+        document = self._call(lambda: self.register.non_fiscal(lines))
+        return DeviceDocument(full_text=document.text)
+
+    def cash_in(self, amount: int) -> DeviceDocument:
+        return self._cash(amount)
+
+    def cash_out(self, amount: int) -> DeviceDocument:
+        return self._cash(-amount)
+
+    def fiscal_memory_report(self, start: date, end: date) -> DeviceDocument:
+        document = self._call(lambda: self.register.fiscal_memory_report(start, end))
+        return DeviceDocument(number=str(document.number), amount_cents=document.amount, full_text=document.text)
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
         found = self._call(lambda: self.register.find_receipt(sale_id))
@@ -110,6 +142,10 @@ class SimulatedDriver(FiscalDriver):
 
     def close(self) -> None:
         self.register.close()
+
+    def _cash(self, amount: int) -> DeviceDocument:
+        move = self._call(lambda: self.register.cash_move(amount))
+        return DeviceDocument(number=f"{move.number:04d}", amount_cents=abs(move.amount), full_text=move.text)
 
     def _device_id(self) -> str:
         return f"{self.manufacturer}:{self.register.serial}"

@@ -10,11 +10,17 @@ Like a real register it prints whatever it is told to: the same sale id twice
 gives two receipts. Counting receipts per sale id is how tests prove that the
 edge prints exactly once.
 
+Besides receipts it prints non-fiscal documents and records cash deposits and
+withdrawals; the drawer's cash since the last Z report (cash payments, deposits,
+withdrawals) is kept, and a withdrawal larger than the drawer is refused. Every
+printed document is appended to the electronic journal in print order.
+
 Device commands (``print_receipt``, ``find_receipt``, ``last_receipt``,
-``status``, ``x_report``, ``z_report``) obey the fault flags. Inspection
-methods (``receipts``, ``receipts_for_sale``, ``electronic_journal``,
-``faults``, ``set_faults``) read or change the memory directly, like a service
-tool, and never fail on a fault.
+``status``, ``x_report``, ``z_report``, ``non_fiscal``, ``cash_move``,
+``fiscal_memory_report``) obey the fault flags. Inspection methods
+(``receipts``, ``receipts_for_sale``, ``electronic_journal``, ``faults``,
+``set_faults``) read or change the memory directly, like a service tool, and
+never fail on a fault.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import sqlite3
 import threading
 import time
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from pathlib import Path
@@ -60,6 +66,13 @@ CREATE TABLE IF NOT EXISTS receipts (
 CREATE INDEX IF NOT EXISTS receipts_by_sale ON receipts (sale_id);
 CREATE INDEX IF NOT EXISTS receipts_open ON receipts (z_number);
 CREATE TABLE IF NOT EXISTS z_reports (number INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cash_moves (
+    number INTEGER PRIMARY KEY,
+    amount INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    z_number INTEGER
+);
+CREATE TABLE IF NOT EXISTS ejournal (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, text TEXT NOT NULL);
 """
 
 
@@ -68,6 +81,9 @@ class RegisterErrorCode(str, Enum):
     LINK_DOWN = "link_down"
     BUSY = "busy"
     REJECTED = "rejected"
+    COVER_OPEN = "cover_open"
+    MEMORY_FULL = "fiscal_memory_full"
+    REFUSED = "refused"
 
 
 class RegisterError(Exception):
@@ -86,6 +102,8 @@ class Faults(BaseModel):
     paper_out: bool = False
     link_loss: bool = False
     busy: bool = False
+    cover_open: bool = False
+    fiscal_memory_full: bool = False
     latency_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
 
 
@@ -145,6 +163,18 @@ class VatTotal(BaseModel):
     vat: int
 
 
+class CashTotals(BaseModel):
+    """The drawer since the last Z report, in minor units."""
+
+    cash_sales: int = 0
+    deposits: int = 0
+    withdrawals: int = 0
+
+    @property
+    def in_drawer(self) -> int:
+        return self.cash_sales + self.deposits - self.withdrawals
+
+
 class Report(BaseModel):
     kind: Literal["X", "Z"]
     z_number: int | None
@@ -154,6 +184,22 @@ class Report(BaseModel):
     sales: int
     refunds: int
     net: int
+    cash: CashTotals = CashTotals()
+    text: str
+
+
+class CashMove(BaseModel):
+    number: int
+    amount: int = Field(description="Positive: deposit; negative: withdrawal.")
+    in_drawer: int
+    text: str
+
+
+class Document(BaseModel):
+    """A printed non-fiscal document or fiscal memory report."""
+
+    number: int | None
+    amount: int | None
     text: str
 
 
@@ -218,7 +264,13 @@ def _group_sums(lines: list[ReceiptLine]) -> dict[str, int]:
 
 
 def build_report(
-    kind: Literal["X", "Z"], receipts: list[Receipt], groups: dict[str, Decimal], z_number: int | None, serial: str, now: int
+    kind: Literal["X", "Z"],
+    receipts: list[Receipt],
+    groups: dict[str, Decimal],
+    z_number: int | None,
+    serial: str,
+    now: int,
+    moves: list[int] | None = None,
 ) -> Report:
     """Totals per VAT group over the given receipts (pure; rendering included)."""
     sales: dict[str, int] = {}
@@ -242,13 +294,25 @@ def build_report(
         )
     total_sales = sum(t.sales for t in totals)
     total_refunds = sum(t.refunds for t in totals)
+    cash_sales = sum(-r.total if r.is_refund else r.total for r in receipts if r.payment_type == "cash")
+    moves = moves or []
+    cash = CashTotals(cash_sales=cash_sales, deposits=sum(m for m in moves if m > 0), withdrawals=-sum(m for m in moves if m < 0))
     title = f"Z REPORT No {z_number:04d}" if kind == "Z" and z_number is not None else "X REPORT"
     text = ["SIMULATED FISCAL REGISTER", f"S/N {serial}", title, "-" * _WIDTH]
     for t in totals:
         text.append(_row(f"{t.group} {t.rate}% sales", format_minor(t.sales)))
         text.append(_row(f"{t.group} {t.rate}% refunds", format_minor(t.refunds)))
         text.append(_row(f"{t.group} {t.rate}% VAT", format_minor(t.vat)))
-    text += ["-" * _WIDTH, _row("RECEIPTS", str(len(receipts))), _row("NET TOTAL", format_minor(total_sales - total_refunds)), _stamp(now)]
+    text += [
+        "-" * _WIDTH,
+        _row("RECEIPTS", str(len(receipts))),
+        _row("NET TOTAL", format_minor(total_sales - total_refunds)),
+        _row("CASH SALES", format_minor(cash.cash_sales)),
+        _row("CASH IN", format_minor(cash.deposits)),
+        _row("CASH OUT", format_minor(cash.withdrawals)),
+        _row("CASH IN DRAWER", format_minor(cash.in_drawer)),
+        _stamp(now),
+    ]
     return Report(
         kind=kind,
         z_number=z_number,
@@ -258,6 +322,7 @@ def build_report(
         sales=total_sales,
         refunds=total_refunds,
         net=total_sales - total_refunds,
+        cash=cash,
         text="\n".join(text),
     )
 
@@ -265,10 +330,10 @@ def build_report(
 class SimulatedRegister:
     """The register's fiscal memory and command set, persisted in ``path``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._db = open_durable(path)
+        self._db = open_durable(path, durable=durable)
         with self._transaction() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
@@ -288,7 +353,7 @@ class SimulatedRegister:
         return Faults.model_validate_json(self._setting("faults"))
 
     def set_faults(self, **changes: bool | int) -> Faults:
-        """Change some fault flags (``paper_out``, ``link_loss``, ``busy``, ``latency_ms``); returns all of them."""
+        """Change some fault flags (see ``Faults``); returns all of them."""
         with self._transaction() as db:
             current = Faults.model_validate_json(self._setting("faults", db))
             updated = Faults.model_validate({**current.model_dump(), **changes})
@@ -310,16 +375,17 @@ class SimulatedRegister:
         return [Report.model_validate_json(body) for (body,) in rows]
 
     def electronic_journal(self) -> str:
-        """Every receipt and Z report in fiscal order, as printed, separated by blank lines."""
-        documents: list[tuple[int, int, str]] = [(r.printed_at, 0, r.text) for r in self.receipts()]
-        documents += [(z.created_at, 1, z.text) for z in self.z_reports()]
-        documents.sort(key=lambda d: (d[0], d[1]))
-        return "\n\n".join(text for _, _, text in documents) + ("\n" if documents else "")
+        """Every printed document (receipts, X/Z reports, cash moves, non-fiscal texts) in print order."""
+        with self._lock:
+            rows = self._db.execute("SELECT text FROM ejournal ORDER BY seq").fetchall()
+        return "\n\n".join(text for (text,) in rows) + ("\n" if rows else "")
 
     # -- device commands (faulted) ----------------------------------------------------
 
     def print_receipt(self, sale: Sale) -> Receipt:
-        self._obey_faults(prints=True)
+        """Print; a slow reply (``latency_ms``) comes after the receipt is in memory, and a link lost
+        meanwhile loses the answer, not the receipt."""
+        self._obey_faults(prints=True, fiscal_memory=True, delay=False)
         groups = self.vat_groups()
         unknown = sorted({line.vat_group for line in sale.lines} - set(groups))
         if unknown:
@@ -349,7 +415,9 @@ class SimulatedRegister:
                 "INSERT INTO receipts (number, sale_id, body) VALUES (?, ?, ?)",
                 (number, sale.sale_id, receipt.model_dump_json(exclude={"z_number"})),
             )
+            self._append_ejournal(db, "receipt", receipt.text)
         crashpoint("during_device_call")
+        self._reply()
         return receipt
 
     def find_receipt(self, sale_id: str) -> Receipt | None:
@@ -378,43 +446,118 @@ class SimulatedRegister:
         )
 
     def x_report(self) -> Report:
-        """Running totals since the last Z report; changes nothing."""
+        """Running totals since the last Z report; changes nothing but the electronic journal."""
         self._obey_faults(prints=True)
-        open_receipts = self._receipts("SELECT body, z_number FROM receipts WHERE z_number IS NULL ORDER BY number")
-        return build_report("X", open_receipts, self.vat_groups(), None, self.serial, int(time.time()))
+        with self._transaction() as db:
+            report = build_report("X", self._open_receipts(db), self.vat_groups(), None, self.serial, int(time.time()), self._open_moves(db))
+            self._append_ejournal(db, "x_report", report.text)
+        return report
 
     def z_report(self) -> Report:
         """Close the day: report the running totals, reset them and advance the Z counter."""
-        self._obey_faults(prints=True)
+        self._obey_faults(prints=True, fiscal_memory=True)
         groups = self.vat_groups()
         with self._transaction() as db:
             z_number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM z_reports").fetchone()[0]
-            rows = db.execute("SELECT body, z_number FROM receipts WHERE z_number IS NULL ORDER BY number").fetchall()
-            open_receipts = [Receipt.model_validate_json(body) for body, _ in rows]
-            report = build_report("Z", open_receipts, groups, z_number, self.serial, int(time.time()))
+            report = build_report("Z", self._open_receipts(db), groups, z_number, self.serial, int(time.time()), self._open_moves(db))
             db.execute("UPDATE receipts SET z_number = ? WHERE z_number IS NULL", (z_number,))
+            db.execute("UPDATE cash_moves SET z_number = ? WHERE z_number IS NULL", (z_number,))
             db.execute("INSERT INTO z_reports (number, body) VALUES (?, ?)", (z_number, report.model_dump_json()))
+            self._append_ejournal(db, "z_report", report.text)
         return report
+
+    def non_fiscal(self, lines: list[str]) -> Document:
+        """Print free text on a non-fiscal document."""
+        self._obey_faults(prints=True)
+        body = [line[:_WIDTH] for line in lines]
+        text = "\n".join(["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "NON-FISCAL", "-" * _WIDTH, *body, "-" * _WIDTH, _stamp(int(time.time()))])
+        with self._transaction() as db:
+            self._append_ejournal(db, "non_fiscal", text)
+        return Document(number=None, amount=None, text=text)
+
+    def cash_move(self, amount: int) -> CashMove:
+        """Deposit (positive) or withdraw (negative) cash; a withdrawal beyond the drawer is refused."""
+        if amount == 0:
+            raise RegisterError(RegisterErrorCode.REJECTED, "a cash move needs a non-zero amount")
+        self._obey_faults(prints=True)
+        with self._transaction() as db:
+            drawer = build_report("X", self._open_receipts(db), self.vat_groups(), None, self.serial, 0, self._open_moves(db)).cash.in_drawer
+            if drawer + amount < 0:
+                raise RegisterError(RegisterErrorCode.REFUSED, f"cannot withdraw {format_minor(-amount)}: the drawer holds {format_minor(drawer)}")
+            number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM cash_moves").fetchone()[0]
+            now = int(time.time())
+            title = "CASH IN" if amount > 0 else "CASH OUT"
+            text = "\n".join(
+                ["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", f"{title} No {number:04d}", "-" * _WIDTH,
+                 _row(title, format_minor(abs(amount))), _row("CASH IN DRAWER", format_minor(drawer + amount)), _stamp(now)]
+            )
+            db.execute("INSERT INTO cash_moves (number, amount, created_at) VALUES (?, ?, ?)", (number, amount, now))
+            self._append_ejournal(db, "cash_in" if amount > 0 else "cash_out", text)
+        return CashMove(number=number, amount=amount, in_drawer=drawer + amount, text=text)
+
+    def fiscal_memory_report(self, start: date, end: date) -> Document:
+        """The Z closures of the days ``start``..``end`` (UTC, inclusive), from fiscal memory."""
+        self._obey_faults(prints=True)
+        closures = [z for z in self.z_reports() if start <= datetime.fromtimestamp(z.created_at, UTC).date() <= end]
+        text = ["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "FISCAL MEMORY REPORT", f"{start.isoformat()} .. {end.isoformat()}", "-" * _WIDTH]
+        text += [_row(f"Z {z.z_number or 0:04d} {_stamp(z.created_at)[:10]}", format_minor(z.net)) for z in closures]
+        total = sum(z.net for z in closures)
+        text += ["-" * _WIDTH, _row("CLOSURES", str(len(closures))), _row("NET TOTAL", format_minor(total)), _stamp(int(time.time()))]
+        with self._transaction() as db:
+            self._append_ejournal(db, "fiscal_memory_report", "\n".join(text))
+        return Document(number=len(closures), amount=total, text="\n".join(text))
+
+    def receipt_by_number(self, fiscal_number: str) -> Receipt | None:
+        """Inspection: the receipt with this fiscal number, if any."""
+        if not fiscal_number.isdigit():
+            return None
+        found = self._receipts("SELECT body, z_number FROM receipts WHERE number = ?", (int(fiscal_number),))
+        return found[0] if found else None
 
     # -- internals ----------------------------------------------------------------------
 
-    def _obey_faults(self, *, prints: bool) -> None:
+    def _reply(self) -> None:
         faults = self.faults()
         if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+            faults = self.faults()
+        if faults.link_loss:
+            raise RegisterError(RegisterErrorCode.LINK_DOWN, "the link was lost before the register answered")
+
+    def _obey_faults(self, *, prints: bool, fiscal_memory: bool = False, delay: bool = True) -> None:
+        faults = self.faults()
+        if delay and faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if faults.link_loss:
             raise RegisterError(RegisterErrorCode.LINK_DOWN, "no answer from the register")
         if faults.busy:
             raise RegisterError(RegisterErrorCode.BUSY, "register is busy")
+        if prints and faults.cover_open:
+            raise RegisterError(RegisterErrorCode.COVER_OPEN, "printer cover is open")
         if prints and faults.paper_out:
             raise RegisterError(RegisterErrorCode.PAPER_OUT, "out of paper")
+        if fiscal_memory and faults.fiscal_memory_full:
+            raise RegisterError(RegisterErrorCode.MEMORY_FULL, "fiscal memory is full")
+
+    @staticmethod
+    def _open_receipts(db: sqlite3.Connection) -> list[Receipt]:
+        rows = db.execute("SELECT body FROM receipts WHERE z_number IS NULL ORDER BY number").fetchall()
+        return [Receipt.model_validate_json(body) for (body,) in rows]
+
+    @staticmethod
+    def _open_moves(db: sqlite3.Connection) -> list[int]:
+        return [amount for (amount,) in db.execute("SELECT amount FROM cash_moves WHERE z_number IS NULL ORDER BY number").fetchall()]
+
+    @staticmethod
+    def _append_ejournal(db: sqlite3.Connection, kind: str, text: str) -> None:
+        db.execute("INSERT INTO ejournal (kind, text) VALUES (?, ?)", (kind, text))
 
     def _setting(self, key: str, db: sqlite3.Connection | None = None) -> str:
         with self._lock:
             row = (db or self._db).execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return str(row[0])
 
-    def _receipts(self, sql: str, params: tuple[str, ...] = ()) -> list[Receipt]:
+    def _receipts(self, sql: str, params: tuple[object, ...] = ()) -> list[Receipt]:
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [Receipt.model_validate_json(body).model_copy(update={"z_number": z}) for body, z in rows]

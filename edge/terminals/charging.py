@@ -7,6 +7,8 @@ terminal whether that reference was charged, and charges only if it proves it wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from chalicelib.contracts import FiscalJob, PaymentType
@@ -18,13 +20,21 @@ log = structlog.get_logger("edge.charging")
 
 
 class CardCharger:
-    def __init__(self, journal: Journal, terminal: PosTerminal) -> None:
-        self._journal = journal
-        self._terminal = terminal
+    """``terminal`` gives the configured card terminal (it may change between jobs), or None."""
 
-    @staticmethod
-    def applies(job: FiscalJob) -> bool:
-        return job.payment.type is PaymentType.CARD
+    def __init__(self, journal: Journal, terminal: Callable[[], PosTerminal | None]) -> None:
+        self._journal = journal
+        self._current = terminal
+
+    @property
+    def _terminal(self) -> PosTerminal:
+        terminal = self._current()
+        assert terminal is not None, "applies() is checked first"
+        return terminal
+
+    def applies(self, job: FiscalJob) -> bool:
+        """Card-paid jobs are charged first, when a card terminal is configured."""
+        return job.payment.type is PaymentType.CARD and self._current() is not None
 
     def ensure_paid(self, job: FiscalJob) -> None:
         """Return once the job's card payment is approved; raise PaymentDeclined or TerminalError otherwise."""

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import ValidationError
 
 from chalicelib.contracts import FiscalJob, JobLine, JobPayment, JobResult, PaymentType
@@ -301,6 +302,15 @@ class Stack:
         lines = [f"{key} = {json.dumps(value)}" for key, value in values.items() if value is not None]
         lines += [self.device_toml, self.extra_toml]
         return "\n".join(lines) + "\n"
+
+    @property
+    def manage_url(self) -> str:
+        return f"http://127.0.0.1:{self.manage_port}/manage"
+
+    def manage(self, path: str, body: Any = None) -> httpx.Response:
+        """POST ``body`` (or GET without one) to the running edge's management API; returns the httpx response."""
+        url = f"{self.manage_url}/{path}"
+        return httpx.get(url, timeout=30) if body is None else httpx.post(url, json=body, timeout=30)
 
     def write_config(self, **overrides: Any) -> Path:
         path = self.config_dir / "edge.toml"

@@ -12,7 +12,7 @@ import pytest
 
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import DeviceUnreachable, InvalidJob, LinkLost, UnsupportedDevice
+from edge.drivers.base import DeviceUnreachable, InvalidJob, LinkLost, UnsupportedDevice, UnsupportedOperation
 from edge.drivers.caspos import (
     CasposAuthFailed,
     CasposClient,
@@ -196,3 +196,15 @@ def test_enums_and_json_formats_match_the_seed() -> None:
     assert [int(v) for v in VatType] == [1, 2, 3, 5, 6, 7]
     assert (DocumentType.MONEY_BACK, DocumentType.PREPAYMENT_RETURN, QuantityType.CUBIC_METRE) == (1, 11, 5)
     assert dumps({"q": Decimal("1.000"), "p": Decimal("0.70"), "s": "ƏDV"}) == '{"q":1.000,"p":0.70,"s":"ƏDV"}'.encode()
+
+
+def test_cash_moves_and_the_periodic_report_as_device_operations(driver: CasposDriver, register: CasposRegister) -> None:
+    driver.print_receipt(make_job("job-cash"))  # opens the shift
+    assert driver.cash_in(5000).amount_cents == 5000
+    assert driver.cash_out(1000).amount_cents == 1000
+    with pytest.raises(UnsupportedOperation):
+        driver.non_fiscal_receipt(["no free text on Caspos"])
+    driver.z_report()
+    today = datetime.now(UTC).date()
+    report = driver.fiscal_memory_report(today, today)
+    assert report.amount_cents == 1330 and '"cashInTotal":50.00' in report.full_text and '"cashOutTotal":10.00' in report.full_text

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge_harness import EDGE_KEY, Stack, make_job, wait_for
+from edge_harness import EDGE_KEY, EdgeProcess, Stack, edge_env, make_job, wait_for
 
 BAD_CONFIGS = {
     "not toml": "api_base = \n",
@@ -78,13 +78,18 @@ def test_status_and_journal_commands_read_the_journal(stack: Stack) -> None:
     assert edge.stop() == 0
     config = str(stack.config_dir / "edge.toml")
 
-    status = stack.cli("status", "--config", config)
+    status = stack.cli("status", "--config", config, "--json")
     assert status.returncode == 0, status.stderr
-    assert '"backlog": 0' in status.stdout and '"reported": 1' in status.stdout and '"job_id": "job-cli"' in status.stdout
+    assert '"running": false' in status.stdout and '"backlog": 0' in status.stdout and '"reported": 1' in status.stdout
+    assert '"job_id": "job-cli"' in status.stdout
+
+    table = stack.cli("status", "--config", config)
+    assert table.returncode == 0 and "backlog" in table.stdout and "job-cli printed 00000001" in table.stdout
 
     listing = stack.cli("journal", "--config", config, "--from", before, "--to", str(int(time.time()) + 60))
     [line] = listing.stdout.splitlines()
-    assert '"job_id":"job-cli"' in line and '"fiscal_number":"00000001"' in line and '"amount_cents":1330' in line
+    assert '"action_type":"PrintReceipt"' in line and '"job_id":"job-cli"' in line
+    assert '"fiscal_number":"00000001"' in line and '"amount_cents":1330' in line
 
     empty = stack.cli("journal", "--config", config, "--to", "2001-01-01")
     assert empty.returncode == 0 and empty.stdout == ""
@@ -96,3 +101,31 @@ def test_status_and_journal_commands_read_the_journal(stack: Stack) -> None:
 def test_status_without_a_journal_says_so(stack: Stack) -> None:
     done = stack.cli("status", "--config", str(stack.write_config()))
     assert done.returncode == 2 and "no journal" in done.stderr
+
+
+def test_run_shows_progress_while_a_backlog_drains_and_status_asks_the_running_edge(stack: Stack) -> None:
+    config = str(stack.write_config())
+    edge = EdgeProcess(["run", "--config", config, "--progress"], edge_env())
+    stack.edges.append(edge)
+    edge.wait_ready()
+    stack.cloud.mode = "503"  # printed jobs wait for the cloud: a backlog
+    for n in range(3):
+        stack.send(make_job(f"job-backlog-{n}"))
+    wait_for(lambda: sum(stack.journal_state(f"job-backlog-{n}") == "printed" for n in range(3)) == 3, what="three printed, unreported")
+
+    live = stack.cli("status", "--config", config, "--json")
+    assert live.returncode == 0 and '"running": true' in live.stdout and '"backlog": 3' in live.stdout
+    assert stack.queue_url in live.stdout and '"manufacturer": "Simulated"' in live.stdout
+
+    stack.cloud.mode = None
+    wait_for(lambda: all(stack.settled(f"job-backlog-{n}") for n in range(3)), what="backlog drained")
+    wait_for(lambda: any("backlog drained: 3 job(s)" in line for line in edge.stdout), what="the progress display's last line")
+    assert any("draining backlog" in line and "3/3" in line for line in edge.stdout)
+
+    devices = stack.cli("devices", "--config", config)
+    assert devices.returncode == 0 and "Simulated" in devices.stdout and "fiscal" in devices.stdout
+    report = stack.cli("report", "x", "--config", config)
+    assert report.returncode == 0 and "X REPORT" in report.stdout and "39.90" in report.stdout
+    assert edge.stop() == 0
+    offline = stack.cli("report", "x", "--config", config)
+    assert offline.returncode == 2 and "the edge is not running" in offline.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from pydantic import ValidationError
 
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import DeviceBusy, InvalidJob, PaperOut, UnsupportedDevice
+from edge.drivers.base import DeviceBusy, InvalidJob, OperationRefused, PaperOut, UnsupportedDevice, UnsupportedOperation
 from edge.drivers.datecs import DeviceSilent, GarbledAnswer, IslDriver, ReceiptInterrupted
 from edge.drivers.datecs_commands import Command
 from edge.drivers.datecs_frame import decode_request
@@ -254,3 +255,18 @@ def test_emulator_decodes_what_the_driver_writes(pty: PtyServer, driver: IslDriv
     frames = b"".join(captured)
     request = decode_request(frames[frames.rindex(b"\x01") :])
     assert (request.cmd, request.data) == (Command.CASH_IN_OUT, b"2.50")
+
+
+def test_device_operations_over_the_serial_port(driver: IslDriver, printer: FiscalPrinter) -> None:
+    driver.print_receipt(make_job("job-ops"))
+    text = driver.non_fiscal_receipt(["Wi-Fi: guest", "Thank you"])
+    assert text.number is not None and "Wi-Fi: guest" in text.full_text
+    deposit = driver.cash_in(5000)
+    assert deposit.amount_cents == 5000 and "CASH IN DRAWER" in deposit.full_text
+    with pytest.raises(OperationRefused):
+        driver.cash_out(10**7)  # more than the drawer holds
+    assert driver.cash_out(1000).amount_cents == 1000
+    with pytest.raises(UnsupportedOperation) as unsupported:
+        driver.fiscal_memory_report(date(2024, 1, 1), date(2024, 1, 31))
+    assert unsupported.value.code == "E_UNSUPPORTED_OPERATION" and not unsupported.value.transient
+    assert driver.x_report().amount_cents == 1330

@@ -48,7 +48,7 @@ def test_poison_messages_are_journaled_deleted_and_the_loop_goes_on(stack: Stack
 
     rejected = [e for e in edge.events() if e["event"] == "message_rejected"]
     assert sorted(e["code"] for e in rejected) == ["E_POISON", "E_POISON", "E_WRONG_SHOP"]
-    listing = stack.cli("journal", "--config", str(stack.config_dir / "edge.toml"))
+    listing = stack.cli("journal", "--jobs", "--config", str(stack.config_dir / "edge.toml"))
     entries = [line for line in listing.stdout.splitlines() if '"rejected"' in line]
     assert len(entries) == 3
     assert stack.cloud.result_ids() == ["job-after-poison"]

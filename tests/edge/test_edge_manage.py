@@ -31,9 +31,15 @@ def test_status_and_journal_entries(stack: Stack) -> None:
     reply = httpx.post(f"{base}/get_journal_entries", json={"start_time": started, "end_time": now})
     assert reply.status_code == 200
     [entry] = reply.json()
-    assert entry["job_id"] == "job-m" and entry["order_id"] == "order-job-m" and entry["state"] == "reported"
-    assert entry["amount_cents"] == 1330 and entry["fiscal_number"] == "00000001" and entry["success"] is True
-    assert started <= entry["created_at"] <= entry["reported_at"] <= now
+    seed_fields = {"id", "timestamp", "device_name", "device_id", "action_type", "description", "success", "error_message",
+                   "receipt_data", "amount_cents", "full_text"}
+    assert seed_fields <= set(entry)
+    assert entry["action_type"] == "PrintReceipt" and entry["success"] is True and entry["error_message"] is None
+    assert entry["job_id"] == "job-m" and entry["order_id"] == "order-job-m" and entry["fiscal_number"] == "00000001"
+    assert entry["amount_cents"] == 1330 and entry["device_name"] == "Fiscal printer" and entry["device_id"]
+    assert entry["receipt_data"]["job_id"] == "job-m" and entry["receipt_data"]["lines"][0]["name"] == "Coffee"
+    assert "FISCAL RECEIPT No 00000001" in entry["full_text"] and entry["timestamp"].endswith("Z")
+    assert started <= entry["started_at"] <= entry["finished_at"] <= now
 
     before = httpx.post(f"{base}/get_journal_entries", json={"start_time": 0, "end_time": started - 1})
     assert before.json() == []

@@ -1,0 +1,216 @@
+"""Device configuration as the management API speaks it (seed 000's ``DeviceConfig``), mapped onto
+the edge's typed connection config, and the supported-devices catalogue.
+
+Every refusal is a ``ConfigRejected`` with an HTTP status, a code and a message for a person.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, FieldSerializationInfo, SecretStr, StrictInt, ValidationError, field_serializer
+
+from edge.config import BAUD_RATES, FiscalDeviceConfig, HttpConnection, Hostname, PosTerminalConfig, SerialConnection, TcpConnection, reveal
+from edge.drivers import FAMILIES, SUPPORTED
+from edge.terminals import simulated as simulated_terminal
+
+DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ConfigRejected(Exception):
+    """A device configuration the edge will not take."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SerialDetails(_Strict):
+    port: Annotated[str, Field(min_length=1, max_length=255)]
+    baud_rate: StrictInt = 115200
+
+
+class NetworkDetails(_Strict):
+    ip_address: Hostname
+    port: StrictInt
+    username: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    password: Annotated[SecretStr, Field(min_length=1)] | None = None
+
+    @field_serializer("password")
+    def _password(self, value: SecretStr | None, info: FieldSerializationInfo) -> str | None:
+        return None if value is None else reveal(value, info)
+
+
+class UsbDetails(_Strict):
+    vendor_id: Annotated[int, Field(ge=0, le=0xFFFF)]
+    product_id: Annotated[int, Field(ge=0, le=0xFFFF)]
+    serial_number: Annotated[str, Field(max_length=128)] | None = None
+
+
+class SerialLink(_Strict):
+    type: Literal["Serial"]
+    details: SerialDetails
+
+
+class NetworkLink(_Strict):
+    type: Literal["Network"]
+    details: NetworkDetails
+
+
+class UsbLink(_Strict):
+    type: Literal["Usb"]
+    details: UsbDetails
+
+
+ConnectionDetails = Annotated[SerialLink | NetworkLink | UsbLink, Field(discriminator="type")]
+
+
+class DeviceConfig(_Strict):
+    """Seed 000's DeviceConfig: no ``id`` creates a device, an ``id`` updates that one."""
+
+    id: DeviceId | None = None
+    name: Text
+    manufacturer: Text
+    model: Text
+    connection_details: ConnectionDetails | None = None
+    notes: Annotated[str, Field(max_length=500)] | None = None
+
+
+class DeviceRef(_Strict):
+    """The body of the delete calls."""
+
+    id: DeviceId
+
+
+class ManufacturerInfo(BaseModel):
+    value: str
+    label: str
+    models: list[str]
+    default_port: int | None
+    supports_serial: bool
+    supports_network: bool
+
+
+class FiscalCatalogue(BaseModel):
+    manufacturers: list[ManufacturerInfo]
+
+
+class PosCatalogue(BaseModel):
+    banks: list[str]
+    manufacturers: list[ManufacturerInfo]
+
+
+class SupportedDevices(BaseModel):
+    fiscal: FiscalCatalogue
+    pos: PosCatalogue
+
+
+def supported_devices() -> SupportedDevices:
+    fiscal = [
+        ManufacturerInfo(
+            value=name,
+            label=name,
+            models=list(models),
+            default_port=FAMILIES[name].default_port,
+            supports_serial="serial" in FAMILIES[name].connections,
+            supports_network=bool({"tcp", "http"} & set(FAMILIES[name].connections)),
+        )
+        for name, (models, _) in SUPPORTED.items()
+    ]
+    pos = [
+        ManufacturerInfo(
+            value=simulated_terminal.MANUFACTURER,
+            label=simulated_terminal.MANUFACTURER,
+            models=list(simulated_terminal.MODELS),
+            default_port=None,
+            supports_serial=False,
+            supports_network=False,
+        )
+    ]
+    return SupportedDevices(fiscal=FiscalCatalogue(manufacturers=fiscal), pos=PosCatalogue(banks=[], manufacturers=pos))
+
+
+def _check_model(manufacturer: str, model: str, catalogue: dict[str, tuple[str, ...]]) -> None:
+    models = catalogue.get(manufacturer)
+    if models is None:
+        raise ConfigRejected(400, "E_UNSUPPORTED_DEVICE", f"unsupported manufacturer {manufacturer!r} (supported: {', '.join(catalogue)})")
+    if model not in models:
+        raise ConfigRejected(400, "E_UNSUPPORTED_DEVICE", f"unsupported {manufacturer} model {model!r} (supported: {', '.join(models)})")
+
+
+def _wrong_link(device: DeviceConfig, allowed: tuple[str, ...]) -> ConfigRejected:
+    names = sorted({"Serial" if kind == "serial" else "Network" for kind in allowed})
+    given = device.connection_details.type if device.connection_details else "none"
+    needs = " or ".join(names) if names else "no connection (it runs inside the edge)"
+    return ConfigRejected(400, "E_CONNECTION_TYPE", f"{device.manufacturer} {device.model} takes {needs}, not {given}")
+
+
+def fiscal_settings(device: DeviceConfig, previous: FiscalDeviceConfig | None, com_ports: list[str]) -> FiscalDeviceConfig:
+    """The edge's config for a device as saved through the API; driver tuning of an earlier save is kept."""
+    _check_model(device.manufacturer, device.model, {name: models for name, (models, _) in SUPPORTED.items()})
+    allowed = FAMILIES[device.manufacturer].connections
+    link = device.connection_details
+    connection: SerialConnection | TcpConnection | HttpConnection | None
+    if link is None:
+        if allowed:
+            raise _wrong_link(device, allowed)
+        connection = None
+    elif isinstance(link, SerialLink) and "serial" in allowed:
+        if link.details.baud_rate not in BAUD_RATES:
+            raise ConfigRejected(400, "E_BAD_BAUD_RATE", f"baud_rate {link.details.baud_rate} is not one of {', '.join(map(str, BAUD_RATES))}")
+        if link.details.port not in com_ports:
+            raise ConfigRejected(400, "E_BAD_PORT", f"{link.details.port} is not a serial port on this machine (see get_com_ports)")
+        connection = SerialConnection(type="serial", port=link.details.port, baud_rate=link.details.baud_rate)
+    elif isinstance(link, NetworkLink) and {"tcp", "http"} & set(allowed):
+        connection = _network(device, link.details, "http" in allowed)
+    else:
+        raise _wrong_link(device, allowed)
+    kept = previous.model_dump(include={"timeouts", "operator", "operator_password", "vat_codes"}) if previous and previous.manufacturer == device.manufacturer else {}
+    try:
+        return FiscalDeviceConfig(manufacturer=device.manufacturer, model=device.model, name=device.name, connection=connection, **kept)
+    except ValidationError as exc:
+        raise ConfigRejected(400, "E_BAD_REQUEST", f"invalid device: {exc.errors()[0]['msg']}") from exc
+
+
+def _network(device: DeviceConfig, details: NetworkDetails, http: bool) -> TcpConnection | HttpConnection:
+    if not 1 <= details.port <= 65535:
+        raise ConfigRejected(400, "E_BAD_PORT", f"network port {details.port} is not in 1..65535")
+    if not http:
+        return TcpConnection(type="tcp", host=details.ip_address, port=details.port)
+    if details.username is None or details.password is None:
+        raise ConfigRejected(400, "E_BAD_REQUEST", f"{device.manufacturer} needs username and password in the Network details")
+    host = f"[{details.ip_address}]" if ":" in details.ip_address else details.ip_address
+    try:
+        return HttpConnection(type="http", url=f"http://{host}:{details.port}", username=details.username, password=details.password)
+    except ValidationError as exc:
+        raise ConfigRejected(400, "E_BAD_REQUEST", f"invalid network address {details.ip_address!r}") from exc
+
+
+def link_of(settings: FiscalDeviceConfig) -> SerialLink | NetworkLink | None:
+    """The seed's connection details for a device configured in ``edge.toml``."""
+    connection = settings.connection
+    if isinstance(connection, SerialConnection):
+        return SerialLink(type="Serial", details=SerialDetails(port=connection.port, baud_rate=connection.baud_rate))
+    if isinstance(connection, TcpConnection):
+        return NetworkLink(type="Network", details=NetworkDetails(ip_address=connection.host, port=connection.port))
+    if isinstance(connection, HttpConnection):
+        url = connection.url
+        return NetworkLink(
+            type="Network",
+            details=NetworkDetails(ip_address=url.host or "", port=url.port or 80, username=connection.username, password=connection.password),
+        )
+    return None
+
+
+def terminal_settings(device: DeviceConfig, previous: PosTerminalConfig | None) -> PosTerminalConfig:
+    _check_model(device.manufacturer, device.model, {simulated_terminal.MANUFACTURER: simulated_terminal.MODELS})
+    if device.connection_details is not None:
+        raise _wrong_link(device, ())
+    timeout = previous.timeout_seconds if previous else PosTerminalConfig.model_fields["timeout_seconds"].default
+    return PosTerminalConfig(manufacturer=device.manufacturer, model=device.model, name=device.name, timeout_seconds=timeout)

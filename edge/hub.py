@@ -1,0 +1,155 @@
+"""The open device drivers, kept in step with the settings the management API changes.
+
+One lock serializes every use of a device: the poller holds it for one job at a time
+(``printing``), the management API for one operation (``fiscal``, ``terminal``). A driver
+whose settings changed or that was deleted is closed and reopened only while that lock is
+held, so the poller picks up a changed device between two jobs, never in the middle of one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+
+from edge.config import FiscalDeviceConfig, PosTerminalConfig
+from edge.drivers import create_driver
+from edge.drivers.base import DeviceBusy, DeviceError, DeviceStatus, DeviceUnreachable, FiscalDriver, UnsupportedDevice
+from edge.store import FiscalDeviceEntry, SettingsStore, TerminalEntry
+from edge.terminals import create_terminal
+from edge.terminals.base import PosTerminal
+
+log = structlog.get_logger("edge.hub")
+
+
+class NotConfigured(LookupError):
+    """No device with that id (or none at all) is configured."""
+
+
+class DeviceHub:
+    def __init__(self, store: SettingsStore, state_dir: Path) -> None:
+        self.store = store
+        self._state_dir = state_dir
+        self._lock = threading.RLock()
+        self._drivers: dict[str, tuple[FiscalDeviceConfig, FiscalDriver]] = {}
+        self._terminals: dict[str, tuple[PosTerminalConfig, PosTerminal]] = {}
+
+    def open_printer(self) -> None:
+        """Open the printing device now, so a bad configuration stops ``edge run`` at once (UnsupportedDevice)."""
+        with self._lock:
+            entry = self.store.get().fiscal(None)
+            if entry is not None:
+                self._driver(entry)
+
+    @contextmanager
+    def printing(self) -> Iterator[tuple[str, FiscalDriver] | None]:
+        """For the poller: (device id, driver) of the printing device, or None if it cannot be used now."""
+        with self._lock:
+            entry = self.store.get().fiscal(None)
+            if entry is None:
+                yield None
+                return
+            try:
+                driver = self._driver(entry)
+            except (DeviceUnreachable, UnsupportedDevice) as exc:
+                log.warning("device_unavailable", device_id=entry.device.id, error=str(exc))
+                yield None
+                return
+            assert entry.device.id is not None
+            yield entry.device.id, driver
+
+    @contextmanager
+    def fiscal(self, device_id: str | None, wait_seconds: float = 30.0) -> Iterator[tuple[FiscalDeviceEntry, FiscalDriver]]:
+        """For one management operation; DeviceBusy if the poller keeps the device longer than ``wait_seconds``."""
+        if not self._lock.acquire(timeout=wait_seconds):
+            raise DeviceBusy("the device is busy with another operation")
+        try:
+            entry = self.store.get().fiscal(device_id)
+            if entry is None:
+                raise NotConfigured(f"no fiscal device {device_id}" if device_id else "no fiscal device is configured")
+            yield entry, self._driver(entry)
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def terminal(self, device_id: str | None) -> Iterator[tuple[TerminalEntry, PosTerminal]]:
+        with self._lock:
+            entry = self.store.get().terminal(device_id)
+            if entry is None:
+                raise NotConfigured(f"no POS terminal {device_id}" if device_id else "no POS terminal is configured")
+            yield entry, self._terminal(entry)
+
+    def current_terminal(self) -> PosTerminal | None:
+        """For the poller, which already holds the lock: the card terminal, if one is configured."""
+        with self._lock:
+            entry = self.store.get().terminal(None)
+            return self._terminal(entry) if entry is not None else None
+
+    def status(self) -> DeviceStatus | None:
+        """The printing device's status; a device busy for more than a second reports ``busy``."""
+        entry = self.store.get().fiscal(None)
+        if entry is None:
+            return None
+        if not self._lock.acquire(timeout=1.0):
+            return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=True, busy=True)
+        try:
+            try:
+                return self._driver(entry).status()
+            except (DeviceUnreachable, UnsupportedDevice) as exc:
+                return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=False, error=str(exc))
+        finally:
+            self._lock.release()
+
+    def close(self) -> None:
+        with self._lock:
+            for _, driver in self._drivers.values():
+                driver.close()
+            for _, terminal in self._terminals.values():
+                terminal.close()
+            self._drivers.clear()
+            self._terminals.clear()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _driver(self, entry: FiscalDeviceEntry) -> FiscalDriver:
+        self._forget_stale()
+        assert entry.device.id is not None
+        opened = self._drivers.get(entry.device.id)
+        if opened is not None:
+            return opened[1]
+        try:
+            driver = create_driver(entry.settings, self._state_dir)
+        except (OSError, sqlite3.Error, DeviceError) as exc:
+            raise DeviceUnreachable(f"cannot open {entry.settings.manufacturer} {entry.settings.model}: {exc}") from exc
+        self._drivers[entry.device.id] = (entry.settings, driver)
+        log.info("device_opened", device_id=entry.device.id, manufacturer=entry.settings.manufacturer, model=entry.settings.model)
+        return driver
+
+    def _terminal(self, entry: TerminalEntry) -> PosTerminal:
+        self._forget_stale()
+        assert entry.device.id is not None
+        opened = self._terminals.get(entry.device.id)
+        if opened is None:
+            opened = (entry.settings, create_terminal(entry.settings, self._state_dir))
+            self._terminals[entry.device.id] = opened
+        return opened[1]
+
+    def _forget_stale(self) -> None:
+        """Close the drivers whose device was deleted or changed since they were opened."""
+        settings = self.store.get()
+        wanted = {e.device.id: e.settings for e in settings.fiscal_devices}
+        for device_id, (config, driver) in list(self._drivers.items()):
+            if wanted.get(device_id) != config:
+                del self._drivers[device_id]
+                driver.close()
+                log.info("device_closed", device_id=device_id)
+        terminals = {e.device.id: e.settings for e in settings.pos_terminals}
+        for device_id, (pos, terminal) in list(self._terminals.items()):
+            if terminals.get(device_id) != pos:
+                del self._terminals[device_id]
+                terminal.close()
+
