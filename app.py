@@ -6,7 +6,7 @@ from chalice import Chalice, Rate, Response
 
 from chalicelib import edge_api, merchants, orders, receipt_public, receipts, shops, tokens, webhooks
 from chalicelib import resource_names as names
-from chalicelib import adapters, clock, deliveries, exports_catalog, exports_sales, reports, ws_order
+from chalicelib import adapters, clock, deliveries, dispatch, exports_catalog, exports_sales, reports, ws_order
 from chalicelib.catalog import parse_entry, parse_kind, put_entry
 from chalicelib.contracts import JobResult
 from chalicelib.exports import Rendered
@@ -198,6 +198,17 @@ def public_receipt(token):
     if token.endswith(".pdf"):
         return redirect(receipt_public.pdf_location(token.removesuffix(".pdf")))
     return html_response(receipt_public.page(token))
+
+
+@app.on_sqs_message(queue=settings().queue(names.DISPATCH_QUEUE), batch_size=10)
+def dispatch_orders(event):
+    for record in event:
+        dispatch.send(dispatch.DispatchWork.model_validate_json(record.body).order)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_dispatch(event):
+    dispatch.sweep(clock.now())
 
 
 @app.on_sqs_message(queue=settings().queue(names.RECEIPTS_QUEUE), batch_size=10)

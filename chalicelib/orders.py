@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import uuid
 from decimal import Decimal
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from typing import Annotated, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from chalicelib import money, webhooks
+from chalicelib import clock, dispatch, money
 from chalicelib.aws import client
 from chalicelib.catalog import CatalogKind, Client, PriceString, RateString
 from chalicelib.contracts import FiscalJob, Identifier, JobLine, JobPayment, PaymentType, Quantity
@@ -169,6 +168,8 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
         "parent_order_id": request.parent_order_id,
         "job_id": job_id,
         "job": job.model_dump(mode="json"),
+        "jobs_queue_url": snapshot.profile["queue_url"],
+        **dispatch.pending_mark(order_internal_id, now),
     }
 
 
@@ -219,9 +220,11 @@ def _refund_claim(table: str, snapshot: ShopSnapshot, parent: dict[str, Any], am
 
 
 def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, Any], bool]:
-    """Record the order and its job atomically; return (order, created)."""
+    """Record the order and its job atomically and hand it to the outbox (``dispatch``); return (order, created).
+
+    Two synchronous AWS requests: the transaction and the dispatch message."""
     parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
-    order = build_order(snapshot, request, int(time.time()))
+    order = build_order(snapshot, request, clock.now())
     table = _table()
     day = local_day(snapshot.profile.get("timezone"), order["date"])
     items: list[dict[str, Any]] = [
@@ -242,9 +245,11 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, An
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
-        return _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc), False
-    client("sqs").send_message(QueueUrl=snapshot.profile["queue_url"], MessageBody=json.dumps(order["job"]))
-    webhooks.enqueue(order, "validated")
+        existing = _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc)
+        if dispatch.overdue(existing, clock.now()):
+            dispatch.request(existing)  # the first attempt stopped before handing it over
+        return existing, False
+    dispatch.request(order)
     return order, True
 
 

@@ -17,10 +17,12 @@ RECEIPTS_QUEUE = "receipts"
 WEBHOOKS_QUEUE = "webhooks.fifo"
 JOBS_DLQ = "jobs-dlq"
 PDFS_QUEUE = "pdfs"
+DISPATCH_QUEUE = "dispatch"
 
 PDF_BUCKET = "receipt-pdfs"
 
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
+ORDERS_BY_DISPATCH_INDEX = "by_dispatch"
 WEBHOOK_DUE_INDEX = "by_due"
 
 

@@ -8,12 +8,20 @@ deleted only when the handler returns; a failure leaves it to reappear after
 its visibility timeout, like the real mapping. Scheduled handlers run every
 ``BRIDGE_PUMP_SCHEDULE_SECONDS`` (default 5) instead of their own rate, so
 retries are visible locally without waiting minutes.
+
+Each handler runs in its own process (``--handler NAME``), as each is its own
+Lambda function on AWS: a CPU-bound PDF render must not hold the GIL over the
+webhook sender or the dispatcher. The parent starts one child per handler and
+stops them all on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -119,23 +127,74 @@ def scheduled_sources(app: Any) -> list[ScheduledEventConfig]:
     return [source for source in app.event_sources if isinstance(source, ScheduledEventConfig)]
 
 
-def main() -> None:
+def run_handler(name: str) -> None:
+    """Pump one handler until SIGINT/SIGTERM."""
     configure()
     import app as app_module
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    pumps = [QueuePump(app_module, config, stop) for config in sqs_sources(app_module.app)]
     interval = float(os.environ.get("BRIDGE_PUMP_SCHEDULE_SECONDS", "5"))
-    schedules = [SchedulePump(app_module, config, stop, interval) for config in scheduled_sources(app_module.app)]
-    for thread in [*pumps, *schedules]:
+    threads: list[threading.Thread] = [QueuePump(app_module, c, stop) for c in sqs_sources(app_module.app) if c.name == name]
+    threads += [SchedulePump(app_module, c, stop, interval) for c in scheduled_sources(app_module.app) if c.name == name]
+    if not threads:
+        raise SystemExit(f"no SQS or scheduled handler named {name!r} in app.py")
+    for thread in threads:
         thread.start()
-    print(f"PUMP READY queues={','.join(p.config.queue for p in pumps)} "
-          f"schedules={','.join(s.config.name for s in schedules)}", flush=True)
+    print(f"HANDLER READY {name}", flush=True)
     stop.wait()
-    for thread in [*pumps, *schedules]:
+    for thread in threads:
         thread.join(timeout=10)
+
+
+def _relay(child: subprocess.Popen[str]) -> None:
+    assert child.stdout is not None
+    for line in child.stdout:
+        print(line, end="", flush=True)
+
+
+def run_all() -> None:
+    """One child process per handler; READY once every child is."""
+    import app as app_module
+
+    names = [c.name for c in sqs_sources(app_module.app)] + [c.name for c in scheduled_sources(app_module.app)]
+    children = [subprocess.Popen([sys.executable, "-m", "devstack.pump", "--handler", name], stdout=subprocess.PIPE,
+                                 text=True) for name in names]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for child in children:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if not line.startswith("HANDLER READY"):
+            for other in children:
+                other.terminate()
+            raise SystemExit(f"a pump child did not start: {line!r}")
+    for child in children:  # keep each child's stdout flowing, so a full pipe never blocks it
+        threading.Thread(target=_relay, args=(child,), daemon=True).start()
+    print(f"PUMP READY handlers={','.join(names)}", flush=True)
+    while not stop.wait(1):
+        if any(child.poll() is not None for child in children):
+            log.error("pump_child_exited")
+            break
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Feed the app's SQS and scheduled handlers locally.")
+    parser.add_argument("--handler", help="run only this handler (the parent runs one child per handler)")
+    args = parser.parse_args()
+    if args.handler:
+        run_handler(args.handler)
+    else:
+        run_all()
 
 
 if __name__ == "__main__":

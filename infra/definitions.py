@@ -55,7 +55,7 @@ class Bucket:
 
 TABLES: tuple[Table, ...] = (
     Table(names.TENANTS_TABLE, "pk", "sk"),
-    Table(names.ORDERS_TABLE, "pk", "sk"),
+    Table(names.ORDERS_TABLE, "pk", "sk", indexes=(Index(names.ORDERS_BY_DISPATCH_INDEX, "dispatch_shard", "dispatch_due"),)),
     Table(
         names.RECEIPTS_TABLE,
         "receipt_id",
@@ -71,6 +71,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue(names.JOBS_DLQ, retention_seconds=14 * 86400),
     Queue("receipts-dlq", retention_seconds=14 * 86400),
     Queue(names.RECEIPTS_QUEUE, visibility_timeout=60, dead_letter="receipts-dlq"),
+    Queue("dispatch-dlq", retention_seconds=14 * 86400),
+    Queue(names.DISPATCH_QUEUE, visibility_timeout=120, dead_letter="dispatch-dlq", max_receive_count=10),
     Queue("pdfs-dlq", retention_seconds=14 * 86400),
     Queue(names.PDFS_QUEUE, visibility_timeout=120, dead_letter="pdfs-dlq"),
     Queue("webhooks-dlq.fifo", retention_seconds=14 * 86400, fifo=True),

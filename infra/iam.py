@@ -129,8 +129,9 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:PutItem"), (table(names.RECEIPTS_TABLE),)),
         Grant(("dynamodb:Query",), (table(names.RECEIPTS_TABLE, names.RECEIPTS_BY_MERCHANT_INDEX),)),
         Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
-        Grant(SEND_APP_QUEUE, (queue(names.RECEIPTS_QUEUE), queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE))),
-        Grant(("sqs:CreateQueue", "sqs:TagQueue", "sqs:SendMessage", "sqs:DeleteQueue"), (shop_jobs_queues(),)),
+        Grant(SEND_APP_QUEUE, (queue(names.RECEIPTS_QUEUE), queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE),
+                               queue(names.DISPATCH_QUEUE))),
+        Grant(("sqs:CreateQueue", "sqs:TagQueue", "sqs:DeleteQueue"), (shop_jobs_queues(),)),
         Grant(("s3:GetObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),  # presigned PDF links
         Grant(("sts:AssumeRole", "sts:TagSession"), (edge_role(),)),
         Grant(("ssm:GetParameter",), (jwt_secret_parameter(),)),
@@ -147,6 +148,17 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
     "send_webhooks": (
         Grant(("dynamodb:Query",), (table(names.TENANTS_TABLE),)),
         Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
+    ),
+    "dispatch_orders": (
+        Grant(("dynamodb:UpdateItem",), (table(names.ORDERS_TABLE),)),
+        Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
+        Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
+    ),
+    "sweep_dispatch": (
+        Grant(("dynamodb:Query",), (table(names.ORDERS_TABLE, names.ORDERS_BY_DISPATCH_INDEX),)),
+        Grant(("dynamodb:UpdateItem",), (table(names.ORDERS_TABLE),)),
+        Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
+        Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
     ),
     "retry_webhooks": (
         Grant(("dynamodb:Query",), (table(names.WEBHOOK_DELIVERIES_TABLE, names.WEBHOOK_DUE_INDEX),)),

@@ -110,8 +110,27 @@ def aws_calls(api: Api) -> list[str]:
     return calls
 
 
+def run_dispatch() -> int:
+    """Feed the dispatch queue to its handler, as its event source mapping does on AWS: accepted
+    orders' jobs and `validated` webhooks then sit on their queues. Returns how many were dispatched."""
+    from app import dispatch_orders
+    from devstack.pump import sqs_event
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=settings().queue("dispatch"))["QueueUrl"]
+    handled = 0
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
+        dispatch_orders(sqs_event(batch, "arn:aws:sqs:eu-central-1:123456789012:dispatch", "eu-central-1"), None)
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                        for i, m in enumerate(batch)])
+        handled += len(batch)
+    return handled
+
+
 def queue_messages(queue_url: str) -> list[dict[str, Any]]:
-    """Drain and return every message on a queue (visibility 0 so nothing is hidden)."""
+    """Drain and return every message on a queue (visibility 0 so nothing is hidden), after the
+    dispatch handler has run, since on AWS it always runs."""
+    run_dispatch()
     sqs = aws.client("sqs")
     messages: list[dict[str, Any]] = []
     while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.contracts import FiscalJob
+from chalicelib import aws
 from tests.conftest import demo_order, queue_messages
 
 
@@ -44,7 +45,7 @@ def test_aws_calls_per_order(api, shop, aws_calls):
     post(api, shop, demo_order("WARM-UP"))  # fills the container's shop cache, as a warm Lambda has it
     aws_calls.clear()
     post(api, shop, demo_order("B-4"))
-    assert aws_calls == ["dynamodb.TransactWriteItems", "sqs.SendMessage", "sqs.SendMessage"]
+    assert aws_calls == ["dynamodb.TransactWriteItems", "sqs.SendMessage"], "the order, then one outbox message"
     aws_calls.clear()
     post(api, shop, demo_order("B-4"))
     assert aws_calls == ["dynamodb.TransactWriteItems", "dynamodb.GetItem"]
@@ -86,3 +87,64 @@ def test_every_catalogue_reference_is_checked(api, shop):
         assert r.status_code == 422 and r.json["code"] == "E_UNKNOWN_REFERENCE" and field in r.json["message"]
     r = post(api, shop, demo_order("X-item", items=[{"item_id": "caviar", "quantity": "1"}]))
     assert r.status_code == 422 and "items[0].item_id" in r.json["message"]
+
+
+def test_intake_stopping_after_its_commit_loses_nothing(api, shop, aws_env, monkeypatch):
+    """The API dies between the transaction and the dispatch message: the sweep sends job and webhook."""
+    from app import sweep_dispatch
+    from chalicelib import clock, dispatch
+    from devstack.pump import scheduled_event
+
+    def crash(order):
+        raise ConnectionError("the Lambda stopped here")
+
+    monkeypatch.setattr(dispatch, "request", crash)
+    r = post(api, shop, demo_order("LOST-1"))
+    assert r.status_code == 500
+    monkeypatch.undo()
+    assert queue_messages(shop["queue_url"]) == [], "nothing left through the outbox yet"
+    sweep_dispatch(scheduled_event("eu-central-1"), None)
+    assert queue_messages(shop["queue_url"]) == [], "still within the grace period: a dispatch may be in flight"
+    later = clock.now() + dispatch.GRACE_SECONDS + 1
+    monkeypatch.setattr(clock, "now", lambda: later)
+    sweep_dispatch(scheduled_event("eu-central-1"), None)
+    [job] = [FiscalJob.model_validate_json(m["Body"]) for m in queue_messages(shop["queue_url"])]
+    assert job.order_id == "LOST-1"
+    webhooks = [json.loads(m["Body"])["payload"] for m in queue_messages(aws_env["webhooks.fifo"])]
+    assert [(w["orderID"], w["type"]) for w in webhooks] == [("LOST-1", "validated")]
+    sweep_dispatch(scheduled_event("eu-central-1"), None)
+    assert queue_messages(shop["queue_url"]) == [], "dispatched once, the order leaves the outbox"
+
+
+def test_a_repeated_dispatch_is_harmless(api, shop, aws_env):
+    from app import dispatch_orders
+    from devstack.pump import sqs_event
+
+    sqs = aws.client("sqs")
+    post(api, shop, demo_order("TWICE-1"))
+    url = aws_env["dispatch"]
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    for _ in range(2):  # SQS delivers at least once
+        dispatch_orders(sqs_event([message], "arn:aws:sqs:eu-central-1:123456789012:dispatch", "eu-central-1"), None)
+    jobs = {FiscalJob.model_validate_json(m["Body"]).job_id for m in queue_messages(shop["queue_url"])}
+    webhooks = [json.loads(m["Body"]) for m in queue_messages(aws_env["webhooks.fifo"])]
+    assert len(jobs) == 1, "the edge dedups by job_id; both copies carry the same one"
+    assert [w["payload"]["type"] for w in webhooks] == ["validated"], "FIFO dedup by webhook-id"
+
+
+def test_retried_post_after_a_stop_dispatches_at_once(api, shop, monkeypatch):
+    """A client retrying after the grace period need not wait for the sweep."""
+    from chalicelib import clock, dispatch
+
+    monkeypatch.setattr(dispatch, "request", lambda order: (_ for _ in ()).throw(ConnectionError("stopped")))
+    assert post(api, shop, demo_order("LOST-2")).status_code == 500
+    monkeypatch.undo()
+    assert post(api, shop, demo_order("LOST-2")).status_code == 200
+    assert queue_messages(shop["queue_url"]) == [], "within the grace period the first dispatch may still come"
+    later = clock.now() + dispatch.GRACE_SECONDS + 1
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert post(api, shop, demo_order("LOST-2")).status_code == 200
+    [job] = [FiscalJob.model_validate_json(m["Body"]) for m in queue_messages(shop["queue_url"])]
+    assert job.order_id == "LOST-2"
+    assert post(api, shop, demo_order("LOST-2")).status_code == 200
+    assert queue_messages(shop["queue_url"]) == [], "once dispatched, a replay hands nothing over again"

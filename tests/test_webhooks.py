@@ -17,7 +17,7 @@ from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatu
 from chalicelib.settings import settings
 from devstack.pump import scheduled_event, sqs_event
 from devstack.receiver import WebhookReceiver
-from tests.conftest import demo_order, queue_messages
+from tests.conftest import demo_order, queue_messages, run_dispatch
 
 SEED_FIELDS = {"type", "orderID", "orderInternalID", "price", "clientID", "customer", "cashBoxID", "deliveryMethod",
                "PDFinvoice", "items", "VATs", "VAT", "isRefund"}
@@ -65,6 +65,7 @@ def pump(aws_env) -> int:
     """Feed webhooks.fifo to the send_webhooks handler one message at a time, as the event source mapping does."""
     from app import send_webhooks
 
+    run_dispatch()
     sqs, url, handled = aws.client("sqs"), aws_env["webhooks.fifo"], 0
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30).get("Messages", [])
