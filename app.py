@@ -1,61 +1,69 @@
-"""Chalice wiring: routes and event handlers, each a few lines over chalicelib."""
+"""Chalice wiring: routes and event handlers, each a few lines over chalicelib.
+
+Domain modules are ``lazy``: importing this file (a cold start) loads chalice and little else,
+and each handler pays only for what it touches.
+"""
 
 from __future__ import annotations
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import edge_api, merchants, orders, receipt_public, receipts, shops, tokens, webhooks
+from chalicelib import media
 from chalicelib import resource_names as names
-from chalicelib import adapters, clock, deliveries, dispatch, exports_catalog, exports_sales, reports, ws_order
-from chalicelib.catalog import parse_entry, parse_kind, put_entry
-from chalicelib.contracts import JobResult
-from chalicelib.exports import Rendered
 from chalicelib.http_api import header, html_response, json_response, redirect, request_context, routes
-from chalicelib.logs import configure
-from chalicelib.settings import settings
-from chalicelib.tokens import TokenKind
-from chalicelib.validation import identifier_param, parse_body, parse_data, uuid4_param
+from chalicelib.lazy import lazy
 
-configure()
-app = Chalice(app_name="receipt-bridge")
+adapters, catalog, clock = lazy("chalicelib.adapters"), lazy("chalicelib.catalog"), lazy("chalicelib.clock")
+contracts, deliveries, dispatch = lazy("chalicelib.contracts"), lazy("chalicelib.deliveries"), lazy("chalicelib.dispatch")
+edge_api, exports, exports_catalog = lazy("chalicelib.edge_api"), lazy("chalicelib.exports"), lazy("chalicelib.exports_catalog")
+exports_sales, merchants, openapi = lazy("chalicelib.exports_sales"), lazy("chalicelib.merchants"), lazy("chalicelib.openapi")
+orders, receipt_public, receipts = lazy("chalicelib.orders"), lazy("chalicelib.receipt_public"), lazy("chalicelib.receipts")
+reports, shops, tokens = lazy("chalicelib.reports"), lazy("chalicelib.shops"), lazy("chalicelib.tokens")
+validation, webhooks, ws_order = lazy("chalicelib.validation"), lazy("chalicelib.webhooks"), lazy("chalicelib.ws_order")
+
+app = Chalice(app_name=names.DEFAULT_APP_NAME)
 app.register_middleware(request_context(app), "http")
+app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)
 route = routes(app)
-app.api.binary_types.extend(t for t in exports_sales.BINARY_TYPES if t not in app.api.binary_types)
+
+
+def _queue(logical: str) -> str:
+    return names.physical(names.env_prefix(), logical)
 
 
 def _merchant() -> str:
-    return str(tokens.bearer(app.current_request.headers, TokenKind.ACCESS)["sub"])
+    return str(tokens.bearer(app.current_request.headers, tokens.TokenKind.ACCESS)["sub"])
 
 
 @route("/api/v1/auth", methods=["POST"])
 def authenticate():
-    return merchants.authenticate(parse_body(merchants.AuthRequest, app.current_request.raw_body))
+    return merchants.authenticate(validation.parse_body(merchants.AuthRequest, app.current_request.raw_body))
 
 
 @route("/api/v1/shops", methods=["POST"])
 def create_shop():
     merchant_id = _merchant()
-    created = shops.create_shop(merchant_id, parse_body(shops.CreateShop, app.current_request.raw_body))
+    created = shops.create_shop(merchant_id, validation.parse_body(shops.CreateShop, app.current_request.raw_body))
     return json_response(created, 201)
 
 
 @route("/api/v1/shops/{shop_id}", methods=["GET"])
 def get_shop(shop_id):
-    return shops.public_view(shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True).profile)
+    return shops.public_view(shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"), fresh=True).profile)
 
 
 @route("/api/v1/shops/{shop_id}", methods=["DELETE"])
 def delete_shop(shop_id):
-    shops.delete_shop(_merchant(), uuid4_param(shop_id, "shop_id"))
+    shops.delete_shop(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
     return Response(body="", status_code=204)
 
 
 @route("/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", methods=["PUT"])
 def put_catalog_entry(shop_id, kind, entry_id):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
-    catalog_kind = parse_kind(kind)
-    entry = parse_entry(catalog_kind, app.current_request.raw_body)
-    saved = put_entry(shop.shop_id, catalog_kind, identifier_param(entry_id, "id"), entry)
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
+    catalog_kind = catalog.parse_kind(kind)
+    entry = catalog.parse_entry(catalog_kind, app.current_request.raw_body)
+    saved = catalog.put_entry(shop.shop_id, catalog_kind, validation.identifier_param(entry_id, "id"), entry)
     shops.forget(shop.shop_id)
     return saved
 
@@ -63,44 +71,44 @@ def put_catalog_entry(shop_id, kind, entry_id):
 @route("/api/v1/shops/{shop_id}/orders", methods=["POST"])
 def record_order(shop_id):
     request = app.current_request
-    shop = shops.authorized_by_shop_key(uuid4_param(shop_id, "shop_id"), header(request, "x-shop-key"))
-    order, created = orders.record_order(shop, parse_body(orders.OrderIn, request.raw_body))
+    shop = shops.authorized_by_shop_key(validation.uuid4_param(shop_id, "shop_id"), header(request, "x-shop-key"))
+    order, created = orders.record_order(shop, validation.parse_body(orders.OrderIn, request.raw_body))
     return json_response(orders.public_view(order), 201 if created else 200)
 
 
 @route("/api/v1/shops/{shop_id}/orders/{order_id}", methods=["GET"])
 def get_order(shop_id, order_id):
     request = app.current_request
-    shop_id = uuid4_param(shop_id, "shop_id")
+    shop_id = validation.uuid4_param(shop_id, "shop_id")
     if header(request, "x-shop-key"):
         shops.authorized_by_shop_key(shop_id, header(request, "x-shop-key"))
     else:
         shops.owned_by(_merchant(), shop_id)
-    return orders.public_view(orders.get_order(shop_id, identifier_param(order_id, "order_id")))
+    return orders.public_view(orders.get_order(shop_id, validation.identifier_param(order_id, "order_id")))
 
 
 @route("/api/v1/shops/{shop_id}/webhook", methods=["PUT"])
 def put_webhook(shop_id):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
-    config = parse_body(webhooks.WebhookConfigIn, app.current_request.raw_body)
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
+    config = validation.parse_body(webhooks.WebhookConfigIn, app.current_request.raw_body)
     webhooks.check_target(config.url)
     secret = webhooks.new_secret()
     shops.set_webhook(shop.shop_id, config.url, secret)
     return {"url": config.url, "secret": secret}
 
 
-@route("/ws/order", methods=["POST"], content_types=[ws_order.FORM, "application/json"])
+@route("/ws/order", methods=["POST"], content_types=[media.FORM, "application/json"])
 def ws_record_order():
     request = app.current_request
     query = {name: request.query_params.getlist(name) for name in request.query_params or {}}
-    params = parse_data(ws_order.WsOrderParams,
+    params = validation.parse_data(ws_order.WsOrderParams,
                         ws_order.collect(query, header(request, "content-type"), request.raw_body))
-    shop = shops.authorized_by_shop_key(uuid4_param(params.shop_id, "ID_SHOP"), params.shop_key)
+    shop = shops.authorized_by_shop_key(validation.uuid4_param(params.shop_id, "ID_SHOP"), params.shop_key)
     order, created = orders.record_order(shop, ws_order.to_order(params))
     return json_response(orders.public_view(order), 201 if created else 200)
 
 
-def _download(rendered: Rendered) -> Response:
+def _download(rendered: exports.Rendered) -> Response:
     disposition = "inline" if rendered.content_type == "application/json" else "attachment"
     return Response(body=rendered.body, status_code=200, headers={
         "Content-Type": rendered.content_type, "Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
@@ -110,85 +118,83 @@ def _download(rendered: Rendered) -> Response:
 
 @route("/api/v1/shops/{shop_id}/catalog/{kind}", methods=["GET"])
 def download_catalog(shop_id, kind):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True)
-    catalog_kind = parse_kind(kind)
-    query = parse_data(exports_catalog.CatalogExportQuery, app.current_request.query_params or {})
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"), fresh=True)
+    catalog_kind = catalog.parse_kind(kind)
+    query = validation.parse_data(exports_catalog.CatalogExportQuery, app.current_request.query_params or {})
     return _download(exports_catalog.render(shop.shop_id, shop.profile["name"], catalog_kind,
                                             shop.catalog.entries(catalog_kind), query.format))
 
 
 @route("/api/v1/shops/{shop_id}/reports/sales", methods=["GET"])
 def sales_report(shop_id):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
-    query = parse_data(exports_sales.SalesReportQuery, app.current_request.query_params or {})
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
+    query = validation.parse_data(exports_sales.SalesReportQuery, app.current_request.query_params or {})
     report = reports.build_sales_report(shop.profile, query.date, orders.day_orders(shop.shop_id, query.date))
     return _download(exports_sales.render(report, query.format))
 
 
 @route("/api/v1/shops/{shop_id}/webhook/deliveries", methods=["GET"])
 def list_webhook_deliveries(shop_id):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
-    query = parse_data(deliveries.DeliveryListQuery, app.current_request.query_params or {})
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
+    query = validation.parse_data(deliveries.DeliveryListQuery, app.current_request.query_params or {})
     return deliveries.list_deliveries(shop.shop_id, query)
 
 
 @route("/api/v1/shops/{shop_id}/webhook/deliveries/{delivery_id}/replay", methods=["POST"])
 def replay_webhook_delivery(shop_id, delivery_id):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"))
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
     return json_response(deliveries.replay(shop.shop_id, deliveries.delivery_id_param(delivery_id), clock.now()), 202)
 
 
 @route("/api/v1/shops/{shop_id}/adapters/{platform}", methods=["PUT"])
 def put_adapter(shop_id, platform):
-    shop = shops.owned_by(_merchant(), uuid4_param(shop_id, "shop_id"), fresh=True)
-    config = parse_body(adapters.AdapterConfigIn, app.current_request.raw_body)
+    shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"), fresh=True)
+    config = validation.parse_body(adapters.AdapterConfigIn, app.current_request.raw_body)
     return adapters.put_config(shop, adapters.parse_platform(platform), config)
 
 
 @route("/api/v1/shops/{shop_id}/adapters/{platform}/orders", methods=["POST"],
-       content_types=["application/json", ws_order.FORM])
+       content_types=["application/json", media.FORM])
 def adapter_order(shop_id, platform):
     request = app.current_request
-    body, status = adapters.receive(uuid4_param(shop_id, "shop_id"), adapters.parse_platform(platform),
+    body, status = adapters.receive(validation.uuid4_param(shop_id, "shop_id"), adapters.parse_platform(platform),
                                     request.headers, request.raw_body)
     return json_response(body, status)
 
 
 @route("/api/v1/edge/session", methods=["POST"])
 def edge_session():
-    return edge_api.open_session(parse_body(edge_api.EdgeSessionIn, app.current_request.raw_body))
+    return edge_api.open_session(validation.parse_body(edge_api.EdgeSessionIn, app.current_request.raw_body))
 
 
 @route("/api/v1/edge/results", methods=["POST"])
 def edge_result():
-    claims = tokens.bearer(app.current_request.headers, TokenKind.EDGE)
-    result = parse_body(JobResult, app.current_request.raw_body)
+    claims = tokens.bearer(app.current_request.headers, tokens.TokenKind.EDGE)
+    result = validation.parse_body(contracts.JobResult, app.current_request.raw_body)
     return edge_api.accept_result(str(claims["sub"]), result).model_dump(mode="json")
 
 
 @route("/api/v1/receipts/{receipt_id}", methods=["PUT"])
 def put_receipt(receipt_id):
-    receipt_id, merchant_id = uuid4_param(receipt_id, "receipt_id"), _merchant()
-    return receipts.put_receipt(merchant_id, receipt_id, parse_body(receipts.ReceiptPut, app.current_request.raw_body))
+    receipt_id, merchant_id = validation.uuid4_param(receipt_id, "receipt_id"), _merchant()
+    return receipts.put_receipt(merchant_id, receipt_id, validation.parse_body(receipts.ReceiptPut, app.current_request.raw_body))
 
 
 @route("/api/v1/receipts/{receipt_id}", methods=["GET"])
 def get_receipt(receipt_id):
-    receipt_id = uuid4_param(receipt_id, "receipt_id")
+    receipt_id = validation.uuid4_param(receipt_id, "receipt_id")
     return receipts.get_receipt(_merchant(), receipt_id)
 
 
 @route("/api/v1/receipts", methods=["GET"])
 def list_receipts():
     merchant_id = _merchant()
-    return receipts.list_receipts(merchant_id, parse_data(receipts.ListQuery, app.current_request.query_params or {}))
+    return receipts.list_receipts(merchant_id, validation.parse_data(receipts.ListQuery, app.current_request.query_params or {}))
 
 
 @route("/api/v1/openapi.json", methods=["GET"])
 def openapi_document():
-    from chalicelib import openapi  # built on first request: cold starts never pay for it
-
-    return openapi.document()
+    return openapi.document()  # built on first request: cold starts never pay for it
 
 
 @route("/r/{token}", methods=["GET"])
@@ -200,7 +206,7 @@ def public_receipt(token):
     return html_response(receipt_public.page(token))
 
 
-@app.on_sqs_message(queue=settings().queue(names.DISPATCH_QUEUE), batch_size=10)
+@app.on_sqs_message(queue=_queue(names.DISPATCH_QUEUE), batch_size=10)
 def dispatch_orders(event):
     for record in event:
         dispatch.send(dispatch.DispatchWork.model_validate_json(record.body).order)
@@ -211,20 +217,20 @@ def sweep_dispatch(event):
     dispatch.sweep(clock.now())
 
 
-@app.on_sqs_message(queue=settings().queue(names.RECEIPTS_QUEUE), batch_size=10)
+@app.on_sqs_message(queue=_queue(names.RECEIPTS_QUEUE), batch_size=10)
 def create_receipts(event):
     for record in event:
         work = receipts.ReceiptWork.model_validate_json(record.body)
         receipts.create_for_order(work.shop_id, work.order_id)
 
 
-@app.on_sqs_message(queue=settings().queue(names.PDFS_QUEUE), batch_size=5)
+@app.on_sqs_message(queue=_queue(names.PDFS_QUEUE), batch_size=5)
 def render_pdfs(event):
     for record in event:
         receipt_public.render_pdf(receipts.PdfWork.model_validate_json(record.body).receipt_id)
 
 
-@app.on_sqs_message(queue=settings().queue(names.WEBHOOKS_QUEUE), batch_size=1)
+@app.on_sqs_message(queue=_queue(names.WEBHOOKS_QUEUE), batch_size=1)
 def send_webhooks(event):
     for record in event:
         deliveries.handle_message(webhooks.WebhookMessage.model_validate_json(record.body), clock.now())

@@ -162,7 +162,6 @@ _RENDERERS: dict[str, tuple[Callable[[SalesReport], str | bytes], str]] = {
     "xml": (render_xml, "application/xml"),
     "xlsx": (render_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-BINARY_TYPES = ("application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def render(report: SalesReport, fmt: Format) -> Rendered:

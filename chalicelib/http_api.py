@@ -13,14 +13,14 @@ import json
 import uuid
 from typing import Any, Callable
 
-import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Chalice, Response
 
 from chalicelib.errors import BridgeError, error_body
-from chalicelib.logs import get_logger
+from chalicelib.lazy import lazy
 
-log = get_logger(__name__)
+logs = lazy("chalicelib.logs")  # structlog loads on the first request, not at cold start
+contextvars = lazy("structlog.contextvars")
 
 _CHALICE_CODES = {405: "E_METHOD_NOT_ALLOWED", 415: "E_UNSUPPORTED_MEDIA_TYPE", 400: "E_BAD_REQUEST",
                   500: "E_INTERNAL", 403: "E_FORBIDDEN", 404: "E_NOT_FOUND"}
@@ -54,13 +54,13 @@ def translating_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except BridgeError as exc:
-            log.info("request_refused", code=exc.code, status=exc.status_code, reason=exc.message)
+            logs.get_logger(__name__).info("request_refused", code=exc.code, status=exc.status_code, reason=exc.message)
             return json_response(exc.body(), exc.status_code)
         except (ClientError, BotoCoreError) as exc:
-            log.error("aws_error", error=type(exc).__name__, detail=str(exc))
+            logs.get_logger(__name__).error("aws_error", error=type(exc).__name__, detail=str(exc))
             return _error_response(503, "E_SERVICE_UNAVAILABLE", "a backing service is unavailable; retry later")
         except Exception:
-            log.exception("unhandled_error")
+            logs.get_logger(__name__).exception("unhandled_error")
             return _error_response(500, "E_INTERNAL", "internal error; retry later with the same request")
 
     return wrapper
@@ -97,8 +97,8 @@ def _normalized(response: Response) -> Response:
 def request_context(app: Chalice) -> Callable[[Any, Callable[[Any], Response]], Response]:
     def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
         request_id = str(uuid.uuid4())
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(
+        contextvars.clear_contextvars()
+        contextvars.bind_contextvars(
             request_id=request_id, path=getattr(event, "path", None),
             lambda_request_id=getattr(getattr(event, "lambda_context", None), "aws_request_id", None))
         response = _normalized(get_response(event))

@@ -44,3 +44,6 @@ def configure(level: int = logging.INFO, stream: Any = None) -> None:
 
 def get_logger(name: str) -> Any:
     return structlog.get_logger(name)
+
+
+configure()  # whoever logs imports this module first, so logging is set up before the first line

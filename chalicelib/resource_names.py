@@ -7,6 +7,7 @@ them). Kept dependency-free so it can be imported at Lambda import time.
 from __future__ import annotations
 
 import json
+import os
 
 TENANTS_TABLE = "tenants"
 ORDERS_TABLE = "orders"
@@ -24,6 +25,21 @@ PDF_BUCKET = "receipt-pdfs"
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
 ORDERS_BY_DISPATCH_INDEX = "by_dispatch"
 WEBHOOK_DUE_INDEX = "by_due"
+
+
+DEFAULT_APP_NAME = "receipt-bridge"
+DEFAULT_STAGE = "local"
+
+
+def prefix(app_name: str, stage: str) -> str:
+    """Every physical name of a deployment starts with this: ``receipt-bridge-<stage>``."""
+    return f"{app_name}-{stage}"
+
+
+def env_prefix() -> str:
+    """The prefix from the environment, as ``settings`` reads it, without loading pydantic (app.py's
+    decorators need queue names at import time, and a cold start should not pay for pydantic)."""
+    return prefix(os.environ.get("BRIDGE_APP_NAME", DEFAULT_APP_NAME), os.environ.get("BRIDGE_STAGE", DEFAULT_STAGE))
 
 
 def physical(prefix: str, logical: str) -> str:

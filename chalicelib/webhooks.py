@@ -17,14 +17,16 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 from urllib.parse import urljoin
 
-import httpx
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib import money, net_guard, resource_names as names
 from chalicelib.aws import client, queue_url
 from chalicelib.errors import WebhookTargetRefused
+from chalicelib.lazy import lazy
 from chalicelib.settings import settings
+
+httpx = lazy("httpx")  # only delivery needs it; intake and dispatch build payloads without it
 
 EVENT_SEQUENCE = {"validated": 1, "terminated": 2}
 MAX_REDIRECTS = 3

@@ -18,12 +18,12 @@ from urllib.parse import parse_qsl
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.errors import SchemaValidationError, UnsupportedMediaType
+from chalicelib.media import FORM
 from chalicelib.orders import OrderIn
 from chalicelib.validation import parse_data
 
 _Text = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
 MAX_FIELDS = 40
-FORM = "application/x-www-form-urlencoded"
 
 
 class WsOrderParams(BaseModel):
