@@ -12,6 +12,7 @@ durability. Logs are rendered as JSON, as ``edge run`` does, and written to /dev
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -101,6 +102,9 @@ def main() -> None:
     print(f"journal fsync'd (WAL, FULL) {fsync_on:8.1f} jobs/s")
     print(f"journal off (in memory)     {fsync_off:8.1f} jobs/s")
     print(f"ratio off/on                {fsync_off / fsync_on:8.2f}x")
+    print(json.dumps({"jobs": args.jobs, "journal_on_jobs_per_second": round(fsync_on, 1),
+                      "journal_off_jobs_per_second": round(fsync_off, 1), "ratio": round(fsync_on / fsync_off, 3)},
+                     indent=2))
 
 
 if __name__ == "__main__":

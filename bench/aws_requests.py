@@ -1,0 +1,221 @@
+"""AWS requests per order: synchronous ones to accept it, and over its whole lifecycle, against a
+naive design that keeps a separate idempotency table and checks it around every step.
+
+Ours is measured, not modelled: the real app runs in-process on moto (Chalice's test client for
+the HTTP routes, its SQS/scheduled handlers fed the messages their queues hold, a real webhook
+receiver on loopback), and every request the app's clients make is counted, plus the edge's own
+(receive and delete of the job; one session per ``--orders`` batch, amortized). The naive design is
+executed against the same moto, request by request, as such a service is commonly written: an
+idempotency-key read before and a write after each step, one item per write, no transactions.
+
+    .venv/bin/python bench/aws_requests.py [--orders 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-central-1",
+                   "BRIDGE_STAGE": "local", "BRIDGE_JWT_SECRET": "bench-signing-key-long-enough-for-hs256"})
+os.environ.pop("AWS_ENDPOINT_URL", None)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import boto3  # noqa: E402
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from chalicelib import aws  # noqa: E402
+from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus  # noqa: E402
+from chalicelib.settings import settings  # noqa: E402
+from devstack.pump import sqs_event  # noqa: E402
+from devstack.receiver import WebhookReceiver  # noqa: E402
+from devstack.stack import DEMO_CATALOG  # noqa: E402
+from infra.provision import provision  # noqa: E402
+
+EDGE = "edge"  # the edge's own requests, attributed by hand: it runs no botocore client in this process
+
+
+class Counting:
+    """Counts every AWS request the app's clients make, by phase."""
+
+    def __init__(self) -> None:
+        self.phase = "setup"
+        self.counts: dict[str, Counter[str]] = {}
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.counts.setdefault(self.phase, Counter())[f"{model.service_model.service_name}.{model.name}"] += 1
+
+    def add(self, operation: str, n: int = 1) -> None:
+        self.counts.setdefault(self.phase, Counter())[operation] += n
+
+    def total(self, *phases: str) -> int:
+        return sum(sum(self.counts.get(p, Counter()).values()) for p in phases)
+
+
+def drain(queue: str, handler: Any, counting: Counting, batch: int = 10) -> int:
+    """Feed a queue to its handler as the event source mapping does (its receive/delete counted too)."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=settings().queue(queue))["QueueUrl"]
+    handled = 0
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch, WaitTimeSeconds=0).get("Messages", []):
+        handler(sqs_event(messages, f"arn:aws:sqs:eu-central-1:123456789012:{queue}", "eu-central-1"), None)
+        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                        for i, m in enumerate(messages)])
+        handled += len(messages)
+    return handled
+
+
+def measure_ours(orders: int) -> dict[str, Any]:
+    import app as app_module
+    from chalicelib.merchants import create_merchant
+
+    counting = Counting()
+    receiver = WebhookReceiver()
+    with mock_aws():
+        aws.reset_clients()
+        provision(boto3.session.Session(region_name="eu-central-1"), settings().prefix)
+        with Client(app_module.app) as client:
+            def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+                response = client.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
+                                               headers={"content-type": "application/json", **(headers or {})})
+                assert response.status_code < 300, response.body
+                return json.loads(response.body) if response.body else None
+
+            creds = create_merchant("Bench merchant")
+            token = call("POST", "/api/v1/auth", {"api_key": creds["api_key"], "api_secret": creds["api_secret"]})
+            bearer = {"authorization": f"Bearer {token['access_token']}"}
+            shop = call("POST", "/api/v1/shops", {"name": "Bench shop"}, bearer)
+            for kind, entry_id, entry in DEMO_CATALOG:
+                call("PUT", f"/api/v1/shops/{shop['shop_id']}/catalog/{kind}/{entry_id}", entry, bearer)
+            configured = call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook", {"url": receiver.start()}, bearer)
+            receiver.secret = configured["secret"]
+            for service in ("dynamodb", "sqs", "sts", "s3"):
+                aws.client(service).meta.events.register("before-call.*.*", counting)
+            shop_key = {"x-shop-key": shop["shop_key"]}
+            body = {"payment_method_id": "cash", "delivery_method_id": "pickup", "user_id": "demo-cashier",
+                    "items": [{"item_id": "coffee", "quantity": "2"}, {"item_id": "tea", "quantity": "1"}]}
+            call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {**body, "order_id": "WARM"}, shop_key)  # warm cache
+            drain("dispatch", app_module.dispatch_orders, counting)
+            aws.client("sqs").purge_queue(QueueUrl=shop["queue_url"])
+            counting.counts.clear()
+            counting.phase = "intake"
+            for n in range(orders):
+                call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {**body, "order_id": f"B-{n}"}, shop_key)
+            counting.phase = "dispatch"
+            drain("dispatch", app_module.dispatch_orders, counting)
+            counting.phase = "edge_session"
+            session = call("POST", "/api/v1/edge/session", {"edge_key": shop["edge_key"]})
+            counting.phase = "edge_results"
+            jobs = []
+            while batch := aws.client("sqs").receive_message(QueueUrl=shop["queue_url"], MaxNumberOfMessages=10).get("Messages", []):
+                jobs += [FiscalJob.model_validate_json(m["Body"]) for m in batch]
+                for m in batch:
+                    aws.client("sqs").delete_message(QueueUrl=shop["queue_url"], ReceiptHandle=m["ReceiptHandle"])
+            counting.counts["edge_results"].clear()  # those were the bench's own client; the edge's are added below
+            counting.add(f"{EDGE}.ReceiveMessage", len(jobs))
+            counting.add(f"{EDGE}.DeleteMessage", len(jobs))
+            for job in jobs:
+                result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.PRINTED,
+                                   fiscal=FiscalRecord(device="SIM-1", fiscal_number=job.job_id[:8], printed_at=job.created_at))
+                client.http.request("POST", "/api/v1/edge/results", body=result.model_dump_json().encode(),
+                                    headers={"content-type": "application/json", "authorization": f"Bearer {session['token']}"})
+            counting.phase = "receipts"
+            drain("receipts", app_module.create_receipts, counting)
+            counting.phase = "pdfs"
+            drain("pdfs", app_module.render_pdfs, counting, batch=5)
+            counting.phase = "webhooks"
+            drain("webhooks.fifo", app_module.send_webhooks, counting, batch=1)
+        delivered = sum(len(receiver.wait_for(f"B-{n}", 2, timeout=10)) for n in range(orders))
+        receiver.stop()
+        aws.reset_clients()
+    assert len(jobs) == orders and delivered == 2 * orders, (len(jobs), delivered)
+    lifecycle_phases = ("intake", "dispatch", "edge_results", "receipts", "pdfs", "webhooks")
+    lifecycle = (counting.total(*lifecycle_phases) + counting.total("edge_session")) / orders
+    return {
+        "intake_sync": counting.total("intake") / orders,
+        "lifecycle": round(lifecycle, 2),
+        "per_phase": {p: round(counting.total(p) / orders, 2) for p in (*lifecycle_phases, "edge_session")},
+        "operations": {p: dict(sorted(c.items())) for p, c in counting.counts.items()},
+    }
+
+
+NAIVE_STEPS: dict[str, list[str]] = {
+    # An idempotency-key GetItem before and PutItem after every step; one write per item.
+    "intake": ["GetItem idem", "GetItem shop", "Query catalogue", "PutItem order", "PutItem job", "PutItem day",
+               "SendMessage job", "SendMessage webhook", "PutItem idem"],
+    "edge": ["ReceiveMessage job", "DeleteMessage job"],
+    "result": ["GetItem idem", "GetItem job", "UpdateItem job", "UpdateItem order", "SendMessage receipt", "PutItem idem"],
+    "receipt": ["ReceiveMessage", "GetItem idem", "GetItem order", "PutItem receipt", "UpdateItem order",
+                "SendMessage pdf", "SendMessage webhook", "PutItem idem", "DeleteMessage"],
+    "pdf": ["ReceiveMessage", "GetItem idem", "GetItem receipt", "PutObject pdf", "UpdateItem receipt", "PutItem idem",
+            "DeleteMessage"],
+    "webhook validated": ["ReceiveMessage", "GetItem idem", "GetItem shop", "PutItem delivery", "PutItem idem", "DeleteMessage"],
+    "webhook terminated": ["ReceiveMessage", "GetItem idem", "GetItem shop", "PutItem delivery", "PutItem idem", "DeleteMessage"],
+}
+
+
+def measure_naive(orders: int) -> dict[str, Any]:
+    """Run the naive design's requests against moto and count what was sent (no shortcuts, no caching)."""
+    counter: Counter[str] = Counter()
+    with mock_aws():
+        session = boto3.session.Session(region_name="eu-central-1")
+        dynamodb, sqs, s3 = session.client("dynamodb"), session.client("sqs"), session.client("s3")
+        for client in (dynamodb, sqs, s3):
+            client.meta.events.register("before-call.*.*", lambda model, **_: counter.update([model.name]))
+        dynamodb.create_table(TableName="naive", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")
+        url = sqs.create_queue(QueueName="naive")["QueueUrl"]
+        s3.create_bucket(Bucket="naive", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+        counter.clear()
+        sync_intake, handle = 0, ""
+        for n in range(orders):
+            for step, requests in NAIVE_STEPS.items():
+                for request in requests:
+                    operation, _, what = request.partition(" ")
+                    key = {"k": {"S": f"{what}-{n}"}}
+                    if operation == "GetItem":
+                        dynamodb.get_item(TableName="naive", Key=key)
+                    elif operation == "Query":
+                        dynamodb.query(TableName="naive", KeyConditionExpression="k = :k", ExpressionAttributeValues={":k": key["k"]})
+                    elif operation in ("PutItem", "UpdateItem"):
+                        dynamodb.put_item(TableName="naive", Item={**key, "v": {"S": uuid.uuid4().hex}})
+                    elif operation == "SendMessage":
+                        sqs.send_message(QueueUrl=url, MessageBody=what)
+                    elif operation == "ReceiveMessage":
+                        handle = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]["ReceiptHandle"]
+                    elif operation == "DeleteMessage":
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+                    elif operation == "PutObject":
+                        s3.put_object(Bucket="naive", Key=f"{n}.pdf", Body=b"%PDF-")
+                if step == "intake":
+                    sync_intake = len(requests)
+    return {"intake_sync": sync_intake, "lifecycle": round(sum(counter.values()) / orders, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orders", type=int, default=50)
+    args = parser.parse_args()
+    ours, naive = measure_ours(args.orders), measure_naive(args.orders)
+    print(json.dumps({
+        "orders": args.orders,
+        "intake_sync": ours["intake_sync"],
+        "naive_intake_sync": naive["intake_sync"],
+        "lifecycle": ours["lifecycle"],
+        "naive_lifecycle": naive["lifecycle"],
+        "lifecycle_ratio_to_naive": round(ours["lifecycle"] / naive["lifecycle"], 3),
+        "per_phase": ours["per_phase"],
+        "operations": ours["operations"],
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
