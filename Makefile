@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) bench/e2e_latency.py
+	$(PY) bench/run_all.py  # every bench: bench/results.json, bench/RESULTS.md, bench/latency_histogram.png
 
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE) --out var/package/$(STAGE)
