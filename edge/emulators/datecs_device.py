@@ -43,19 +43,12 @@ from edge.drivers.datecs_frame import (
     encode_response,
     encode_status,
 )
+from edge.emulators.simulated_register import DEFAULT_VAT_GROUPS
 
 Dialect = Literal["datecs", "daisy"]
 DocKind = Literal["fiscal", "service", "cancelled", "z_report", "x_report", "cash"]
-DEFAULT_RATES: dict[str, Decimal | None] = {
-    "A": Decimal("20"),
-    "B": Decimal("19"),
-    "C": Decimal("10"),
-    "D": Decimal("9"),
-    "E": Decimal("7"),
-    "F": Decimal("5"),
-    "G": Decimal("0"),
-    "H": None,
-}
+# The simulated register's VAT groups, and an eighth the printer has but leaves unset.
+DEFAULT_RATES: dict[str, Decimal | None] = {**DEFAULT_VAT_GROUPS, "H": None}
 _SALE = re.compile(r"^(?P<text>[^\t]{0,85})\t(?P<group>[A-H])(?P<price>-?\d{1,8}(\.\d{1,2})?)(\*(?P<qty>\d{1,8}(\.\d{1,3})?))?(;(?P<adjust>-?\d{1,8}(\.\d{1,2})?))?$")
 _PAYMENT_CODES: dict[Dialect, dict[str, str]] = {
     "datecs": {"P": "cash", "D": "card", "N": "credit", "C": "check", "I": "other"},
