@@ -31,6 +31,19 @@ class RunningStack:
     var_dir: Path
     ports: dict[str, int]
 
+    def child_pid(self, name: str) -> int:
+        """The pid of the stack's child ``name`` (moto, api, pump, edge…), as its supervisor last started it."""
+        return int((self.var_dir / "logs" / f"{name}.pid").read_text())
+
+    def kill_child(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Signal the child's whole process group; returns the pid signalled."""
+        pid = self.child_pid(name)
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            pass
+        return pid
+
     def stop(self, sig: int = signal.SIGINT, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)

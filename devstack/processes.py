@@ -6,8 +6,9 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,6 +21,8 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    argv: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -62,28 +65,60 @@ class Child:
 
 
 class Supervisor:
-    """Starts children in their own process groups and stops them in reverse order."""
+    """Starts children in their own process groups and stops them in reverse order.
+
+    Each child's pid is written to ``<log_dir>/<name>.pid``; children named in
+    ``keep_alive`` are started again (same command, log appended) whenever they exit.
+    """
 
     def __init__(self, log_dir: Path, env: dict[str, str]) -> None:
         self.log_dir, self.env = log_dir, env
         self.children: list[Child] = []
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> Child:
-        log_path = self.log_dir / f"{name}.log"
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(
-                argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**self.env, **(extra_env or {})}, start_new_session=True,
-            )
-        child = Child(name, process, log_path)
-        self.children.append(child)
+        child = self._spawn(name, argv, extra_env or {}, append=False)
+        with self._lock:
+            self.children.append(child)
         return child
 
+    def _spawn(self, name: str, argv: list[str], extra_env: dict[str, str], *, append: bool) -> Child:
+        log_path = self.log_dir / f"{name}.log"
+        with log_path.open("ab" if append else "wb") as log_file:
+            process = subprocess.Popen(
+                argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**self.env, **extra_env}, start_new_session=True,
+            )
+        (self.log_dir / f"{name}.pid").write_text(f"{process.pid}\n")
+        return Child(name, process, log_path, list(argv), dict(extra_env))
+
+    def keep_alive(self, names: set[str], interval: float = 0.2) -> None:
+        """Restart the named children whenever they exit, until ``stop_all``."""
+        if not names:
+            return
+
+        def watch() -> None:
+            while not self._stopping.wait(interval):
+                with self._lock:
+                    dead = [c for c in self.children if c.name in names and c.process.poll() is not None]
+                for child in dead:
+                    with self._lock:
+                        if self._stopping.is_set():
+                            return
+                        self.children.remove(child)
+                        self.children.append(self._spawn(child.name, child.argv, child.extra_env, append=True))
+
+        threading.Thread(target=watch, name="supervisor-keep-alive", daemon=True).start()
+
     def stop_all(self) -> None:
-        for child in reversed(self.children):
+        self._stopping.set()
+        with self._lock:
+            children = list(reversed(self.children))
+            self.children.clear()
+        for child in children:
             child.stop()
-        self.children.clear()
 
 
 def port_is_free(port: int) -> bool:

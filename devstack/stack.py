@@ -33,14 +33,20 @@ class StackConfig:
     api_port: int
     edge_port: int
     var_dir: Path
+    external_edge: bool = False
+    keep_alive: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls) -> StackConfig:
+        """``BRIDGE_EDGE_EXTERNAL=1``: write ``edge.toml`` but leave running the edge to the caller (chaos bench);
+        ``BRIDGE_KEEP_ALIVE=pump,api``: restart those children whenever they exit."""
         return cls(
             aws_port=int(os.environ.get("BRIDGE_AWS_PORT", "5000")),
             api_port=int(os.environ.get("BRIDGE_API_PORT", "8000")),
             edge_port=int(os.environ.get("BRIDGE_EDGE_PORT", "8765")),
             var_dir=Path(os.environ.get("BRIDGE_VAR_DIR", str(ROOT / "var"))).resolve(),
+            external_edge=os.environ.get("BRIDGE_EDGE_EXTERNAL", "") == "1",
+            keep_alive=frozenset(n for n in os.environ.get("BRIDGE_KEEP_ALIVE", "").split(",") if n),
         )
 
     @property
@@ -98,8 +104,11 @@ class Stack:
         pump.wait_for_line("PUMP READY", timeout=60)
         demo = self._seed()
         edge_config = self._write_edge_config(demo["shop"]["edge_key"], self._start_device())
-        edge = self.supervisor.start("edge", [python, "-m", "edge", "run", "--config", str(edge_config)])
-        edge.wait_for_line("EDGE READY", timeout=60)
+        demo["edge_config"] = str(edge_config)
+        if not cfg.external_edge:
+            edge = self.supervisor.start("edge", [python, "-m", "edge", "run", "--config", str(edge_config)])
+            edge.wait_for_line("EDGE READY", timeout=60)
+        self.supervisor.keep_alive(set(cfg.keep_alive))
         demo_path = cfg.var_dir / "demo.json"
         demo_path.write_text(json.dumps(demo, indent=2))
         demo_path.chmod(0o600)
