@@ -381,3 +381,22 @@ def open_stack(sqs: Any, aws_url: str, base: Path, visibility_timeout: int = 1) 
     cloud = FakeCloud(queue_url)
     cloud.start()
     return Stack(sqs=sqs, aws_url=aws_url, queue_url=queue_url, cloud=cloud, state_dir=base / "state", config_dir=base)
+
+
+@dataclass
+class CrashRun:
+    stack: Stack
+    crashed_with: int
+    restarted: EdgeProcess
+
+
+def crash_and_restart(stacks: dict[str, Stack], job: Any) -> dict[str, CrashRun]:
+    """In each stack start an edge armed to die at its crash point, send it ``job``, wait for the
+    crash, then start a plain edge (not yet ready) to recover."""
+    crashing = {point: stack.start_edge(crash_at=point, ready=False) for point, stack in stacks.items()}
+    for point, edge in crashing.items():
+        edge.wait_ready(timeout=30)
+        stacks[point].send(job)
+    codes = {point: edge.wait_exit() for point, edge in crashing.items()}
+    restarted = {point: stack.start_edge(ready=False) for point, stack in stacks.items()}
+    return {point: CrashRun(stacks[point], codes[point], restarted[point]) for point in stacks}

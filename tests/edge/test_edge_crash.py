@@ -7,13 +7,12 @@ dir each) to keep the suite fast; each test then checks its own scenario.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from edge.faults import CRASH_EXIT_CODE, CRASHPOINTS
-from edge_harness import EdgeProcess, Stack, make_job, open_stack, wait_for
+from edge_harness import CrashRun, Stack, crash_and_restart, make_job, open_stack, wait_for
 
 # What the restarted edge must do for the job, before it polls for anything new.
 RECOVERY = {
@@ -27,24 +26,12 @@ RECOVERY = {
 }
 
 
-@dataclass
-class CrashRun:
-    stack: Stack
-    crashed_with: int
-    restarted: EdgeProcess
-
 
 @pytest.fixture(scope="module")
 def crash_runs(tmp_path_factory: pytest.TempPathFactory, sqs: Any, aws_url: str) -> Iterator[dict[str, CrashRun]]:
     stacks = {point: open_stack(sqs, aws_url, tmp_path_factory.mktemp(point)) for point in CRASHPOINTS}
     try:
-        crashing = {point: stack.start_edge(crash_at=point, ready=False) for point, stack in stacks.items()}
-        for point, edge in crashing.items():
-            edge.wait_ready(timeout=30)
-            stacks[point].send(make_job("job-crash"))
-        codes = {point: edge.wait_exit() for point, edge in crashing.items()}
-        restarted = {point: stack.start_edge(ready=False) for point, stack in stacks.items()}
-        yield {point: CrashRun(stacks[point], codes[point], restarted[point]) for point in CRASHPOINTS}
+        yield crash_and_restart(stacks, make_job("job-crash"))
     finally:
         for stack in stacks.values():
             stack.close()

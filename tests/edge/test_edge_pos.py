@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from chalicelib.contracts import FiscalJob, PaymentType
 from edge.faults import CHARGE_CRASHPOINTS, CRASH_EXIT_CODE
 from edge.journal import ChargeState, Journal
 from edge.terminals.simulated import STATE_FILE, SimulatedTerminal
-from edge_harness import EdgeProcess, Stack, make_job, open_stack, wait_for
+from edge_harness import CrashRun, Stack, crash_and_restart, make_job, open_stack, wait_for
 
 POS = '[pos_terminal]\nmanufacturer = "Simulated"\nmodel = "Simulated"'
 RECOVERY = {
@@ -41,26 +40,13 @@ def charges(stack: Stack, job_id: str) -> int:
         opened.close()
 
 
-@dataclass
-class CrashRun:
-    stack: Stack
-    crashed_with: int
-    restarted: EdgeProcess
-
-
 @pytest.fixture(scope="module")
 def crash_runs(tmp_path_factory: pytest.TempPathFactory, sqs: Any, aws_url: str) -> Iterator[dict[str, CrashRun]]:
     stacks = {point: open_stack(sqs, aws_url, tmp_path_factory.mktemp(point)) for point in CHARGE_CRASHPOINTS}
     try:
         for stack in stacks.values():
             stack.extra_toml = POS
-        crashing = {point: stack.start_edge(crash_at=point, ready=False) for point, stack in stacks.items()}
-        for point, edge in crashing.items():
-            edge.wait_ready(timeout=30)
-            stacks[point].send(card_job("job-card"))
-        codes = {point: edge.wait_exit() for point, edge in crashing.items()}
-        restarted = {point: stack.start_edge(ready=False) for point, stack in stacks.items()}
-        yield {point: CrashRun(stacks[point], codes[point], restarted[point]) for point in CHARGE_CRASHPOINTS}
+        yield crash_and_restart(stacks, card_job("job-card"))
     finally:
         for stack in stacks.values():
             stack.close()
