@@ -139,3 +139,15 @@ def queue_messages(queue_url: str) -> list[dict[str, Any]]:
         if not batch:
             return messages
         messages.extend(batch)
+
+
+@pytest.fixture(scope="module")
+def receiver(stack: Any) -> Iterator[Any]:
+    """A signed-webhook receiver for the module's running ``stack`` fixture, set as the demo shop's target."""
+    from devstack.demo import configure_webhook
+    from devstack.receiver import WebhookReceiver
+
+    hooks = WebhookReceiver()
+    configure_webhook(stack.demo["api_base"], stack.demo, hooks)
+    yield hooks
+    hooks.stop()

@@ -11,9 +11,8 @@ import boto3
 import httpx
 import pytest
 
-from devstack.demo import configure_webhook, demo_order_body, wait_for_status
+from devstack.demo import demo_order_body, wait_for_status
 from devstack.harness import RunningStack, running_stack
-from devstack.receiver import WebhookReceiver
 from edge.emulators.simulated_register import SimulatedRegister
 
 SEED_FIELDS = {"type", "orderID", "orderInternalID", "price", "clientID", "customer", "cashBoxID", "deliveryMethod",
@@ -24,14 +23,6 @@ SEED_FIELDS = {"type", "orderID", "orderInternalID", "price", "clientID", "custo
 def stack(tmp_path_factory) -> Iterator[RunningStack]:
     with running_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def receiver(stack) -> Iterator[WebhookReceiver]:
-    hooks = WebhookReceiver()
-    configure_webhook(stack.demo["api_base"], stack.demo, hooks)
-    yield hooks
-    hooks.stop()
 
 
 def register(stack) -> SimulatedRegister:

@@ -10,9 +10,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from devstack.demo import configure_webhook, demo_order_body, wait_for_status
+from devstack.demo import demo_order_body, wait_for_status
 from devstack.harness import RunningStack, running_stack
-from devstack.receiver import WebhookReceiver
 from edge.emulators.simulated_register import SimulatedRegister
 
 THREADS = 12
@@ -23,14 +22,6 @@ def stack(tmp_path_factory) -> Iterator[RunningStack]:
     env = {"BRIDGE_WEBHOOK_RETRY_BASE_SECONDS": "1", "BRIDGE_PUMP_SCHEDULE_SECONDS": "1"}
     with running_stack(tmp_path_factory.mktemp("orders-stack"), extra_env=env) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def receiver(stack) -> Iterator[WebhookReceiver]:
-    hooks = WebhookReceiver()
-    configure_webhook(stack.demo["api_base"], stack.demo, hooks)
-    yield hooks
-    hooks.stop()
 
 
 def orders_url(stack) -> str:
