@@ -8,6 +8,7 @@ import json
 import statistics
 from collections import Counter
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -24,10 +25,7 @@ def operation(entry: dict) -> str:
     target = entry["headers"].get("X-Amz-Target") or entry["headers"].get("x-amz-target")
     if target:
         return target.split(".")[-1]
-    body = entry.get("body") or ""
-    if entry.get("body_encoded"):
-        body = base64.b64decode(body).decode(errors="replace")
-    action = parse_qs(body).get("Action")
+    action = parse_qs(body(entry)).get("Action")
     if action:
         return action[0]
     return f"S3 {entry.get('method', '?')}"  # REST protocol: the method says enough here
@@ -43,17 +41,32 @@ def reset_recording(aws_endpoint: str) -> None:
 
 def recorded_operations(aws_endpoint: str, path: Path) -> Counter[str]:
     httpx.post(f"{aws_endpoint}/moto-api/recorder/stop-recording")
-    return Counter(operation(entry) for entry in _entries(path.read_text()))
+    return Counter(operation(entry) for entry in read_recording(path)[0])
 
 
-def _entries(text: str) -> list[dict]:
-    """Every recorded request; under concurrency moto sometimes writes two on one line, so decode
-    object after object rather than line by line."""
-    decoder, entries, at = json.JSONDecoder(), [], 0
-    while True:
-        while at < len(text) and text[at].isspace():
-            at += 1
-        if at >= len(text):
-            return entries
-        entry, at = decoder.raw_decode(text, at)
-        entries.append(entry)
+def read_recording(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The recorder's entries; concurrent requests sometimes share a line, so decode object by object.
+
+    Returns the entries and how many characters could not be decoded (0 when the file is clean).
+    """
+    text, decoder = path.read_text(), json.JSONDecoder()
+    entries, position, skipped = [], 0, 0
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        try:
+            entry, position = decoder.raw_decode(text, position)
+            entries.append(entry)
+        except ValueError:
+            following = text.find("\n", position)
+            following = len(text) if following < 0 else following
+            skipped += following - position
+            position = following
+    return entries, skipped
+
+
+def body(entry: dict[str, Any]) -> str:
+    """A recorded request's body as text."""
+    raw = entry.get("body") or ""
+    return base64.b64decode(raw).decode(errors="replace") if entry.get("body_encoded") else raw

@@ -19,7 +19,6 @@ API Gateway + Lambda, which scale out per request.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import math
 import sys
@@ -35,7 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import POLLING, operation, percentile, recording_env, reset_recording  # noqa: E402
+from bench.common import POLLING, body, operation, percentile, read_recording, recording_env, reset_recording  # noqa: E402
 from devstack.demo import configure_webhook, demo_order_body  # noqa: E402
 from devstack.harness import running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
@@ -55,33 +54,6 @@ PRICES = {
 LAMBDA_MEMORY_GB = 0.25
 LAMBDA_MS_PER_INVOCATION = 120  # assumed average billed duration of a warm handler at 256 MB
 API_CALLS_PER_ORDER = 2          # the intake POST and the edge's result POST (edge sessions are hourly, amortised away)
-
-
-def read_recording(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """The recorder's entries; concurrent requests sometimes share a line, so decode object by object.
-
-    Returns the entries and how many characters could not be decoded (0 when the file is clean).
-    """
-    text, decoder = path.read_text(), json.JSONDecoder()
-    entries, position, skipped = [], 0, 0
-    while position < len(text):
-        if text[position].isspace():
-            position += 1
-            continue
-        try:
-            entry, position = decoder.raw_decode(text, position)
-            entries.append(entry)
-        except ValueError:
-            following = text.find("\n", position)
-            following = len(text) if following < 0 else following
-            skipped += following - position
-            position = following
-    return entries, skipped
-
-
-def _body(entry: dict[str, Any]) -> str:
-    body = entry.get("body") or ""
-    return base64.b64decode(body).decode(errors="replace") if entry.get("body_encoded") else body
 
 
 def _item_size(item: dict[str, Any]) -> int:
@@ -116,10 +88,10 @@ def capacity_units(entries: list[dict[str, Any]], sizes: dict[str, int]) -> tupl
         return max(1, math.ceil(size / unit))
 
     for entry in entries:
-        op, body = operation(entry), _body(entry)
+        op = operation(entry)
         if op not in {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "GetItem", "Query"}:
             continue
-        request = json.loads(body)
+        request = json.loads(body(entry))
         label = f"{op} {request.get('TableName', '').removeprefix('receipt-bridge-local-')}".strip()
         if op == "PutItem":
             wru[label] += kb(_item_size(request["Item"]), 1024)
@@ -145,7 +117,7 @@ def sqs_requests(entries: list[dict[str, Any]]) -> tuple[int, int]:
         op = operation(entry)
         if op not in {"SendMessage", "SendMessageBatch"}:
             continue
-        request = json.loads(_body(entry))
+        request = json.loads(body(entry))
         messages = len(request.get("Entries", [])) or 1
         is_fifo = request["QueueUrl"].endswith(".fifo")
         # the send itself, then (per message) the consumer's receive and delete, batched by 1 on the fifo queue
@@ -215,7 +187,7 @@ def main() -> None:
     wru, rru = capacity_units(entries, sizes)
     sqs_standard, sqs_fifo = sqs_requests(entries)
     sends = sum(n for op, n in ops.items() if op in ("SendMessage",)) + sum(
-        len(json.loads(_body(e)).get("Entries", [])) for e in entries if operation(e) == "SendMessageBatch")
+        len(json.loads(body(e)).get("Entries", [])) for e in entries if operation(e) == "SendMessageBatch")
     # one invocation per API call; SQS consumers: one per message on batch-1 queues (upper bound for the others)
     invocations = API_CALLS_PER_ORDER + sends / args.orders
     result = {
