@@ -217,17 +217,10 @@ def sweep_dispatch(event):
     dispatch.sweep(clock.now())
 
 
-@app.on_sqs_message(queue=_queue(names.RECEIPTS_QUEUE), batch_size=10)
-def create_receipts(event):
-    for record in event:
-        work = receipts.ReceiptWork.model_validate_json(record.body)
-        receipts.create_for_order(work.shop_id, work.order_id)
-
-
 @app.on_sqs_message(queue=_queue(names.PDFS_QUEUE), batch_size=5)
 def render_pdfs(event):
     for record in event:
-        receipt_public.render_pdf(receipts.PdfWork.model_validate_json(record.body).receipt_id)
+        receipt_public.render_pdf(receipts.PdfWork.model_validate_json(record.body))
 
 
 @app.on_sqs_message(queue=_queue(names.WEBHOOKS_QUEUE), batch_size=1)

@@ -122,12 +122,10 @@ def measure_ours(orders: int) -> dict[str, Any]:
             counting.add(f"{EDGE}.ReceiveMessage", len(jobs))
             counting.add(f"{EDGE}.DeleteMessage", len(jobs))
             for job in jobs:
-                result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.PRINTED,
+                result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.PRINTED,
                                    fiscal=FiscalRecord(device="SIM-1", fiscal_number=job.job_id[:8], printed_at=job.created_at))
                 client.http.request("POST", "/api/v1/edge/results", body=result.model_dump_json().encode(),
                                     headers={"content-type": "application/json", "authorization": f"Bearer {session['token']}"})
-            counting.phase = "receipts"
-            drain("receipts", app_module.create_receipts, counting)
             counting.phase = "pdfs"
             drain("pdfs", app_module.render_pdfs, counting, batch=5)
             counting.phase = "webhooks"
@@ -136,7 +134,7 @@ def measure_ours(orders: int) -> dict[str, Any]:
         receiver.stop()
         aws.reset_clients()
     assert len(jobs) == orders and delivered == 2 * orders, (len(jobs), delivered)
-    lifecycle_phases = ("intake", "dispatch", "edge_results", "receipts", "pdfs", "webhooks")
+    lifecycle_phases = ("intake", "dispatch", "edge_results", "pdfs", "webhooks")
     lifecycle = (counting.total(*lifecycle_phases) + counting.total("edge_session")) / orders
     return {
         "intake_sync": counting.total("intake") / orders,

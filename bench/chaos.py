@@ -44,7 +44,7 @@ from devstack.receiver import WebhookReceiver  # noqa: E402
 STACK_ENV = {"BRIDGE_EDGE_EXTERNAL": "1", "BRIDGE_KEEP_ALIVE": "pump", "BRIDGE_PUMP_SCHEDULE_SECONDS": "1",
              "BRIDGE_WEBHOOK_TIMEOUT_SECONDS": "2"}
 # Simulated time: visibility timeouts of seconds, so a redelivery after a crash comes in seconds.
-VISIBILITY = {names.RECEIPTS_QUEUE: 8, names.DISPATCH_QUEUE: 8, names.WEBHOOKS_QUEUE: 8}
+VISIBILITY = {names.DISPATCH_QUEUE: 8, names.WEBHOOKS_QUEUE: 8}
 JOBS_VISIBILITY = 5
 
 
@@ -145,7 +145,7 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
         z_report = _z_report(devices, say)
         evidence = Evidence(
             orders=orders, cloud_orders=cloud.orders(), receipts=devices.register.receipts(), z_report=z_report,
-            card_transactions=devices.terminal.transactions(), ereceipt_ids=cloud.receipt_ids(), deliveries=cloud.deliveries(),
+            card_transactions=devices.terminal.transactions(), ereceipts=cloud.ereceipts(), deliveries=cloud.deliveries(),
             webhooks=list(receiver.deliveries), results=journal.results(), offline_windows=chaos.injected.offline_windows,
         )
         verdict = verify(evidence)

@@ -101,6 +101,8 @@ class JobResult(_Message):
     v: Literal[1] = CONTRACT_VERSION
     job_id: Identifier
     shop_id: Identifier
+    order_id: Identifier | None = Field(
+        default=None, description="The job's order_id: the cloud reads the order directly (one read, not two).")
     status: ResultStatus
     fiscal: FiscalRecord | None = None
     reason: FailureReason | None = None

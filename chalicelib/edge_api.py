@@ -10,12 +10,11 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from chalicelib import resource_names as names
-from chalicelib import shops, tokens
-from chalicelib.aws import client, queue_url
+from chalicelib import receipts, shops, tokens, webhooks
+from chalicelib.aws import client
 from chalicelib.contracts import JobResult, ResultAck, ResultStatus
-from chalicelib.errors import ConflictError, ForbiddenError, JobNotFound
+from chalicelib.errors import ConflictError, ForbiddenError, JobNotFound, OrderNotFound
 from chalicelib.orders import get_order, job_key, order_key
-from chalicelib.receipts import ReceiptWork
 from chalicelib.settings import settings
 from chalicelib.storage import from_item, to_item
 from chalicelib.tokens import TokenKind
@@ -75,51 +74,79 @@ def _job(job_id: str) -> dict[str, Any]:
     return from_item(response["Item"])
 
 
-def _request_receipt(shop_id: str, order_id: str) -> None:
-    client("sqs").send_message(
-        QueueUrl=queue_url(settings().queue(names.RECEIPTS_QUEUE)),
-        MessageBody=ReceiptWork(shop_id=shop_id, order_id=order_id).model_dump_json(),
-    )
+def _order_of(shop_id: str, result: JobResult) -> dict[str, Any]:
+    """The result's order. The edge names it (``order_id``), so one read finds it; when it does not,
+    or names an order that is not this job's, the job item decides (another shop's job is 403)."""
+    if result.order_id is not None:
+        try:
+            order = get_order(shop_id, result.order_id)
+        except OrderNotFound:
+            order = None
+        if order is not None and order["job_id"] == result.job_id:
+            return order
+    job = _job(result.job_id)
+    if job["shop_id"] != shop_id:
+        raise ForbiddenError("job belongs to another shop")
+    return get_order(shop_id, job["order_id"])
+
+
+def _after_terminated(order: dict[str, Any], receipt: dict[str, Any] | None) -> None:
+    """What follows a printed order: its receipt's PDF, then its ``terminated`` webhook. Both are
+    idempotent, so a repeated result sends them again in case the first attempt stopped before."""
+    if receipt is not None:
+        receipts.request_pdf(receipt)
+    webhooks.enqueue(order, "terminated")
 
 
 def accept_result(edge_shop_id: str, result: JobResult) -> ResultAck:
-    """Record a job's outcome once; a repeat of the same result is acknowledged as a duplicate."""
+    """Record a job's outcome once; a repeat of the same result is acknowledged as a duplicate.
+
+    One transaction moves the job to ``reported`` and the order to ``terminated`` (or ``failed``) and,
+    for a printed order, creates its eReceipt, so the receipt exists exactly when the order is
+    terminated. Reads: the order (one GetItem; two for an edge that does not name it)."""
     if result.shop_id != edge_shop_id:
         raise ForbiddenError("this edge may only report results for its own shop")
-    job = _job(result.job_id)
-    if job["shop_id"] != edge_shop_id:
-        raise ForbiddenError("job belongs to another shop")
-    outcome = result.model_dump(mode="json", exclude={"v"})
+    order = _order_of(edge_shop_id, result)
+    outcome = result.model_dump(mode="json", exclude={"v", "order_id"})
     printed = result.status is ResultStatus.PRINTED
-    new_status = "terminated" if printed else "failed"
     now = int(time.time())
-    order_update = "SET #s = :new, updated_at = :now, " + ("fiscal = :fiscal" if printed else "failure = :failure")
-    order_values = {":new": new_status, ":now": now, ":validated": "validated"}
-    order_values.update({":fiscal": outcome["fiscal"]} if printed else {":failure": {"reason": outcome["reason"], "message": outcome["message"]}})
     table = settings().table(names.ORDERS_TABLE)
+    if printed:
+        order = {**order, "status": "terminated", "fiscal": outcome["fiscal"]}
+        receipt = receipts.record_for_order(order, shops.load_snapshot(edge_shop_id).profile["name"])
+        order.update(receipt_id=receipt["receipt_id"], public_link=receipts.public_link(receipt))
+        order_update = "SET #s = :new, updated_at = :now, fiscal = :fiscal, receipt_id = :r, public_link = :l"
+        order_values = {":fiscal": outcome["fiscal"], ":r": order["receipt_id"], ":l": order["public_link"]}
+    else:
+        order, receipt = {**order, "status": "failed"}, None
+        order_update = "SET #s = :new, updated_at = :now, failure = :failure"
+        order_values = {":failure": {"reason": outcome["reason"], "message": outcome["message"]}}
+    items: list[dict[str, Any]] = [
+        {"Update": {"TableName": table, "Key": job_key(result.job_id),
+                    "UpdateExpression": "SET #s = :reported, outcome = :outcome, reported_at = :now",
+                    "ConditionExpression": "#s = :queued",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": to_item({":reported": "reported", ":outcome": outcome,
+                                                          ":now": now, ":queued": "queued"})}},
+        {"Update": {"TableName": table, "Key": order_key(edge_shop_id, order["order_id"]),
+                    "UpdateExpression": order_update,
+                    "ConditionExpression": "#s = :validated",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": to_item({":new": order["status"], ":now": now,
+                                                          ":validated": "validated", **order_values})}},
+    ]
+    if receipt is not None:
+        items.append({"Put": {"TableName": settings().table(names.RECEIPTS_TABLE), "Item": to_item(receipt),
+                              "ConditionExpression": "attribute_not_exists(receipt_id)"}})
     try:
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {"Update": {"TableName": table, "Key": job_key(result.job_id),
-                            "UpdateExpression": "SET #s = :reported, outcome = :outcome, reported_at = :now",
-                            "ConditionExpression": "#s = :queued",
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": to_item({":reported": "reported", ":outcome": outcome,
-                                                                  ":now": now, ":queued": "queued"})}},
-                {"Update": {"TableName": table, "Key": order_key(edge_shop_id, job["order_id"]),
-                            "UpdateExpression": order_update,
-                            "ConditionExpression": "#s = :validated",
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": to_item(order_values)}},
-            ]
-        )
+        client("dynamodb").transact_write_items(TransactItems=items)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
         return _repeat(edge_shop_id, result, outcome)
     if printed:
-        _request_receipt(edge_shop_id, job["order_id"])
-    return ResultAck(job_id=result.job_id, order_status=new_status)
+        _after_terminated(order, receipt)
+    return ResultAck(job_id=result.job_id, order_status=order["status"])
 
 
 def _repeat(shop_id: str, result: JobResult, outcome: dict[str, Any]) -> ResultAck:
@@ -128,6 +155,7 @@ def _repeat(shop_id: str, result: JobResult, outcome: dict[str, Any]) -> ResultA
     if job.get("outcome") != outcome:
         raise ConflictError(f"job {result.job_id} already has a different result")
     order = get_order(shop_id, job["order_id"])
-    if order["status"] == "terminated" and not order.get("receipt_id"):
-        _request_receipt(shop_id, job["order_id"])
+    if order["status"] == "terminated":
+        receipt = receipts.get_record(order["receipt_id"])
+        _after_terminated(order, receipt if receipt is not None and not receipt.get("pdf_key") else None)
     return ResultAck(job_id=result.job_id, order_status=order["status"], duplicate=True)

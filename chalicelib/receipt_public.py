@@ -46,9 +46,10 @@ def pdf_location(token: str) -> str:
     ))
 
 
-def render_pdf(receipt_id: str) -> bool:
+def render_pdf(work: receipts.PdfWork) -> bool:
     """Render and store one receipt's PDF (idempotent: same key, same bytes); False if there is none."""
-    record = receipts.get_record(receipt_id)
+    receipt_id = work.receipt_id
+    record = work.record if work.record is not None else receipts.get_record(receipt_id)
     if record is None:
         log.warning("pdf_skipped_unknown_receipt", receipt_id=receipt_id)
         return False

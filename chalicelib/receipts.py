@@ -20,14 +20,12 @@ from typing import Annotated, Any, Literal
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from chalicelib import clock, ekabs, money, webhooks
+from chalicelib import clock, ekabs, money
 from chalicelib import resource_names as names
 from chalicelib.aws import client, queue_url
 from chalicelib.errors import ConflictError, PublicAccessExpired, ReceiptNotFound, SchemaValidationError
 from chalicelib.logs import get_logger
-from chalicelib.orders import get_order, order_key
 from chalicelib.settings import settings
-from chalicelib.shops import load_snapshot
 from chalicelib.storage import from_item, to_item
 from chalicelib.validation import parse_data
 
@@ -35,6 +33,7 @@ log = get_logger(__name__)
 API_VERSION = "1.0.0"
 _SECRET_BYTES = 17  # 136 bits; with the 16-byte id, 44 URL-safe characters and no padding
 TOKEN_LENGTH = 44
+_INLINE_RECORD_LIMIT = 192 * 1024  # of SQS's 256 KiB message limit
 
 MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 MetadataValue = Annotated[str, StringConstraints(max_length=500)]
@@ -118,19 +117,13 @@ class ListQuery(BaseModel):
     offset: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
-class ReceiptWork(BaseModel):
-    """Message on the receipts queue: create the eReceipt of this terminated order."""
-
-    model_config = ConfigDict(extra="forbid")
-    shop_id: str
-    order_id: str
-
-
 class PdfWork(BaseModel):
-    """Message on the pdfs queue: render this receipt's PDF."""
+    """Message on the pdfs queue: render this receipt's PDF. It carries the stored record when that
+    fits comfortably in a message, so rendering needs no read."""
 
     model_config = ConfigDict(extra="forbid")
     receipt_id: str
+    record: dict[str, Any] | None = None
 
 
 def _table() -> str:
@@ -226,9 +219,9 @@ def put_receipt(merchant_id: str, receipt_id: str, request: ReceiptPut) -> dict[
         if existing["merchant_id"] != merchant_id or existing["fingerprint"] != record["fingerprint"]:
             raise ConflictError(f"receipt {receipt_id} already exists with a different body") from exc
         if not existing.get("pdf_key"):
-            request_pdf(receipt_id)  # the first attempt may have stopped before asking for it
+            request_pdf(existing)  # the first attempt may have stopped before asking for it
         return resource(existing)
-    request_pdf(receipt_id)
+    request_pdf(record)
     return resource(record)
 
 
@@ -282,9 +275,16 @@ def pdf_key(receipt_id: str) -> str:
     return f"receipts/{receipt_id}.pdf"
 
 
-def request_pdf(receipt_id: str) -> None:
-    client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.PDFS_QUEUE)),
-                               MessageBody=PdfWork(receipt_id=receipt_id).model_dump_json())
+def pdf_work(record: dict[str, Any]) -> str:
+    """The pdfs-queue message for a stored record: with the record inline unless it is large."""
+    body = PdfWork(receipt_id=record["receipt_id"], record=record).model_dump_json()
+    if len(body) > _INLINE_RECORD_LIMIT:
+        body = PdfWork(receipt_id=record["receipt_id"]).model_dump_json()
+    return body
+
+
+def request_pdf(record: dict[str, Any]) -> None:
+    client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.PDFS_QUEUE)), MessageBody=pdf_work(record))
 
 
 def mark_pdf_ready(receipt_id: str) -> None:
@@ -296,12 +296,6 @@ def mark_pdf_ready(receipt_id: str) -> None:
 
 
 # --- receipts of orders ----------------------------------------------------------------------------
-
-def receipt_id_for_order(order_internal_id: str) -> str:
-    """A UUIDv4-shaped id derived from the order, so a retried creation finds the same receipt."""
-    digest = hashlib.sha256(f"receipt:{order_internal_id}".encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
 
 def put_for_order(order: dict[str, Any], shop_name: str) -> ReceiptPut:
     """The eReceipt PUT an order amounts to: same model, same validation as a merchant's PUT."""
@@ -338,39 +332,11 @@ def put_for_order(order: dict[str, Any], shop_name: str) -> ReceiptPut:
                                                                  "shop_id": order["shop_id"]}})
 
 
-def create_for_order(shop_id: str, order_id: str) -> dict[str, Any] | None:
-    """Create the eReceipt of a terminated order once, then queue its ``terminated`` webhook."""
-    order = get_order(shop_id, order_id)
-    if order["status"] != "terminated":
-        log.warning("receipt_skipped_order_not_terminated", order_id=order_id, status=order["status"])
-        return None
-    if order.get("receipt_id"):
-        request_pdf(order["receipt_id"])  # a redelivery: the first attempt may have stopped before asking
-    else:
-        order = _create_for_order(order)
-    webhooks.enqueue(order, "terminated")
-    return order
+def record_for_order(order: dict[str, Any], shop_name: str) -> dict[str, Any]:
+    """The eReceipt record of an order being terminated. The caller writes it in the same transaction
+    that terminates the order, so an order gets exactly one receipt and a fresh id is safe."""
+    return new_record(order["merchant_id"], str(uuid.uuid4()), put_for_order(order, shop_name), clock.now())
 
 
-def _create_for_order(order: dict[str, Any]) -> dict[str, Any]:
-    cfg = settings()
-    request = put_for_order(order, load_snapshot(order["shop_id"]).profile["name"])
-    record = new_record(order["merchant_id"], receipt_id_for_order(order["order_internal_id"]), request, clock.now())
-    link = {"url": public_url(record["public_token"]), "expires_at": record["public_expires_at"]}
-    try:
-        client("dynamodb").transact_write_items(
-            TransactItems=[
-                {"Put": {"TableName": cfg.table(names.RECEIPTS_TABLE), "Item": to_item(record),
-                         "ConditionExpression": "attribute_not_exists(receipt_id)"}},
-                {"Update": {"TableName": cfg.table(names.ORDERS_TABLE), "Key": order_key(order["shop_id"], order["order_id"]),
-                            "UpdateExpression": "SET receipt_id = :r, public_link = :l",
-                            "ConditionExpression": "attribute_not_exists(receipt_id)",
-                            "ExpressionAttributeValues": to_item({":r": record["receipt_id"], ":l": link})}},
-            ]
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        return get_order(order["shop_id"], order["order_id"])
-    request_pdf(record["receipt_id"])
-    return {**order, "receipt_id": record["receipt_id"], "public_link": link}
+def public_link(record: dict[str, Any]) -> dict[str, Any]:
+    return {"url": public_url(record["public_token"]), "expires_at": record["public_expires_at"]}

@@ -14,7 +14,6 @@ ORDERS_TABLE = "orders"
 RECEIPTS_TABLE = "receipts"
 WEBHOOK_DELIVERIES_TABLE = "webhook-deliveries"
 
-RECEIPTS_QUEUE = "receipts"
 WEBHOOKS_QUEUE = "webhooks.fifo"
 JOBS_DLQ = "jobs-dlq"
 PDFS_QUEUE = "pdfs"

@@ -227,7 +227,8 @@ class Poller:
 
     def _printed(self, job: FiscalJob, op: int, record: FiscalRecord, text: str | None) -> None:
         self._device_gate.succeed()
-        result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.PRINTED, fiscal=record)
+        result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.PRINTED,
+                           fiscal=record)
         self._journal.record_printed(job.job_id, op, result, text)
 
     def _device_fault(self, row: JobRow, op: int, exc: DeviceError, *, uncertain: bool) -> None:
@@ -241,7 +242,8 @@ class Poller:
     def _give_up(self, job: FiscalJob, op: int | None, exc: DeviceError) -> None:
         """Nothing was printed and nothing will be: report the job failed."""
         message = str(exc)[:500]
-        result = JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.FAILED, reason=exc.reason, message=message)
+        result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.FAILED,
+                           reason=exc.reason, message=message)
         self._journal.record_failed(job.job_id, op, exc.code, result)
         log.error("job_failed", job_id=job.job_id, reason=exc.reason.value, code=exc.code, error=message)
 

@@ -69,8 +69,6 @@ TABLES: tuple[Table, ...] = (
 
 QUEUES: tuple[Queue, ...] = (
     Queue(names.JOBS_DLQ, retention_seconds=14 * 86400),
-    Queue("receipts-dlq", retention_seconds=14 * 86400),
-    Queue(names.RECEIPTS_QUEUE, visibility_timeout=60, dead_letter="receipts-dlq"),
     Queue("dispatch-dlq", retention_seconds=14 * 86400),
     Queue(names.DISPATCH_QUEUE, visibility_timeout=120, dead_letter="dispatch-dlq", max_receive_count=10),
     Queue("pdfs-dlq", retention_seconds=14 * 86400),

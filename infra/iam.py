@@ -129,17 +129,11 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:PutItem"), (table(names.RECEIPTS_TABLE),)),
         Grant(("dynamodb:Query",), (table(names.RECEIPTS_TABLE, names.RECEIPTS_BY_MERCHANT_INDEX),)),
         Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
-        Grant(SEND_APP_QUEUE, (queue(names.RECEIPTS_QUEUE), queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE),
-                               queue(names.DISPATCH_QUEUE))),
+        Grant(SEND_APP_QUEUE, (queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE), queue(names.DISPATCH_QUEUE))),
         Grant(("sqs:CreateQueue", "sqs:TagQueue", "sqs:DeleteQueue"), (shop_jobs_queues(),)),
         Grant(("s3:GetObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),  # presigned PDF links
         Grant(("sts:AssumeRole", "sts:TagSession"), (edge_role(),)),
         Grant(("ssm:GetParameter",), (jwt_secret_parameter(),)),
-    ),
-    "create_receipts": (
-        Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), (table(names.ORDERS_TABLE),)),
-        Grant(("dynamodb:PutItem",), (table(names.RECEIPTS_TABLE),)),
-        Grant(SEND_APP_QUEUE, (queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE))),
     ),
     "render_pdfs": (
         Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), (table(names.RECEIPTS_TABLE),)),

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from chalicelib import resource_names as names
+from chalicelib.aws import client
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
+from chalicelib.settings import settings
 from tests.conftest import demo_order, queue_messages
 
 
@@ -15,7 +18,7 @@ def open_session(api, shop):
 
 
 def printed(job: FiscalJob, number: str = "0000042") -> JobResult:
-    return JobResult(job_id=job.job_id, shop_id=job.shop_id, status=ResultStatus.PRINTED,
+    return JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.PRINTED,
                      fiscal=FiscalRecord(device="SIM-1", fiscal_number=number, printed_at=job.created_at))
 
 
@@ -53,12 +56,37 @@ def test_result_terminates_order_and_repeat_is_duplicate(api, shop, aws_env):
     again = report(api, session, printed(job))
     assert first.status_code == 200 and first.json == {"job_id": job.job_id, "order_status": "terminated", "duplicate": False}
     assert again.status_code == 200 and again.json["duplicate"] is True
-    # a duplicate re-requests the receipt while the order has none yet; creation is idempotent
-    assert {m["Body"] for m in queue_messages(aws_env["receipts"])} == {json.dumps({"shop_id": shop["shop_id"], "order_id": "C-1"}, separators=(",", ":"))}
+    # the receipt was created with the result; a duplicate asks again for its PDF (not yet rendered)
+    pdf_work = [json.loads(m["Body"]) for m in queue_messages(aws_env["pdfs"])]
+    assert len(pdf_work) == 2 and {w["receipt_id"] for w in pdf_work} == {first_order(api, shop, "C-1")["receipt_id"]}
+    assert all(w["record"]["schema"]["ekabs_v0"]["security"]["fiscal_number"] == "0000042" for w in pdf_work)
     conflicting = report(api, session, printed(job, number="0000043"))
     assert conflicting.status_code == 409 and conflicting.json["code"] == "E_CONFLICT"
     order = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/C-1", headers={"x-shop-key": shop["shop_key"]}).json
     assert order["status"] == "terminated" and order["fiscal"]["fiscal_number"] == "0000042"
+
+
+def test_result_without_order_id_is_found_through_its_job(api, shop, aws_calls):
+    """An edge of an earlier version names only the job: one more read, the same outcome."""
+    job = take_job(api, shop, "C-4")
+    session = open_session(api, shop)
+    aws_calls.clear()
+    legacy = printed(job).model_copy(update={"order_id": None})
+    assert report(api, session, legacy).json == {"job_id": job.job_id, "order_status": "terminated", "duplicate": False}
+    assert aws_calls[:3] == ["dynamodb.GetItem", "dynamodb.GetItem", "dynamodb.TransactWriteItems"]
+    assert report(api, session, printed(job)).json["duplicate"] is True, "same outcome with or without order_id"
+
+
+def test_result_naming_the_wrong_order_still_finishes_its_own_job(api, shop):
+    """``order_id`` is a shortcut; the job decides which order a result finishes."""
+    job = take_job(api, shop, "C-5")
+    take_job(api, shop, "C-6")
+    session = open_session(api, shop)
+    assert report(api, session, printed(job).model_copy(update={"order_id": "C-6"})).json["order_status"] == "terminated"
+    assert first_order(api, shop, "C-5")["status"] == "terminated" and first_order(api, shop, "C-6")["status"] == "validated"
+    unknown = printed(job).model_copy(update={"job_id": "no-such-job", "order_id": "NO-SUCH-ORDER"})
+    r = report(api, session, unknown)
+    assert r.status_code == 404 and r.json["code"] == "E_JOB_NOT_FOUND"
 
 
 def test_result_for_another_shops_job_is_403(api, shop, merchant):
@@ -76,20 +104,24 @@ def test_edge_token_does_not_open_merchant_routes(api, shop):
     assert r.status_code == 401
 
 
-def test_receipt_and_terminated_webhook_follow(api, shop, aws_env):
-    """The SQS handlers, invoked through Chalice's event classes, finish the order."""
-    from app import create_receipts
-    from devstack.pump import sqs_event
+def first_order(api, shop, order_id: str) -> dict:
+    return api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/{order_id}", headers={"x-shop-key": shop["shop_key"]}).json
 
+
+def test_result_creates_the_receipt_and_queues_terminated(api, shop, aws_env):
+    """One result: the order is terminated with its eReceipt; a repeat creates no second one."""
     job = take_job(api, shop, "C-3")
-    report(api, open_session(api, shop), printed(job))
-    messages = queue_messages(aws_env["receipts"])
-    create_receipts(sqs_event(messages, "arn:aws:sqs:eu-central-1:123456789012:receipts", "eu-central-1"), None)
-    create_receipts(sqs_event(messages, "arn:aws:sqs:eu-central-1:123456789012:receipts", "eu-central-1"), None)
-    order = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/C-3", headers={"x-shop-key": shop["shop_key"]}).json
+    session = open_session(api, shop)
+    report(api, session, printed(job))
+    report(api, session, printed(job))
+    order = first_order(api, shop, "C-3")
     assert order["receipt_id"] and order["public_link"]["url"].startswith("http://127.0.0.1:8000/r/")
+    receipts = client("dynamodb").scan(TableName=settings().table(names.RECEIPTS_TABLE))["Items"]
+    assert [r["receipt_id"]["S"] for r in receipts] == [order["receipt_id"]]
     webhooks = [json.loads(m["Body"]) for m in queue_messages(aws_env["webhooks.fifo"]) ]
     types = [w["payload"]["type"] for w in webhooks if w["payload"]["orderID"] == "C-3"]
     assert types == ["validated", "terminated"], "FIFO dedup keeps one terminated per order"
+    terminated = next(w for w in webhooks if w["payload"]["type"] == "terminated")
+    assert terminated["payload"]["PDFinvoice"] == order["public_link"]["url"] + ".pdf"
     page = api.call("GET", "/r/" + order["public_link"]["url"].rsplit("/", 1)[-1])
     assert page.status_code == 200 and b"Coffee" in page.body and b"0000042" in page.body

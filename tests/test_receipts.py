@@ -57,7 +57,21 @@ def test_put_creates_the_resource_of_the_seed(api, merchant, aws_env, aws_calls)
     assert body["assets"] == {"pdf": {"url": None}}
     assert body["public_link"]["expires_at"] - clock.now() in range(90 * 86400 - 5, 90 * 86400 + 1)
     assert len(token_of(body)) == 44, "16 bytes of id and 17 random bytes (136 bits), base64url"
-    assert [json.loads(m["Body"]) for m in queue_messages(aws_env["pdfs"])] == [{"receipt_id": receipt_id}]
+    [work] = [json.loads(m["Body"]) for m in queue_messages(aws_env["pdfs"])]
+    assert work["receipt_id"] == receipt_id and work["record"]["schema"] == body["schema"], "rendering needs no read"
+
+
+def test_pdf_work_without_the_record_reads_it(api, merchant, aws_env):
+    """A receipt too large to travel inline (or work queued by an earlier version) is read before rendering."""
+    from app import render_pdfs
+    from devstack.pump import sqs_event
+
+    receipt_id = str(uuid.uuid4())
+    created = put(api, merchant, receipt_body(), receipt_id).json
+    message = {"MessageId": "m-1", "ReceiptHandle": "h-1", "Body": json.dumps({"receipt_id": receipt_id}),
+               "Attributes": {}, "MessageAttributes": {}, "MD5OfBody": ""}
+    render_pdfs(sqs_event([message], "arn:aws:sqs:eu-central-1:123456789012:pdfs", "eu-central-1"), None)
+    assert api.call("GET", f"/r/{token_of(created)}.pdf").status_code == 302
 
 
 def test_same_put_returns_same_resource_and_different_body_conflicts(api, merchant, aws_calls):
@@ -225,14 +239,10 @@ def test_receipt_routes_need_a_valid_access_token(api, merchant):
 
 
 def test_terminated_order_gets_its_ereceipt_through_the_same_api(api, merchant, shop, aws_env):
-    from app import create_receipts
-    from devstack.pump import sqs_event
     from tests.test_edge_results import open_session, printed, report, take_job
 
     job = take_job(api, shop, "R-1")
     report(api, open_session(api, shop), printed(job, "0000777"))
-    work = queue_messages(aws_env["receipts"])
-    create_receipts(sqs_event(work, "arn:aws:sqs:eu-central-1:123456789012:receipts", "eu-central-1"), None)
     order = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/R-1", headers=merchant["auth"]).json
     receipt = api.call("GET", f"/api/v1/receipts/{order['receipt_id']}", headers=merchant["auth"])
     assert receipt.status_code == 200

@@ -90,9 +90,7 @@ def post(api, shop, order_id: str):
 
 
 def terminate(api, shop, aws_env, order_id: str) -> None:
-    """Print the order's job through the edge API and run the receipts handler, which queues `terminated`."""
-    from app import create_receipts
-
+    """Print the order's job through the edge API, which queues `terminated`."""
     [job] = [j for j in (FiscalJob.model_validate_json(m["Body"]) for m in queue_messages(shop["queue_url"]))
              if j.order_id == order_id]
     session = api.call("POST", "/api/v1/edge/session", {"edge_key": shop["edge_key"]}).json
@@ -101,8 +99,6 @@ def terminate(api, shop, aws_env, order_id: str) -> None:
     r = api.call("POST", "/api/v1/edge/results", raw=result.model_dump_json().encode(),
                  headers={"authorization": f"Bearer {session['token']}"})
     assert r.status_code == 200, r.body
-    create_receipts(sqs_event(queue_messages(aws_env["receipts"]), "arn:aws:sqs:eu-central-1:123456789012:receipts",
-                              "eu-central-1"), None)
 
 
 def deliveries(api, shop, merchant, **query) -> list[dict]:

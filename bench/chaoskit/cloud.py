@@ -76,13 +76,13 @@ class CloudAdmin:
         items = self._query(names.physical(PREFIX, names.WEBHOOK_DELIVERIES_TABLE), f"SHOP#{self.shop_id}", "DLV#")
         return {item["delivery_id"]: item for item in items}
 
-    def receipt_ids(self) -> list[str]:
-        """Every eReceipt record's id (the stack holds only this run's)."""
+    def ereceipts(self) -> list[tuple[str, str]]:
+        """Every eReceipt record as (receipt_id, the order_id in its metadata); the stack holds only this run's."""
         table, ids, start = names.physical(PREFIX, names.RECEIPTS_TABLE), [], None
         while True:
-            page = self.dynamodb.scan(TableName=table, ProjectionExpression="receipt_id",
+            page = self.dynamodb.scan(TableName=table, ProjectionExpression="receipt_id, metadata",
                                       **({"ExclusiveStartKey": start} if start else {}))
-            ids += [item["receipt_id"]["S"] for item in page["Items"]]
+            ids += [(item["receipt_id"]["S"], item["metadata"]["M"]["order_id"]["S"]) for item in page["Items"]]
             start = page.get("LastEvaluatedKey")
             if not start:
                 return ids
