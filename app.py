@@ -223,10 +223,11 @@ def render_pdfs(event):
         receipt_public.render_pdf(receipts.PdfWork.model_validate_json(record.body))
 
 
-@app.on_sqs_message(queue=_queue(names.WEBHOOKS_QUEUE), batch_size=1)
+@app.on_sqs_message(queue=_queue(names.WEBHOOKS_QUEUE), batch_size=10)
 def send_webhooks(event):
-    for record in event:
-        deliveries.handle_message(webhooks.WebhookMessage.model_validate_json(record.body), clock.now())
+    raw = [record.to_dict() for record in event]
+    return deliveries.handle_batch([(r["messageId"], r["attributes"].get("MessageGroupId"), r["body"]) for r in raw],
+                                   clock.now())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -4,7 +4,9 @@ naive design that keeps a separate idempotency table and checks it around every 
 Ours is measured, not modelled: the real app runs in-process on moto (Chalice's test client for
 the HTTP routes, its SQS/scheduled handlers fed the messages their queues hold, a real webhook
 receiver on loopback), and every request the app's clients make is counted, plus the edge's own
-(receive and delete of the job; one session per ``--orders`` batch, amortized). The naive design is
+(its receives of up to 10 jobs each, as ``edge/jobqueue`` asks, and one delete per job; one session
+per ``--orders`` batch, amortized). Orders are posted first and drained after, so every queue is
+consumed in full batches, as under load; ``--trickle`` drains after each order instead (batches of 1). The naive design is
 executed against the same moto, request by request, as such a service is commonly written: an
 idempotency-key read before and a write after each step, one item per write, no transactions.
 
@@ -34,9 +36,10 @@ from moto import mock_aws  # noqa: E402
 from chalicelib import aws  # noqa: E402
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus  # noqa: E402
 from chalicelib.settings import settings  # noqa: E402
-from devstack.pump import sqs_event  # noqa: E402
+from devstack.pump import sqs_event, succeeded  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
 from devstack.stack import DEMO_CATALOG  # noqa: E402
+from edge.jobqueue import MAX_MESSAGES as EDGE_MAX_MESSAGES  # noqa: E402
 from infra.provision import provision  # noqa: E402
 
 EDGE = "edge"  # the edge's own requests, attributed by hand: it runs no botocore client in this process
@@ -60,19 +63,49 @@ class Counting:
 
 
 def drain(queue: str, handler: Any, counting: Counting, batch: int = 10) -> int:
-    """Feed a queue to its handler as the event source mapping does (its receive/delete counted too)."""
-    sqs = aws.client("sqs")
+    """Feed a queue to its handler as the event source mapping does: it receives a batch, invokes the
+    handler and deletes what the handler consumed. Those are the Lambda service's requests, made here
+    with a client of their own and counted per batch (the last, empty receive excluded, as the
+    mapping's idle polls are a cost per queue, not per order)."""
+    sqs = boto3.session.Session(region_name="eu-central-1").client("sqs")
     url = sqs.get_queue_url(QueueName=settings().queue(queue))["QueueUrl"]
     handled = 0
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch, WaitTimeSeconds=0).get("Messages", []):
-        handler(sqs_event(messages, f"arn:aws:sqs:eu-central-1:123456789012:{queue}", "eu-central-1"), None)
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                        for i, m in enumerate(messages)])
-        handled += len(messages)
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=batch, WaitTimeSeconds=0,
+                                          AttributeNames=["All"]).get("Messages", []):
+        counting.add("sqs.ReceiveMessage")
+        response = handler(sqs_event(messages, f"arn:aws:sqs:eu-central-1:123456789012:{queue}", "eu-central-1"), None)
+        if done := succeeded(messages, response):
+            sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                            for i, m in enumerate(done)])
+            counting.add("sqs.DeleteMessageBatch")
+        handled += len(done)
     return handled
 
 
-def measure_ours(orders: int) -> dict[str, Any]:
+def edge_round(client: Client, edge_sqs: Any, queue: str, token: str, counting: Counting) -> list[FiscalJob]:
+    """What the edge does with its queue: receive up to 10 jobs per request (as edge/jobqueue asks),
+    report each result, delete each message once acknowledged. ``edge_sqs`` is a client of its own,
+    not counted as the app's; the edge's requests are counted as it makes them, the last (empty)
+    receive excluded, as the edge's idle long polls are."""
+    jobs, receives = [], 0
+    while batch := edge_sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=EDGE_MAX_MESSAGES).get("Messages", []):
+        receives += 1
+        for message in batch:
+            job = FiscalJob.model_validate_json(message["Body"])
+            result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.PRINTED,
+                               fiscal=FiscalRecord(device="SIM-1", fiscal_number=job.job_id[:8], printed_at=job.created_at))
+            response = client.http.request("POST", "/api/v1/edge/results", body=result.model_dump_json().encode(),
+                                           headers={"content-type": "application/json", "authorization": f"Bearer {token}"})
+            assert response.status_code == 200, response.body
+            edge_sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+            jobs.append(job)
+    counting.add(f"{EDGE}.ReceiveMessage", receives)
+    counting.add(f"{EDGE}.DeleteMessage", len(jobs))
+    return jobs
+
+
+def measure_ours(orders: int, wave: int) -> dict[str, Any]:
+    """Orders posted ``wave`` at a time, each wave taken through its whole lifecycle before the next."""
     import app as app_module
     from chalicelib.merchants import create_merchant
 
@@ -105,31 +138,22 @@ def measure_ours(orders: int) -> dict[str, Any]:
             drain("dispatch", app_module.dispatch_orders, counting)
             aws.client("sqs").purge_queue(QueueUrl=shop["queue_url"])
             counting.counts.clear()
-            counting.phase = "intake"
-            for n in range(orders):
-                call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {**body, "order_id": f"B-{n}"}, shop_key)
-            counting.phase = "dispatch"
-            drain("dispatch", app_module.dispatch_orders, counting)
             counting.phase = "edge_session"
             session = call("POST", "/api/v1/edge/session", {"edge_key": shop["edge_key"]})
-            counting.phase = "edge_results"
-            jobs = []
-            while batch := aws.client("sqs").receive_message(QueueUrl=shop["queue_url"], MaxNumberOfMessages=10).get("Messages", []):
-                jobs += [FiscalJob.model_validate_json(m["Body"]) for m in batch]
-                for m in batch:
-                    aws.client("sqs").delete_message(QueueUrl=shop["queue_url"], ReceiptHandle=m["ReceiptHandle"])
-            counting.counts["edge_results"].clear()  # those were the bench's own client; the edge's are added below
-            counting.add(f"{EDGE}.ReceiveMessage", len(jobs))
-            counting.add(f"{EDGE}.DeleteMessage", len(jobs))
-            for job in jobs:
-                result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.PRINTED,
-                                   fiscal=FiscalRecord(device="SIM-1", fiscal_number=job.job_id[:8], printed_at=job.created_at))
-                client.http.request("POST", "/api/v1/edge/results", body=result.model_dump_json().encode(),
-                                    headers={"content-type": "application/json", "authorization": f"Bearer {session['token']}"})
-            counting.phase = "pdfs"
-            drain("pdfs", app_module.render_pdfs, counting, batch=5)
-            counting.phase = "webhooks"
-            drain("webhooks.fifo", app_module.send_webhooks, counting, batch=1)
+            jobs: list[FiscalJob] = []
+            edge_sqs = boto3.session.Session(region_name="eu-central-1").client("sqs")
+            for first in range(0, orders, wave):
+                counting.phase = "intake"
+                for n in range(first, min(orders, first + wave)):
+                    call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {**body, "order_id": f"B-{n}"}, shop_key)
+                counting.phase = "dispatch"
+                drain("dispatch", app_module.dispatch_orders, counting)
+                counting.phase = "edge_results"
+                jobs += edge_round(client, edge_sqs, shop["queue_url"], session["token"], counting)
+                counting.phase = "pdfs"
+                drain("pdfs", app_module.render_pdfs, counting, batch=5)
+                counting.phase = "webhooks"
+                drain("webhooks.fifo", app_module.send_webhooks, counting)
         delivered = sum(len(receiver.wait_for(f"B-{n}", 2, timeout=10)) for n in range(orders))
         receiver.stop()
         aws.reset_clients()
@@ -202,16 +226,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=50)
     args = parser.parse_args()
-    ours, naive = measure_ours(args.orders), measure_naive(args.orders)
+    burst, naive = measure_ours(args.orders, wave=args.orders), measure_naive(args.orders)
+    trickle = measure_ours(min(args.orders, 20), wave=1)
     print(json.dumps({
         "orders": args.orders,
-        "intake_sync": ours["intake_sync"],
+        "intake_sync": burst["intake_sync"],
         "naive_intake_sync": naive["intake_sync"],
-        "lifecycle": ours["lifecycle"],
+        "lifecycle": burst["lifecycle"],
         "naive_lifecycle": naive["lifecycle"],
-        "lifecycle_ratio_to_naive": round(ours["lifecycle"] / naive["lifecycle"], 3),
-        "per_phase": ours["per_phase"],
-        "operations": ours["operations"],
+        "lifecycle_ratio_to_naive": round(burst["lifecycle"] / naive["lifecycle"], 3),
+        "lifecycle_trickle": trickle["lifecycle"],
+        "trickle_ratio_to_naive": round(trickle["lifecycle"] / naive["lifecycle"], 3),
+        "per_phase": burst["per_phase"],
+        "per_phase_trickle": trickle["per_phase"],
+        "operations": burst["operations"],
     }, indent=2))
 
 

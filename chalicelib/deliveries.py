@@ -25,7 +25,7 @@ import zlib
 from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib import resource_names as names
 from chalicelib import webhooks
@@ -271,6 +271,32 @@ def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
         record = _lease(message.shop_id, message.webhook_id, now, token, due_by=now)
     if record is not None:
         _attempt(record, token, now)
+
+
+def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[str, list[dict[str, str]]]:
+    """Consume a FIFO batch of (message id, message group, body) in order, as a partial batch response.
+
+    A message that fails is reported back, and so is every later message of its group, so no event
+    overtakes an earlier one of the same order; other groups go on (the FIFO partial-batch rule).
+    A body that is not a webhook message is logged and consumed: no retry could make it valid."""
+    failed: list[str] = []
+    blocked: set[str] = set()
+    for message_id, group, body in messages:
+        if group is not None and group in blocked:
+            failed.append(message_id)
+            continue
+        try:
+            message = webhooks.WebhookMessage.model_validate_json(body)
+        except ValidationError as exc:
+            log.error("webhook_message_invalid", message_id=message_id, errors=exc.error_count())
+            continue
+        try:
+            handle_message(message, now)
+        except Exception:
+            log.exception("webhook_message_failed", message_id=message_id, webhook_id=message.webhook_id)
+            failed.append(message_id)
+            blocked.add(group if group is not None else message_id)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 def _retry_message(record: dict[str, Any]) -> tuple[webhooks.WebhookMessage, str]:

@@ -55,6 +55,14 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
     }
 
 
+def succeeded(messages: list[dict[str, Any]], response: Any) -> list[dict[str, Any]]:
+    """The messages a handler consumed: all of them, less those its partial batch response names
+    (``batchItemFailures``, as Lambda reads it with ReportBatchItemFailures on)."""
+    failures = response.get("batchItemFailures", []) if isinstance(response, dict) else []
+    failed = {failure["itemIdentifier"] for failure in failures}
+    return [m for m in messages if m["MessageId"] not in failed]
+
+
 class QueuePump(threading.Thread):
     def __init__(self, app_module: Any, config: SQSEventConfig, stop: threading.Event, wait_seconds: int = 5) -> None:
         super().__init__(name=f"pump-{config.name}", daemon=True)
@@ -83,15 +91,17 @@ class QueuePump(threading.Thread):
         context = LambdaContext(self.config.name, 256, max_runtime_ms=60_000)
         context.aws_request_id = str(uuid.uuid4())
         try:
-            self.handler(event, context)
+            response = self.handler(event, context)
         except Exception:
             log.exception("handler_failed", handler=self.config.name, messages=len(messages))
             return 0
-        self.sqs.delete_message_batch(
-            QueueUrl=self.url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-        )
-        return len(messages)
+        done = succeeded(messages, response)
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        return len(done)
 
 
 def sqs_sources(app: Any) -> list[SQSEventConfig]:

@@ -172,6 +172,7 @@ def _event_queues(prefix: str, function_id: str, properties: dict[str, Any]) -> 
             raise TemplateError(f"{function_id} consumes {source}, "
                                 "which is not a queue of infra/definitions.py")
         event["Properties"]["Queue"] = {"Fn::GetAtt": [queue_id(logical), "Arn"]}
+        event["Properties"]["FunctionResponseTypes"] = ["ReportBatchItemFailures"]  # handlers may consume part of a batch
         if defined[logical].fifo:
             event["Properties"].pop("MaximumBatchingWindowInSeconds", None)  # FIFO sources have no batch window
         consumed.append(logical)

@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from chalicelib import aws
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
 from chalicelib.settings import settings
-from devstack.pump import scheduled_event, sqs_event
+from devstack.pump import scheduled_event, sqs_event, succeeded
 from devstack.receiver import WebhookReceiver
 from tests.conftest import demo_order, queue_messages, run_dispatch
 
@@ -62,18 +62,27 @@ def short_timeout(monkeypatch) -> Iterator[None]:
 
 
 def pump(aws_env) -> int:
-    """Feed webhooks.fifo to the send_webhooks handler one message at a time, as the event source mapping does."""
+    """Feed webhooks.fifo to the send_webhooks handler in batches, as the event source mapping does: what
+    the partial batch response names comes back at once (its visibility timeout, shortened); the rest is deleted."""
     from app import send_webhooks
 
     run_dispatch()
     sqs, url, handled = aws.client("sqs"), aws_env["webhooks.fifo"], 0
     while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                       AttributeNames=["All"]).get("Messages", [])
         if not messages:
             return handled
-        send_webhooks(sqs_event(messages, "arn:aws:sqs:eu-central-1:123456789012:webhooks.fifo", "eu-central-1"), None)
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
-        handled += 1
+        response = send_webhooks(sqs_event(messages, "arn:aws:sqs:eu-central-1:123456789012:webhooks.fifo", "eu-central-1"), None)
+        done = succeeded(messages, response)
+        for message in messages:
+            if message in done:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+        handled += len(done)
+        if len(done) < len(messages):
+            return handled
 
 
 def sweep_and_pump(aws_env) -> int:
@@ -125,6 +134,38 @@ def test_both_events_delivered_signed_with_every_seed_field(api, shop, merchant,
     assert [log[t]["status"] for t in ("validated", "terminated")] == ["delivered", "delivered"]
     assert [a["status_code"] for a in log["validated"]["attempts"]] == [204]
     assert log["validated"]["delivery_id"] == received[0].webhook_id
+
+
+def test_a_failing_event_holds_back_only_its_own_orders_later_events(api, shop, merchant, receiver, aws_env, clock,
+                                                                     monkeypatch):
+    """FIFO partial batch: the failed event and its order's later one come back; another order's go on."""
+    from chalicelib import deliveries
+
+    post(api, shop, "F-1")
+    post(api, shop, "F-2")
+    terminate(api, shop, aws_env, "F-1")
+    handle, broken = deliveries.handle_message, {"F-1"}
+
+    def flaky(message, now):
+        if message.payload["orderID"] in broken and message.payload["type"] == "validated":
+            raise ConnectionError("injected: the table did not answer")
+        return handle(message, now)
+
+    monkeypatch.setattr(deliveries, "handle_message", flaky)
+    assert pump(aws_env) == 1
+    assert [d.body["orderID"] for d in receiver.deliveries] == ["F-2"]
+    broken.clear()
+    assert pump(aws_env) == 2
+    assert [(d.body["orderID"], d.body["type"]) for d in receiver.deliveries[1:]] == [("F-1", "validated"), ("F-1", "terminated")]
+
+
+def test_a_malformed_webhook_message_is_consumed_not_retried(aws_env):
+    from app import send_webhooks
+
+    message = {"MessageId": "m-1", "ReceiptHandle": "h", "Body": "{\"not\": \"a webhook\"}", "MD5OfBody": "",
+               "Attributes": {"MessageGroupId": "g"}}
+    response = send_webhooks(sqs_event([message], "arn:aws:sqs:eu-central-1:123456789012:webhooks.fifo", "eu-central-1"), None)
+    assert response == {"batchItemFailures": []}
 
 
 def test_signature_verifies_with_standardwebhooks(api, shop, receiver, aws_env, clock):
