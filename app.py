@@ -208,8 +208,8 @@ def public_receipt(token):
 
 @app.on_sqs_message(queue=_queue(names.DISPATCH_QUEUE), batch_size=10)
 def dispatch_orders(event):
-    for record in event:
-        dispatch.send(dispatch.DispatchWork.model_validate_json(record.body).order)
+    records = [record.to_dict() for record in event]
+    return dispatch.dispatch_batch([(r["messageId"], r["body"]) for r in records])
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))
@@ -217,10 +217,9 @@ def sweep_dispatch(event):
     dispatch.sweep(clock.now())
 
 
-@app.on_sqs_message(queue=_queue(names.PDFS_QUEUE), batch_size=5)
+@app.on_sqs_message(queue=_queue(names.PDFS_QUEUE), batch_size=10)
 def render_pdfs(event):
-    for record in event:
-        receipt_public.render_pdf(receipts.PdfWork.model_validate_json(record.body))
+    receipt_public.render_pdfs([receipts.PdfWork.model_validate_json(record.body) for record in event])
 
 
 @app.on_sqs_message(queue=_queue(names.WEBHOOKS_QUEUE), batch_size=10)

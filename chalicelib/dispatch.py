@@ -2,8 +2,8 @@
 
 Intake commits the order carrying a pending-dispatch mark (``dispatch_shard``/``dispatch_due``, a
 sparse index) and sends one message to the dispatch queue, so accepting an order costs two
-synchronous AWS requests. The dispatch handler queues the webhook, then the job on the shop's
-queue, then clears the mark. If intake stopped between its commit and that message, or a dispatch
+synchronous AWS requests. The dispatch handler queues the webhooks of its batch, then their jobs on
+the shop queues (ten messages per request), then clears the marks. If intake stopped between its commit and that message, or a dispatch
 failed half way, the scheduled sweep finds the still-marked order once ``GRACE_SECONDS`` have passed
 and dispatches it again. Repeats are harmless: the webhook is keyed by its webhook-id and the edge
 journals jobs by job_id. The webhook goes first so `validated` exists before the job can print.
@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import defaultdict
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib import resource_names as names
 from chalicelib import webhooks
@@ -58,10 +59,42 @@ def request(order: dict[str, Any]) -> None:
                                MessageBody=DispatchWork(order=order).model_dump_json())
 
 
-def send(order: dict[str, Any]) -> None:
-    """Queue the order's `validated` webhook and its job, then take it out of the outbox."""
-    webhooks.enqueue(order, "validated")
-    client("sqs").send_message(QueueUrl=order["jobs_queue_url"], MessageBody=json.dumps(order["job"]))
+def send_many(orders: list[dict[str, Any]]) -> set[int]:
+    """Queue each order's `validated` webhook, then its job, then take it out of the outbox; return the
+    positions of the orders that did not get that far (they stay marked, so a retry or the sweep
+    finishes them). Messages go ten to a request: webhooks together, jobs per shop queue."""
+    failed = webhooks.enqueue_many(orders, "validated")
+    by_queue: dict[str, list[int]] = defaultdict(list)
+    for position, order in enumerate(orders):
+        if position not in failed:
+            by_queue[order["jobs_queue_url"]].append(position)
+    for url, positions in by_queue.items():
+        unsent = webhooks.send_batches(url, [{"MessageBody": json.dumps(orders[p]["job"])} for p in positions])
+        failed |= {positions[i] for i in unsent}
+    for position, order in enumerate(orders):
+        if position not in failed:
+            _clear_mark(order)
+    if failed:
+        log.warning("dispatch_incomplete", order_ids=[orders[p]["order_id"] for p in sorted(failed)])
+    return failed
+
+
+def dispatch_batch(messages: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The dispatch handler: (message id, body) pairs in, a partial batch response out. A body that is
+    not dispatch work is logged and consumed (no retry could make it valid)."""
+    ids: list[str] = []
+    orders: list[dict[str, Any]] = []
+    for message_id, body in messages:
+        try:
+            orders.append(DispatchWork.model_validate_json(body).order)
+            ids.append(message_id)
+        except ValidationError as exc:
+            log.error("dispatch_message_invalid", message_id=message_id, errors=exc.error_count())
+    failed = send_many(orders) if orders else set()
+    return {"batchItemFailures": [{"itemIdentifier": ids[p]} for p in sorted(failed)]}
+
+
+def _clear_mark(order: dict[str, Any]) -> None:
     try:
         client("dynamodb").update_item(
             TableName=settings().table(names.ORDERS_TABLE),
@@ -75,7 +108,7 @@ def send(order: dict[str, Any]) -> None:
 
 
 def sweep(now: int) -> int:
-    """Dispatch every order still marked after its grace period; return how many."""
+    """Dispatch every order still marked after its grace period; return how many went out."""
     swept = 0
     for shard in range(SHARDS):
         response = client("dynamodb").query(
@@ -83,9 +116,8 @@ def sweep(now: int) -> int:
             KeyConditionExpression="dispatch_shard = :s AND dispatch_due <= :now", Limit=SWEEP_LIMIT_PER_SHARD,
             ExpressionAttributeValues={":s": {"S": f"DISPATCH#{shard}"}, ":now": {"S": _due(now)}},
         )
-        for item in response["Items"]:
-            order = from_item(item)
+        orders = [from_item(item) for item in response["Items"]]
+        for order in orders:
             log.warning("order_dispatched_by_sweep", order_id=order["order_id"], shop_id=order["shop_id"])
-            send(order)
-            swept += 1
+        swept += len(orders) - len(send_many(orders))
     return swept

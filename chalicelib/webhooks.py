@@ -107,10 +107,33 @@ def publish(message: WebhookMessage, deduplication_id: str) -> None:
     )
 
 
+def _message(order: dict[str, Any], event_type: str) -> WebhookMessage:
+    return WebhookMessage(shop_id=order["shop_id"], webhook_id=webhook_id(order, event_type),
+                          payload=payload(order, event_type))
+
+
 def enqueue(order: dict[str, Any], event_type: str) -> None:
-    message = WebhookMessage(shop_id=order["shop_id"], webhook_id=webhook_id(order, event_type),
-                             payload=payload(order, event_type))
+    message = _message(order, event_type)
     publish(message, message.webhook_id)
+
+
+def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
+    """Queue one event for each order, ten per request; return the positions SQS did not take."""
+    messages = [_message(order, event_type) for order in orders]
+    return send_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)), [
+        {"MessageBody": m.model_dump_json(), "MessageGroupId": m.payload["orderInternalID"],
+         "MessageDeduplicationId": m.webhook_id} for m in messages])
+
+
+def send_batches(url: str, entries: list[dict[str, Any]]) -> set[int]:
+    """SendMessageBatch in tens; return the positions (in ``entries``) that failed."""
+    failed: set[int] = set()
+    for start in range(0, len(entries), 10):
+        batch = entries[start:start + 10]
+        response = client("sqs").send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(start + i), **entry} for i, entry in enumerate(batch)])
+        failed |= {int(f["Id"]) for f in response.get("Failed", [])}
+    return failed
 
 
 def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:

@@ -76,7 +76,12 @@ def merchant(api: Api) -> dict[str, Any]:
 
 @pytest.fixture
 def shop(api: Api, merchant: dict[str, Any]) -> dict[str, Any]:
-    created = api.call("POST", "/api/v1/shops", {"name": "Demo shop"}, merchant["auth"])
+    return demo_shop(api, merchant)
+
+
+def demo_shop(api: Api, merchant: dict[str, Any], name: str = "Demo shop") -> dict[str, Any]:
+    """A new shop of the merchant with the demo catalogue."""
+    created = api.call("POST", "/api/v1/shops", {"name": name}, merchant["auth"])
     assert created.status_code == 201, created.body
     shop = created.json
     for kind, entry_id, entry in DEMO_CATALOG:

@@ -6,7 +6,7 @@ import json
 
 from chalicelib.contracts import FiscalJob
 from chalicelib import aws
-from tests.conftest import demo_order, queue_messages
+from tests.conftest import demo_order, demo_shop, queue_messages
 
 
 def post(api, shop, body):
@@ -130,6 +130,30 @@ def test_a_repeated_dispatch_is_harmless(api, shop, aws_env):
     webhooks = [json.loads(m["Body"]) for m in queue_messages(aws_env["webhooks.fifo"])]
     assert len(jobs) == 1, "the edge dedups by job_id; both copies carry the same one"
     assert [w["payload"]["type"] for w in webhooks] == ["validated"], "FIFO dedup by webhook-id"
+
+
+def test_one_dispatch_batch_serves_several_shops_in_few_requests(api, shop, merchant, aws_env, aws_calls):
+    """Ten messages per request: the batch's webhooks together, its jobs per shop queue; a body that is not
+    dispatch work is consumed, not retried."""
+    from app import dispatch_orders
+    from devstack.pump import sqs_event
+
+    other = demo_shop(api, merchant, "Second shop")
+    for n in range(3):
+        post(api, shop, demo_order(f"MANY-{n}"))
+    assert post(api, other, demo_order("OTHER-1")).status_code == 201
+    messages = aws.client("sqs").receive_message(QueueUrl=aws_env["dispatch"], MaxNumberOfMessages=10)["Messages"]
+    messages.append({**messages[0], "MessageId": "junk", "Body": "{}"})
+    aws_calls.clear()
+    response = dispatch_orders(sqs_event(messages, "arn:aws:sqs:eu-central-1:123456789012:dispatch", "eu-central-1"), None)
+    assert response == {"batchItemFailures": []}
+    assert [c for c in aws_calls if c.startswith("sqs.Send")] == ["sqs.SendMessageBatch"] * 3, aws_calls
+    assert aws_calls.count("dynamodb.UpdateItem") == 4, "each order leaves the outbox"
+    assert sorted(FiscalJob.model_validate_json(m["Body"]).order_id for m in queue_messages(shop["queue_url"])) == \
+        ["MANY-0", "MANY-1", "MANY-2"]
+    assert [FiscalJob.model_validate_json(m["Body"]).order_id for m in queue_messages(other["queue_url"])] == ["OTHER-1"]
+    webhooks = [json.loads(m["Body"])["payload"] for m in queue_messages(aws_env["webhooks.fifo"])]
+    assert sorted(w["orderID"] for w in webhooks) == ["MANY-0", "MANY-1", "MANY-2", "OTHER-1"]
 
 
 def test_retried_post_after_a_stop_dispatches_at_once(api, shop, monkeypatch):
