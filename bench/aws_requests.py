@@ -151,7 +151,7 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
                 counting.phase = "edge_results"
                 jobs += edge_round(client, edge_sqs, shop["queue_url"], session["token"], counting)
                 counting.phase = "pdfs"
-                drain("pdfs", app_module.render_pdfs, counting, batch=5)
+                drain("pdfs", app_module.render_pdfs, counting)
                 counting.phase = "webhooks"
                 drain("webhooks.fifo", app_module.send_webhooks, counting)
         delivered = sum(len(receiver.wait_for(f"B-{n}", 2, timeout=10)) for n in range(orders))

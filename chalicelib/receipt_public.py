@@ -46,17 +46,22 @@ def pdf_location(token: str) -> str:
     ))
 
 
-def render_pdf(work: receipts.PdfWork) -> bool:
-    """Render and store one receipt's PDF (idempotent: same key, same bytes); False if there is none."""
-    receipt_id = work.receipt_id
-    record = work.record if work.record is not None else receipts.get_record(receipt_id)
-    if record is None:
-        log.warning("pdf_skipped_unknown_receipt", receipt_id=receipt_id)
-        return False
-    url = receipts.public_url(record["public_token"])
-    body = receipt_pdf.render(receipt_view.build(record, url, f"{url}.pdf"))
-    client("s3").put_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=receipts.pdf_key(receipt_id),
-                            Body=body, ContentType="application/pdf", ServerSideEncryption="AES256")
-    receipts.mark_pdf_ready(receipt_id)
-    log.info("pdf_rendered", receipt_id=receipt_id, bytes=len(body))
-    return True
+def render_pdfs(works: list[receipts.PdfWork]) -> int:
+    """Render and store a batch of receipts' PDFs, then mark them ready in one write request; return
+    how many. Idempotent: the same key gets the same bytes, and a receipt's record only ever gains its
+    ``pdf_key``, so writing the record back whole (BatchWriteItem has no conditions) changes nothing else."""
+    rendered: list[dict[str, Any]] = []
+    for work in works:
+        record = work.record if work.record is not None else receipts.get_record(work.receipt_id)
+        if record is None:
+            log.warning("pdf_skipped_unknown_receipt", receipt_id=work.receipt_id)
+            continue
+        url = receipts.public_url(record["public_token"])
+        body = receipt_pdf.render(receipt_view.build(record, url, f"{url}.pdf"))
+        key = receipts.pdf_key(record["receipt_id"])
+        client("s3").put_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=key,
+                                Body=body, ContentType="application/pdf", ServerSideEncryption="AES256")
+        log.info("pdf_rendered", receipt_id=record["receipt_id"], bytes=len(body))
+        rendered.append({**record, "pdf_key": key})
+    receipts.save_records(rendered)
+    return len(rendered)

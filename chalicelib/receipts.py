@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -23,7 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chalicelib import clock, ekabs, money
 from chalicelib import resource_names as names
 from chalicelib.aws import client, queue_url
-from chalicelib.errors import ConflictError, PublicAccessExpired, ReceiptNotFound, SchemaValidationError
+from chalicelib.errors import (ConflictError, PublicAccessExpired, ReceiptNotFound, SchemaValidationError,
+                               ServiceUnavailable)
 from chalicelib.logs import get_logger
 from chalicelib.settings import settings
 from chalicelib.storage import from_item, to_item
@@ -287,12 +289,17 @@ def request_pdf(record: dict[str, Any]) -> None:
     client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.PDFS_QUEUE)), MessageBody=pdf_work(record))
 
 
-def mark_pdf_ready(receipt_id: str) -> None:
-    client("dynamodb").update_item(
-        TableName=_table(), Key={"receipt_id": {"S": receipt_id}},
-        UpdateExpression="SET pdf_key = :k", ConditionExpression="attribute_exists(receipt_id)",
-        ExpressionAttributeValues={":k": {"S": pdf_key(receipt_id)}},
-    )
+def save_records(records: list[dict[str, Any]], attempts: int = 5) -> None:
+    """Write whole records back, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed."""
+    for start in range(0, len(records), 25):
+        pending = {_table(): [{"PutRequest": {"Item": to_item(r)}} for r in records[start:start + 25]]}
+        for attempt in range(attempts):
+            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(0.05 * 2 ** attempt)  # unprocessed means throttled: back off before asking again
+        else:
+            raise ServiceUnavailable(f"{len(pending[_table()])} receipt records were not written; the work is retried")
 
 
 # --- receipts of orders ----------------------------------------------------------------------------

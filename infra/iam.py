@@ -136,7 +136,7 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("ssm:GetParameter",), (jwt_secret_parameter(),)),
     ),
     "render_pdfs": (
-        Grant(("dynamodb:GetItem", "dynamodb:UpdateItem"), (table(names.RECEIPTS_TABLE),)),
+        Grant(("dynamodb:GetItem", "dynamodb:BatchWriteItem"), (table(names.RECEIPTS_TABLE),)),
         Grant(("s3:PutObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),
     ),
     "send_webhooks": (
