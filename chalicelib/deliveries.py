@@ -308,14 +308,11 @@ def _retry_message(record: dict[str, Any]) -> tuple[webhooks.WebhookMessage, str
 
 def _publish(records: list[dict[str, Any]]) -> None:
     entries = [_retry_message(r) for r in records]
-    for start in range(0, len(entries), 10):
-        batch = entries[start:start + 10]
-        response = client("sqs").send_message_batch(
-            QueueUrl=queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
-            Entries=[{"Id": str(i), "MessageBody": m.model_dump_json(), "MessageGroupId": m.payload["orderInternalID"],
-                      "MessageDeduplicationId": dedup} for i, (m, dedup) in enumerate(batch)])
-        for failed in response.get("Failed", []):
-            log.error("webhook_retry_not_queued", code=failed.get("Code"), message=failed.get("Message"))
+    failed = webhooks.send_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)), [
+        {"MessageBody": m.model_dump_json(), "MessageGroupId": m.payload["orderInternalID"],
+         "MessageDeduplicationId": dedup} for m, dedup in entries])
+    for position in sorted(failed):
+        log.error("webhook_retry_not_queued", webhook_id=entries[position][0].webhook_id)
 
 
 def sweep(now: int) -> int:
