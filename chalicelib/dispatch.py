@@ -1,11 +1,12 @@
 """The intake outbox: an accepted order's `validated` webhook and fiscal job leave through here.
 
-Intake commits the order carrying a pending-dispatch mark (``dispatch_shard``/``dispatch_due``, a
-sparse index) and sends one message to the dispatch queue, so accepting an order costs two
-synchronous AWS requests. The dispatch handler queues the webhooks of its batch, then their jobs on
-the shop queues (ten messages per request), then clears the marks. If intake stopped between its commit and that message, or a dispatch
-failed half way, the scheduled sweep finds the still-marked order once ``GRACE_SECONDS`` have passed
-and dispatches it again. Repeats are harmless: the webhook is keyed by its webhook-id and the edge
+Intake commits the order together with its outbox entry (a small item, ``OUTBOX#<order_id>``, in
+the sparse ``dispatch_shard``/``dispatch_due`` index) and sends one message to the dispatch queue, so
+accepting an order costs two synchronous AWS requests. The dispatch handler queues the webhooks of
+its batch, then their jobs on the shop queues (ten messages per request), then deletes their outbox
+entries (25 per request). If intake stopped between its commit and that message, or a dispatch
+failed half way, the scheduled sweep finds the entry once ``GRACE_SECONDS`` have passed and
+dispatches the order again. Repeats are harmless: the webhook is keyed by its webhook-id and the edge
 journals jobs by job_id. The webhook goes first so `validated` exists before the job can print.
 """
 
@@ -16,7 +17,6 @@ import zlib
 from collections import defaultdict
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib import resource_names as names
@@ -24,7 +24,7 @@ from chalicelib import webhooks
 from chalicelib.aws import client, queue_url
 from chalicelib.logs import get_logger
 from chalicelib.settings import settings
-from chalicelib.storage import from_item, to_item
+from chalicelib.storage import batch_write, from_item, key
 
 log = get_logger(__name__)
 SHARDS = 4
@@ -43,15 +43,21 @@ def _due(epoch: int) -> str:
     return f"{epoch:012d}"
 
 
-def pending_mark(order_internal_id: str, now: int) -> dict[str, str]:
-    """Attributes that put a new order in the outbox index until it is dispatched."""
-    return {"dispatch_shard": f"DISPATCH#{zlib.crc32(order_internal_id.encode()) % SHARDS}",
-            "dispatch_due": _due(now + GRACE_SECONDS)}
+def outbox_key(shop_id: str, order_id: str) -> dict[str, Any]:
+    return key(f"SHOP#{shop_id}", f"OUTBOX#{order_id}")
 
 
-def overdue(order: dict[str, Any], now: int) -> bool:
+def outbox_entry(order: dict[str, Any], now: int) -> dict[str, Any]:
+    """The order's outbox entry, written in the intake transaction: a small item of its own (in the
+    sparse index) until the order is dispatched, so leaving the outbox is a batched delete."""
+    shard = zlib.crc32(order["order_internal_id"].encode()) % SHARDS
+    return {"pk": f"SHOP#{order['shop_id']}", "sk": f"OUTBOX#{order['order_id']}", "shop_id": order["shop_id"],
+            "order_id": order["order_id"], "dispatch_shard": f"DISPATCH#{shard}", "dispatch_due": _due(now + GRACE_SECONDS)}
+
+
+def overdue(entry: dict[str, Any] | None, now: int) -> bool:
     """Still in the outbox after its grace period: its first dispatch did not happen."""
-    return "dispatch_due" in order and order["dispatch_due"] <= _due(now)
+    return entry is not None and entry["dispatch_due"] <= _due(now)
 
 
 def request(order: dict[str, Any]) -> None:
@@ -71,9 +77,7 @@ def send_many(orders: list[dict[str, Any]]) -> set[int]:
     for url, positions in by_queue.items():
         unsent = webhooks.send_batches(url, [{"MessageBody": json.dumps(orders[p]["job"])} for p in positions])
         failed |= {positions[i] for i in unsent}
-    for position, order in enumerate(orders):
-        if position not in failed:
-            _clear_mark(order)
+    _leave_outbox([order for position, order in enumerate(orders) if position not in failed])
     if failed:
         log.warning("dispatch_incomplete", order_ids=[orders[p]["order_id"] for p in sorted(failed)])
     return failed
@@ -94,21 +98,13 @@ def dispatch_batch(messages: list[tuple[str, str]]) -> dict[str, list[dict[str, 
     return {"batchItemFailures": [{"itemIdentifier": ids[p]} for p in sorted(failed)]}
 
 
-def _clear_mark(order: dict[str, Any]) -> None:
-    try:
-        client("dynamodb").update_item(
-            TableName=settings().table(names.ORDERS_TABLE),
-            Key=to_item({"pk": f"SHOP#{order['shop_id']}", "sk": f"ORDER#{order['order_id']}"}),
-            UpdateExpression="REMOVE dispatch_shard, dispatch_due",
-            ConditionExpression="attribute_exists(dispatch_due)",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise  # already cleared by a concurrent dispatch: nothing left to do
+def _leave_outbox(orders: list[dict[str, Any]]) -> None:
+    batch_write(settings().table(names.ORDERS_TABLE),
+                [{"DeleteRequest": {"Key": outbox_key(o["shop_id"], o["order_id"])}} for o in orders])
 
 
 def sweep(now: int) -> int:
-    """Dispatch every order still marked after its grace period; return how many went out."""
+    """Dispatch every order still in the outbox after its grace period; return how many went out."""
     swept = 0
     for shard in range(SHARDS):
         response = client("dynamodb").query(
@@ -116,8 +112,29 @@ def sweep(now: int) -> int:
             KeyConditionExpression="dispatch_shard = :s AND dispatch_due <= :now", Limit=SWEEP_LIMIT_PER_SHARD,
             ExpressionAttributeValues={":s": {"S": f"DISPATCH#{shard}"}, ":now": {"S": _due(now)}},
         )
-        orders = [from_item(item) for item in response["Items"]]
+        entries = [from_item(item) for item in response["Items"]]
+        if not entries:
+            continue
+        orders = _orders_of(entries)
         for order in orders:
             log.warning("order_dispatched_by_sweep", order_id=order["order_id"], shop_id=order["shop_id"])
         swept += len(orders) - len(send_many(orders))
     return swept
+
+
+def _orders_of(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The orders behind outbox entries (one BatchGetItem per 100); an entry without its order is dropped."""
+    table = settings().table(names.ORDERS_TABLE)
+    orders: list[dict[str, Any]] = []
+    for start in range(0, len(entries), 100):
+        keys = [key(f"SHOP#{e['shop_id']}", f"ORDER#{e['order_id']}") for e in entries[start:start + 100]]
+        while keys:
+            response = client("dynamodb").batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
+            orders += [from_item(item) for item in response["Responses"].get(table, [])]
+            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    found = {(o["shop_id"], o["order_id"]) for o in orders}
+    orphans = [e for e in entries if (e["shop_id"], e["order_id"]) not in found]
+    if orphans:
+        log.error("outbox_entry_without_order", order_ids=[e["order_id"] for e in orphans])
+        _leave_outbox(orphans)
+    return orders

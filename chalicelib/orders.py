@@ -169,7 +169,6 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
         "job_id": job_id,
         "job": job.model_dump(mode="json"),
         "jobs_queue_url": snapshot.profile["queue_url"],
-        **dispatch.pending_mark(order_internal_id, now),
     }
 
 
@@ -237,6 +236,7 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, An
         {"Put": {"TableName": table,
                  "Item": to_item({"pk": f"DAY#{snapshot.shop_id}#{day}", "sk": f"ORDER#{request.order_id}",
                                   **{name: order[name] for name in _DAY_FIELDS}})}},
+        {"Put": {"TableName": table, "Item": to_item(dispatch.outbox_entry(order, order["created_at"]))}},
     ]
     if parent is not None:
         items.append(_refund_claim(table, snapshot, parent, order["total"]))
@@ -245,8 +245,8 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, An
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
-        existing = _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc)
-        if dispatch.overdue(existing, clock.now()):
+        existing, outbox = _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc)
+        if dispatch.overdue(outbox, clock.now()):
             dispatch.request(existing)  # the first attempt stopped before handing it over
         return existing, False
     dispatch.request(order)
@@ -254,18 +254,29 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, An
 
 
 def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: list[str],
-                  exc: ClientError) -> dict[str, Any]:
-    """Why a transaction was cancelled: a replay (the stored order), a conflict, or a refund too large."""
-    try:
-        existing = get_order(shop_id, request.order_id)
-    except OrderNotFound:
+                  exc: ClientError) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Why a transaction was cancelled: a replay (the stored order and its outbox entry, if any are left,
+    in one read), a conflict, or a refund too large."""
+    existing, outbox = _order_with_outbox(shop_id, request.order_id)
+    if existing is None:
         if request.is_refund and (not codes or codes[-1] == "ConditionalCheckFailed"):
             raise RefundExceedsParent(f"refund {request.order_id} exceeds what is left to refund of order "
                                       f"{request.parent_order_id}") from exc
         raise ServiceUnavailable("a concurrent request touched this order; retry with the same request") from exc
     if existing["fingerprint"] != order["fingerprint"]:
         raise ConflictError(f"order {request.order_id} exists with a different body") from exc
-    return existing
+    return existing, outbox
+
+
+def _order_with_outbox(shop_id: str, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    table = _table()
+    wanted = [order_key(shop_id, order_id), dispatch.outbox_key(shop_id, order_id)]
+    found: dict[str, dict[str, Any]] = {}
+    while wanted:
+        response = client("dynamodb").batch_get_item(RequestItems={table: {"Keys": wanted, "ConsistentRead": True}})
+        found.update({item["sk"]["S"]: from_item(item) for item in response["Responses"].get(table, [])})
+        wanted = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    return found.get(f"ORDER#{order_id}"), found.get(f"OUTBOX#{order_id}")
 
 
 def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -24,11 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from chalicelib import clock, ekabs, money
 from chalicelib import resource_names as names
 from chalicelib.aws import client, queue_url
-from chalicelib.errors import (ConflictError, PublicAccessExpired, ReceiptNotFound, SchemaValidationError,
-                               ServiceUnavailable)
+from chalicelib.errors import ConflictError, PublicAccessExpired, ReceiptNotFound, SchemaValidationError
 from chalicelib.logs import get_logger
 from chalicelib.settings import settings
-from chalicelib.storage import from_item, to_item
+from chalicelib.storage import batch_write, from_item, to_item
 from chalicelib.validation import parse_data
 
 log = get_logger(__name__)
@@ -289,17 +287,9 @@ def request_pdf(record: dict[str, Any]) -> None:
     client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.PDFS_QUEUE)), MessageBody=pdf_work(record))
 
 
-def save_records(records: list[dict[str, Any]], attempts: int = 5) -> None:
-    """Write whole records back, 25 per BatchWriteItem, retrying what DynamoDB leaves unprocessed."""
-    for start in range(0, len(records), 25):
-        pending = {_table(): [{"PutRequest": {"Item": to_item(r)}} for r in records[start:start + 25]]}
-        for attempt in range(attempts):
-            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                break
-            time.sleep(0.05 * 2 ** attempt)  # unprocessed means throttled: back off before asking again
-        else:
-            raise ServiceUnavailable(f"{len(pending[_table()])} receipt records were not written; the work is retried")
+def save_records(records: list[dict[str, Any]]) -> None:
+    """Write whole records back (BatchWriteItem: no conditions; see ``receipt_public.render_pdfs``)."""
+    batch_write(_table(), [{"PutRequest": {"Item": to_item(r)}} for r in records])
 
 
 # --- receipts of orders ----------------------------------------------------------------------------

@@ -1,11 +1,15 @@
-"""Thin helpers over the low-level DynamoDB client: item (de)serialization."""
+"""Thin helpers over the low-level DynamoDB client: item (de)serialization, batched writes."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from chalicelib.aws import client
+from chalicelib.errors import ServiceUnavailable
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -37,3 +41,17 @@ def key(pk: str, sk: str) -> dict[str, Any]:
 def cancellation_codes(error: Any) -> list[str]:
     """Reason codes of a TransactionCanceledException, one per transaction item."""
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
+
+
+def batch_write(table: str, requests: list[dict[str, Any]], attempts: int = 5) -> None:
+    """BatchWriteItem (PutRequest/DeleteRequest entries), 25 per request, retrying what DynamoDB
+    leaves unprocessed with backoff; raises ServiceUnavailable if some are still left."""
+    for start in range(0, len(requests), 25):
+        pending: dict[str, Any] = {table: requests[start:start + 25]}
+        for attempt in range(attempts):
+            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(0.05 * 2 ** attempt)  # unprocessed means throttled: back off before asking again
+        else:
+            raise ServiceUnavailable(f"{len(pending[table])} writes to {table} were not processed; the work is retried")

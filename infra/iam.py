@@ -124,7 +124,7 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
     API_HANDLER: (
         Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
               (table(names.TENANTS_TABLE),)),
-        Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
+        Grant(("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
               (table(names.ORDERS_TABLE),)),
         Grant(("dynamodb:GetItem", "dynamodb:PutItem"), (table(names.RECEIPTS_TABLE),)),
         Grant(("dynamodb:Query",), (table(names.RECEIPTS_TABLE, names.RECEIPTS_BY_MERCHANT_INDEX),)),
@@ -144,13 +144,13 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
     ),
     "dispatch_orders": (
-        Grant(("dynamodb:UpdateItem",), (table(names.ORDERS_TABLE),)),
+        Grant(("dynamodb:BatchWriteItem",), (table(names.ORDERS_TABLE),)),
         Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
         Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
     ),
     "sweep_dispatch": (
         Grant(("dynamodb:Query",), (table(names.ORDERS_TABLE, names.ORDERS_BY_DISPATCH_INDEX),)),
-        Grant(("dynamodb:UpdateItem",), (table(names.ORDERS_TABLE),)),
+        Grant(("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"), (table(names.ORDERS_TABLE),)),
         Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
         Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
     ),
