@@ -48,11 +48,13 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server naming)
                 raw = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
                 receiver.requests += 1
-                if receiver.delay:
-                    time.sleep(receiver.delay)
-                if receiver.redirect_to:
+                # answer as configured when the request arrived, however long the configured delay is
+                delay, redirect_to, status = receiver.delay, receiver.redirect_to, receiver.status
+                if delay:
+                    time.sleep(delay)
+                if redirect_to:
                     self.send_response(307)
-                    self.send_header("location", receiver.redirect_to)
+                    self.send_header("location", redirect_to)
                     self.end_headers()
                     return
                 try:
@@ -62,14 +64,14 @@ class WebhookReceiver:
                     self.send_response(401)
                     self.end_headers()
                     return
-                if not 200 <= receiver.status < 300:
-                    self.send_response(receiver.status)
+                if not 200 <= status < 300:
+                    self.send_response(status)
                     self.end_headers()
                     return
                 with receiver._changed:
                     receiver.deliveries.append(Delivery(self.headers["webhook-id"], json.loads(raw), time.monotonic()))
                     receiver._changed.notify_all()
-                self.send_response(receiver.status)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *_args: Any) -> None:

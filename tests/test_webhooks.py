@@ -260,10 +260,10 @@ def test_error_timeout_and_metadata_redirect_are_failed_attempts(api, shop, merc
     post(api, shop, "W-5")
     receiver.status = 500
     pump(aws_env)
-    receiver.status, receiver.delay = 204, 1.0
+    receiver.status, receiver.delay = 503, 1.0  # answers too late, and would have refused it: never counted as received
     clock.now = by_type(api, shop, merchant, "W-5")["validated"]["next_attempt_at"]
     sweep_and_pump(aws_env)
-    receiver.delay, receiver.redirect_to = 0.0, "http://169.254.169.254/latest/meta-data/"
+    receiver.status, receiver.delay, receiver.redirect_to = 204, 0.0, "http://169.254.169.254/latest/meta-data/"
     clock.now = by_type(api, shop, merchant, "W-5")["validated"]["next_attempt_at"]
     sweep_and_pump(aws_env)
     receiver.redirect_to = None
