@@ -50,15 +50,17 @@ def money(minor: int) -> str:
     return f"{sign}{units}.{cents:02d}"
 
 
-_MONEY = re.compile(r"^[+-]?\d{1,10}(\.\d{1,2})?$")
+_MONEY = re.compile(r"^([+-]?)(\d{1,10})(?:\.(\d{1,2}))?$")
 
 
 def parse_money(text: str) -> int:
-    """Protocol money text to minor units; FieldError if it is not a plain decimal."""
-    text = text.strip()
-    if not _MONEY.match(text):
-        raise FieldError(f"not an amount: {text!r}")
-    return int((Decimal(text) * 100).to_integral_value(rounding=ROUND_HALF_UP))
+    """Protocol money text to minor units; FieldError if it is not a plain decimal (at most two places)."""
+    match = _MONEY.match(text.strip())
+    if not match:
+        raise FieldError(f"not an amount: {text.strip()!r}")
+    sign, units, cents = match.groups()
+    minor = int(units) * 100 + int((cents or "0").ljust(2, "0"))
+    return -minor if sign == "-" else minor
 
 
 def quantity(value: Decimal) -> str:
@@ -94,11 +96,17 @@ def parse_clock(text: str) -> datetime:
         raise FieldError(f"not a printer date/time: {text!r}") from exc
 
 
+_CONTROLS_TO_QUESTION_MARK = {code: "?" for code in range(0x20) if chr(code) not in "\t\n"}
+
+
 def encode_text(text: str) -> bytes:
-    """Text in the printer's code page; control characters but TAB/LF and unknown letters become '?'."""
-    cleaned = "".join(ch if ch >= " " or ch in "\t\n" else "?" for ch in text)
-    return cleaned.encode(ENCODING, errors="replace")
+    """Text in the printer's code page; control characters but TAB/LF and unknown letters become '?'.
+
+    The code page agrees with ASCII below 80h, and ASCII has the faster codec.
+    """
+    cleaned = text.translate(_CONTROLS_TO_QUESTION_MARK)
+    return cleaned.encode("ascii") if cleaned.isascii() else cleaned.encode(ENCODING, errors="replace")
 
 
 def decode_text(data: bytes) -> str:
-    return data.decode(ENCODING, errors="replace")
+    return data.decode("ascii") if data.isascii() else data.decode(ENCODING, errors="replace")

@@ -19,8 +19,10 @@ drivers; written from scratch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from enum import Enum
+from functools import lru_cache
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -54,7 +56,7 @@ class MalformedFrame(FrameError):
 def bcc(fragment: bytes) -> bytes:
     """The four checksum bytes of ``fragment`` (LEN through 05)."""
     total = sum(fragment) & 0xFFFF
-    return bytes(0x30 + ((total >> shift) & 0x0F) for shift in (12, 8, 4, 0))
+    return bytes((0x30 + (total >> 12), 0x30 + ((total >> 8) & 0x0F), 0x30 + ((total >> 4) & 0x0F), 0x30 + (total & 0x0F)))
 
 
 def next_seq(seq: int) -> int:
@@ -62,12 +64,15 @@ def next_seq(seq: int) -> int:
     return SEQ_FIRST if seq >= SEQ_LAST else seq + 1
 
 
+_CONTROL_BYTE = re.compile(rb"[\x00-\x08\x0b-\x1f]")
+
+
 def _check_data(data: bytes, limit: int) -> None:
     if len(data) > limit:
         raise MalformedFrame(f"data of {len(data)} bytes exceeds the {limit}-byte limit")
-    bad = sorted({b for b in data if b < 0x20 and b not in (0x09, 0x0A)})
-    if bad:
-        raise MalformedFrame(f"data holds control byte(s) {', '.join(f'{b:02X}h' for b in bad)}")
+    if _CONTROL_BYTE.search(data):
+        bad = sorted(set(_CONTROL_BYTE.findall(data)))
+        raise MalformedFrame(f"data holds control byte(s) {', '.join(f'{b[0]:02X}h' for b in bad)}")
 
 
 def _check_header(seq: int, cmd: int) -> None:
@@ -95,7 +100,7 @@ def encode_response(seq: int, cmd: int, data: bytes, status: bytes) -> bytes:
 
 
 def _check_status(status: bytes) -> None:
-    if len(status) != STATUS_LENGTH or any(b < 0x80 for b in status):
+    if len(status) != STATUS_LENGTH or min(status) < 0x80:
         raise MalformedFrame(f"status must be {STATUS_LENGTH} bytes of 80h..FFh, got {status.hex(' ')}")
 
 
@@ -120,15 +125,15 @@ def _unwrap(frame: bytes, minimum_inner: int) -> bytes:
     return body
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     seq: int
     cmd: int
     data: bytes
 
 
-@dataclass(frozen=True)
-class Response:
+class Response(NamedTuple):
+    """One per exchange: a named tuple is immutable too and several times cheaper to build than a frozen dataclass."""
+
     seq: int
     cmd: int
     data: bytes
@@ -178,18 +183,31 @@ class FrameReader:
         return bool(self._partial)
 
     def feed(self, chunk: bytes) -> list[bytes | Signal]:
+        """Once a frame's LEN byte is in, the rest of the frame is taken as one slice, not byte by byte."""
         events: list[bytes | Signal] = []
-        for byte in chunk:
-            if self._partial:
-                self._partial.append(byte)
-                if len(self._partial) == 2 and byte < OFFSET + 4:
-                    self.garbage += 2
-                    self._partial.clear()
-                elif len(self._partial) >= 2 and len(self._partial) == frame_length(self._partial[1]):
-                    events.append(bytes(self._partial))
-                    self._partial.clear()
-            elif byte == PREAMBLE:
-                self._partial.append(byte)
+        partial = self._partial
+        pos, end = 0, len(chunk)
+        while pos < end:
+            if partial:
+                if len(partial) == 1:
+                    if chunk[pos] < OFFSET + 4:
+                        self.garbage += 2
+                        partial.clear()
+                        pos += 1
+                        continue
+                    partial.append(chunk[pos])
+                    pos += 1
+                piece = chunk[pos : pos + frame_length(partial[1]) - len(partial)]
+                partial += piece
+                pos += len(piece)
+                if len(partial) == frame_length(partial[1]):
+                    events.append(bytes(partial))
+                    partial.clear()
+                continue
+            byte = chunk[pos]
+            pos += 1
+            if byte == PREAMBLE:
+                partial.append(byte)
             elif byte == NAK:
                 events.append(Signal.NAK)
             elif byte == SYN:
@@ -232,7 +250,9 @@ class DeviceState(BaseModel):
         return self.syntax_error or self.invalid_command or self.not_allowed or self.overflow or self.paper_out
 
 
+@lru_cache(maxsize=256)
 def decode_status(status: bytes) -> DeviceState:
+    """Cached: a printer repeats a handful of status patterns, and ``DeviceState`` is frozen."""
     _check_status(status)
 
     def bit(byte: int, number: int) -> bool:

@@ -9,8 +9,11 @@ exchange fails with a typed ``LinkError``.
 
 from __future__ import annotations
 
+import os
 import secrets
+import select
 import socket
+import sys
 import threading
 import time
 from typing import Protocol
@@ -28,6 +31,9 @@ from edge.drivers.datecs_frame import (
     encode_request,
     next_seq,
 )
+
+if sys.platform != "win32":
+    import termios
 
 
 class LinkError(Exception):
@@ -67,48 +73,42 @@ class Transport(Protocol):
 
 
 class SerialTransport:
-    """A serial port through pyserial, 8N1; opened on first use and reopened after a failure."""
+    """A serial port, 8N1, opened through pyserial on first use and reopened after a failure."""
 
     def __init__(self, port: str, baud_rate: int) -> None:
         self._name = port
         self._baud_rate = baud_rate
-        self._port: serial.Serial | None = None
+        self._port: _PyserialPort | _DescriptorPort | None = None
         self.description = f"serial {port}@{baud_rate}"
 
-    def _serial(self) -> serial.Serial:
+    def _open(self) -> _PyserialPort | _DescriptorPort:
         if self._port is None:
             try:
-                self._port = serial.Serial(self._name, baudrate=self._baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0)
+                self._port = _Port(serial.Serial(self._name, baudrate=self._baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0))
             except (serial.SerialException, OSError, ValueError) as exc:
                 raise PortUnavailable(f"cannot open {self.description}: {exc}", sent=False) from exc
         return self._port
 
     def write(self, data: bytes) -> None:
-        port = self._serial()
+        port = self._port or self._open()
         try:
             port.write(data)
-            port.flush()
         except (serial.SerialException, OSError) as exc:
             self.close()
             raise PortUnavailable(f"cannot write to {self.description}: {exc}", sent=False) from exc
 
     def read(self, timeout: float) -> bytes:
-        port = self._serial()
+        port = self._port or self._open()
         try:
-            port.timeout = max(timeout, 0.0)
-            first = port.read(1)
-            if not first:
-                return b""
-            port.timeout = 0
-            return bytes(first + port.read(port.in_waiting or 0))
+            return port.read(max(timeout, 0.0))
         except (serial.SerialException, OSError) as exc:
             self.close()
             raise PortUnavailable(f"cannot read from {self.description}: {exc}", sent=True) from exc
 
     def discard_input(self) -> None:
-        port = self._serial()
+        port = self._port or self._open()
         try:
-            port.reset_input_buffer()
+            port.discard_input()
         except (serial.SerialException, OSError) as exc:
             self.close()
             raise PortUnavailable(f"cannot reset {self.description}: {exc}", sent=False) from exc
@@ -117,6 +117,77 @@ class SerialTransport:
         if self._port is not None:
             self._port.close()
             self._port = None
+
+
+class _PyserialPort:
+    """pyserial's own calls, for a port with no descriptor to select on (Windows)."""
+
+    def __init__(self, port: serial.Serial) -> None:
+        self._serial = port
+
+    def discard_input(self) -> None:
+        self._serial.reset_input_buffer()
+
+    def write(self, data: bytes) -> None:
+        self._serial.write(data)
+        self._serial.flush()
+
+    def read(self, timeout: float) -> bytes:
+        self._serial.timeout = timeout
+        first = self._serial.read(1)
+        if not first:
+            return b""
+        self._serial.timeout = 0
+        return bytes(first + self._serial.read(self._serial.in_waiting))
+
+    def close(self) -> None:
+        self._serial.close()
+
+
+class _DescriptorPort:
+    """The non-blocking descriptor pyserial opened and configured, driven directly (POSIX).
+
+    A read is one select and one read of whatever has arrived, usually a whole answer:
+    pyserial's ``read(n)`` selects and reads again for each call, and every change of its
+    ``timeout`` re-applies the termios settings. A write selects only when the kernel's
+    buffer is full (pyserial selects after every write), then drains as pyserial's
+    ``flush`` does, so the answer timeout starts once the frame is on the line.
+    """
+
+    def __init__(self, port: serial.Serial) -> None:
+        self._serial = port
+        self._fd = port.fileno()
+
+    def discard_input(self) -> None:
+        termios.tcflush(self._fd, termios.TCIFLUSH)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except BlockingIOError:
+                pass
+            if view:
+                select.select([], [self._fd], [])
+        termios.tcdrain(self._fd)
+
+    def read(self, timeout: float) -> bytes:
+        if not select.select([self._fd], [], [], timeout)[0]:
+            return b""
+        try:
+            chunk = os.read(self._fd, 4096)
+        except BlockingIOError:
+            return b""
+        if not chunk:
+            raise serial.SerialException(f"{self._serial.port} reports data but returned none (disconnected?)")
+        return chunk
+
+    def close(self) -> None:
+        self._serial.close()
+
+
+_Port = _PyserialPort if sys.platform == "win32" else _DescriptorPort
 
 
 class TcpTransport:

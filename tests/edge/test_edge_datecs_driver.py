@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 import time
+import tty
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -11,11 +16,12 @@ import pytest
 from pydantic import ValidationError
 
 from edge.config import FiscalDeviceConfig
-from edge.drivers import create_driver
+from edge.drivers import create_driver, datecs_link
 from edge.drivers.base import DeviceBusy, InvalidJob, OperationRefused, PaperOut, UnsupportedDevice, UnsupportedOperation
 from edge.drivers.datecs import DeviceSilent, GarbledAnswer, IslDriver, ReceiptInterrupted
 from edge.drivers.datecs_commands import Command
-from edge.drivers.datecs_frame import decode_request
+from edge.drivers.datecs_frame import SYN, decode_request, encode_response, encode_status
+from edge.drivers.datecs_link import IslLink, SerialTransport
 from edge.emulators.datecs_device import FiscalPrinter
 from edge.emulators.datecs_server import PtyServer, TcpServer
 from edge_harness import make_job
@@ -104,6 +110,73 @@ def test_crash_mid_receipt_cancels_the_open_receipt_and_proves_nothing_printed(p
     assert driver.find_receipt("job-1") is None  # asking again changes nothing
     assert driver.print_receipt(make_job("job-1")).fiscal_number == "0000002"
     assert len(printer.receipts_with_text("job-1")) == 1
+    found = driver.find_receipt("job-1")
+    assert found is not None and found.fiscal_number == "0000002"
+
+
+def test_the_sale_plan_is_committed_before_the_printer_is_asked_to_open_the_receipt(printer: FiscalPrinter, driver: IslDriver, tmp_path: Path) -> None:
+    seen_at_open: list[tuple[object, ...]] = []
+    execute = printer.execute
+
+    def spy(cmd: int, data: bytes) -> tuple[bytes, bytes]:
+        if cmd == Command.OPEN_FISCAL_RECEIPT and data:  # the open itself, not the query of the last sale number
+            with closing(sqlite3.connect(tmp_path / "isl_sales.sqlite")) as other:
+                seen_at_open.extend(other.execute("SELECT job_id, seq, unp, cancelling FROM sales").fetchall())
+        return execute(cmd, data)
+
+    printer.execute = spy  # type: ignore[method-assign]
+    driver.print_receipt(make_job("job-1"))
+    assert seen_at_open == [("job-1", 1, "DT000600-0001-0000001", 0)]
+
+
+# How the serial transport drives an open port: the descriptor itself (POSIX) or pyserial's calls (Windows).
+PORT_KINDS = pytest.mark.parametrize("port_kind", [datecs_link._DescriptorPort, datecs_link._PyserialPort], ids=["descriptor", "pyserial"])
+
+
+@PORT_KINDS
+def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(port_kind: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datecs_link, "_Port", port_kind)
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    answer = encode_response(0x20, Command.LAST_DOCUMENT_NUMBER, b"0000042", encode_status(fiscal_mode=True))
+
+    def printer_side() -> None:
+        os.read(master, 4096)
+        for piece in (bytes([SYN]), answer[:1], answer[1:6], answer[6:-1], answer[-1:]):
+            os.write(master, piece)
+            time.sleep(0.02)
+
+    transport = SerialTransport(os.ttyname(slave), 115200)
+    link = IslLink(transport, answer_timeout=0.5, first_seq=0x20)
+    side = threading.Thread(target=printer_side)
+    side.start()
+    try:
+        response = link.request(Command.LAST_DOCUMENT_NUMBER)
+    finally:
+        side.join()
+        link.close()
+        os.close(master)
+        os.close(slave)
+    assert (response.seq, response.cmd, response.data) == (0x20, Command.LAST_DOCUMENT_NUMBER, b"0000042")
+    assert link.bytes_in == 1 + len(answer)
+
+
+@PORT_KINDS
+def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_kind: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datecs_link, "_Port", port_kind)
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    transport = SerialTransport(os.ttyname(slave), 115200)
+    try:
+        assert transport.read(0.01) == b""
+        frames = encode_response(0x21, Command.STATUS, b"", encode_status()) + bytes([SYN])
+        os.write(master, frames)
+        time.sleep(0.05)
+        assert transport.read(0.5) == frames
+    finally:
+        transport.close()
+        os.close(master)
+        os.close(slave)
 
 
 def test_a_paid_receipt_left_open_is_closed_by_reconciliation(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:

@@ -115,6 +115,25 @@ def test_reader_splits_signals_garbage_and_frames_across_chunks() -> None:
     assert not reader.in_frame
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7, 64], ids=lambda n: f"chunks-of-{n}")
+def test_reader_reassembles_frames_split_across_any_number_of_reads(size: int) -> None:
+    first = encode_response(0x22, Command.READ_CLOCK, b"24-11-26 10:00:00", encode_status())
+    second = encode_response(0x23, Command.LAST_DOCUMENT_NUMBER, b"0000007", encode_status(fiscal_mode=True))
+    stream = bytes([SYN]) + first + b"\xfe" + bytes([NAK]) + second + first[:4]
+    reader = FrameReader()
+    events = [event for start in range(0, len(stream), size) for event in reader.feed(stream[start : start + size])]
+    assert events == [Signal.SYN, first, Signal.NAK, second]
+    assert reader.garbage == 1 and reader.in_frame
+
+
+def test_reader_drops_a_preamble_whose_length_byte_is_too_small() -> None:
+    frame = encode_response(0x22, Command.STATUS, b"", encode_status())
+    reader = FrameReader()
+    assert reader.feed(b"\x01") == [] and reader.in_frame
+    assert reader.feed(b"\x10" + frame) == [frame]
+    assert reader.garbage == 2 and not reader.in_frame
+
+
 def test_limits_are_enforced_when_encoding() -> None:
     with pytest.raises(MalformedFrame):
         encode_request(0x1F, Command.STATUS)
