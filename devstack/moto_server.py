@@ -10,6 +10,11 @@ operations share one lock, a transaction checks all conditions first and only
 then applies its writes, and a failure while applying restores just the items
 it touched.
 
+It also fixes how moto's SQS long poll waits (see ``receive_message`` below)
+and drops two costs moto pays on every request that have nothing to do with
+AWS: a directory listing of moto's own package to route the request, and an
+access-log line (``BRIDGE_MOTO_ACCESS_LOG=1`` brings it back).
+
     python -m devstack.moto_server -H 127.0.0.1 -p 5000
 """
 
@@ -17,10 +22,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import logging
+import os
 import sys
 import threading
 from typing import Any, Callable
 
+from moto import backends as moto_backends
+from moto.core.utils import unix_time
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MultipleTransactionsException,
@@ -30,6 +39,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attributes
 
 _ITEM_LOCK = threading.RLock()
 _LOCKED_OPERATIONS = ("put_item", "get_item", "query", "scan", "update_item", "delete_item")
@@ -118,10 +128,111 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             raise
 
 
+# -- SQS long polling -------------------------------------------------------------------------
+#
+# moto 5.2's ReceiveMessage with WaitTimeSeconds has three faults that real SQS does not:
+# - a FIFO group in flight when the poll starts stays blocked for the whole poll, even after its
+#   message is deleted (the pending groups are read once), so the group's next message waits for
+#   the poll to run out (up to 20 s) unless another consumer happens to poll;
+# - it waits with ``wait_for(lambda: queue.messages)``, which is true as soon as any message is
+#   visible, even one it may not hand out (its group is in flight): the poll then spins on the CPU
+#   for its whole wait, holding the GIL that every other request of the emulator needs;
+# - it takes messages without a lock, so two concurrent polls can both receive the same message.
+# Here a poll takes messages under the queue's lock, re-reads the groups in flight on every pass,
+# and sleeps until a send, delete or visibility change on that queue wakes it (or until the next
+# message's visibility timeout or delay runs out, or the poll's own end).
+
+
+def _retained(queue: Queue, message: Message) -> bool:
+    """moto checks this through get_queue_attributes, which recounts the whole queue per message."""
+    return message.sent_timestamp / 1000 + int(queue.message_retention_period) > unix_time()  # type: ignore[operator]
+
+
+def _take(queue: Queue, count: int, visibility_timeout: int, attribute_names: list[str]) -> list[Message]:
+    """One pass over the visible messages, as moto's own loop body; the caller holds the queue's lock."""
+    for message in [m for m in queue.pending_messages if m.visible]:
+        queue.pending_messages.discard(message)  # its consumer timed out: no longer in flight
+    groups_in_flight = {m.group_id for m in queue.pending_messages if m.group_id is not None}
+    result: list[Message] = []
+    to_dead_letter: list[Message] = []
+    for message in queue.messages:
+        if queue.fifo_queue and message.group_id and message.group_id in groups_in_flight:
+            continue
+        if (queue.dead_letter_queue is not None and queue.redrive_policy
+                and message.approximate_receive_count >= queue.redrive_policy["maxReceiveCount"]):
+            to_dead_letter.append(message)
+            continue
+        queue.pending_messages.add(message)
+        message.mark_received(visibility_timeout=visibility_timeout)
+        received = copy.deepcopy(message)  # as moto: filtering attributes must not change the stored message
+        _filter_message_attributes(received, attribute_names)
+        if not _retained(queue, message):
+            break
+        result.append(received)
+        if len(result) >= count:
+            break
+    for message in to_dead_letter:
+        queue._messages.remove(message)
+        queue.dead_letter_queue.add_message(message)
+    return result
+
+
+def _next_change(queue: Queue, now: float) -> float:
+    """When the next in-flight or delayed message of the queue becomes receivable (epoch seconds)."""
+    times = [t / 1000 for m in queue._messages for t in (m.visible_at, m.delayed_until) if t / 1000 > now]
+    return min(times, default=float("inf"))
+
+
+def receive_message(self: SQSBackend, queue_name: str, count: int, wait_seconds_timeout: int,
+                    visibility_timeout: int, message_attribute_names: list[str] | None = None) -> list[Message]:
+    queue = self.get_queue(queue_name)
+    polling_end = unix_time() + wait_seconds_timeout
+    with queue._messages_lock:
+        while True:
+            result = _take(queue, count, visibility_timeout, message_attribute_names or [])
+            now = unix_time()
+            if result or not wait_seconds_timeout or now >= polling_end:
+                return result
+            queue._messages_lock.wait(min(polling_end, _next_change(queue, now)) - now)
+
+
+def _wakes_pollers(method: Callable[..., Any], queue_of: Callable[..., Queue]) -> Callable[..., Any]:
+    """Run ``method`` under the queue's lock and wake its long polls: a message may be receivable now."""
+
+    @functools.wraps(method)
+    def waking(*args: Any, **kwargs: Any) -> Any:
+        queue = queue_of(*args)
+        with queue._messages_lock:
+            try:
+                return method(*args, **kwargs)
+            finally:
+                queue._messages_lock.notify_all()
+
+    return waking
+
+
+def _install_sqs() -> None:
+    SQSBackend.receive_message = receive_message
+    Queue.delete_message = _wakes_pollers(Queue.delete_message, lambda queue, *_: queue)
+    SQSBackend.change_message_visibility = _wakes_pollers(
+        SQSBackend.change_message_visibility, lambda backend, queue_name, *_: backend.get_queue(queue_name))
+
+
+def _install_request_costs() -> None:
+    # Every request routed without a host is matched against moto's package directories, listed
+    # from disk each time under the router's global lock; the list never changes while running.
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules
+    if os.environ.get("BRIDGE_MOTO_ACCESS_LOG") != "1":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
 def install() -> None:
     for name in _LOCKED_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
     DynamoDBBackend.transact_write_items = transact_write_items
+    _install_sqs()
+    _install_request_costs()
 
 
 if __name__ == "__main__":

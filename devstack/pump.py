@@ -11,18 +11,37 @@ retries are visible locally without waiting minutes.
 
 Each handler runs in its own process (``--handler NAME``), as each is its own
 Lambda function on AWS: a CPU-bound PDF render must not hold the GIL over the
-webhook sender or the dispatcher. The parent starts one child per handler and
-stops them all on SIGINT/SIGTERM.
+webhook sender or the dispatcher. The parent starts the children and stops them
+all on SIGINT/SIGTERM.
+
+Lambda's event source mapping polls a queue with several batches at once (five
+to begin with), each in its own execution environment, which runs one
+invocation at a time. So each SQS handler gets ``BRIDGE_PUMP_CONCURRENCY``
+children (default 3), each long-polling and invoking the handler on its own
+batch; a scheduled handler gets one. With a single poller every order's
+webhooks stood in one line, and one slow delivery held up all the others. On a
+FIFO queue the queue itself keeps a group's messages in order: none is handed
+out while an earlier one of its group is in flight. Before it reports ready,
+each child imports the modules its handler names (``warm``), so that the first
+orders of a run do not queue behind a cold start in every one of them.
+
+Handlers named in ``BRIDGE_PUMP_NICE`` (default ``render_pdfs``; empty for none)
+run at a lower CPU priority. On AWS the CPU-heavy PDF render is its own function
+on its own CPU and cannot slow the receipt or webhook handlers; here every
+handler shares the machine's cores, so the render takes only the cycles the
+order's path leaves idle. It still renders every PDF, later when CPU is short.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import types
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -137,11 +156,37 @@ def scheduled_sources(app: Any) -> list[ScheduledEventConfig]:
     return [source for source in app.event_sources if isinstance(source, ScheduledEventConfig)]
 
 
+def _is_lazy(value: Any) -> bool:
+    """A ``chalicelib.lazy`` stand-in: a module object that is not the module its name imports."""
+    return isinstance(value, types.ModuleType) and sys.modules.get(value.__name__) is not value
+
+
+def warm(app_module: Any, name: str) -> None:
+    """Import the modules handler ``name`` names, which app.py loads lazily, and those they load lazily.
+
+    With several environments per handler, each would otherwise pay these imports on its first
+    event (a cold start, 0.3-1 s here) and the first orders of every run would queue behind them;
+    this way each child starts initialised, as a provisioned Lambda environment does. Nothing of
+    the handler runs: its first event still creates its AWS clients and looks up its queues.
+    """
+    handler = getattr(app_module, name)
+    code = getattr(handler, "func", handler).__code__
+    modules = [importlib.import_module(value.__name__) for value in (vars(app_module).get(n) for n in code.co_names)
+               if _is_lazy(value)]
+    for module in modules:
+        for value in list(vars(module).values()):
+            if _is_lazy(value):
+                importlib.import_module(value.__name__)
+
+
 def run_handler(name: str) -> None:
     """Pump one handler until SIGINT/SIGTERM."""
     configure()
+    if name in os.environ.get("BRIDGE_PUMP_NICE", "render_pdfs").split(","):
+        os.nice(10)  # off the order's path; on AWS its own function with its own CPU, here it shares two cores
     import app as app_module
 
+    warm(app_module, name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -165,12 +210,15 @@ def _relay(child: subprocess.Popen[str]) -> None:
 
 
 def run_all() -> None:
-    """One child process per handler; READY once every child is."""
+    """``BRIDGE_PUMP_CONCURRENCY`` child processes per SQS handler, one per scheduled handler; READY once every child is."""
     import app as app_module
 
+    concurrency = max(1, int(os.environ.get("BRIDGE_PUMP_CONCURRENCY", "3")))
     names = [c.name for c in sqs_sources(app_module.app)] + [c.name for c in scheduled_sources(app_module.app)]
+    instances = [c.name for c in sqs_sources(app_module.app) for _ in range(concurrency)]
+    instances += [c.name for c in scheduled_sources(app_module.app)]
     children = [subprocess.Popen([sys.executable, "-m", "devstack.pump", "--handler", name], stdout=subprocess.PIPE,
-                                 text=True) for name in names]
+                                 text=True) for name in instances]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
