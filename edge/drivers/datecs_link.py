@@ -275,6 +275,7 @@ class IslLink:
         self._monotonic = time.monotonic
         self.bytes_out = 0
         self.bytes_in = 0
+        self._settled = False  # the last exchange ended with its answer read whole: nothing stale can follow
 
     @property
     def lock(self) -> threading.RLock:
@@ -285,7 +286,9 @@ class IslLink:
         with self._lock:
             seq, self._next = self._next, next_seq(self._next)
             frame = encode_request(seq, cmd, data)
-            self.transport.discard_input()
+            if not self._settled:  # after a failure or a (re)open, a late answer or garbage may be waiting
+                self.transport.discard_input()
+            self._settled = False
             failure: LinkError | None = None
             sent = False
             for _attempt in range(self.retries + 1):
@@ -294,6 +297,7 @@ class IslLink:
                 sent = True
                 outcome = self._await(seq, cmd)
                 if isinstance(outcome, Response):
+                    self._settled = True
                     return outcome
                 failure = outcome
                 if isinstance(outcome, BusyTooLong):
@@ -342,4 +346,5 @@ class IslLink:
 
     def close(self) -> None:
         with self._lock:
+            self._settled = False
             self.transport.close()

@@ -179,6 +179,31 @@ def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_ki
         os.close(slave)
 
 
+def test_a_late_answer_to_a_failed_request_is_discarded_before_the_next_one() -> None:
+    """The port is flushed after an exchange that did not end with its answer (only then can stale bytes wait)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    late = encode_response(0x20, Command.STATUS, b"", encode_status())
+    fresh = encode_response(0x21, Command.LAST_DOCUMENT_NUMBER, b"0000043", encode_status(fiscal_mode=True))
+    link = IslLink(SerialTransport(os.ttyname(slave), 115200), answer_timeout=0.2, retries=0, first_seq=0x20)
+    try:
+        with pytest.raises(datecs_link.NoAnswer):
+            link.request(Command.STATUS)
+        os.read(master, 4096)
+        os.write(master, late)  # the printer answers after the host gave up
+        time.sleep(0.05)
+        side = threading.Thread(target=lambda: (os.read(master, 4096), os.write(master, fresh)))
+        side.start()
+        response = link.request(Command.LAST_DOCUMENT_NUMBER)
+        side.join()
+    finally:
+        link.close()
+        os.close(master)
+        os.close(slave)
+    assert (response.seq, response.data) == (0x21, b"0000043")
+    assert link.bytes_in == len(fresh), "the late answer was flushed, never read"
+
+
 def test_a_paid_receipt_left_open_is_closed_by_reconciliation(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:
     pty.faults.drop_after = Command.TOTAL
     with pytest.raises(ReceiptInterrupted):
