@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -156,3 +160,30 @@ def receiver(stack: Any) -> Iterator[Any]:
     configure_webhook(stack.demo["api_base"], stack.demo, hooks)
     yield hooks
     hooks.stop()
+
+
+@contextmanager
+def emulator(service: str, probe: str) -> Iterator[tuple[subprocess.Popen[bytes], Any]]:
+    """The local stack's moto server (devstack.moto_server) on a free port, and a client of ``service``
+    once its ``probe`` call (a cheap listing) answers."""
+    from devstack.harness import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-central-1",
+                          aws_access_key_id="x", aws_secret_access_key="x")
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                getattr(client, probe)()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield server, client
+    finally:
+        server.terminate()
+        server.wait()

@@ -3,37 +3,19 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 
-from devstack.harness import free_port
+from tests.conftest import emulator as moto_emulator
 
 
 @pytest.fixture(scope="module")
 def emulator():
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = boto3.client("sqs", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-central-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.list_queues()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    yield server, client
-    server.terminate()
-    server.wait()
+    with moto_emulator("sqs", "list_queues") as started:
+        yield started
 
 
 def cpu_seconds(pid: int) -> float:

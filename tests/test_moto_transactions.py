@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devstack.harness import free_port
+from tests.conftest import emulator
 
 
 @pytest.fixture(scope="module")
 def dynamodb():
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{port}", region_name="eu-central-1",
-                          aws_access_key_id="x", aws_secret_access_key="x")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.list_tables()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-    client.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    yield client
-    server.terminate()
-    server.wait()
+    with emulator("dynamodb", "list_tables") as (_server, client):
+        client.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        yield client
 
 
 def put_pair(client, n: int) -> str:
