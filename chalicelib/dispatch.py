@@ -24,7 +24,7 @@ from chalicelib import webhooks
 from chalicelib.aws import client, queue_url
 from chalicelib.logs import get_logger
 from chalicelib.settings import settings
-from chalicelib.storage import batch_write, from_item, key
+from chalicelib.storage import batch_get, batch_write, from_item, key
 
 log = get_logger(__name__)
 SHARDS = 4
@@ -123,15 +123,9 @@ def sweep(now: int) -> int:
 
 
 def _orders_of(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The orders behind outbox entries (one BatchGetItem per 100); an entry without its order is dropped."""
-    table = settings().table(names.ORDERS_TABLE)
-    orders: list[dict[str, Any]] = []
-    for start in range(0, len(entries), 100):
-        keys = [key(f"SHOP#{e['shop_id']}", f"ORDER#{e['order_id']}") for e in entries[start:start + 100]]
-        while keys:
-            response = client("dynamodb").batch_get_item(RequestItems={table: {"Keys": keys, "ConsistentRead": True}})
-            orders += [from_item(item) for item in response["Responses"].get(table, [])]
-            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    """The orders behind outbox entries; an entry without its order is dropped."""
+    orders = batch_get(settings().table(names.ORDERS_TABLE),
+                       [key(f"SHOP#{e['shop_id']}", f"ORDER#{e['order_id']}") for e in entries])
     found = {(o["shop_id"], o["order_id"]) for o in orders}
     orphans = [e for e in entries if (e["shop_id"], e["order_id"]) not in found]
     if orphans:

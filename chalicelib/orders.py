@@ -27,7 +27,7 @@ from chalicelib.errors import (CatalogReferenceError, ConflictError, OrderNotFou
 from chalicelib.reports import local_day
 from chalicelib.settings import settings
 from chalicelib.shops import ShopSnapshot
-from chalicelib.storage import cancellation_codes, from_item, key, to_item
+from chalicelib.storage import batch_get, cancellation_codes, from_item, key, to_item
 
 
 def _reject_float(value: Any) -> Any:
@@ -269,13 +269,8 @@ def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: 
 
 
 def _order_with_outbox(shop_id: str, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    table = _table()
-    wanted = [order_key(shop_id, order_id), dispatch.outbox_key(shop_id, order_id)]
-    found: dict[str, dict[str, Any]] = {}
-    while wanted:
-        response = client("dynamodb").batch_get_item(RequestItems={table: {"Keys": wanted, "ConsistentRead": True}})
-        found.update({item["sk"]["S"]: from_item(item) for item in response["Responses"].get(table, [])})
-        wanted = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    found = {item["sk"]: item for item in batch_get(_table(), [order_key(shop_id, order_id),
+                                                              dispatch.outbox_key(shop_id, order_id)])}
     return found.get(f"ORDER#{order_id}"), found.get(f"OUTBOX#{order_id}")
 
 

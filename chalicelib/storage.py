@@ -55,3 +55,16 @@ def batch_write(table: str, requests: list[dict[str, Any]], attempts: int = 5) -
             time.sleep(0.05 * 2 ** attempt)  # unprocessed means throttled: back off before asking again
         else:
             raise ServiceUnavailable(f"{len(pending[table])} writes to {table} were not processed; the work is retried")
+
+
+def batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Strongly consistent BatchGetItem of ``keys`` (100 per request, unprocessed keys asked again); the
+    items found, deserialized, in no particular order."""
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), 100):
+        wanted = keys[start:start + 100]
+        while wanted:
+            response = client("dynamodb").batch_get_item(RequestItems={table: {"Keys": wanted, "ConsistentRead": True}})
+            found += [from_item(item) for item in response["Responses"].get(table, [])]
+            wanted = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    return found
