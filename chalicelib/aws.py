@@ -32,3 +32,14 @@ def reset_clients() -> None:
 def queue_url(name: str) -> str:
     """URL of one of the app's own queues, looked up once per container."""
     return str(client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def send_message_batches(url: str, entries: list[dict[str, Any]]) -> set[int]:
+    """SendMessageBatch in tens; return the positions (in ``entries``) that failed."""
+    failed: set[int] = set()
+    for start in range(0, len(entries), 10):
+        batch = entries[start:start + 10]
+        response = client("sqs").send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(start + i), **entry} for i, entry in enumerate(batch)])
+        failed |= {int(f["Id"]) for f in response.get("Failed", [])}
+    return failed

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib import resource_names as names
 from chalicelib import webhooks
-from chalicelib.aws import client, queue_url
+from chalicelib.aws import client, queue_url, send_message_batches
 from chalicelib.logs import get_logger
 from chalicelib.settings import settings
 from chalicelib.storage import batch_get, batch_write, from_item, key
@@ -75,7 +75,7 @@ def send_many(orders: list[dict[str, Any]]) -> set[int]:
         if position not in failed:
             by_queue[order["jobs_queue_url"]].append(position)
     for url, positions in by_queue.items():
-        unsent = webhooks.send_batches(url, [{"MessageBody": json.dumps(orders[p]["job"])} for p in positions])
+        unsent = send_message_batches(url, [{"MessageBody": json.dumps(orders[p]["job"])} for p in positions])
         failed |= {positions[i] for i in unsent}
     _leave_outbox([order for position, order in enumerate(orders) if position not in failed])
     if failed:

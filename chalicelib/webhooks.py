@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib import money, net_guard, resource_names as names
-from chalicelib.aws import client, queue_url
+from chalicelib.aws import client, queue_url, send_message_batches
 from chalicelib.errors import WebhookTargetRefused
 from chalicelib.lazy import lazy
 from chalicelib.settings import settings
@@ -122,20 +122,9 @@ def enqueue(order: dict[str, Any], event_type: str) -> None:
 def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
     """Queue one event for each order, ten per request; return the positions SQS did not take."""
     messages = [_message(order, event_type) for order in orders]
-    return send_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)), [
+    return send_message_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)), [
         {"MessageBody": m.model_dump_json(), "MessageGroupId": m.payload["orderInternalID"],
          "MessageDeduplicationId": m.webhook_id} for m in messages])
-
-
-def send_batches(url: str, entries: list[dict[str, Any]]) -> set[int]:
-    """SendMessageBatch in tens; return the positions (in ``entries``) that failed."""
-    failed: set[int] = set()
-    for start in range(0, len(entries), 10):
-        batch = entries[start:start + 10]
-        response = client("sqs").send_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(start + i), **entry} for i, entry in enumerate(batch)])
-        failed |= {int(f["Id"]) for f in response.get("Failed", [])}
-    return failed
 
 
 def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
