@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from chalicelib import resource_names as names
 from chalicelib import webhooks
-from chalicelib.aws import client, queue_url, send_message_batches
+from chalicelib.aws import client
 from chalicelib.errors import ConflictError, DeliveryNotFound, SchemaValidationError
 from chalicelib.logs import get_logger
 from chalicelib.settings import settings
@@ -308,9 +308,7 @@ def _retry_message(record: dict[str, Any]) -> tuple[webhooks.WebhookMessage, str
 
 def _publish(records: list[dict[str, Any]]) -> None:
     entries = [_retry_message(r) for r in records]
-    failed = send_message_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)), [
-        {"MessageBody": m.model_dump_json(), "MessageGroupId": m.payload["orderInternalID"],
-         "MessageDeduplicationId": dedup} for m, dedup in entries])
+    failed = webhooks.publish_many(entries)
     for position in sorted(failed):
         log.error("webhook_retry_not_queued", webhook_id=entries[position][0].webhook_id)
 

@@ -99,14 +99,17 @@ def webhook_id(order: dict[str, Any], event_type: str) -> str:
     return f"msg_{order['order_internal_id']}_{event_type}"
 
 
-def publish(message: WebhookMessage, deduplication_id: str) -> None:
-    """Put one event on the FIFO queue, in its order's group so an order's events stay in sequence."""
-    client("sqs").send_message(
-        QueueUrl=queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
-        MessageBody=message.model_dump_json(),
-        MessageGroupId=message.payload["orderInternalID"],
-        MessageDeduplicationId=deduplication_id,
-    )
+def _fifo_entry(message: WebhookMessage, deduplication_id: str) -> dict[str, str]:
+    """An event on the FIFO queue, in its order's group so an order's events stay in sequence."""
+    return {"MessageBody": message.model_dump_json(), "MessageGroupId": message.payload["orderInternalID"],
+            "MessageDeduplicationId": deduplication_id}
+
+
+def publish_many(messages: list[tuple[WebhookMessage, str]]) -> set[int]:
+    """Put events (each with its deduplication id) on the FIFO queue, ten per request; return the
+    positions SQS did not take."""
+    return send_message_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
+                                [_fifo_entry(m, deduplication_id) for m, deduplication_id in messages])
 
 
 def _message(order: dict[str, Any], event_type: str) -> WebhookMessage:
@@ -116,15 +119,14 @@ def _message(order: dict[str, Any], event_type: str) -> WebhookMessage:
 
 def enqueue(order: dict[str, Any], event_type: str) -> None:
     message = _message(order, event_type)
-    publish(message, message.webhook_id)
+    client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
+                               **_fifo_entry(message, message.webhook_id))
 
 
 def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
-    """Queue one event for each order, ten per request; return the positions SQS did not take."""
+    """Queue one event for each order; return the positions SQS did not take."""
     messages = [_message(order, event_type) for order in orders]
-    return send_message_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)), [
-        {"MessageBody": m.model_dump_json(), "MessageGroupId": m.payload["orderInternalID"],
-         "MessageDeduplicationId": m.webhook_id} for m in messages])
+    return publish_many([(m, m.webhook_id) for m in messages])
 
 
 def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
