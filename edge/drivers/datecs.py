@@ -129,8 +129,7 @@ class IslDriver(FiscalDriver):
         with self.link.lock:
             serial = self._identity()
             sales = self._sale_lines(job)
-            self._settle_open_receipt()
-            last_seq = self._int(self._ask(Command.OPEN_FISCAL_RECEIPT), "last sale number")
+            last_seq = self._last_sale(settle=True)
             doc_before = self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
             seq = max(last_seq, self.book.highest_seq(serial)) + 1
             plan = self.book.plan(job.job_id, serial, seq, f"{serial}-{self._operator:04d}-{seq:07d}", doc_before)
@@ -153,8 +152,7 @@ class IslDriver(FiscalDriver):
             serial = self._identity()
             if plan.device != serial:
                 raise DeviceRefused(f"job {sale_id} was sent to printer {plan.device}, this is {serial}")
-            self._settle_open_receipt()
-            last_seq = self._int(self._ask(Command.OPEN_FISCAL_RECEIPT), "last sale number")
+            last_seq = self._last_sale(settle=True)
             refreshed = self.book.for_job(sale_id)
             assert refreshed is not None
             if last_seq < refreshed.seq or refreshed.cancelling:
@@ -164,7 +162,7 @@ class IslDriver(FiscalDriver):
     def last_receipt(self) -> FiscalRecord | None:
         with self.link.lock:
             serial = self._identity()
-            last_seq = self._int(self._ask(Command.OPEN_FISCAL_RECEIPT), "last sale number")
+            last_seq = self._last_sale()
             plan = self.book.for_seq(serial, last_seq)
             if plan is None or plan.cancelling:
                 return None
@@ -307,9 +305,26 @@ class IslDriver(FiscalDriver):
             return ReceiptInterrupted(f"{exc}; then {again}")
         return ReceiptInterrupted(f"{exc}; the paid receipt was then closed") if settled == "closed" else exc
 
-    def _settle_open_receipt(self) -> str | None:
-        """Finish whatever receipt is open: close it if fully paid, else cancel it."""
-        state = self._state(Command.STATUS)
+    def _last_sale(self, *, settle: bool = False) -> int:
+        """The printer's last unique sale number; with ``settle``, a receipt left open is then finished.
+
+        Every answer carries the printer's status, so the answer to this query already says
+        whether a receipt is open: no separate status exchange. Closing or cancelling that
+        receipt does not change the last sale number, which was taken when it was opened.
+        """
+        text, state = self._exchange(Command.OPEN_FISCAL_RECEIPT, "")
+        last_seq = self._int(text, "last sale number")
+        if settle:
+            self._settle_open_receipt(state)
+        return last_seq
+
+    def _settle_open_receipt(self, state: DeviceState | None = None) -> str | None:
+        """Finish whatever receipt is open: close it if fully paid, else cancel it.
+
+        ``state`` is the status from an answer just received; without it the printer is asked.
+        """
+        if state is None:
+            state = self._state(Command.STATUS)
         if not state.fiscal_receipt_open:
             if state.service_receipt_open:
                 self._ask(Command.CLOSE_SERVICE_RECEIPT)
@@ -323,7 +338,7 @@ class IslDriver(FiscalDriver):
             self._ask(Command.CLOSE_FISCAL_RECEIPT)
             return "closed"
         serial = self._identity()
-        last_seq = self._int(self._ask(Command.OPEN_FISCAL_RECEIPT), "last sale number")
+        last_seq = self._last_sale()
         self.book.mark_cancelling(serial, last_seq)
         self._ask(self.dialect.cancel_command)
         return "cancelled"

@@ -64,11 +64,14 @@ class SaleBook:
         # new size; checkpointed at 100 pages it soon stops growing and is rewritten in place.
         self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         self._db.execute(_SCHEMA)
+        self._highest: dict[str, int] = {}  # per device, once read: this book is its file's only writer
 
     def plan(self, job_id: str, device: str, seq: int, unp: str, doc_before: int) -> SalePlan:
         """Record (or replace, after the printer proved the last try void) the sale number for a job."""
         with self._lock:
             self._db.execute(_PLAN, (job_id, device, seq, unp, doc_before, time.time_ns() // 1_000_000))
+            if device in self._highest:
+                self._highest[device] = max(self._highest[device], seq)
         return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=False)
 
     def mark_cancelling(self, device: str, seq: int) -> None:
@@ -83,9 +86,12 @@ class SaleBook:
         return self._one("WHERE device = ? AND seq = ?", (device, seq))
 
     def highest_seq(self, device: str) -> int:
+        """The highest sequence ever planned for the device: read from the file once, then kept as plans are made."""
         with self._lock:
-            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM sales WHERE device = ?", (device,)).fetchone()
-        return int(row[0])
+            if device not in self._highest:
+                row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM sales WHERE device = ?", (device,)).fetchone()
+                self._highest[device] = int(row[0])
+            return self._highest[device]
 
     def _one(self, where: str, params: tuple[object, ...]) -> SalePlan | None:
         with self._lock:

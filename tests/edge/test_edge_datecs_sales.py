@@ -29,7 +29,7 @@ def test_a_new_plan_for_the_same_job_replaces_a_cancelled_one(tmp_path: Path) ->
     book = open_book(tmp_path)
     book.plan("job-1", "DT000600", 7, "DT000600-0001-0000007", 41)
     book.mark_cancelling("DT000600", 7)
-    assert rows(tmp_path)[0][-1] == 1
+    assert rows(tmp_path)[0][-1] == 1 and book.highest_seq("DT000600") == 7
     book.plan("job-1", "DT000600", 8, "DT000600-0001-0000008", 42)
     assert rows(tmp_path) == [("job-1", "DT000600", 8, "DT000600-0001-0000008", 42, 0)]
     assert book.for_seq("DT000600", 7) is None and book.highest_seq("DT000600") == 8
