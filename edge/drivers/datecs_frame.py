@@ -53,10 +53,13 @@ class MalformedFrame(FrameError):
     """The frame's markers, length, sequence or status bytes are out of the protocol's ranges."""
 
 
+# A nibble plus 30h is its hex digit, but 0Ah..0Fh become ":;<=>?" rather than "abcdef".
+_HEX_TO_BCC = bytes.maketrans(b"abcdef", b":;<=>?")
+
+
 def bcc(fragment: bytes) -> bytes:
     """The four checksum bytes of ``fragment`` (LEN through 05)."""
-    total = sum(fragment) & 0xFFFF
-    return bytes((0x30 + (total >> 12), 0x30 + ((total >> 8) & 0x0F), 0x30 + ((total >> 4) & 0x0F), 0x30 + (total & 0x0F)))
+    return (b"%04x" % (sum(fragment) & 0xFFFF)).translate(_HEX_TO_BCC)
 
 
 def next_seq(seq: int) -> int:
@@ -86,8 +89,8 @@ def encode_request(seq: int, cmd: int, data: bytes = b"") -> bytes:
     """A host-to-printer frame."""
     _check_header(seq, cmd)
     _check_data(data, MAX_HOST_DATA)
-    body = bytes([OFFSET + 4 + len(data), seq, cmd]) + data + bytes([POSTAMBLE])
-    return bytes([PREAMBLE]) + body + bcc(body) + bytes([TERMINATOR])
+    body = b"%c%c%c%b\x05" % (OFFSET + 4 + len(data), seq, cmd, data)
+    return b"\x01%b%b\x03" % (body, bcc(body))
 
 
 def encode_response(seq: int, cmd: int, data: bytes, status: bytes) -> bytes:
@@ -95,8 +98,8 @@ def encode_response(seq: int, cmd: int, data: bytes, status: bytes) -> bytes:
     _check_header(seq, cmd)
     _check_data(data, MAX_DEVICE_DATA)
     _check_status(status)
-    body = bytes([OFFSET + 4 + len(data) + 1 + STATUS_LENGTH, seq, cmd]) + data + bytes([SEPARATOR]) + status + bytes([POSTAMBLE])
-    return bytes([PREAMBLE]) + body + bcc(body) + bytes([TERMINATOR])
+    body = b"%c%c%c%b\x04%b\x05" % (OFFSET + 4 + len(data) + 1 + STATUS_LENGTH, seq, cmd, data, status)
+    return b"\x01%b%b\x03" % (body, bcc(body))
 
 
 def _check_status(status: bytes) -> None:
@@ -183,11 +186,17 @@ class FrameReader:
         return bool(self._partial)
 
     def feed(self, chunk: bytes) -> list[bytes | Signal]:
-        """Once a frame's LEN byte is in, the rest of the frame is taken as one slice, not byte by byte."""
+        """A frame that arrives whole is one slice; one in pieces is taken a slice at a time once its LEN byte is in."""
         events: list[bytes | Signal] = []
         partial = self._partial
         pos, end = 0, len(chunk)
         while pos < end:
+            if not partial and chunk[pos] == PREAMBLE and end - pos > 1 and chunk[pos + 1] >= OFFSET + 4:
+                size = frame_length(chunk[pos + 1])
+                if end - pos >= size:
+                    events.append(chunk[pos : pos + size])
+                    pos += size
+                    continue
             if partial:
                 if len(partial) == 1:
                     if chunk[pos] < OFFSET + 4:

@@ -21,6 +21,7 @@ from typing import Protocol
 import serial
 
 from edge.drivers.datecs_frame import (
+    PREAMBLE,
     SEQ_FIRST,
     SEQ_LAST,
     FrameError,
@@ -29,11 +30,14 @@ from edge.drivers.datecs_frame import (
     Signal,
     decode_response,
     encode_request,
+    frame_length,
     next_seq,
 )
 
 if sys.platform != "win32":
     import termios
+
+_BITS_PER_BYTE = 10  # 8N1: a start bit, eight data bits, a stop bit
 
 
 class LinkError(Exception):
@@ -61,7 +65,13 @@ class BusyTooLong(LinkError):
 
 
 class Transport(Protocol):
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes) -> None:
+        """Hand ``data`` to the line; it may still be going out when this returns."""
+        ...
+
+    def transmit_seconds(self, size: int) -> float:
+        """How long ``size`` bytes take on the line once written (0 where the network paces them)."""
+        ...
 
     def read(self, timeout: float) -> bytes:
         """Whatever arrives within ``timeout`` seconds (at least one byte), or b"" on timeout."""
@@ -97,6 +107,9 @@ class SerialTransport:
             self.close()
             raise PortUnavailable(f"cannot write to {self.description}: {exc}", sent=False) from exc
 
+    def transmit_seconds(self, size: int) -> float:
+        return size * _BITS_PER_BYTE / self._baud_rate
+
     def read(self, timeout: float) -> bytes:
         port = self._port or self._open()
         try:
@@ -130,7 +143,6 @@ class _PyserialPort:
 
     def write(self, data: bytes) -> None:
         self._serial.write(data)
-        self._serial.flush()
 
     def read(self, timeout: float) -> bytes:
         self._serial.timeout = timeout
@@ -150,8 +162,8 @@ class _DescriptorPort:
     A read is one select and one read of whatever has arrived, usually a whole answer:
     pyserial's ``read(n)`` selects and reads again for each call, and every change of its
     ``timeout`` re-applies the termios settings. A write selects only when the kernel's
-    buffer is full (pyserial selects after every write), then drains as pyserial's
-    ``flush`` does, so the answer timeout starts once the frame is on the line.
+    buffer is full (pyserial selects after every write) and does not wait for the line to
+    drain: the link adds the frame's time on the wire to its answer timeout instead.
     """
 
     def __init__(self, port: serial.Serial) -> None:
@@ -162,15 +174,18 @@ class _DescriptorPort:
         termios.tcflush(self._fd, termios.TCIFLUSH)
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self._fd, view) :]
-            except BlockingIOError:
-                pass
-            if view:
+        try:
+            written = os.write(self._fd, data)
+        except BlockingIOError:
+            written = 0
+        if written < len(data):  # the kernel's buffer is full: wait for room, then write the rest
+            view = memoryview(data)[written:]
+            while view:
                 select.select([], [self._fd], [])
-        termios.tcdrain(self._fd)
+                try:
+                    view = view[os.write(self._fd, view) :]
+                except BlockingIOError:
+                    pass
 
     def read(self, timeout: float) -> bytes:
         if not select.select([self._fd], [], [], timeout)[0]:
@@ -216,6 +231,9 @@ class TcpTransport:
         except OSError as exc:
             self.close()
             raise PortUnavailable(f"cannot write to {self.description}: {exc}", sent=False) from exc
+
+    def transmit_seconds(self, size: int) -> float:
+        return 0.0
 
     def read(self, timeout: float) -> bytes:
         sock = self._socket()
@@ -291,11 +309,12 @@ class IslLink:
             self._settled = False
             failure: LinkError | None = None
             sent = False
+            on_the_line = self.transport.transmit_seconds(len(frame))
             for _attempt in range(self.retries + 1):
                 self.transport.write(frame)
                 self.bytes_out += len(frame)
                 sent = True
-                outcome = self._await(seq, cmd)
+                outcome = self._await(seq, cmd, on_the_line)
                 if isinstance(outcome, Response):
                     self._settled = True
                     return outcome
@@ -306,13 +325,41 @@ class IslLink:
             failure.sent = sent
             raise failure
 
-    def _await(self, seq: int, cmd: int) -> Response | LinkError:
-        """One attempt: the matching answer, or why there was none (then the frame is resent)."""
-        reader = FrameReader()
+    def _await(self, seq: int, cmd: int, on_the_line: float) -> Response | LinkError:
+        """One attempt: the matching answer, or why there was none (then the frame is resent).
+
+        The answer timeout starts once the frame has left: ``on_the_line`` is its time on the wire.
+        Usually the whole answer arrives in one read and is decoded as it is; anything else
+        (pieces, SYN, NAK, garbage, a stale answer first) goes through a ``FrameReader``.
+        """
         started = self._monotonic()
-        deadline = started + self.answer_timeout
-        corrupt: str | None = None
+        deadline = started + on_the_line + self.answer_timeout
+        chunk = self.transport.read(deadline - started)
+        self.bytes_in += len(chunk)
+        if len(chunk) > 1 and chunk[0] == PREAMBLE and len(chunk) == frame_length(chunk[1]):
+            outcome = self._match(chunk, seq, cmd)
+            if not isinstance(outcome, str):
+                return outcome
+            return self._await_more(seq, cmd, started, deadline, b"", outcome)
+        return self._await_more(seq, cmd, started, deadline, chunk, None)
+
+    def _await_more(self, seq: int, cmd: int, started: float, deadline: float, chunk: bytes, corrupt: str | None) -> Response | LinkError:
+        """The rest of an attempt, from ``chunk`` (the bytes read so far) and the stale answer seen, if any."""
+        reader = FrameReader()
         while True:
+            for event in reader.feed(chunk):
+                if event is Signal.NAK:
+                    return CorruptAnswer(f"{self._where()} refused the frame (NAK)", sent=True)
+                if event is Signal.SYN:
+                    if self._monotonic() - started > self.busy_timeout:
+                        return BusyTooLong(f"{self._where()} busy for more than {self.busy_timeout}s", sent=True)
+                    deadline = self._monotonic() + self.answer_timeout
+                    continue
+                assert isinstance(event, bytes)
+                outcome = self._match(event, seq, cmd)
+                if not isinstance(outcome, str):
+                    return outcome
+                corrupt = outcome
             remaining = deadline - self._monotonic()
             if remaining <= 0:
                 if reader.in_frame:
@@ -324,22 +371,16 @@ class IslLink:
                 return NoAnswer(f"no answer from {self._where()} within {self.answer_timeout}s", sent=True)
             chunk = self.transport.read(remaining)
             self.bytes_in += len(chunk)
-            for event in reader.feed(chunk):
-                if event is Signal.NAK:
-                    return CorruptAnswer(f"{self._where()} refused the frame (NAK)", sent=True)
-                if event is Signal.SYN:
-                    if self._monotonic() - started > self.busy_timeout:
-                        return BusyTooLong(f"{self._where()} busy for more than {self.busy_timeout}s", sent=True)
-                    deadline = self._monotonic() + self.answer_timeout
-                    continue
-                assert isinstance(event, bytes)
-                try:
-                    response = decode_response(event)
-                except FrameError as exc:
-                    return CorruptAnswer(f"bad frame from {self._where()}: {exc}", sent=True)
-                if response.seq == seq and response.cmd == cmd:
-                    return response
-                corrupt = f"stale answer (seq {response.seq:02X}h, cmd {response.cmd:02X}h) from {self._where()}"
+
+    def _match(self, frame: bytes, seq: int, cmd: int) -> Response | CorruptAnswer | str:
+        """The answer to this request, a corrupt frame (resend), or why it is a stale answer to an earlier one (wait on)."""
+        try:
+            response = decode_response(frame)
+        except FrameError as exc:
+            return CorruptAnswer(f"bad frame from {self._where()}: {exc}", sent=True)
+        if response.seq == seq and response.cmd == cmd:
+            return response
+        return f"stale answer (seq {response.seq:02X}h, cmd {response.cmd:02X}h) from {self._where()}"
 
     def _where(self) -> str:
         return str(getattr(self.transport, "description", "the printer"))

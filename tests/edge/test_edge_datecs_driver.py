@@ -194,6 +194,30 @@ def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_ki
         os.close(slave)
 
 
+def test_the_answer_timeout_starts_once_the_frame_is_on_the_line() -> None:
+    """At 1200 baud a 50-byte frame takes 0.42 s to go out: an answer 0.3 s after the write is in time."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    answer = encode_response(0x20, Command.SALE, b"", encode_status(fiscal_mode=True))
+    link = IslLink(SerialTransport(os.ttyname(slave), 1200), answer_timeout=0.1, retries=0, first_seq=0x20)
+
+    def printer_side() -> None:
+        os.read(master, 4096)
+        time.sleep(0.3)
+        os.write(master, answer)
+
+    side = threading.Thread(target=printer_side)
+    side.start()
+    try:
+        response = link.request(Command.SALE, b"x" * 40)
+    finally:
+        side.join()
+        link.close()
+        os.close(master)
+        os.close(slave)
+    assert response.cmd == Command.SALE
+
+
 def test_a_late_answer_to_a_failed_request_is_discarded_before_the_next_one() -> None:
     """The port is flushed after an exchange that did not end with its answer (only then can stale bytes wait)."""
     master, slave = os.openpty()
