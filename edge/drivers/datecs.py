@@ -243,16 +243,15 @@ class IslDriver(FiscalDriver):
     def set_clock(self, moment: datetime) -> None:
         self._ask(Command.SET_CLOCK, format_clock(moment))
 
-    def subtotal(self) -> tuple[int, dict[str, int]]:
-        """The open receipt's subtotal and its sums per tax group."""
+    def receipt_total(self) -> int:
+        """The open receipt's subtotal: the first field of the answer, before its sums per tax group."""
         parts = self._ask(Command.SUBTOTAL, "00").split(",")
         if len(parts) != 1 + len(TAX_GROUPS):
             raise GarbledAnswer(f"unexpected subtotal answer {','.join(parts)!r}")
         try:
-            values = [parse_money(p) for p in parts]
+            return parse_money(parts[0])
         except FieldError as exc:
             raise GarbledAnswer(str(exc)) from exc
-        return values[0], dict(zip(TAX_GROUPS, values[1:], strict=True))
 
     # -- receipt steps ---------------------------------------------------------------------
 
@@ -261,7 +260,7 @@ class IslDriver(FiscalDriver):
         rates = self._tax_rates()
         lines = []
         for line in job.lines:
-            group = rates.get(line.vat_rate.normalize())
+            group = rates.get(line.vat_rate)  # Decimals that are equal hash alike: 20, 20.0 and 20.00 find one key
             if group is None:
                 raise InvalidJob(f"the printer has no tax group for VAT {line.vat_rate}%")
             text = line.name[:TEXT_WIDTH].replace("\t", " ")
@@ -278,7 +277,7 @@ class IslDriver(FiscalDriver):
         label = f"SALE ID {job.job_id}"
         for start in range(0, len(label), TEXT_WIDTH):
             self._ask(Command.FISCAL_TEXT, label[start : start + TEXT_WIDTH])
-        total, _ = self.subtotal()
+        total = self.receipt_total()
         if total != job.total:
             raise InvalidJob(f"the printer totals {money(total)}, the job {money(job.total)}")
         code = self.dialect.payment_codes[job.payment.type]

@@ -63,10 +63,12 @@ def parse_money(text: str) -> int:
     return -minor if sign == "-" else minor
 
 
+_THOUSANDTH = Decimal("0.001")
+
+
 def quantity(value: Decimal) -> str:
     """A quantity as the printer takes it: no exponent, no trailing zeros, at most 3 decimals."""
-    text = format(value.quantize(Decimal("0.001")).normalize(), "f")
-    return text
+    return format(value.quantize(_THOUSANDTH).normalize(), "f")
 
 
 def parse_quantity(text: str) -> Decimal:
@@ -74,7 +76,7 @@ def parse_quantity(text: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation as exc:
         raise FieldError(f"not a quantity: {text!r}") from exc
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.001")):
+    if not value.is_finite() or value <= 0 or value != value.quantize(_THOUSANDTH):
         raise FieldError(f"not a quantity: {text!r}")
     return value
 
@@ -88,10 +90,21 @@ def format_clock(moment: datetime) -> str:
     return moment.strftime(CLOCK_FORMAT)
 
 
+_CLOCK = re.compile(r"(\d\d)-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
+
+
 def parse_clock(text: str) -> datetime:
-    """The printer clock (kept in UTC by this bridge) as an aware datetime."""
+    """The printer clock (kept in UTC by this bridge) as an aware datetime.
+
+    Read once per receipt, so parsed with one regex rather than ``strptime`` (several times
+    slower); two-digit years follow ``strptime``'s rule: 69..99 are 19xx, 00..68 are 20xx.
+    """
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        raise FieldError(f"not a printer date/time: {text!r}")
+    day, month, year, hour, minute, second = map(int, match.groups())
     try:
-        return datetime.strptime(text.strip(), CLOCK_FORMAT).replace(tzinfo=UTC)
+        return datetime(year + (1900 if year >= 69 else 2000), month, day, hour, minute, second, tzinfo=UTC)
     except ValueError as exc:
         raise FieldError(f"not a printer date/time: {text!r}") from exc
 

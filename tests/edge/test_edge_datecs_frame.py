@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from edge.drivers.datecs_commands import Command
+from edge.drivers.datecs_commands import Command, FieldError, format_clock, parse_clock
 from edge.drivers.datecs_frame import (
     NAK,
     SYN,
@@ -141,3 +143,22 @@ def test_limits_are_enforced_when_encoding() -> None:
         encode_request(0x20, Command.SALE, b"x" * 214)
     with pytest.raises(MalformedFrame):
         encode_request(0x20, Command.SALE, b"a\x03b")
+
+
+@pytest.mark.parametrize(
+    ("text", "moment"),
+    [
+        ("24-11-26 10:00:05", datetime(2026, 11, 24, 10, 0, 5, tzinfo=UTC)),
+        (" 29-02-28 23:59:59 ", datetime(2028, 2, 29, 23, 59, 59, tzinfo=UTC)),
+        ("01-01-99 00:00:00", datetime(1999, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_the_printer_clock_is_read_as_utc(text: str, moment: datetime) -> None:
+    assert parse_clock(text) == moment
+    assert parse_clock(format_clock(moment)) == moment
+
+
+@pytest.mark.parametrize("text", ["31-02-26 10:00:00", "24-11-26 24:00:00", "24-11-2026 10:00:00", "24/11/26 10:00:00", "1-1-26 1:02:03", ""])
+def test_a_clock_answer_that_is_not_a_date_is_a_field_error(text: str) -> None:
+    with pytest.raises(FieldError):
+        parse_clock(text)
