@@ -129,7 +129,7 @@ class IslDriver(FiscalDriver):
         with self.link.lock:
             serial = self._identity()
             sales = self._sale_lines(job)
-            last_seq = self._last_sale(settle=True)
+            last_seq, _ = self._settle_open_receipt()
             doc_before = self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
             seq = max(last_seq, self.book.highest_seq(serial)) + 1
             plan = self.book.plan(job.job_id, serial, seq, f"{serial}-{self._operator:04d}-{seq:07d}", doc_before)
@@ -152,7 +152,7 @@ class IslDriver(FiscalDriver):
             serial = self._identity()
             if plan.device != serial:
                 raise DeviceRefused(f"job {sale_id} was sent to printer {plan.device}, this is {serial}")
-            last_seq = self._last_sale(settle=True)
+            last_seq, _ = self._settle_open_receipt()
             refreshed = self.book.for_job(sale_id)
             assert refreshed is not None
             if last_seq < refreshed.seq or refreshed.cancelling:
@@ -162,7 +162,7 @@ class IslDriver(FiscalDriver):
     def last_receipt(self) -> FiscalRecord | None:
         with self.link.lock:
             serial = self._identity()
-            last_seq = self._last_sale()
+            last_seq, _ = self._last_sale()
             plan = self.book.for_seq(serial, last_seq)
             if plan is None or plan.cancelling:
                 return None
@@ -299,35 +299,32 @@ class IslDriver(FiscalDriver):
         if not opened:
             return exc
         try:
-            settled = self._settle_open_receipt()
+            _, settled = self._settle_open_receipt()
         except DeviceError as again:
             return ReceiptInterrupted(f"{exc}; then {again}")
         return ReceiptInterrupted(f"{exc}; the paid receipt was then closed") if settled == "closed" else exc
 
-    def _last_sale(self, *, settle: bool = False) -> int:
-        """The printer's last unique sale number; with ``settle``, a receipt left open is then finished.
+    def _last_sale(self) -> tuple[int, DeviceState]:
+        """The printer's last unique sale number, and its status from the same answer.
 
-        Every answer carries the printer's status, so the answer to this query already says
-        whether a receipt is open: no separate status exchange. Closing or cancelling that
-        receipt does not change the last sale number, which was taken when it was opened.
+        Every answer carries the printer's status, so this one already says whether a
+        receipt is open: no separate status exchange.
         """
         text, state = self._exchange(Command.OPEN_FISCAL_RECEIPT, "")
-        last_seq = self._int(text, "last sale number")
-        if settle:
-            self._settle_open_receipt(state)
-        return last_seq
+        return self._int(text, "last sale number"), state
 
-    def _settle_open_receipt(self, state: DeviceState | None = None) -> str | None:
+    def _settle_open_receipt(self) -> tuple[int, str | None]:
         """Finish whatever receipt is open: close it if fully paid, else cancel it.
 
-        ``state`` is the status from an answer just received; without it the printer is asked.
+        Returns the printer's last unique sale number and what was done ("closed",
+        "cancelled" or None). Closing or cancelling does not change that number: it was
+        taken when the receipt was opened.
         """
-        if state is None:
-            state = self._state(Command.STATUS)
+        last_seq, state = self._last_sale()
         if not state.fiscal_receipt_open:
             if state.service_receipt_open:
                 self._ask(Command.CLOSE_SERVICE_RECEIPT)
-            return None
+            return last_seq, None
         parts = self._ask(Command.TRANSACTION_STATUS, "T").split(",")
         try:
             total, tendered = int(parts[2]), int(parts[3])
@@ -335,12 +332,10 @@ class IslDriver(FiscalDriver):
             raise GarbledAnswer(f"unexpected transaction status {','.join(parts)!r}") from exc
         if tendered >= total > 0:
             self._ask(Command.CLOSE_FISCAL_RECEIPT)
-            return "closed"
-        serial = self._identity()
-        last_seq = self._last_sale()
-        self.book.mark_cancelling(serial, last_seq)
+            return last_seq, "closed"
+        self.book.mark_cancelling(self._identity(), last_seq)
         self._ask(self.dialect.cancel_command)
-        return "cancelled"
+        return last_seq, "cancelled"
 
     def _record(self, plan: SalePlan) -> FiscalRecord:
         printed_at = int(self.read_clock().timestamp())
