@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,7 @@ from edge.drivers import create_driver, datecs_link
 from edge.drivers.base import DeviceBusy, InvalidJob, OperationRefused, PaperOut, UnsupportedDevice, UnsupportedOperation
 from edge.drivers.datecs import DeviceSilent, GarbledAnswer, IslDriver, ReceiptInterrupted
 from edge.drivers.datecs_commands import Command
-from edge.drivers.datecs_frame import SYN, decode_request, encode_response, encode_status
+from edge.drivers.datecs_frame import SYN, Response, decode_request, encode_response, encode_status
 from edge.drivers.datecs_link import IslLink, SerialTransport
 from edge.emulators.datecs_device import FiscalPrinter
 from edge.emulators.datecs_server import PtyServer, TcpServer
@@ -148,11 +148,31 @@ def test_the_sale_plan_is_committed_before_the_printer_is_asked_to_open_the_rece
 PORT_KINDS = pytest.mark.parametrize("port_kind", [datecs_link._DescriptorPort, datecs_link._PyserialPort], ids=["descriptor", "pyserial"])
 
 
-@PORT_KINDS
-def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(port_kind: type, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(datecs_link, "_Port", port_kind)
+@pytest.fixture
+def line() -> Iterator[tuple[int, str]]:
+    """A raw pseudo-terminal: the test plays the printer on the master end; a transport opens the other end by name."""
     master, slave = os.openpty()
     tty.setraw(slave)
+    yield master, os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
+def request_while(printer_side: Callable[[], object], link: IslLink, cmd: int, data: bytes = b"") -> Response:
+    """One request while ``printer_side`` plays the printer on another thread; the link is closed afterwards."""
+    side = threading.Thread(target=printer_side)
+    side.start()
+    try:
+        return link.request(cmd, data)
+    finally:
+        side.join()
+        link.close()
+
+
+@PORT_KINDS
+def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(port_kind: type, monkeypatch: pytest.MonkeyPatch, line: tuple[int, str]) -> None:
+    monkeypatch.setattr(datecs_link, "_Port", port_kind)
+    master, path = line
     answer = encode_response(0x20, Command.LAST_DOCUMENT_NUMBER, b"0000042", encode_status(fiscal_mode=True))
 
     def printer_side() -> None:
@@ -161,27 +181,17 @@ def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(po
             os.write(master, piece)
             time.sleep(0.02)
 
-    transport = SerialTransport(os.ttyname(slave), 115200)
-    link = IslLink(transport, answer_timeout=0.5, first_seq=0x20)
-    side = threading.Thread(target=printer_side)
-    side.start()
-    try:
-        response = link.request(Command.LAST_DOCUMENT_NUMBER)
-    finally:
-        side.join()
-        link.close()
-        os.close(master)
-        os.close(slave)
+    link = IslLink(SerialTransport(path, 115200), answer_timeout=0.5, first_seq=0x20)
+    response = request_while(printer_side, link, Command.LAST_DOCUMENT_NUMBER)
     assert (response.seq, response.cmd, response.data) == (0x20, Command.LAST_DOCUMENT_NUMBER, b"0000042")
     assert link.bytes_in == 1 + len(answer)
 
 
 @PORT_KINDS
-def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_kind: type, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_kind: type, monkeypatch: pytest.MonkeyPatch, line: tuple[int, str]) -> None:
     monkeypatch.setattr(datecs_link, "_Port", port_kind)
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    transport = SerialTransport(os.ttyname(slave), 115200)
+    master, path = line
+    transport = SerialTransport(path, 115200)
     try:
         assert transport.read(0.01) == b""
         frames = encode_response(0x21, Command.STATUS, b"", encode_status()) + bytes([SYN])
@@ -190,55 +200,34 @@ def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_ki
         assert transport.read(0.5) == frames
     finally:
         transport.close()
-        os.close(master)
-        os.close(slave)
 
 
-def test_the_answer_timeout_starts_once_the_frame_is_on_the_line() -> None:
+def test_the_answer_timeout_starts_once_the_frame_is_on_the_line(line: tuple[int, str]) -> None:
     """At 1200 baud a 50-byte frame takes 0.42 s to go out: an answer 0.3 s after the write is in time."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
+    master, path = line
     answer = encode_response(0x20, Command.SALE, b"", encode_status(fiscal_mode=True))
-    link = IslLink(SerialTransport(os.ttyname(slave), 1200), answer_timeout=0.1, retries=0, first_seq=0x20)
 
     def printer_side() -> None:
         os.read(master, 4096)
         time.sleep(0.3)
         os.write(master, answer)
 
-    side = threading.Thread(target=printer_side)
-    side.start()
-    try:
-        response = link.request(Command.SALE, b"x" * 40)
-    finally:
-        side.join()
-        link.close()
-        os.close(master)
-        os.close(slave)
-    assert response.cmd == Command.SALE
+    link = IslLink(SerialTransport(path, 1200), answer_timeout=0.1, retries=0, first_seq=0x20)
+    assert request_while(printer_side, link, Command.SALE, b"x" * 40).cmd == Command.SALE
 
 
-def test_a_late_answer_to_a_failed_request_is_discarded_before_the_next_one() -> None:
+def test_a_late_answer_to_a_failed_request_is_discarded_before_the_next_one(line: tuple[int, str]) -> None:
     """The port is flushed after an exchange that did not end with its answer (only then can stale bytes wait)."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
+    master, path = line
     late = encode_response(0x20, Command.STATUS, b"", encode_status())
     fresh = encode_response(0x21, Command.LAST_DOCUMENT_NUMBER, b"0000043", encode_status(fiscal_mode=True))
-    link = IslLink(SerialTransport(os.ttyname(slave), 115200), answer_timeout=0.2, retries=0, first_seq=0x20)
-    try:
-        with pytest.raises(datecs_link.NoAnswer):
-            link.request(Command.STATUS)
-        os.read(master, 4096)
-        os.write(master, late)  # the printer answers after the host gave up
-        time.sleep(0.05)
-        side = threading.Thread(target=lambda: (os.read(master, 4096), os.write(master, fresh)))
-        side.start()
-        response = link.request(Command.LAST_DOCUMENT_NUMBER)
-        side.join()
-    finally:
-        link.close()
-        os.close(master)
-        os.close(slave)
+    link = IslLink(SerialTransport(path, 115200), answer_timeout=0.2, retries=0, first_seq=0x20)
+    with pytest.raises(datecs_link.NoAnswer):
+        link.request(Command.STATUS)
+    os.read(master, 4096)
+    os.write(master, late)  # the printer answers after the host gave up
+    time.sleep(0.05)
+    response = request_while(lambda: (os.read(master, 4096), os.write(master, fresh)), link, Command.LAST_DOCUMENT_NUMBER)
     assert (response.seq, response.data) == (0x21, b"0000043")
     assert link.bytes_in == len(fresh), "the late answer was flushed, never read"
 
