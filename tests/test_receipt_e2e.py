@@ -105,9 +105,11 @@ def test_public_json_is_the_seed_shape(http, receipt):
 
 def test_schemathesis_finds_no_server_error_and_no_schema_break(stack, http):
     schemathesis = Path(sys.executable).with_name("schemathesis")
+    # One worker: on CPython 3.11.7 two threads calling ast.parse at once (hypothesis describes its
+    # filter lambdas that way) can raise "AST constructor recursion depth mismatch" (cpython#106905).
     command = [str(schemathesis), "run", f"{stack.demo['api_base']}/api/v1/openapi.json",
                "--checks", "not_a_server_error,response_schema_conformance", "--max-examples", "10",
-               "--seed", "1", "--generation-database", "none", "--workers", "2", "--no-color",
+               "--seed", "1", "--generation-database", "none", "--workers", "1", "--no-color",
                "--header", f"Authorization: {http.headers['authorization']}",
                "--header", f"X-Shop-Key: {stack.demo['shop']['shop_key']}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
