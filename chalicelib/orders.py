@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from chalicelib import clock, dispatch, money
 from chalicelib.aws import client
@@ -36,17 +36,26 @@ def _reject_float(value: Any) -> Any:
     return value
 
 
-def _decimal_string(inner: Any) -> Any:
-    return Annotated[inner, BeforeValidator(_reject_float)]
+def _decimal_string(inner: Any, integer_digits: int, places: int, positive: bool = False) -> Any:
+    """``inner`` as the API documents it: a decimal string. A JSON integer is tolerated, a float refused."""
+    schema = {"type": "string", "pattern": money.decimal_pattern(integer_digits, places, positive)}
+    return Annotated[inner, BeforeValidator(_reject_float), WithJsonSchema(schema)]
+
+
+_CATALOGUE_OR_FREE_LINE = {"anyOf": [
+    {"required": ["item_id"], "properties": {"item_id": {"type": "string"}}},
+    {"required": ["name", "unit_price", "vat_rate"],
+     "properties": {"name": {"type": "string"}, "unit_price": {"type": "string"}, "vat_rate": {"type": "string"}}},
+]}
 
 
 class OrderLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_CATALOGUE_OR_FREE_LINE)
     item_id: Identifier | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=72, strip_whitespace=True)] | None = None
-    quantity: _decimal_string(Quantity)
-    unit_price: _decimal_string(PriceString) | None = None
-    vat_rate: _decimal_string(RateString) | None = None
+    quantity: _decimal_string(Quantity, 6, 3, positive=True)
+    unit_price: _decimal_string(PriceString, 8, 2) | None = None
+    vat_rate: _decimal_string(RateString, 3, 2) | None = None
 
     @model_validator(mode="after")
     def _catalogue_or_free_line(self) -> OrderLineIn:

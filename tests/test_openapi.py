@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 
 
@@ -26,6 +28,12 @@ def test_request_and_response_schemas_come_from_the_models(api):
     assert {"text", "item", "vat_amounts"} <= set(line)
     money = schemas["LineItem-Input"]["properties"]["price_per_unit"]
     assert money["type"] == "string" and "pattern" in money, "money is a decimal string, never a number"
+    order_line = schemas["OrderLineIn"]["properties"]
+    assert order_line["quantity"]["type"] == "string", "an order's quantity is a decimal string too"
+    quantity = re.compile(order_line["quantity"]["pattern"])
+    samples = ["0", "0.000", "0.0005", "1.", "01", "2", "0.005", "0.050", "3.500", "100000"]
+    assert [s for s in samples if quantity.fullmatch(s)] == ["2", "0.005", "0.050", "3.500", "100000"]
+    assert {"type": "string", "pattern": r"^\d{1,8}(\.\d{1,2})?$"} in order_line["unit_price"]["anyOf"]
     listing = document["paths"]["/api/v1/receipts"]["get"]["parameters"]
     limit = next(p for p in listing if p["name"] == "limit")["schema"]
     assert (limit["minimum"], limit["maximum"]) == (1, 100)
