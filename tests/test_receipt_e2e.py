@@ -4,6 +4,7 @@ phone width, the PDF behind its link, and schemathesis against the served OpenAP
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shutil
@@ -103,16 +104,28 @@ def test_public_json_is_the_seed_shape(http, receipt):
                              "schema": receipt["schema"], "assets": receipt["assets"]}
 
 
-def test_schemathesis_finds_no_server_error_and_no_schema_break(stack, http):
+def test_schemathesis_finds_no_server_error_and_no_schema_break(stack, http, tmp_path):
     schemathesis = Path(sys.executable).with_name("schemathesis")
+    # Shop routes get the demo shop, so generated orders pass its key and reach the catalogue checks;
+    # deleting a shop is tried on a shop of its own, which would otherwise go first and take the demo shop.
+    doomed = http.post("/api/v1/shops", json={"name": "Deleted by schemathesis"})
+    assert doomed.status_code == 201, doomed.text
+    shop_id, doomed_id = stack.demo["shop"]["shop_id"], doomed.json()["shop_id"]
+    config, har = tmp_path / "schemathesis.toml", tmp_path / "run.har"
+    config.write_text(f'[parameters]\n"path.shop_id" = "{shop_id}"\n\n[[operations]]\n'
+                      f'include-name = "DELETE /api/v1/shops/{{shop_id}}"\nparameters = {{ "path.shop_id" = "{doomed_id}" }}\n')
     # One worker: on CPython 3.11.7 two threads calling ast.parse at once (hypothesis describes its
     # filter lambdas that way) can raise "AST constructor recursion depth mismatch" (cpython#106905).
-    command = [str(schemathesis), "run", f"{stack.demo['api_base']}/api/v1/openapi.json",
+    command = [str(schemathesis), "--config-file", str(config), "run", f"{stack.demo['api_base']}/api/v1/openapi.json",
                "--checks", "not_a_server_error,response_schema_conformance", "--max-examples", "10",
                "--seed", "1", "--generation-database", "none", "--workers", "1", "--no-color",
                "--header", f"Authorization: {http.headers['authorization']}",
-               "--header", f"X-Shop-Key: {stack.demo['shop']['shop_key']}"]
+               "--header", f"X-Shop-Key: {stack.demo['shop']['shop_key']}",
+               "--report", "har", "--report-har-path", str(har)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:]
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counts and counts[1] == counts[2] and int(counts[1]) > 500, result.stdout[-3000:]
+    order_answers = {entry["response"]["status"] for entry in json.loads(har.read_text())["log"]["entries"]
+                     if entry["request"]["method"] == "POST" and entry["request"]["url"].endswith(f"/shops/{shop_id}/orders")}
+    assert 422 in order_answers, f"no generated order got past the shop key and the body checks: {order_answers}"
