@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
 
 from chalicelib import money
 
@@ -25,14 +25,14 @@ def _decimal_text(value: Any) -> Any:
 
 
 Money = Annotated[Decimal, BeforeValidator(_decimal_text),
-                  Field(ge=0, le=Decimal("10000000000"), max_digits=14, decimal_places=2,
-                        json_schema_extra={"type": "string", "pattern": money.decimal_pattern(11, 2)})]
+                  Field(ge=0, le=Decimal("10000000000"), max_digits=14, decimal_places=2),
+                  WithJsonSchema(money.decimal_string_schema(11, 2))]
 Quantity = Annotated[Decimal, BeforeValidator(_decimal_text),
-                     Field(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=3,
-                           json_schema_extra={"type": "string", "pattern": money.decimal_pattern(6, 3, positive=True)})]
+                     Field(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=3),
+                     WithJsonSchema(money.decimal_string_schema(6, 3, positive=True))]
 Percentage = Annotated[Decimal, BeforeValidator(_decimal_text),
-                       Field(ge=0, le=100, max_digits=5, decimal_places=2,
-                             json_schema_extra={"type": "string", "pattern": money.decimal_pattern(3, 2)})]
+                       Field(ge=0, le=100, max_digits=5, decimal_places=2),
+                       WithJsonSchema(money.decimal_string_schema(3, 2))]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Epoch = Annotated[int, Field(ge=946684800, le=4102444800, description="UTC epoch seconds")]

@@ -8,13 +8,13 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 
 
-def decimal_pattern(integer_digits: int, places: int, positive: bool = False) -> str:
-    """The JSON Schema pattern of a decimal string such as "3.50": non-negative, or above zero."""
+def decimal_string_schema(integer_digits: int, places: int, positive: bool = False) -> dict[str, str]:
+    """The JSON Schema of a decimal string such as "3.50": non-negative, or above zero."""
     if not positive:
-        return rf"^\d{{1,{integer_digits}}}(\.\d{{1,{places}}})?$"
+        return {"type": "string", "pattern": rf"^\d{{1,{integer_digits}}}(\.\d{{1,{places}}})?$"}
     fractions = "|".join("0" * zeros + "[1-9]" + (rf"\d{{0,{places - 1 - zeros}}}" if zeros < places - 1 else "")
                          for zeros in range(places))
-    return rf"^([1-9]\d{{0,{integer_digits - 1}}}(\.\d{{1,{places}}})?|0\.({fractions}))$"
+    return {"type": "string", "pattern": rf"^([1-9]\d{{0,{integer_digits - 1}}}(\.\d{{1,{places}}})?|0\.({fractions}))$"}
 
 
 def to_minor(amount: Decimal) -> int:

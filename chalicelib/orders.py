@@ -38,8 +38,8 @@ def _reject_float(value: Any) -> Any:
 
 def _decimal_string(inner: Any, integer_digits: int, places: int, positive: bool = False) -> Any:
     """``inner`` as the API documents it: a decimal string. A JSON integer is tolerated, a float refused."""
-    schema = {"type": "string", "pattern": money.decimal_pattern(integer_digits, places, positive)}
-    return Annotated[inner, BeforeValidator(_reject_float), WithJsonSchema(schema)]
+    return Annotated[inner, BeforeValidator(_reject_float),
+                     WithJsonSchema(money.decimal_string_schema(integer_digits, places, positive))]
 
 
 _CATALOGUE_OR_FREE_LINE = {"anyOf": [
