@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic.fields import FieldInfo
 
 from chalicelib import money
 
@@ -24,15 +25,15 @@ def _decimal_text(value: Any) -> Any:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_decimal_text),
-                  Field(ge=0, le=Decimal("10000000000"), max_digits=14, decimal_places=2),
-                  WithJsonSchema(money.decimal_string_schema(11, 2))]
-Quantity = Annotated[Decimal, BeforeValidator(_decimal_text),
-                     Field(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=3),
-                     WithJsonSchema(money.decimal_string_schema(6, 3, positive=True))]
-Percentage = Annotated[Decimal, BeforeValidator(_decimal_text),
-                       Field(ge=0, le=100, max_digits=5, decimal_places=2),
-                       WithJsonSchema(money.decimal_string_schema(3, 2))]
+def _decimal_text_type(bounds: FieldInfo) -> Any:
+    """A Decimal within ``bounds`` that only a string (or Decimal) may carry, documented as one."""
+    return Annotated[Decimal, BeforeValidator(_decimal_text), bounds,
+                     WithJsonSchema(money.decimal_string_schema(bounds))]
+
+
+Money = _decimal_text_type(Field(ge=0, le=Decimal("10000000000"), max_digits=14, decimal_places=2))
+Quantity = _decimal_text_type(Field(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=3))
+Percentage = _decimal_text_type(Field(ge=0, le=100, max_digits=5, decimal_places=2))
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 Epoch = Annotated[int, Field(ge=946684800, le=4102444800, description="UTC epoch seconds")]

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
 
 CENT = Decimal("0.01")
 
 
-def decimal_string_schema(integer_digits: int, places: int, positive: bool = False) -> dict[str, str]:
-    """The JSON Schema of a decimal string such as "3.50": non-negative, or above zero."""
-    if not positive:
+def decimal_string_schema(bounds: FieldInfo) -> dict[str, str]:
+    """The JSON Schema of a decimal string such as "3.50" within a Field's ``le`` and ``decimal_places``,
+    above zero when it has ``gt``, else non-negative."""
+    limits = {name: getattr(constraint, name) for constraint in bounds.metadata
+              for name in ("gt", "le", "decimal_places") if getattr(constraint, name, None) is not None}
+    integer_digits, places = len(str(int(limits["le"]))), limits["decimal_places"]
+    if "gt" not in limits:
         return {"type": "string", "pattern": rf"^\d{{1,{integer_digits}}}(\.\d{{1,{places}}})?$"}
     fractions = "|".join("0" * zeros + "[1-9]" + (rf"\d{{0,{places - 1 - zeros}}}" if zeros < places - 1 else "")
                          for zeros in range(places))

@@ -13,7 +13,7 @@ import hashlib
 import json
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, model_validator
@@ -36,10 +36,11 @@ def _reject_float(value: Any) -> Any:
     return value
 
 
-def _decimal_string(inner: Any, integer_digits: int, places: int, positive: bool = False) -> Any:
-    """``inner`` as the API documents it: a decimal string. A JSON integer is tolerated, a float refused."""
-    return Annotated[inner, BeforeValidator(_reject_float),
-                     WithJsonSchema(money.decimal_string_schema(integer_digits, places, positive))]
+def _decimal_string(inner: Any) -> Any:
+    """``inner`` (Annotated[Decimal, Field(...)]) as the API documents it: a decimal string within its
+    bounds. A JSON integer is tolerated, a float refused."""
+    bounds = get_args(inner)[1]
+    return Annotated[inner, BeforeValidator(_reject_float), WithJsonSchema(money.decimal_string_schema(bounds))]
 
 
 _CATALOGUE_OR_FREE_LINE = {"anyOf": [
@@ -53,9 +54,9 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_CATALOGUE_OR_FREE_LINE)
     item_id: Identifier | None = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=72, strip_whitespace=True)] | None = None
-    quantity: _decimal_string(Quantity, 6, 3, positive=True)
-    unit_price: _decimal_string(PriceString, 8, 2) | None = None
-    vat_rate: _decimal_string(RateString, 3, 2) | None = None
+    quantity: _decimal_string(Quantity)
+    unit_price: _decimal_string(PriceString) | None = None
+    vat_rate: _decimal_string(RateString) | None = None
 
     @model_validator(mode="after")
     def _catalogue_or_free_line(self) -> OrderLineIn:
