@@ -1,255 +1,39 @@
-"""The edge's durable journal: what happened to every job, device operation and queue message.
-
-SQLite in WAL mode with ``synchronous=FULL``: every state change below is one
-committed transaction, on disk before the next step starts. A job moves
-
-    received -> printing -> printed | failed -> reported
-                    \\-> received (device proved nothing was printed)
-    any -> rejected (poison, or refused for good by the cloud)
-
-``printing`` is written *before* the device is called and left only when the
-device has answered, so after a crash it means "a receipt may exist: ask the
-device before printing again".
-"""
+"""The journal store: the SQL and the state transitions, one committed transaction per public call."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-import time
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from chalicelib.contracts import FiscalJob, JobResult
 from edge.durable_sqlite import immediate_transaction, open_durable
-
-
-class JobState(str, Enum):
-    RECEIVED = "received"
-    PRINTING = "printing"
-    PRINTED = "printed"
-    FAILED = "failed"
-    REPORTED = "reported"
-    REJECTED = "rejected"
-
-
-DEVICE_WORK = (JobState.RECEIVED, JobState.PRINTING)
-AWAITING_ACK = (JobState.PRINTED, JobState.FAILED)
-BACKLOG = DEVICE_WORK + AWAITING_ACK
-SETTLED = (JobState.REPORTED, JobState.REJECTED)
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS jobs (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        job_id TEXT NOT NULL UNIQUE,
-        order_id TEXT,
-        state TEXT NOT NULL,
-        body TEXT NOT NULL,
-        amount INTEGER,
-        result TEXT,
-        fiscal_number TEXT,
-        device TEXT,
-        printed_at INTEGER,
-        error_code TEXT,
-        error_message TEXT,
-        device_attempts INTEGER NOT NULL DEFAULT 0,
-        created_ms INTEGER NOT NULL,
-        updated_ms INTEGER NOT NULL,
-        result_ms INTEGER,
-        reported_ms INTEGER
-    )""",
-    "CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state)",
-    "CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs (created_ms)",
-    """CREATE TABLE IF NOT EXISTS operations (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        job_id TEXT,
-        action_type TEXT NOT NULL,
-        device_name TEXT NOT NULL,
-        state TEXT NOT NULL,
-        started_ms INTEGER NOT NULL,
-        finished_ms INTEGER,
-        amount_cents INTEGER,
-        fiscal_number TEXT,
-        error_code TEXT,
-        error_message TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS operations_by_job ON operations (job_id)",
-    """CREATE TABLE IF NOT EXISTS messages (
-        message_id TEXT PRIMARY KEY,
-        job_id TEXT NOT NULL,
-        receipt_handle TEXT NOT NULL,
-        receive_count INTEGER NOT NULL,
-        first_received_ms INTEGER NOT NULL,
-        last_received_ms INTEGER NOT NULL,
-        deleted_ms INTEGER
-    )""",
-    "CREATE INDEX IF NOT EXISTS messages_by_job ON messages (job_id)",
-    """CREATE TABLE IF NOT EXISTS charges (
-        job_id TEXT PRIMARY KEY,
-        state TEXT NOT NULL,
-        terminal TEXT NOT NULL,
-        amount INTEGER NOT NULL,
-        approval_code TEXT,
-        rrn TEXT,
-        updated_ms INTEGER NOT NULL
-    )""",
+from edge.journal.records import (
+    AWAITING_ACK,
+    BACKLOG,
+    DEVICE_WORK,
+    LOOKUPS,
+    SETTLED,
+    ActionType,
+    ChargeRow,
+    ChargeState,
+    InboundMessage,
+    JobEntry,
+    JobRow,
+    JobState,
+    JournalEntry,
+    JournalSummary,
+    MessageRow,
+    job_to_entry,
+    job_to_last_result,
+    now_ms,
+    row_to_job,
+    row_to_operation_entry,
 )
-
-# Columns added to ``operations`` after its first release; an older journal gains them on open.
-_OPERATION_COLUMNS = {"device_id": "TEXT", "description": "TEXT", "full_text": "TEXT", "request": "TEXT"}
-
-_MAX_BODY = 64_000
-_MAX_TEXT = 200_000
-
-
-class ActionType(str, Enum):
-    """Device operations, named as seed 000's journal action types."""
-
-    PRINT_RECEIPT = "PrintReceipt"
-    NON_FISCAL_RECEIPT = "NonFiscalReceipt"
-    Z_REPORT = "ZReport"
-    X_REPORT = "XReport"
-    SALE = "Sale"
-    SETTLEMENT = "Settlement"
-    DEPOSIT = "Deposit"
-    WITHDRAW = "Withdraw"
-    FISCAL_MEMORY_REPORT = "FiscalMemoryReport"
-    ANAF_EXPORT = "AnafExport"
-    SERVICE_CONNECTION = "ServiceConnection"
-
-
-# Reconciliation look-ups are journaled too, but they are no device operation of their own.
-_LOOKUPS = ("FindReceipt", "FindCharge")
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-class InboundMessage(BaseModel):
-    """One delivery of an SQS message: the same message redelivered keeps its id, gets a new handle."""
-
-    message_id: str
-    receipt_handle: str
-    body: str
-    receive_count: int = 1
-
-
-class JobRow(BaseModel):
-    seq: int
-    job_id: str
-    order_id: str | None
-    state: JobState
-    body: str
-    amount: int | None
-    result: JobResult | None
-    fiscal_number: str | None
-    device: str | None
-    printed_at: int | None
-    error_code: str | None
-    error_message: str | None
-    device_attempts: int
-    created_ms: int
-    updated_ms: int
-    result_ms: int | None
-    reported_ms: int | None
-
-    def job(self) -> FiscalJob:
-        return FiscalJob.model_validate_json(self.body)
-
-
-class ChargeState(str, Enum):
-    """A card charge: ``charging`` is written before the terminal is called, so after a crash or a
-    timeout it means "the card may have been charged: ask the terminal by reference"."""
-
-    NONE = "none"
-    CHARGING = "charging"
-    APPROVED = "approved"
-    DECLINED = "declined"
-
-
-class ChargeRow(BaseModel):
-    job_id: str
-    state: ChargeState
-    terminal: str
-    amount: int
-    approval_code: str | None
-    rrn: str | None
-
-
-class MessageRow(BaseModel):
-    message_id: str
-    job_id: str
-    receipt_handle: str
-
-
-class JournalEntry(BaseModel):
-    """One device operation, with every field of seed 000's journal entry; times in epoch ms.
-
-    ``success`` is true only for an operation the device completed; ``state`` tells a
-    failed operation from one still ``started`` (under way, or cut short by a crash).
-    """
-
-    id: int
-    timestamp: str
-    device_name: str
-    device_id: str | None
-    action_type: ActionType
-    description: str | None
-    success: bool
-    error_message: str | None
-    receipt_data: dict[str, Any] | None
-    amount_cents: int | None
-    full_text: str | None
-    state: Literal["started", "succeeded", "failed"]
-    error_code: str | None
-    job_id: str | None
-    order_id: str | None
-    fiscal_number: str | None
-    started_at: int
-    finished_at: int | None
-
-
-class JobEntry(BaseModel):
-    """A job as ``edge journal --jobs`` shows it; times in epoch ms."""
-
-    id: int
-    job_id: str
-    order_id: str | None
-    state: JobState
-    device_name: str | None
-    fiscal_number: str | None
-    amount_cents: int | None
-    timestamp: str
-    created_at: int
-    updated_at: int
-    printed_at: int | None
-    reported_at: int | None
-    error_code: str | None
-    error_message: str | None
-
-
-class LastResult(BaseModel):
-    job_id: str
-    order_id: str | None
-    state: JobState
-    status: str | None
-    fiscal_number: str | None
-    reason: str | None
-    at: int
-
-
-class JournalSummary(BaseModel):
-    backlog: int
-    counts: dict[str, int]
-    last_result: LastResult | None
-
+from edge.journal.schema import MAX_BODY, MAX_TEXT, OPERATION_COLUMNS, SCHEMA
 
 _JOB_COLUMNS = ", ".join(JobRow.model_fields)
 
@@ -267,10 +51,10 @@ class Journal:
             return
         self._db = open_durable(path, durable=durable)
         with self._tx() as db:
-            for statement in _SCHEMA:
+            for statement in SCHEMA:
                 db.execute(statement)
             present = {row[1] for row in db.execute("PRAGMA table_info(operations)").fetchall()}
-            for column, kind in _OPERATION_COLUMNS.items():
+            for column, kind in OPERATION_COLUMNS.items():
                 if column not in present:
                     db.execute(f"ALTER TABLE operations ADD COLUMN {column} {kind}")
 
@@ -303,7 +87,7 @@ class Journal:
                 db.execute(
                     "INSERT INTO jobs (job_id, state, body, error_code, error_message, created_ms, updated_ms)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (job_id, JobState.REJECTED.value, message.body[:_MAX_BODY], code, reason[:500], ts, ts),
+                    (job_id, JobState.REJECTED.value, message.body[:MAX_BODY], code, reason[:500], ts, ts),
                 )
             self._record_message(db, job_id, message, ts)
             row = self._job(db, job_id)
@@ -387,7 +171,7 @@ class Journal:
             cursor = db.execute(
                 "INSERT INTO operations (action_type, device_name, device_id, state, started_ms, amount_cents, request, description)"
                 " VALUES (?, ?, ?, 'started', ?, ?, ?, ?)",
-                (action.value, device_name, device_id, ts, amount, json.dumps(request)[:_MAX_BODY], description[:500]),
+                (action.value, device_name, device_id, ts, amount, json.dumps(request)[:MAX_BODY], description[:500]),
             )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -518,18 +302,18 @@ class Journal:
 
     def jobs_between(self, start_ms: int, end_ms: int) -> list[JobEntry]:
         """Jobs journaled between the two instants (inclusive), oldest first, rejected messages included."""
-        return [_job_entry(row) for row in self._jobs("WHERE created_ms BETWEEN ? AND ? ORDER BY seq", (start_ms, end_ms))]
+        return [job_to_entry(row) for row in self._jobs("WHERE created_ms BETWEEN ? AND ? ORDER BY seq", (start_ms, end_ms))]
 
     def _entries(self, where: str, params: tuple[object, ...]) -> list[JournalEntry]:
-        lookups = ", ".join("?" for _ in _LOOKUPS)
+        lookups = ", ".join("?" for _ in LOOKUPS)
         with self._lock:
             rows = self._db.execute(
                 "SELECT o.id, o.started_ms, o.finished_ms, o.device_name, o.device_id, o.action_type, o.description, o.state,"
                 " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id, j.order_id, j.body"
                 f" FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
-                (*_LOOKUPS, *params),
+                (*LOOKUPS, *params),
             ).fetchall()
-        return [_operation_entry(row) for row in rows]
+        return [row_to_operation_entry(row) for row in rows]
 
     def summary(self) -> JournalSummary:
         with self._lock:
@@ -538,7 +322,7 @@ class Journal:
         return JournalSummary(
             backlog=sum(counts.get(s.value, 0) for s in BACKLOG),
             counts={s.value: counts.get(s.value, 0) for s in JobState},
-            last_result=_last_result(last[0]) if last else None,
+            last_result=job_to_last_result(last[0]) if last else None,
         )
 
     # -- internals ----------------------------------------------------------------------
@@ -570,7 +354,7 @@ class Journal:
     ) -> None:
         db.execute(
             "UPDATE operations SET state = ?, finished_ms = ?, fiscal_number = ?, error_code = ?, error_message = ?, full_text = ? WHERE id = ?",
-            ("succeeded" if success else "failed", ts, fiscal_number, error_code, (error_message or "")[:500] or None, (full_text or "")[:_MAX_TEXT] or None, op_id),
+            ("succeeded" if success else "failed", ts, fiscal_number, error_code, (error_message or "")[:500] or None, (full_text or "")[:MAX_TEXT] or None, op_id),
         )
 
     @staticmethod
@@ -610,12 +394,12 @@ class Journal:
     @staticmethod
     def _job(db: sqlite3.Connection, job_id: str) -> JobRow | None:
         row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
-        return _job_row(row) if row else None
+        return row_to_job(row) if row else None
 
     def _jobs(self, where: str, params: tuple[object, ...]) -> list[JobRow]:
         with self._lock:
             rows = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs {where}", params).fetchall()
-        return [_job_row(row) for row in rows]
+        return [row_to_job(row) for row in rows]
 
     def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate_transaction(self._db, self._lock)
@@ -624,72 +408,3 @@ class Journal:
 def _marks(states: tuple[JobState, ...]) -> str:
     return ", ".join("?" for _ in states)
 
-
-def _job_row(row: tuple[object, ...]) -> JobRow:
-    values = dict(zip(JobRow.model_fields, row, strict=True))
-    if values["result"] is not None:
-        values["result"] = JobResult.model_validate_json(str(values["result"]))
-    return JobRow.model_validate(values)
-
-
-def iso_ms(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _job_entry(row: JobRow) -> JobEntry:
-    return JobEntry(
-        id=row.seq,
-        job_id=row.job_id,
-        order_id=row.order_id,
-        state=row.state,
-        device_name=row.device,
-        fiscal_number=row.fiscal_number,
-        amount_cents=row.amount,
-        timestamp=iso_ms(row.created_ms),
-        created_at=row.created_ms,
-        updated_at=row.updated_ms,
-        printed_at=row.printed_at * 1000 if row.printed_at is not None else None,
-        reported_at=row.reported_ms,
-        error_code=row.error_code,
-        error_message=row.error_message,
-    )
-
-
-def _operation_entry(row: tuple[Any, ...]) -> JournalEntry:
-    (op_id, started, finished, device_name, device_id, action, description, state, error_code, error_message, amount, full_text,
-     fiscal_number, job_id, order_id, body) = row
-    receipt_data = json.loads(body) if action == ActionType.PRINT_RECEIPT.value and body else None
-    if description is None and action == ActionType.PRINT_RECEIPT.value:
-        description = f"Fiscal receipt for order {order_id}" + (f": No {fiscal_number}" if fiscal_number else "")
-    return JournalEntry(
-        id=op_id,
-        timestamp=iso_ms(started),
-        device_name=device_name,
-        device_id=device_id,
-        action_type=ActionType(action),
-        description=description,
-        success=state == "succeeded",
-        error_message=error_message,
-        receipt_data=receipt_data,
-        amount_cents=amount,
-        full_text=full_text,
-        state=state,
-        error_code=error_code,
-        job_id=job_id,
-        order_id=order_id,
-        fiscal_number=fiscal_number,
-        started_at=started,
-        finished_at=finished,
-    )
-
-
-def _last_result(row: JobRow) -> LastResult:
-    return LastResult(
-        job_id=row.job_id,
-        order_id=row.order_id,
-        state=row.state,
-        status=row.result.status.value if row.result else None,
-        fiscal_number=row.fiscal_number,
-        reason=row.result.reason.value if row.result and row.result.reason else None,
-        at=row.result_ms or row.updated_ms,
-    )

@@ -1,0 +1,40 @@
+"""The edge's durable journal: what happened to every job, device operation and queue message.
+
+SQLite in WAL mode with ``synchronous=FULL``: every state change below is one
+committed transaction, on disk before the next step starts. A job moves
+
+    received -> printing -> printed | failed -> reported
+                    \\-> received (device proved nothing was printed)
+    any -> rejected (poison, or refused for good by the cloud)
+
+``printing`` is written *before* the device is called and left only when the
+device has answered, so after a crash it means "a receipt may exist: ask the
+device before printing again".
+"""
+
+from edge.journal.records import (
+    AWAITING_ACK,
+    BACKLOG,
+    DEVICE_WORK,
+    SETTLED,
+    ActionType,
+    ChargeRow,
+    ChargeState,
+    InboundMessage,
+    JobEntry,
+    JobRow,
+    JobState,
+    JournalEntry,
+    JournalSummary,
+    LastResult,
+    MessageRow,
+    iso_ms,
+    now_ms,
+)
+from edge.journal.store import Journal
+
+__all__ = [
+    "AWAITING_ACK", "BACKLOG", "DEVICE_WORK", "SETTLED", "ActionType", "ChargeRow", "ChargeState", "InboundMessage",
+    "JobEntry", "JobRow", "JobState", "Journal", "JournalEntry", "JournalSummary", "LastResult", "MessageRow", "iso_ms",
+    "now_ms",
+]
