@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from chalicelib.contracts import FiscalJob, JobLine, JobPayment, PaymentType  # noqa: E402
 from edge.config import FiscalDeviceConfig  # noqa: E402
 from edge.drivers import create_driver  # noqa: E402
-from edge.drivers.datecs import IslDriver  # noqa: E402
+from edge.drivers.isl.driver import IslDriver  # noqa: E402
 
 BAUD = 115200
 BITS_PER_BYTE = 10
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     per_round = max(1, args.receipts // args.rounds)
-    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.datecs_server"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     cpu_per_receipt: dict[str, list[float]] = {}
     try:
         assert emulator.stdout is not None

@@ -13,14 +13,14 @@ The moto round trip alone is measured in the same run for reference.
 from __future__ import annotations
 
 import argparse
-import shutil
 import json
+import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -28,10 +28,17 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import POLLING, percentile, recorded_operations, recording_env, reset_recording  # noqa: E402
+from bench.common import (  # noqa: E402
+    POLLING,
+    percentile,
+    recorded_operations,
+    recording_env,
+    reset_recording,
+)
 from devstack.demo import configure_webhook, demo_order_body  # noqa: E402
 from devstack.harness import running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
+
 
 @contextmanager
 def _keep_logs_on_error(var_dir: Path) -> Iterator[None]:

@@ -24,10 +24,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.contracts import FiscalJob, JobLine, JobPayment, JobResult, PaymentType, ResultAck  # noqa: E402
+from chalicelib.contracts import (  # noqa: E402
+    FiscalJob,
+    JobLine,
+    JobPayment,
+    JobResult,
+    PaymentType,
+    ResultAck,
+)
 from edge.config import EdgeConfig  # noqa: E402
 from edge.drivers.simulated import SimulatedDriver  # noqa: E402
-from edge.emulators.simulated_register import STATE_FILE, SimulatedRegister  # noqa: E402
+from edge.emulators.simulated.models import STATE_FILE  # noqa: E402
+from edge.emulators.simulated.register import SimulatedRegister  # noqa: E402
 from edge.journal import InboundMessage, JobState, Journal  # noqa: E402
 from edge.logs import configure_logging  # noqa: E402
 from edge.poller import FixedDevice, Poller  # noqa: E402

@@ -34,7 +34,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import POLLING, body, operation, percentile, read_recording, recording_env, reset_recording  # noqa: E402
+from bench.common import (  # noqa: E402
+    POLLING,
+    body,
+    operation,
+    percentile,
+    read_recording,
+    recording_env,
+    reset_recording,
+)
 from devstack.demo import configure_webhook, demo_order_body  # noqa: E402
 from devstack.harness import running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402

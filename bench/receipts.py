@@ -25,7 +25,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import POLLING, percentile, recorded_operations, recording_env, reset_recording  # noqa: E402
+from bench.common import (  # noqa: E402
+    POLLING,
+    percentile,
+    recorded_operations,
+    recording_env,
+    reset_recording,
+)
 from devstack.harness import running_stack  # noqa: E402
 from tests.receipt_samples import receipt_body  # noqa: E402
 

@@ -154,7 +154,7 @@ class Stack:
         if kind == "simulated":
             return '[fiscal_device]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
         if kind == "datecs":
-            device = self.supervisor.start("datecs", [python, "-m", "edge.emulators.datecs_server"])
+            device = self.supervisor.start("datecs", [python, "-m", "edge.emulators.isl.server"])
             pty = device.wait_for_line("DATECS READY", timeout=30).split()[2].removeprefix("pty=")
             return (
                 '[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "DP25"\nname = "Emulated Datecs DP25"\n'
@@ -165,7 +165,7 @@ class Stack:
             if not port_is_free(port):
                 raise StartupFailed(f"port {port} (caspos) is in use; set BRIDGE_CASPOS_PORT to move it")
             # The demo catalogue is priced in EUR at 20 % VAT; the emulated register is told to take both.
-            device = self.supervisor.start("caspos", [python, "-m", "edge.emulators.caspos_server", "--port", str(port), "--currency", "AZN",
+            device = self.supervisor.start("caspos", [python, "-m", "edge.emulators.caspos.server", "--port", str(port), "--currency", "AZN",
                                                       "--currency", "EUR", "--vat", "1=20"])
             device.wait_for_line("CASPOS READY", timeout=30)
             return (

@@ -8,9 +8,27 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FieldSerializationInfo, SecretStr, StrictInt, ValidationError, field_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FieldSerializationInfo,
+    SecretStr,
+    StrictInt,
+    ValidationError,
+    field_serializer,
+)
 
-from edge.config import BAUD_RATES, FiscalDeviceConfig, HttpConnection, Hostname, PosTerminalConfig, SerialConnection, TcpConnection, reveal
+from edge.config import (
+    BAUD_RATES,
+    FiscalDeviceConfig,
+    Hostname,
+    HttpConnection,
+    PosTerminalConfig,
+    SerialConnection,
+    TcpConnection,
+    reveal,
+)
 from edge.drivers import FAMILIES, SUPPORTED
 from edge.terminals import simulated as simulated_terminal
 

@@ -18,7 +18,14 @@ import structlog
 
 from edge.config import FiscalDeviceConfig, PosTerminalConfig
 from edge.drivers import create_driver
-from edge.drivers.base import DeviceBusy, DeviceError, DeviceStatus, DeviceUnreachable, FiscalDriver, UnsupportedDevice
+from edge.drivers.base import (
+    DeviceBusy,
+    DeviceError,
+    DeviceStatus,
+    DeviceUnreachable,
+    FiscalDriver,
+    UnsupportedDevice,
+)
 from edge.store import FiscalDeviceEntry, SettingsStore, TerminalEntry
 from edge.terminals import create_terminal
 from edge.terminals.base import PosTerminal

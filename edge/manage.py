@@ -19,14 +19,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.comports import list_com_ports
-from edge.devices import ConfigRejected, DeviceConfig, DeviceRef, SerialLink, SupportedDevices, fiscal_settings, supported_devices, terminal_settings
+from edge.devices import (
+    ConfigRejected,
+    DeviceConfig,
+    DeviceRef,
+    SerialLink,
+    SupportedDevices,
+    fiscal_settings,
+    supported_devices,
+    terminal_settings,
+)
 from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
 from edge.hub import DeviceHub, NotConfigured
 from edge.journal import Journal, JournalEntry
 from edge.notify import NotificationConfig
-from edge.operations import OperationFailed, OperationOutcome, OperationRequest, Operations
+from edge.operations import (
+    OperationFailed,
+    OperationOutcome,
+    OperationRequest,
+    Operations,
+)
 from edge.session import CloudLink
-from edge.simulator_service import SimulatorService, FaultChanges
+from edge.simulator_service import FaultChanges, SimulatorService
 from edge.store import FiscalDeviceEntry, Settings, TerminalEntry, new_id
 from edge.updates import InstallUpdateRequest, UpdateCheckResponse, UpdateError, Updater
 

@@ -16,7 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edge.config import SmtpConfig
 from edge.devices import DeviceId
-from edge.drivers.base import DeviceDocument, DeviceError, FiscalDriver, UnsupportedOperation
+from edge.drivers.base import (
+    DeviceDocument,
+    DeviceError,
+    FiscalDriver,
+    UnsupportedOperation,
+)
 from edge.hub import DeviceHub
 from edge.journal import ActionType, Journal, JournalEntry
 from edge.notify import MailFailed, send, z_report_message

@@ -24,7 +24,14 @@ from edge.cloud import CloudRejected, CloudUnavailable, EdgeSession
 from edge.config import EdgeConfig
 from edge.drivers.base import DeviceError, FiscalDriver
 from edge.faults import crashpoint
-from edge.jobqueue import JobQueue, MessageGone, QueueAuthError, QueueError, kept_invisible, receive_abandonable
+from edge.jobqueue import (
+    JobQueue,
+    MessageGone,
+    QueueAuthError,
+    QueueError,
+    kept_invisible,
+    receive_abandonable,
+)
 from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal
 from edge.session import CloudLink
 from edge.terminals.base import PaymentDeclined, TerminalError

@@ -9,7 +9,14 @@ import structlog
 
 from chalicelib.contracts import JobResult, ResultAck
 from edge.backoff import RetryGate
-from edge.cloud import CloudAuthError, CloudClient, CloudError, CloudRejected, CloudUnavailable, EdgeSession
+from edge.cloud import (
+    CloudAuthError,
+    CloudClient,
+    CloudError,
+    CloudRejected,
+    CloudUnavailable,
+    EdgeSession,
+)
 
 log = structlog.get_logger("edge.session")
 

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.drivers import simulated
 from edge.drivers.base import DeviceError
-from edge.emulators.simulated_register import STATE_FILE, Faults, SimulatedRegister
+from edge.emulators.simulated.models import STATE_FILE, Faults
+from edge.emulators.simulated.register import SimulatedRegister
 from edge.store import SettingsStore
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.contracts import FiscalJob
 from chalicelib import aws
+from chalicelib.contracts import FiscalJob
 from tests.conftest import demo_order, demo_shop, queue_messages
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from devstack.demo import demo_order_body, wait_for_status
 from devstack.harness import RunningStack, running_stack
-from edge.emulators.simulated_register import SimulatedRegister
+from edge.emulators.simulated.register import SimulatedRegister
 
 THREADS = 12
 

@@ -170,8 +170,9 @@ def test_a_malformed_webhook_message_is_consumed_not_retried(aws_env):
 
 def test_signature_verifies_with_standardwebhooks(api, shop, receiver, aws_env, clock):
     """The receiver already verifies; this checks the headers the bridge sends against the package directly."""
-    from chalicelib.webhooks import signed_headers
     from datetime import datetime, timezone
+
+    from chalicelib.webhooks import signed_headers
 
     body = '{"type":"validated"}'
     headers = signed_headers(receiver.secret, "msg_x_validated", body, datetime.now(timezone.utc))

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from edge.emulators.simulated_register import STATE_FILE as REGISTER_FILE
-from edge.emulators.simulated_register import SimulatedRegister
+from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
+from edge.emulators.simulated.register import SimulatedRegister
 from edge.terminals.simulated import STATE_FILE as TERMINAL_FILE
 from edge.terminals.simulated import Outcome, SimulatedTerminal
 

@@ -10,7 +10,7 @@ from typing import Any
 from bench.chaoskit.journal_view import Reported
 from bench.chaoskit.plan import OrderSpec
 from devstack.receiver import Delivery
-from edge.emulators.simulated_register import Receipt, Report
+from edge.emulators.simulated.models import Receipt, Report
 from edge.terminals.base import CardTransaction
 
 

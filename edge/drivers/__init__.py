@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edge.config import FiscalDeviceConfig
-from edge.drivers import caspos, datecs, daisy, simulated
+from edge.drivers import simulated
 from edge.drivers.base import FiscalDriver, UnsupportedDevice
+from edge.drivers.caspos import driver as caspos
+from edge.drivers.isl import daisy, datecs
 
 _Opener = Callable[[FiscalDeviceConfig, Path], FiscalDriver]
 

@@ -23,7 +23,7 @@ from edge.drivers.base import (
     OperationRefused,
     PaperOut,
 )
-from edge.emulators.simulated_register import (
+from edge.emulators.simulated.models import (
     MODEL,
     STATE_FILE,
     Receipt,
@@ -32,8 +32,8 @@ from edge.emulators.simulated_register import (
     Report,
     Sale,
     SaleLine,
-    SimulatedRegister,
 )
+from edge.emulators.simulated.register import SimulatedRegister
 
 MANUFACTURER = "Simulated"
 MODELS = (MODEL,)

@@ -14,7 +14,12 @@ import structlog
 from chalicelib.contracts import FiscalJob, PaymentType
 from edge.faults import crashpoint
 from edge.journal import ChargeState, Journal
-from edge.terminals.base import PaymentDeclined, PosTerminal, TerminalError, TerminalTimeout
+from edge.terminals.base import (
+    PaymentDeclined,
+    PosTerminal,
+    TerminalError,
+    TerminalTimeout,
+)
 
 log = structlog.get_logger("edge.charging")
 

@@ -16,9 +16,8 @@ for entry in (str(HERE), str(ROOT)):
         sys.path.insert(0, entry)
 
 import boto3  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-
 from edge_harness import REGION, Stack, open_stack  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")

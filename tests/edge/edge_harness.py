@@ -22,7 +22,8 @@ import httpx
 from pydantic import ValidationError
 
 from chalicelib.contracts import FiscalJob, JobLine, JobPayment, JobResult, PaymentType
-from edge.emulators.simulated_register import STATE_FILE, SimulatedRegister
+from edge.emulators.simulated.models import STATE_FILE
+from edge.emulators.simulated.register import SimulatedRegister
 from edge.journal import Journal
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,26 +9,37 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from edge_harness import free_port, make_job
 
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import DeviceUnreachable, InvalidJob, LinkLost, UnsupportedDevice, UnsupportedOperation
-from edge.drivers.caspos import (
+from edge.drivers.base import (
+    DeviceUnreachable,
+    InvalidJob,
+    LinkLost,
+    UnsupportedDevice,
+    UnsupportedOperation,
+)
+from edge.drivers.caspos.api import (
+    DocumentType,
+    MoneyBackType,
+    QuantityType,
+    VatType,
+    dumps,
+)
+from edge.drivers.caspos.client import (
     CasposAuthFailed,
     CasposClient,
-    CasposDriver,
     CasposError,
     CasposRejected,
     Item,
     Payments,
     ShiftClosed,
     ShiftTooLong,
-    document_uuid,
     error_for,
 )
-from edge.drivers.caspos_api import DocumentType, MoneyBackType, QuantityType, VatType, dumps
-from edge.emulators.caspos_server import CasposRegister, CasposServer
-from edge_harness import free_port, make_job
+from edge.drivers.caspos.driver import CasposDriver, document_uuid
+from edge.emulators.caspos.server import CasposRegister, CasposServer
 
 
 @pytest.fixture

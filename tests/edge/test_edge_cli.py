@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-
 from edge_harness import EDGE_KEY, EdgeProcess, Stack, edge_env, make_job, wait_for
 
 BAD_CONFIGS = {

@@ -10,9 +10,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from edge_harness import (
+    CrashRun,
+    Stack,
+    crash_and_restart,
+    make_job,
+    open_stack,
+    wait_for,
+)
 
 from edge.faults import CRASH_EXIT_CODE, CRASHPOINTS
-from edge_harness import CrashRun, Stack, crash_and_restart, make_job, open_stack, wait_for
 
 # What the restarted edge must do for the job, before it polls for anything new.
 RECOVERY = {

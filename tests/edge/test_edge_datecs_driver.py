@@ -13,18 +13,37 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from edge_harness import make_job
 from pydantic import ValidationError
 
 from edge.config import FiscalDeviceConfig
-from edge.drivers import create_driver, datecs_link
-from edge.drivers.base import DeviceBusy, InvalidJob, OperationRefused, PaperOut, UnsupportedDevice, UnsupportedOperation
-from edge.drivers.datecs import DeviceSilent, GarbledAnswer, IslDriver, ReceiptInterrupted
-from edge.drivers.datecs_commands import Command
-from edge.drivers.datecs_frame import SYN, Response, decode_request, encode_response, encode_status
-from edge.drivers.datecs_link import IslLink, SerialTransport
-from edge.emulators.datecs_device import FiscalPrinter
-from edge.emulators.datecs_server import PtyServer, TcpServer
-from edge_harness import make_job
+from edge.drivers import create_driver
+from edge.drivers.base import (
+    DeviceBusy,
+    InvalidJob,
+    OperationRefused,
+    PaperOut,
+    UnsupportedDevice,
+    UnsupportedOperation,
+)
+from edge.drivers.isl import link as datecs_link
+from edge.drivers.isl.commands import Command
+from edge.drivers.isl.driver import (
+    DeviceSilent,
+    GarbledAnswer,
+    IslDriver,
+    ReceiptInterrupted,
+)
+from edge.drivers.isl.frame import (
+    SYN,
+    Response,
+    decode_request,
+    encode_response,
+    encode_status,
+)
+from edge.drivers.isl.link import IslLink, SerialTransport
+from edge.emulators.isl.device import FiscalPrinter
+from edge.emulators.isl.server import PtyServer, TcpServer
 
 FAST = {"answer_seconds": 0.15, "busy_seconds": 0.6, "retries": 2}
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from edge.emulators.datecs_device import FiscalPrinter
-from edge.emulators.datecs_server import PtyServer
-from edge.faults import CRASH_EXIT_CODE
 from edge_harness import Stack, make_job, wait_for
+
+from edge.emulators.isl.device import FiscalPrinter
+from edge.emulators.isl.server import PtyServer
+from edge.faults import CRASH_EXIT_CODE
 
 
 def test_edge_prints_on_a_datecs_printer_and_reconciles_a_crash(stack: Stack) -> None:

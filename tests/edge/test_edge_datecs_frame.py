@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from edge.drivers.datecs_commands import Command, FieldError, format_clock, parse_clock
-from edge.drivers.datecs_frame import (
+from edge.drivers.isl.commands import Command, FieldError, format_clock, parse_clock
+from edge.drivers.isl.frame import (
     NAK,
     SYN,
     ChecksumMismatch,

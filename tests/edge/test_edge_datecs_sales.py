@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.drivers.datecs_sales import FILE, open_book
+from edge.drivers.isl.sales import FILE, open_book
 
 
 def rows(state_dir: Path) -> list[tuple[object, ...]]:

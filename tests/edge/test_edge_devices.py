@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import httpx
-
-from edge.emulators.datecs_device import FiscalPrinter
-from edge.emulators.datecs_server import PtyServer
 from edge_harness import Stack, make_job, wait_for
+
+from edge.emulators.isl.device import FiscalPrinter
+from edge.emulators.isl.server import PtyServer
 
 SIMULATED = {"name": "Till 2", "manufacturer": "Simulated", "model": "Simulated", "notes": "back office"}
 

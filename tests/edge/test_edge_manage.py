@@ -6,7 +6,6 @@ import socket
 import time
 
 import httpx
-
 from edge_harness import SHOP_ID, Stack, make_job, wait_for
 
 

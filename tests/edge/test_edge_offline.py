@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 
-from edge.journal import Journal
 from edge_harness import Stack, make_job, wait_for
+
+from edge.journal import Journal
 
 JOBS = ["job-o1", "job-o2", "job-o3"]
 

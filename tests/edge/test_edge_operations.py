@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-
 from edge_harness import Stack, free_port, make_job, wait_for
 
 

@@ -7,12 +7,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from edge_harness import (
+    CrashRun,
+    Stack,
+    crash_and_restart,
+    make_job,
+    open_stack,
+    wait_for,
+)
 
 from chalicelib.contracts import FiscalJob, PaymentType
 from edge.faults import CHARGE_CRASHPOINTS, CRASH_EXIT_CODE
 from edge.journal import ChargeState, Journal
 from edge.terminals.simulated import STATE_FILE, SimulatedTerminal
-from edge_harness import CrashRun, Stack, crash_and_restart, make_job, open_stack, wait_for
 
 POS = '[pos_terminal]\nmanufacturer = "Simulated"\nmodel = "Simulated"'
 RECOVERY = {

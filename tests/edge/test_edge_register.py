@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from edge_harness import make_job
 
 from chalicelib.contracts import FiscalJob
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import DeviceBusy, InvalidJob, LinkLost, PaperOut, UnsupportedDevice
+from edge.drivers.base import (
+    DeviceBusy,
+    InvalidJob,
+    LinkLost,
+    PaperOut,
+    UnsupportedDevice,
+)
 from edge.drivers.simulated import SimulatedDriver
-from edge.emulators.simulated_register import STATE_FILE, SimulatedRegister
-from edge_harness import make_job
+from edge.emulators.simulated.models import STATE_FILE
+from edge.emulators.simulated.register import SimulatedRegister
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from edge_harness import make_job
 from pydantic import SecretStr
 
 from chalicelib.contracts import FiscalRecord, JobResult, ResultStatus
@@ -15,7 +16,6 @@ from edge.faults import parse_crash_spec
 from edge.journal import InboundMessage, JobState, Journal
 from edge.session import refresh_time
 from edge.timeparse import parse_instant
-from edge_harness import make_job
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:

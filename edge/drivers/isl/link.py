@@ -20,7 +20,7 @@ from typing import Protocol
 
 import serial
 
-from edge.drivers.datecs_frame import (
+from edge.drivers.isl.frame import (
     PREAMBLE,
     SEQ_FIRST,
     SEQ_LAST,

@@ -1,6 +1,6 @@
 """Serve an emulated Datecs/Daisy printer on a pseudo-terminal and/or a TCP port.
 
-``python -m edge.emulators.datecs_server [--dialect datecs|daisy] [--pty LINK] [--tcp-port N]``
+``python -m edge.emulators.isl.server [--dialect datecs|daisy] [--pty LINK] [--tcp-port N]``
 prints ``DATECS READY pty=<path> tcp=<port>`` once listening and runs until SIGTERM/SIGINT.
 ``--pty LINK`` also makes LINK a symlink to the pseudo-terminal's slave, so an edge config
 can name a fixed path. In tests the servers run as threads of the test process.
@@ -19,7 +19,7 @@ import tty
 from pathlib import Path
 from types import FrameType
 
-from edge.emulators.datecs_device import Dialect, FiscalPrinter, IslEndpoint, LinkFaults
+from edge.emulators.isl.device import Dialect, FiscalPrinter, IslEndpoint, LinkFaults
 
 
 class PtyServer:

@@ -5,7 +5,7 @@ number of the last receipt, day totals per VAT group, cash in the drawer, an ope
 the electronic journal of closed documents). ``IslEndpoint`` speaks the framing over
 whatever byte stream it is given: it NAKs a frame with a bad checksum, repeats its last
 answer for a repeated request (same sequence, command and data) instead of running it
-twice, and obeys the injectable ``LinkFaults``. ``edge.emulators.datecs_server`` puts an
+twice, and obeys the injectable ``LinkFaults``. ``edge.emulators.isl.server`` puts an
 endpoint on a pseudo-terminal or a TCP port.
 """
 
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from edge.drivers.datecs_commands import (
+from edge.drivers.isl.commands import (
     TAX_GROUPS,
     Command,
     FieldError,
@@ -33,7 +33,7 @@ from edge.drivers.datecs_commands import (
     parse_money,
     parse_quantity,
 )
-from edge.drivers.datecs_frame import (
+from edge.drivers.isl.frame import (
     NAK,
     SYN,
     FrameError,
@@ -43,7 +43,7 @@ from edge.drivers.datecs_frame import (
     encode_response,
     encode_status,
 )
-from edge.emulators.simulated_register import DEFAULT_VAT_GROUPS
+from edge.emulators.simulated.models import DEFAULT_VAT_GROUPS
 
 Dialect = Literal["datecs", "daisy"]
 DocKind = Literal["fiscal", "service", "cancelled", "z_report", "x_report", "cash"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from chalicelib.contracts import PaymentType
 from edge.config import FiscalDeviceConfig
-from edge.drivers.datecs import Dialect, IslDriver, open_isl
-from edge.drivers.datecs_commands import Command
+from edge.drivers.isl.commands import Command
+from edge.drivers.isl.driver import Dialect, IslDriver, open_isl
 
 DAISY = Dialect(
     manufacturer="Daisy",

@@ -1,8 +1,8 @@
-"""Driver for Datecs fiscal printers (and, through ``edge.drivers.daisy``, Daisy) over serial or TCP.
+"""The ISL driver: Datecs (``isl.datecs``) and Daisy (``isl.daisy``) fiscal printers over serial or TCP.
 
 A receipt is: open (with a unique sale number), one sale line per job line, a text line
 ``SALE ID <job id>``, subtotal (checked against the job's total), payment, close. Before
-the open, the sale number planned for the job is made durable (``datecs_sales``), so
+the open, the sale number planned for the job is made durable (``isl.sales``), so
 ``find_receipt`` can tell after a crash whether the printer opened, closed or cancelled
 that receipt; a receipt left open is closed if fully paid, else cancelled.
 """
@@ -33,7 +33,7 @@ from edge.drivers.base import (
     PaperOut,
     UnsupportedDevice,
 )
-from edge.drivers.datecs_commands import (
+from edge.drivers.isl.commands import (
     TAX_GROUPS,
     Command,
     FieldError,
@@ -46,9 +46,18 @@ from edge.drivers.datecs_commands import (
     parse_money,
     quantity,
 )
-from edge.drivers.datecs_frame import DeviceState, MalformedFrame, decode_status
-from edge.drivers.datecs_link import BusyTooLong, CorruptAnswer, IslLink, LinkError, NoAnswer, SerialTransport, TcpTransport, Transport
-from edge.drivers.datecs_sales import SaleBook, SalePlan, open_book
+from edge.drivers.isl.frame import DeviceState, MalformedFrame, decode_status
+from edge.drivers.isl.link import (
+    BusyTooLong,
+    CorruptAnswer,
+    IslLink,
+    LinkError,
+    NoAnswer,
+    SerialTransport,
+    TcpTransport,
+    Transport,
+)
+from edge.drivers.isl.sales import SaleBook, SalePlan, open_book
 
 TEXT_WIDTH = 42
 
@@ -87,16 +96,6 @@ class Dialect:
     cancel_command: int
     payment_codes: dict[PaymentType, str]
     open_receipt: Callable[[int, str, str], str]  # (operator, password, unp) -> data
-
-
-DATECS = Dialect(
-    manufacturer="DATECS",
-    models=("DP25", "DP25 MX", "DP05", "DP150", "FP650", "FP700", "FP800", "WP50"),
-    connections=("serial", "tcp"),
-    cancel_command=Command.CANCEL_FISCAL_RECEIPT,
-    payment_codes={PaymentType.CASH: "P", PaymentType.CARD: "D", PaymentType.OTHER: "I"},
-    open_receipt=lambda operator, password, unp: f"{operator},{password},1,{unp}",
-)
 
 
 class CashState(BaseModel):
@@ -441,7 +440,3 @@ def open_isl(device: FiscalDeviceConfig, state_dir: Path, dialect: Dialect) -> I
     timeouts = device.timeouts
     link = IslLink(transport, answer_timeout=timeouts.answer_seconds, busy_timeout=timeouts.busy_seconds, retries=timeouts.retries)
     return IslDriver(link, open_book(state_dir), dialect, device.model, device.name, device.operator, device.operator_password)
-
-
-def open_datecs(device: FiscalDeviceConfig, state_dir: Path) -> IslDriver:
-    return open_isl(device, state_dir, DATECS)

@@ -4,7 +4,7 @@ It logs in with a configured username/password (401 until then), keeps one shift
 closed, 504 after 24 h), numbers documents, answers a repeated documentUUID with code 1 and
 the earlier result, checks currencies (606), items (610, 612, 616), sums (607, 611, 614),
 VAT totals (613), parents of returns and rollbacks (627, 628, 633, 638, 639) and an RRN
-without a card payment (648). ``python -m edge.emulators.caspos_server --port 5544`` prints
+without a card payment (648). ``python -m edge.emulators.caspos.server --port 5544`` prints
 ``CASPOS READY port=<port>``. ``CasposRegister.fail_next`` injects any answer code.
 """
 
@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
-from edge.drivers.caspos_api import (
+from edge.drivers.caspos.api import (
     CONTENT_TYPE,
     DATE_FORMAT,
     MESSAGES,

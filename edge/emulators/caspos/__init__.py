@@ -1,0 +1,1 @@
+"""A twin of a Caspos Mobile register speaking its JSON API over HTTP."""

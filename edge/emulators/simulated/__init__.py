@@ -1,0 +1,1 @@
+"""The simulated fiscal register (manufacturer and model "Simulated"): memory, paper and commands."""

@@ -1,0 +1,178 @@
+"""The simulated register's memory layout, typed errors, fault flags and the documents it prints."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STATE_FILE = "simulated_register.sqlite"
+MODEL = "Simulated"
+DEFAULT_VAT_GROUPS: dict[str, Decimal] = {
+    "A": Decimal("20"),
+    "B": Decimal("19"),
+    "C": Decimal("10"),
+    "D": Decimal("9"),
+    "E": Decimal("7"),
+    "F": Decimal("5"),
+    "G": Decimal("0"),
+}
+PAPER_WIDTH = 40
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS receipts (
+    number INTEGER PRIMARY KEY,
+    sale_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    z_number INTEGER
+);
+CREATE INDEX IF NOT EXISTS receipts_by_sale ON receipts (sale_id);
+CREATE INDEX IF NOT EXISTS receipts_open ON receipts (z_number);
+CREATE TABLE IF NOT EXISTS z_reports (number INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cash_moves (
+    number INTEGER PRIMARY KEY,
+    amount INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    z_number INTEGER
+);
+CREATE TABLE IF NOT EXISTS ejournal (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, text TEXT NOT NULL);
+"""
+
+
+class RegisterErrorCode(str, Enum):
+    PAPER_OUT = "paper_out"
+    LINK_DOWN = "link_down"
+    BUSY = "busy"
+    REJECTED = "rejected"
+    COVER_OPEN = "cover_open"
+    MEMORY_FULL = "fiscal_memory_full"
+    REFUSED = "refused"
+
+
+class RegisterError(Exception):
+    """The register refused or could not carry out a command."""
+
+    def __init__(self, code: RegisterErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class Faults(BaseModel):
+    """Fault flags; they live in the register's state file, so any process can set them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    paper_out: bool = False
+    link_loss: bool = False
+    busy: bool = False
+    cover_open: bool = False
+    fiscal_memory_full: bool = False
+    latency_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
+
+
+class SaleLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=72)]
+    quantity: Decimal
+    unit_price: Annotated[int, Field(ge=0)]
+    vat_group: Annotated[str, Field(pattern=r"^[A-H]$")]
+    amount: Annotated[int, Field(ge=0)]
+
+
+class Sale(BaseModel):
+    """One receipt as the register's command set takes it: lines with VAT group letters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sale_id: Annotated[str, Field(min_length=1, max_length=64)]
+    operator: str
+    currency: str
+    is_refund: bool = False
+    lines: Annotated[list[SaleLine], Field(min_length=1)]
+    payment_type: str
+    payment_amount: Annotated[int, Field(ge=0)]
+
+
+class ReceiptLine(SaleLine):
+    vat_rate: Decimal
+
+
+class Receipt(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    fiscal_number: str
+    serial: str
+    sale_id: str
+    operator: str
+    currency: str
+    is_refund: bool
+    lines: list[ReceiptLine]
+    payment_type: str
+    payment_amount: int
+    total: int
+    printed_at: int = Field(description="UTC epoch seconds, register clock.")
+    z_number: int | None = None
+    text: str
+
+
+class VatTotal(BaseModel):
+    group: str
+    rate: Decimal
+    sales: int
+    refunds: int
+    net: int
+    vat: int
+
+
+class CashTotals(BaseModel):
+    """The drawer since the last Z report, in minor units."""
+
+    cash_sales: int = 0
+    deposits: int = 0
+    withdrawals: int = 0
+
+    @property
+    def in_drawer(self) -> int:
+        return self.cash_sales + self.deposits - self.withdrawals
+
+
+class Report(BaseModel):
+    kind: Literal["X", "Z"]
+    z_number: int | None
+    created_at: int
+    receipt_count: int
+    totals: list[VatTotal]
+    sales: int
+    refunds: int
+    net: int
+    cash: CashTotals = CashTotals()
+    text: str
+
+
+class CashMove(BaseModel):
+    number: int
+    amount: int = Field(description="Positive: deposit; negative: withdrawal.")
+    in_drawer: int
+    text: str
+
+
+class Document(BaseModel):
+    """A printed non-fiscal document or fiscal memory report."""
+
+    number: int | None
+    amount: int | None
+    text: str
+
+
+class RegisterStatus(BaseModel):
+    serial: str
+    model: str = MODEL
+    faults: Faults
+    last_fiscal_number: str | None
+    receipts_since_z: int
+    z_counter: int
