@@ -8,18 +8,39 @@ from __future__ import annotations
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import media
-from chalicelib import resource_names as names
-from chalicelib.http_api import header, html_response, json_response, redirect, request_context, routes
-from chalicelib.lazy import lazy
+from chalicelib.core import media
+from chalicelib.core import resource_names as names
+from chalicelib.core.http_api import (
+    header,
+    html_response,
+    json_response,
+    redirect,
+    request_context,
+    routes,
+)
+from chalicelib.core.lazy import lazy
 
-adapters, catalog, clock = lazy("chalicelib.adapters"), lazy("chalicelib.catalog"), lazy("chalicelib.clock")
-contracts, deliveries, dispatch = lazy("chalicelib.contracts"), lazy("chalicelib.deliveries"), lazy("chalicelib.dispatch")
-edge_api, exports, exports_catalog = lazy("chalicelib.edge_api"), lazy("chalicelib.exports"), lazy("chalicelib.exports_catalog")
-exports_sales, merchants, openapi = lazy("chalicelib.exports_sales"), lazy("chalicelib.merchants"), lazy("chalicelib.openapi")
-orders, receipt_public, receipts = lazy("chalicelib.orders"), lazy("chalicelib.receipt_public"), lazy("chalicelib.receipts")
-reports, shops, tokens = lazy("chalicelib.reports"), lazy("chalicelib.shops"), lazy("chalicelib.tokens")
-validation, webhooks, ws_order = lazy("chalicelib.validation"), lazy("chalicelib.webhooks"), lazy("chalicelib.ws_order")
+adapters = lazy("chalicelib.orders.adapters.service")
+catalog = lazy("chalicelib.shops.catalog")
+clock = lazy("chalicelib.core.clock")
+contracts = lazy("chalicelib.contracts")
+deliveries = lazy("chalicelib.webhooks.deliveries")
+dispatch = lazy("chalicelib.orders.outbox")
+edge_api = lazy("chalicelib.edge_api")
+exports = lazy("chalicelib.reports.rendering")
+exports_catalog = lazy("chalicelib.reports.catalog_export")
+exports_sales = lazy("chalicelib.reports.sales_export")
+merchants = lazy("chalicelib.auth.merchants")
+openapi = lazy("chalicelib.openapi.document")
+orders = lazy("chalicelib.orders.service")
+receipt_public = lazy("chalicelib.receipts.public")
+receipts = lazy("chalicelib.receipts.service")
+reports = lazy("chalicelib.reports.sales")
+shops = lazy("chalicelib.shops.service")
+tokens = lazy("chalicelib.auth.tokens")
+validation = lazy("chalicelib.core.validation")
+webhooks = lazy("chalicelib.webhooks.sending")
+ws_order = lazy("chalicelib.orders.ws_order")
 
 app = Chalice(app_name=names.DEFAULT_APP_NAME)
 app.register_middleware(request_context(app), "http")

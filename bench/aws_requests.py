@@ -33,9 +33,9 @@ import boto3  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import aws  # noqa: E402
+from chalicelib.aws import clients as aws  # noqa: E402
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus  # noqa: E402
-from chalicelib.settings import settings  # noqa: E402
+from chalicelib.core.settings import settings  # noqa: E402
 from devstack.pump import sqs_event, succeeded  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
 from devstack.stack import DEMO_CATALOG  # noqa: E402
@@ -107,7 +107,7 @@ def edge_round(client: Client, edge_sqs: Any, queue: str, token: str, counting: 
 def measure_ours(orders: int, wave: int) -> dict[str, Any]:
     """Orders posted ``wave`` at a time, each wave taken through its whole lifecycle before the next."""
     import app as app_module
-    from chalicelib.merchants import create_merchant
+    from chalicelib.auth.merchants import create_merchant
 
     counting = Counting()
     receiver = WebhookReceiver()

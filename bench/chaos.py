@@ -34,7 +34,7 @@ from bench.chaoskit.plan import OrderSpec, plan_actions, plan_orders  # noqa: E4
 from bench.chaoskit.poster import Poster  # noqa: E402
 from bench.chaoskit.proxy import TcpProxy  # noqa: E402
 from bench.chaoskit.verify import Evidence, Verdict, verify  # noqa: E402
-from chalicelib import resource_names as names  # noqa: E402
+from chalicelib.core import resource_names as names  # noqa: E402
 from devstack.demo import configure_webhook  # noqa: E402
 from devstack.harness import RunningStack, running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402

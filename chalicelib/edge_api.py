@@ -9,16 +9,23 @@ from typing import Annotated, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from chalicelib import resource_names as names
-from chalicelib import receipts, shops, tokens, webhooks
-from chalicelib.aws import client
+from chalicelib.auth import tokens
+from chalicelib.auth.tokens import TokenKind
+from chalicelib.aws.clients import client
+from chalicelib.aws.storage import from_item, to_item
 from chalicelib.contracts import JobResult, ResultAck, ResultStatus
-from chalicelib.errors import ConflictError, ForbiddenError, JobNotFound, OrderNotFound
-from chalicelib.orders import get_order, job_key, order_key
-from chalicelib.settings import settings
-from chalicelib.storage import from_item, to_item
-from chalicelib.tokens import TokenKind
-
+from chalicelib.core import resource_names as names
+from chalicelib.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    JobNotFound,
+    OrderNotFound,
+)
+from chalicelib.core.settings import settings
+from chalicelib.orders.service import get_order, job_key, order_key
+from chalicelib.receipts import service as receipts
+from chalicelib.shops import service as shops
+from chalicelib.webhooks import sending as webhooks
 
 
 class EdgeSessionIn(BaseModel):

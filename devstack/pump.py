@@ -50,7 +50,7 @@ import boto3
 from chalice.app import ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
-from chalicelib.logs import configure, get_logger
+from chalicelib.core.logs import configure, get_logger
 
 log = get_logger("pump")
 
@@ -157,7 +157,7 @@ def scheduled_sources(app: Any) -> list[ScheduledEventConfig]:
 
 
 def _is_lazy(value: Any) -> bool:
-    """A ``chalicelib.lazy`` stand-in: a module object that is not the module its name imports."""
+    """A ``chalicelib.core.lazy`` stand-in: a module object that is not the module its name imports."""
     return isinstance(value, types.ModuleType) and sys.modules.get(value.__name__) is not value
 
 

@@ -120,13 +120,13 @@ class Stack:
     def _provision(self) -> None:
         import boto3
 
-        from chalicelib.settings import settings
+        from chalicelib.core.settings import settings
         from infra.provision import provision
 
         provision(boto3.session.Session(), settings().prefix)
 
     def _seed(self) -> dict[str, Any]:
-        from chalicelib.merchants import create_merchant
+        from chalicelib.auth.merchants import create_merchant
 
         merchant, other = create_merchant("Demo merchant"), create_merchant("Other merchant")
         with httpx.Client(base_url=self.config.api_base, timeout=30) as http:

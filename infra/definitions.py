@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib import resource_names as names
+from chalicelib.core import resource_names as names
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import resource_names as names
+from chalicelib.core import resource_names as names
 from infra.definitions import BUCKETS, EDGE_ROLE, QUEUES, TABLES
 
 API_HANDLER = "api_handler"

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from chalicelib.settings import Settings
+from chalicelib.core.settings import Settings
 from infra import iam
 from infra.template import assemble
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import resource_names as names
+from chalicelib.core import resource_names as names
 from infra import iam as policies
 from infra.definitions import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
 

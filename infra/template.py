@@ -12,7 +12,7 @@ import copy
 import re
 from typing import Any
 
-from chalicelib import resource_names as names
+from chalicelib.core import resource_names as names
 from infra import iam
 from infra.definitions import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
 

@@ -28,8 +28,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import aws, shops  # noqa: E402
-from chalicelib.settings import settings  # noqa: E402
+from chalicelib.aws import clients as aws  # noqa: E402
+from chalicelib.core.settings import settings  # noqa: E402
+from chalicelib.shops import service as shops  # noqa: E402
 from devstack.stack import DEMO_CATALOG  # noqa: E402
 from infra.provision import provision  # noqa: E402
 
@@ -69,7 +70,7 @@ class Api:
 
 @pytest.fixture
 def merchant(api: Api) -> dict[str, Any]:
-    from chalicelib.merchants import create_merchant
+    from chalicelib.auth.merchants import create_merchant
 
     creds = create_merchant("Demo merchant")
     token = api.call("POST", "/api/v1/auth", {"api_key": creds["api_key"], "api_secret": creds["api_secret"]}).json

@@ -96,7 +96,7 @@ def test_refresh_token_is_not_an_access_token(api, merchant):
 
 
 def test_other_merchant_cannot_see_shop(api, shop):
-    from chalicelib.merchants import create_merchant
+    from chalicelib.auth.merchants import create_merchant
 
     other = create_merchant("Other")
     token = api.call("POST", "/api/v1/auth", {k: other[k] for k in ("api_key", "api_secret")}).json["access_token"]

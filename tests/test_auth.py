@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from chalicelib.tokens import ALGORITHM, ISSUER, TokenKind
+from chalicelib.auth.tokens import ALGORITHM, ISSUER, TokenKind
 
 SIGNING_KEY = "test-signing-key-that-is-long-enough-for-hs256"
 AUTH_FIELDS = {"access_token", "access_token_claims", "access_token_expires_in", "access_token_expires_at",
@@ -80,8 +80,8 @@ def test_bad_credentials(api, merchant, body):
 
 
 def test_secrets_are_stored_hashed_and_never_logged(api, merchant, capsys):
-    from chalicelib import aws
-    from chalicelib.settings import settings
+    from chalicelib.aws import clients as aws
+    from chalicelib.core.settings import settings
 
     wrong = dict(api_key=merchant["api_key"], api_secret=merchant["api_secret"] + "x")
     api.call("POST", "/api/v1/auth", wrong)

@@ -82,7 +82,7 @@ def test_hostile_names_are_escaped_and_not_formulas(api, shop, merchant, hostile
 
 
 def test_owner_only_and_typed_errors(api, shop, merchant):
-    from chalicelib.merchants import create_merchant
+    from chalicelib.auth.merchants import create_merchant
 
     other = create_merchant("Other")
     token = api.call("POST", "/api/v1/auth", {"api_key": other["api_key"], "api_secret": other["api_secret"]}).json

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from chalicelib import resource_names as names
-from chalicelib.aws import client
+from chalicelib.aws.clients import client
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
-from chalicelib.settings import settings
+from chalicelib.core import resource_names as names
+from chalicelib.core.settings import settings
 from tests.conftest import demo_order, queue_messages
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import aws
-from chalicelib.settings import settings
+from chalicelib.aws import clients as aws
+from chalicelib.core.settings import settings
 from infra import iam
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from chalicelib.lazy import lazy
+from chalicelib.core.lazy import lazy
 
 
 def test_a_second_thread_waits_for_the_import_in_progress(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
 from tests.conftest import demo_order, demo_shop, queue_messages
 
@@ -92,7 +92,8 @@ def test_every_catalogue_reference_is_checked(api, shop):
 def test_intake_stopping_after_its_commit_loses_nothing(api, shop, aws_env, monkeypatch):
     """The API dies between the transaction and the dispatch message: the sweep sends job and webhook."""
     from app import sweep_dispatch
-    from chalicelib import clock, dispatch
+    from chalicelib.core import clock
+    from chalicelib.orders import outbox as dispatch
     from devstack.pump import scheduled_event
 
     def crash(order):
@@ -158,7 +159,8 @@ def test_one_dispatch_batch_serves_several_shops_in_few_requests(api, shop, merc
 
 def test_retried_post_after_a_stop_dispatches_at_once(api, shop, monkeypatch):
     """A client retrying after the grace period need not wait for the sweep."""
-    from chalicelib import clock, dispatch
+    from chalicelib.core import clock
+    from chalicelib.orders import outbox as dispatch
 
     monkeypatch.setattr(dispatch, "request", lambda order: (_ for _ in ()).throw(ConnectionError("stopped")))
     assert post(api, shop, demo_order("LOST-2")).status_code == 500

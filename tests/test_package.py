@@ -14,8 +14,8 @@ import pytest
 from botocore.exceptions import ClientError
 from cfnlint.api import ManualArgs, lint
 
-from chalicelib import resource_names as names
-from chalicelib.settings import settings
+from chalicelib.core import resource_names as names
+from chalicelib.core.settings import settings
 from infra import iam
 from infra.definitions import QUEUES, TABLES
 from infra.package import PackagingError, package, stage_environment

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from chalicelib import aws, clock
-from chalicelib.merchants import create_merchant
+from chalicelib.auth.merchants import create_merchant
+from chalicelib.aws import clients as aws
+from chalicelib.core import clock
 from tests.conftest import Api, queue_messages
 from tests.receipt_samples import receipt_body, spoiled
 
@@ -199,8 +200,8 @@ def test_public_page_json_and_pdf(api, merchant, aws_env):
 
 
 def aws_bucket() -> str:
-    from chalicelib import resource_names as names
-    from chalicelib.settings import settings
+    from chalicelib.core import resource_names as names
+    from chalicelib.core.settings import settings
 
     return settings().bucket(names.PDF_BUCKET)
 

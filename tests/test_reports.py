@@ -160,7 +160,7 @@ def test_html_escapes_and_empty_day(api, berlin, merchant):
 
 
 def test_typed_errors_and_owner_only(api, berlin, merchant):
-    from chalicelib.merchants import create_merchant
+    from chalicelib.auth.merchants import create_merchant
 
     for query in ("date=2026-02-30", "date=yesterday", "date=2026-03-29&format=docx", "format=csv", ""):
         r = api.call("GET", f"/api/v1/shops/{berlin['shop_id']}/reports/sales?{query}", headers=merchant["auth"])

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws
-from chalicelib.merchants import create_merchant
-from chalicelib.settings import settings
+from chalicelib.auth.merchants import create_merchant
+from chalicelib.aws import clients as aws
+from chalicelib.core.settings import settings
 from infra import iam
 from tests.conftest import demo_order
 from tests.test_api_errors import assert_error

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib import aws
+from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
-from chalicelib.settings import settings
+from chalicelib.core.settings import settings
 from devstack.pump import scheduled_event, sqs_event, succeeded
 from devstack.receiver import WebhookReceiver
 from tests.conftest import demo_order, queue_messages, run_dispatch
@@ -35,7 +35,7 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr("chalicelib.clock.now", fake)
+    monkeypatch.setattr("chalicelib.core.clock.now", fake)
     return fake
 
 
@@ -139,7 +139,7 @@ def test_both_events_delivered_signed_with_every_seed_field(api, shop, merchant,
 def test_a_failing_event_holds_back_only_its_own_orders_later_events(api, shop, merchant, receiver, aws_env, clock,
                                                                      monkeypatch):
     """FIFO partial batch: the failed event and its order's later one come back; another order's go on."""
-    from chalicelib import deliveries
+    from chalicelib.webhooks import deliveries
 
     post(api, shop, "F-1")
     post(api, shop, "F-2")
@@ -172,7 +172,7 @@ def test_signature_verifies_with_standardwebhooks(api, shop, receiver, aws_env, 
     """The receiver already verifies; this checks the headers the bridge sends against the package directly."""
     from datetime import datetime, timezone
 
-    from chalicelib.webhooks import signed_headers
+    from chalicelib.webhooks.sending import signed_headers
 
     body = '{"type":"validated"}'
     headers = signed_headers(receiver.secret, "msg_x_validated", body, datetime.now(timezone.utc))
@@ -285,7 +285,7 @@ def test_webhook_target_guard(api, shop, merchant, monkeypatch):
                 "http://user:pw@127.0.0.1/", "http://no-such-host.invalid/"):
         r = api.call("PUT", path, {"url": url}, merchant["auth"])
         assert r.status_code == 400 and r.json["code"] == "E_WEBHOOK_TARGET_REFUSED", url
-    from chalicelib.settings import Settings
+    from chalicelib.core.settings import Settings
 
     monkeypatch.setattr(Settings, "allows_loopback_webhooks", property(lambda self: False))  # any stage but local
     r = api.call("PUT", path, {"url": "http://127.0.0.1:9/hook"}, merchant["auth"])
@@ -293,7 +293,7 @@ def test_webhook_target_guard(api, shop, merchant, monkeypatch):
 
 
 def test_delivery_routes_are_owner_only_and_typed(api, shop, merchant, receiver, aws_env, clock):
-    from chalicelib.merchants import create_merchant
+    from chalicelib.auth.merchants import create_merchant
 
     post(api, shop, "W-6")
     post(api, shop, "W-7")
@@ -328,7 +328,7 @@ def test_shop_without_webhook_keeps_no_delivery_records(api, shop, merchant, aws
 def test_backoff_schedule_spans_the_window_with_jitter():
     import random
 
-    from chalicelib.deliveries import next_attempt_at
+    from chalicelib.webhooks.deliveries import next_attempt_at
 
     cfg = settings()
     for seed in range(20):

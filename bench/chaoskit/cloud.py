@@ -14,7 +14,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
-from chalicelib import resource_names as names
+from chalicelib.core import resource_names as names
 
 PREFIX = "receipt-bridge-local"
 _deserialize = TypeDeserializer().deserialize

@@ -1,0 +1,1 @@
+"""Merchants, their API keys, and the JWTs they authenticate with."""

@@ -1,0 +1,1 @@
+"""AWS clients and the batched DynamoDB reads and writes every store uses."""

@@ -1,0 +1,113 @@
+"""HTTP plumbing shared by every route: typed errors, request ids, JSON bodies.
+
+``routes(app)`` returns a decorator that registers a Chalice route whose view
+turns domain errors into the DESIGN §4 error body; ``request_context`` is the
+HTTP middleware that stamps ``request-id`` on every response and rewrites the
+errors Chalice produces itself (405, 415, 500) into that same body.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice import Chalice, Response
+
+from chalicelib.core.errors import BridgeError, error_body
+from chalicelib.core.lazy import lazy
+
+logs = lazy("chalicelib.core.logs")  # structlog loads on the first request, not at cold start
+contextvars = lazy("structlog.contextvars")
+
+_CHALICE_CODES = {405: "E_METHOD_NOT_ALLOWED", 415: "E_UNSUPPORTED_MEDIA_TYPE", 400: "E_BAD_REQUEST",
+                  500: "E_INTERNAL", 403: "E_FORBIDDEN", 404: "E_NOT_FOUND"}
+
+
+def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=json.dumps(body, separators=(",", ":")), status_code=status_code,
+                    headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def html_response(body: str, status_code: int = 200) -> Response:
+    return Response(body=body, status_code=status_code,
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
+                             "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
+
+
+def redirect(location: str) -> Response:
+    return Response(body="", status_code=302, headers={"Location": location, "Cache-Control": "no-store",
+                                                      "Referrer-Policy": "no-referrer"})
+
+
+def _error_response(status: int, code: str, message: str) -> Response:
+    return json_response(error_body(status, code, message), status)
+
+
+def translating_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a view so no exception escapes as Chalice's own 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except BridgeError as exc:
+            logs.get_logger(__name__).info("request_refused", code=exc.code, status=exc.status_code, reason=exc.message)
+            return json_response(exc.body(), exc.status_code)
+        except (ClientError, BotoCoreError) as exc:
+            logs.get_logger(__name__).error("aws_error", error=type(exc).__name__, detail=str(exc))
+            return _error_response(503, "E_SERVICE_UNAVAILABLE", "a backing service is unavailable; retry later")
+        except Exception:
+            logs.get_logger(__name__).exception("unhandled_error")
+            return _error_response(500, "E_INTERNAL", "internal error; retry later with the same request")
+
+    return wrapper
+
+
+def routes(app: Chalice) -> Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]:
+    def route(path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(view: Callable[..., Any]) -> Callable[..., Any]:
+            return app.route(path, **options)(translating_errors(view))
+
+        return register
+
+    return route
+
+
+def _normalized(response: Response) -> Response:
+    """Chalice's own error bodies ({"Code", "Message"}) rewritten to DESIGN §4."""
+    if response.status_code < 400:
+        return response
+    body = response.body
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None
+    if isinstance(body, dict) and {"status_code", "error", "code", "message"} <= body.keys():
+        return response
+    message = body.get("Message", "request failed") if isinstance(body, dict) else "request failed"
+    code = _CHALICE_CODES.get(response.status_code, "E_REQUEST_FAILED")
+    return json_response(error_body(response.status_code, code, str(message)), response.status_code,
+                         {k: v for k, v in response.headers.items() if k.lower() == "allow"})
+
+
+def request_context(app: Chalice) -> Callable[[Any, Callable[[Any], Response]], Response]:
+    def middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+        request_id = str(uuid.uuid4())
+        contextvars.clear_contextvars()
+        contextvars.bind_contextvars(
+            request_id=request_id, path=getattr(event, "path", None),
+            lambda_request_id=getattr(getattr(event, "lambda_context", None), "aws_request_id", None))
+        response = _normalized(get_response(event))
+        response.headers["request-id"] = request_id
+        return response
+
+    return middleware
+
+
+def header(request: Any, name: str) -> str | None:
+    value = request.headers.get(name)
+    return value.strip() if isinstance(value, str) else None

@@ -1,0 +1,209 @@
+"""The OpenAPI 3.1 document of the whole HTTP API, generated from the pydantic models.
+
+``OPERATIONS`` names, for every route of ``app.py``, what it reads and answers;
+a test fails when a route has no entry here. Built on first request and cached,
+so a cold start never pays for it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib import edge_api
+from chalicelib.auth import merchants
+from chalicelib.contracts import JobResult, ResultAck
+from chalicelib.openapi import responses as m
+from chalicelib.orders import service as orders
+from chalicelib.orders import ws_order
+from chalicelib.orders.adapters import registry as adapter_registry
+from chalicelib.orders.adapters import service as adapters
+from chalicelib.receipts import service as receipts
+from chalicelib.reports import catalog_export as exports_catalog
+from chalicelib.reports import sales as reports
+from chalicelib.reports import sales_export as exports_sales
+from chalicelib.shops import service as shops
+from chalicelib.webhooks import deliveries
+from chalicelib.webhooks import sending as webhooks
+
+Auth = Literal["bearer", "shop_key", "bearer_or_shop_key", "edge", "none"]
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "bearer": [{"bearerAuth": []}],
+    "shop_key": [{"shopKey": []}],
+    "bearer_or_shop_key": [{"bearerAuth": []}, {"shopKey": []}],
+    "edge": [{"edgeBearer": []}],
+    "none": [],
+}
+_UUID_PARAMS = {"shop_id", "receipt_id"}
+_PATTERNS = {"delivery_id": deliveries._DELIVERY_ID.pattern, "token": r"^[A-Za-z0-9_-]{44}(\.json|\.pdf)?$"}
+_FILES = {"csv": "text/csv", "html": "text/html", "xml": "application/xml", "pdf": "application/pdf",
+          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_UUID4 = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+
+
+@dataclass(frozen=True)
+class Operation:
+    summary: str
+    tag: str
+    auth: Auth = "bearer"
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    media: str = "application/json"
+    path_enums: dict[str, list[str]] = field(default_factory=dict)
+    redirect: bool = False
+    body_media: tuple[str, ...] = ("application/json",)
+    files: tuple[str, ...] = ()  # downloads: these formats besides the JSON response, by ?format=
+
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    ("POST", "/api/v1/auth"): Operation("Exchange an API key pair or a refresh token for tokens", "auth",
+                                        auth="none", body=merchants.AuthRequest, response=m.AuthResponse),
+    ("POST", "/api/v1/shops"): Operation("Create a shop with its jobs queue and keys", "shops",
+                                         body=shops.CreateShop, response=m.ShopCreated, status=201),
+    ("GET", "/api/v1/shops/{shop_id}"): Operation("Retrieve a shop", "shops", response=m.ShopView),
+    ("DELETE", "/api/v1/shops/{shop_id}"): Operation(
+        "Delete a shop: its keys stop working and its jobs queue is removed (orders and receipts are kept)", "shops",
+        status=204),
+    ("PUT", "/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}"): Operation(
+        "Create or replace a catalogue entry", "catalog", body=m.CatalogEntryIn, response=m.CatalogEntryView,
+        path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
+    ("POST", "/api/v1/shops/{shop_id}/orders"): Operation(
+        "Record an order in one idempotent call (201 created, 200 replay)", "orders", auth="shop_key",
+        body=orders.OrderIn, response=orders.OrderOut, status=201),
+    ("GET", "/api/v1/shops/{shop_id}/orders/{order_id}"): Operation(
+        "Retrieve an order", "orders", auth="bearer_or_shop_key", response=orders.OrderOut),
+    ("POST", "/ws/order"): Operation(
+        "Record an order with the seed's parameter names (ID_SHOP, KEYPARAM, ...) as form fields, JSON or query",
+        "orders", auth="none", body=ws_order.WsOrderParams, response=orders.OrderOut, status=201,
+        body_media=(ws_order.FORM, "application/json")),
+    ("GET", "/api/v1/shops/{shop_id}/catalog/{kind}"): Operation(
+        "Download a catalogue kind as json, csv or html", "catalog", query=exports_catalog.CatalogExportQuery,
+        response=exports_catalog.CatalogExportOut, files=("csv", "html"),
+        path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
+    ("GET", "/api/v1/shops/{shop_id}/reports/sales"): Operation(
+        "Daily sales export for one shop day (its time zone)", "reports", query=exports_sales.SalesReportQuery,
+        response=reports.SalesReport,
+        files=("html", "pdf", "csv", "xml", "xlsx")),
+    ("GET", "/api/v1/shops/{shop_id}/webhook/deliveries"): Operation(
+        "Webhook delivery log with every attempt", "webhooks", query=deliveries.DeliveryListQuery,
+        response=deliveries.DeliveryListOut),
+    ("POST", "/api/v1/shops/{shop_id}/webhook/deliveries/{delivery_id}/replay"): Operation(
+        "Deliver a delivered or dead-lettered webhook again", "webhooks", response=deliveries.DeliveryOut, status=202),
+    ("PUT", "/api/v1/shops/{shop_id}/adapters/{platform}"): Operation(
+        "Set a platform's webhook secret and order defaults", "adapters", body=adapters.AdapterConfigIn,
+        response=adapters.AdapterConfigOut, path_enums={"platform": list(adapter_registry.ADAPTERS)}),
+    ("POST", "/api/v1/shops/{shop_id}/adapters/{platform}/orders"): Operation(
+        "Shopify orders/create or WooCommerce order.created, HMAC-signed with the shop's secret", "adapters",
+        auth="none", body=m.PlatformOrder, response=adapters.AdapterResultOut,
+        path_enums={"platform": list(adapter_registry.ADAPTERS)}),
+    ("PUT", "/api/v1/shops/{shop_id}/webhook"): Operation(
+        "Set the shop's webhook URL; returns a new signing secret", "webhooks",
+        body=webhooks.WebhookConfigIn, response=m.WebhookConfigOut),
+    ("POST", "/api/v1/edge/session"): Operation(
+        "Open an edge session: edge JWT and credentials scoped to the shop's queue", "edge", auth="none",
+        body=edge_api.EdgeSessionIn, response=m.EdgeSession),
+    ("POST", "/api/v1/edge/results"): Operation("Report a job's result (idempotent by job_id)", "edge",
+                                                auth="edge", body=JobResult, response=ResultAck),
+    ("PUT", "/api/v1/receipts/{receipt_id}"): Operation("Create a receipt (idempotent)", "receipts",
+                                                        body=receipts.ReceiptPut, response=receipts.Receipt),
+    ("GET", "/api/v1/receipts/{receipt_id}"): Operation("Retrieve a receipt", "receipts", response=receipts.Receipt),
+    ("GET", "/api/v1/receipts"): Operation("List all receipts", "receipts", query=receipts.ListQuery,
+                                           response=receipts.ReceiptList),
+    ("GET", "/r/{token}"): Operation(
+        "Public receipt: the page; <token>.json the public resource; <token>.pdf a redirect to the PDF",
+        "public", auth="none", response=receipts.PublicReceipt, media="text/html", redirect=True),
+    ("GET", "/api/v1/openapi.json"): Operation("This document", "meta", auth="none"),
+}
+
+
+def _path_parameters(path: str, op: Operation) -> list[dict[str, Any]]:
+    params = []
+    for name in re.findall(r"{(\w+)}", path):
+        schema: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9._:-]+$"}
+        if name in _UUID_PARAMS:
+            schema = {"type": "string", "format": "uuid", "pattern": _UUID4}
+        if name in _PATTERNS:
+            schema = {"type": "string", "pattern": _PATTERNS[name]}
+        if name in op.path_enums:
+            schema = {"type": "string", "enum": op.path_enums[name]}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": "query", "required": name in required, "schema": prop}
+            for name, prop in schema["properties"].items()]
+
+
+def _responses(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    error = {"description": "Error (DESIGN §4 body)",
+             "content": {"application/json": {"schema": refs[(m.ErrorBody, "serialization")]}}}
+    ok: dict[str, Any] = {"description": "Success"}
+    if op.status == 204:
+        pass
+    elif op.media == "text/html":
+        ok["content"] = {"text/html": {"schema": {"type": "string"}}}
+        if op.response is not None:
+            ok["content"]["application/json"] = {"schema": refs[(op.response, "serialization")]}
+    elif op.response is not None:
+        ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        for fmt in op.files:
+            binary = {"type": "string", "format": "binary"} if fmt in ("pdf", "xlsx") else {"type": "string"}
+            ok["content"][_FILES[fmt]] = {"schema": binary}
+    else:
+        ok["content"] = {"application/json": {"schema": {"type": "object"}}}
+    responses: dict[str, Any] = {str(op.status): ok, "default": error}
+    if op.status == 201:
+        responses["200"] = {**ok, "description": "Replay of an earlier identical request"}
+    if op.redirect:
+        responses["302"] = {"description": "Redirect to a short-lived link to the PDF",
+                            "headers": {"Location": {"schema": {"type": "string"}}}}
+    return responses
+
+
+@lru_cache(maxsize=1)
+def document() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(m.ErrorBody, "serialization")]
+    for op in OPERATIONS.values():
+        if op.body is not None:
+            models.append((op.body, "validation"))
+        if op.response is not None:
+            models.append((op.response, "serialization"))
+    refs, definitions = models_json_schema(list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}")
+    paths: dict[str, dict[str, Any]] = {}
+    for (method, path), op in OPERATIONS.items():
+        operation: dict[str, Any] = {
+            "summary": op.summary, "tags": [op.tag],
+            "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
+            "security": _SECURITY[op.auth],
+            "parameters": _path_parameters(path, op) + (_query_parameters(op.query) if op.query else []),
+            "responses": _responses(op, refs),
+        }
+        if op.body is not None:
+            operation["requestBody"] = {"required": True, "content": {
+                media: {"schema": refs[(op.body, "validation")]} for media in op.body_media}}
+        paths.setdefault(path, {})[method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Receipt Bridge API", "version": receipts.API_VERSION,
+                 "description": "Orders to fiscal receipts and eReceipts. Errors: "
+                                '{"status_code", "error", "code", "message"}; every response has a request-id header.'},
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "edgeBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (edge session)"},
+                "shopKey": {"type": "apiKey", "in": "header", "name": "X-Shop-Key"},
+            },
+        },
+    }

@@ -1,0 +1,81 @@
+"""Response bodies of the routes whose views build plain dicts, as pydantic models for the
+OpenAPI document (and for tests that hold responses to it). Request bodies are the
+models the views already parse with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field, RootModel
+
+from chalicelib.orders.adapters.shopify import ShopifyOrder
+from chalicelib.orders.adapters.woocommerce import WooOrder
+from chalicelib.shops.catalog import Client, Department, Item, PaymentMethod
+
+
+class ErrorBody(BaseModel):
+    """DESIGN §4: every error, whatever the route."""
+
+    status_code: int = Field(ge=400, le=599)
+    error: str
+    code: str = Field(pattern=r"^E_[A-Z_]+$")
+    message: str
+
+
+class AuthResponse(BaseModel):
+    access_token: str
+    access_token_claims: dict[str, Any]
+    access_token_expires_in: int
+    access_token_expires_at: int
+    refresh_token: str
+    refresh_token_expires_in: int
+    refresh_token_expires_at: int
+
+
+class ShopView(BaseModel):
+    shop_id: str
+    name: str
+    timezone: str
+    currency: str
+    queue_url: str
+    webhook_url: str | None = None
+    created_at: int
+
+
+class ShopCreated(ShopView):
+    shop_key: str = Field(description="For web shops posting orders (X-Shop-Key); shown once.")
+    edge_key: str = Field(description="For the shop's edge poller; shown once.")
+
+
+class CatalogEntryIn(RootModel[Item | PaymentMethod | Client | Department]):
+    """The body for one catalogue kind: items, payment_methods, clients; the rest are ``{name}``."""
+
+
+class PlatformOrder(RootModel[ShopifyOrder | WooOrder]):
+    """A Shopify ``orders/create`` or WooCommerce ``order.created`` payload, as the platform sends it."""
+
+
+class CatalogEntryView(BaseModel):
+    id: str
+    name: str
+
+
+class WebhookConfigOut(BaseModel):
+    url: str
+    secret: str = Field(description="Standard Webhooks signing secret (whsec_…); shown once.")
+
+
+class EdgeCredentials(BaseModel):
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: int
+
+
+class EdgeSession(BaseModel):
+    token: str
+    expires_at: int
+    shop_id: str
+    queue_url: str
+    region: str
+    credentials: EdgeCredentials

@@ -1,0 +1,367 @@
+"""Order intake (one idempotent call), order lookup, and the order's job.
+
+``build_order`` is pure: catalogue resolution, money and VAT, the fiscal job.
+``record_order`` does the I/O: one DynamoDB transaction conditioned on the
+merchant's ``order_id`` (the order, its job, its entry in the shop's day index
+and, for a refund, the parent's refunded amount, conditioned on what is left),
+then the job to the shop's queue and the ``validated`` webhook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+from typing import Annotated, Any, get_args
+
+from botocore.exceptions import ClientError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from chalicelib.aws.clients import client
+from chalicelib.aws.storage import (
+    batch_get,
+    cancellation_codes,
+    from_item,
+    key,
+    to_item,
+)
+from chalicelib.contracts import (
+    FiscalJob,
+    Identifier,
+    JobLine,
+    JobPayment,
+    PaymentType,
+    Quantity,
+)
+from chalicelib.core import clock, money
+from chalicelib.core.errors import (
+    CatalogReferenceError,
+    ConflictError,
+    OrderNotFound,
+    RefundExceedsParent,
+    SchemaValidationError,
+    ServiceUnavailable,
+)
+from chalicelib.core.settings import settings
+from chalicelib.orders import outbox as dispatch
+from chalicelib.reports.sales import local_day
+from chalicelib.shops.catalog import CatalogKind, Client, PriceString, RateString
+from chalicelib.shops.service import ShopSnapshot
+
+
+def _reject_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("money and quantities are decimal strings such as \"3.50\", not JSON numbers")
+    return value
+
+
+def _decimal_string(inner: Any) -> Any:
+    """``inner`` (Annotated[Decimal, Field(...)]) as the API documents it: a decimal string within its
+    bounds. A JSON integer is tolerated, a float refused."""
+    bounds = get_args(inner)[1]
+    return Annotated[inner, BeforeValidator(_reject_float), WithJsonSchema(money.decimal_string_schema(bounds))]
+
+
+_CATALOGUE_OR_FREE_LINE = {"anyOf": [
+    {"required": ["item_id"], "properties": {"item_id": {"type": "string"}}},
+    {"required": ["name", "unit_price", "vat_rate"],
+     "properties": {"name": {"type": "string"}, "unit_price": {"type": "string"}, "vat_rate": {"type": "string"}}},
+]}
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_CATALOGUE_OR_FREE_LINE)
+    item_id: Identifier | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=72, strip_whitespace=True)] | None = None
+    quantity: _decimal_string(Quantity)
+    unit_price: _decimal_string(PriceString) | None = None
+    vat_rate: _decimal_string(RateString) | None = None
+
+    @model_validator(mode="after")
+    def _catalogue_or_free_line(self) -> OrderLineIn:
+        if self.item_id is None and (self.name is None or self.unit_price is None or self.vat_rate is None):
+            raise ValueError("a line needs item_id, or name with unit_price and vat_rate")
+        return self
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    order_id: Identifier
+    payment_method_id: Identifier
+    delivery_method_id: Identifier
+    user_id: Identifier
+    client_id: Identifier | None = None
+    client: Client | None = None
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
+    date: Annotated[int, Field(ge=946684800, le=4102444800)] | None = None
+    is_refund: bool = False
+    parent_order_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrderIn:
+        if self.client_id is not None and self.client is not None:
+            raise ValueError("give client_id or client, not both")
+        if self.is_refund != (self.parent_order_id is not None):
+            raise ValueError("a refund (is_refund) needs parent_order_id, and only a refund has one")
+        return self
+
+    def fingerprint(self) -> str:
+        """Equal for equal orders: decimals compared by value ("1.2" and "1.20" are one price)."""
+        canonical = json.dumps(_canonical(self.model_dump(exclude_none=True)), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return money.plain_decimal(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _reference(snapshot: ShopSnapshot, kind: CatalogKind, entry_id: str, field: str) -> dict[str, Any]:
+    entry = snapshot.catalog.get(kind, entry_id)
+    if entry is None:
+        raise CatalogReferenceError(f"{field} '{entry_id}' is not in this shop's {kind.value}")
+    return entry
+
+
+def _line(snapshot: ShopSnapshot, index: int, line: OrderLineIn) -> dict[str, Any]:
+    if line.item_id is not None:
+        item = _reference(snapshot, CatalogKind.ITEMS, line.item_id, f"items[{index}].item_id")
+        name, price, rate = item["name"], Decimal(item["price"]), Decimal(item["vat_rate"])
+    else:
+        name, price, rate = line.name, line.unit_price, line.vat_rate
+    unit_price = money.to_minor(price)
+    return {
+        "item_id": line.item_id,
+        "name": name,
+        "quantity": money.plain_decimal(line.quantity),
+        "unit_price": unit_price,
+        "vat_rate": money.plain_decimal(rate),
+        "amount": money.line_amount(line.quantity, unit_price),
+    }
+
+
+def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str, Any]:
+    """The order record the bridge stores, with its fiscal job; no I/O."""
+    payment = _reference(snapshot, CatalogKind.PAYMENT_METHODS, request.payment_method_id, "payment_method_id")
+    delivery = _reference(snapshot, CatalogKind.DELIVERY_METHODS, request.delivery_method_id, "delivery_method_id")
+    user = _reference(snapshot, CatalogKind.USERS, request.user_id, "user_id")
+    if request.client_id is not None:
+        customer = _reference(snapshot, CatalogKind.CLIENTS, request.client_id, "client_id")
+    else:
+        customer = request.client.model_dump(exclude_none=True) if request.client else None
+    lines = [_line(snapshot, i, line) for i, line in enumerate(request.items)]
+    total = sum(line["amount"] for line in lines)
+    if total <= 0:
+        raise SchemaValidationError("an order's total must be greater than zero")
+    vats = money.vat_breakdown([(Decimal(line["vat_rate"]), line["amount"]) for line in lines])
+    order_internal_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    job = FiscalJob(
+        job_id=job_id,
+        shop_id=snapshot.shop_id,
+        order_id=request.order_id,
+        order_internal_id=order_internal_id,
+        created_at=now,
+        currency=snapshot.profile["currency"],
+        is_refund=request.is_refund,
+        operator=request.user_id,
+        lines=[JobLine(name=l["name"], quantity=Decimal(l["quantity"]), unit_price=l["unit_price"],
+                       vat_rate=Decimal(l["vat_rate"]), amount=l["amount"]) for l in lines],
+        payment=JobPayment(type=PaymentType(payment["type"]), method_id=request.payment_method_id, amount=total),
+        total=total,
+    )
+    return {
+        "order_id": request.order_id,
+        "order_internal_id": order_internal_id,
+        "shop_id": snapshot.shop_id,
+        "merchant_id": snapshot.profile["merchant_id"],
+        "status": "validated",
+        "fingerprint": request.fingerprint(),
+        "created_at": now,
+        "date": request.date or now,
+        "currency": snapshot.profile["currency"],
+        "lines": lines,
+        "total": total,
+        "vat_total": sum(int(v["vat"]) for v in vats),
+        "vats": [{**v, "rate": money.plain_decimal(Decimal(v["rate"]))} for v in vats],
+        "payment": {"method_id": request.payment_method_id, "name": payment["name"], "type": payment["type"]},
+        "delivery": {"method_id": request.delivery_method_id, "name": delivery["name"]},
+        "user": {"user_id": request.user_id, "name": user["name"]},
+        "client_id": request.client_id,
+        "customer": customer,
+        "is_refund": request.is_refund,
+        "parent_order_id": request.parent_order_id,
+        "job_id": job_id,
+        "job": job.model_dump(mode="json"),
+        "jobs_queue_url": snapshot.profile["queue_url"],
+    }
+
+
+def order_key(shop_id: str, order_id: str) -> dict[str, Any]:
+    return key(f"SHOP#{shop_id}", f"ORDER#{order_id}")
+
+
+def job_key(job_id: str) -> dict[str, Any]:
+    return key(f"JOB#{job_id}", "JOB")
+
+
+def _table() -> str:
+    return settings().table("orders")
+
+
+def get_order(shop_id: str, order_id: str) -> dict[str, Any]:
+    response = client("dynamodb").get_item(TableName=_table(), Key=order_key(shop_id, order_id), ConsistentRead=True)
+    if "Item" not in response:
+        raise OrderNotFound(f"order {order_id} not found")
+    return from_item(response["Item"])
+
+
+_DAY_FIELDS = ("order_id", "order_internal_id", "date", "created_at", "currency", "lines", "total", "vat_total",
+               "vats", "payment", "is_refund", "parent_order_id")
+
+
+def _parent(snapshot: ShopSnapshot, parent_order_id: str) -> dict[str, Any]:
+    try:
+        parent = get_order(snapshot.shop_id, parent_order_id)
+    except OrderNotFound:
+        parent = None
+    if parent is None or parent["is_refund"]:
+        raise CatalogReferenceError("parent_order_id must name an existing sale of this shop")
+    return parent
+
+
+def _refund_claim(table: str, snapshot: ShopSnapshot, parent: dict[str, Any], amount: int) -> dict[str, Any]:
+    """Add the refund to its parent's refunded amount, only if it fits in what is left."""
+    return {"Update": {
+        "TableName": table, "Key": order_key(snapshot.shop_id, parent["order_id"]),
+        "UpdateExpression": "SET refunded_total = if_not_exists(refunded_total, :zero) + :amount",
+        "ConditionExpression": "is_refund = :false AND #total >= :amount AND "
+                               "(attribute_not_exists(refunded_total) OR refunded_total <= :room)",
+        "ExpressionAttributeNames": {"#total": "total"},
+        "ExpressionAttributeValues": to_item({":zero": 0, ":amount": amount, ":false": False,
+                                              ":room": parent["total"] - amount}),
+    }}
+
+
+def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, Any], bool]:
+    """Record the order and its job atomically and hand it to the outbox (``dispatch``); return (order, created).
+
+    Two synchronous AWS requests: the transaction and the dispatch message."""
+    parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
+    order = build_order(snapshot, request, clock.now())
+    table = _table()
+    day = local_day(snapshot.profile.get("timezone"), order["date"])
+    items: list[dict[str, Any]] = [
+        {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                 "Item": to_item({"pk": f"SHOP#{snapshot.shop_id}", "sk": f"ORDER#{request.order_id}", **order})}},
+        {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                 "Item": to_item({"pk": f"JOB#{order['job_id']}", "sk": "JOB", "job_id": order["job_id"],
+                                  "shop_id": snapshot.shop_id, "order_id": request.order_id,
+                                  "status": "queued", "created_at": order["created_at"]})}},
+        {"Put": {"TableName": table,
+                 "Item": to_item({"pk": f"DAY#{snapshot.shop_id}#{day}", "sk": f"ORDER#{request.order_id}",
+                                  **{name: order[name] for name in _DAY_FIELDS}})}},
+        {"Put": {"TableName": table, "Item": to_item(dispatch.outbox_entry(order, order["created_at"]))}},
+    ]
+    if parent is not None:
+        items.append(_refund_claim(table, snapshot, parent, order["total"]))
+    try:
+        client("dynamodb").transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        existing, outbox = _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc)
+        if dispatch.overdue(outbox, clock.now()):
+            dispatch.request(existing)  # the first attempt stopped before handing it over
+        return existing, False
+    dispatch.request(order)
+    return order, True
+
+
+def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: list[str],
+                  exc: ClientError) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Why a transaction was cancelled: a replay (the stored order and its outbox entry, if any are left,
+    in one read), a conflict, or a refund too large."""
+    existing, outbox = _order_with_outbox(shop_id, request.order_id)
+    if existing is None:
+        if request.is_refund and (not codes or codes[-1] == "ConditionalCheckFailed"):
+            raise RefundExceedsParent(f"refund {request.order_id} exceeds what is left to refund of order "
+                                      f"{request.parent_order_id}") from exc
+        raise ServiceUnavailable("a concurrent request touched this order; retry with the same request") from exc
+    if existing["fingerprint"] != order["fingerprint"]:
+        raise ConflictError(f"order {request.order_id} exists with a different body") from exc
+    return existing, outbox
+
+
+def _order_with_outbox(shop_id: str, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    found = {item["sk"]: item for item in batch_get(_table(), [order_key(shop_id, order_id),
+                                                              dispatch.outbox_key(shop_id, order_id)])}
+    return found.get(f"ORDER#{order_id}"), found.get(f"OUTBOX#{order_id}")
+
+
+def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:
+    """Every order (sales and refunds) in the shop's day index for that local day."""
+    records: list[dict[str, Any]] = []
+    for page in client("dynamodb").get_paginator("query").paginate(
+        TableName=_table(), KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DAY#{shop_id}#{day}"}},
+    ):
+        records.extend(from_item(item) for item in page["Items"])
+    return records
+
+
+class PublicLinkOut(BaseModel):
+    url: str
+    expires_at: int
+
+
+class OrderOut(BaseModel):
+    """An order as the API shows it (both order routes, adapters, lookups)."""
+
+    order_id: str
+    order_internal_id: str
+    status: str
+    total: str
+    currency: str
+    is_refund: bool
+    parent_order_id: str | None
+    refunded: str | None = Field(description="Sum of the refunds recorded against this sale, for sales.")
+    created_at: int
+    fiscal: dict[str, Any] | None
+    failure: dict[str, Any] | None
+    receipt_id: str | None
+    public_link: PublicLinkOut | None
+    invoice_pdf: str | None
+
+
+def public_view(order: dict[str, Any]) -> dict[str, Any]:
+    link = order.get("public_link")
+    return OrderOut(
+        order_id=order["order_id"],
+        order_internal_id=order["order_internal_id"],
+        status=order["status"],
+        total=money.format_minor(order["total"]),
+        currency=order["currency"],
+        is_refund=order["is_refund"],
+        parent_order_id=order.get("parent_order_id"),
+        refunded=None if order["is_refund"] else money.format_minor(order.get("refunded_total", 0)),
+        created_at=order["created_at"],
+        fiscal=order.get("fiscal"),
+        failure=order.get("failure"),
+        receipt_id=order.get("receipt_id"),
+        public_link=link,
+        invoice_pdf=f"{link['url']}.pdf" if link else None,
+    ).model_dump(mode="json")

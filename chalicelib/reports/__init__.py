@@ -1,0 +1,1 @@
+"""The daily sales report (pure) and the downloads: sales and catalogue exports in every format."""

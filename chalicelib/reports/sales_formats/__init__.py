@@ -1,0 +1,1 @@
+"""The daily sales report in each download format: one module per format over ``base.SalesFormat``."""

@@ -1,0 +1,1 @@
+"""Shops and their catalogue (items, departments, clients, payment and delivery methods, users)."""

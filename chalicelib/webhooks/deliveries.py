@@ -1,0 +1,406 @@
+"""Webhook deliveries: one record per (order, event) with its attempt log, retries, dead letters, replays.
+
+The FIFO queue carries events grouped by order; its consumer (``handle_message``)
+creates the delivery record already leased to itself and makes the first
+attempt. A failed attempt schedules the next one with exponential backoff and
+jitter (``next_attempt_at``); once the retry window (≥ 24 h, settings) is
+spent the record is dead-lettered. ``sweep`` (a scheduled handler) finds due
+records through a sparse index and puts them back on the FIFO queue.
+
+Order per order is kept by state, not by the queue alone: a ``terminated``
+delivery is never attempted while its order's ``validated`` one is pending;
+it waits until that one is delivered or dead-lettered. Time is always passed
+in (``now``), so a test can move it by a day without sleeping.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import re
+import uuid
+import zlib
+from typing import Annotated, Any, Literal
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from chalicelib.aws.clients import client
+from chalicelib.aws.storage import from_item, key, to_item
+from chalicelib.core import resource_names as names
+from chalicelib.core.errors import (
+    ConflictError,
+    DeliveryNotFound,
+    SchemaValidationError,
+)
+from chalicelib.core.logs import get_logger
+from chalicelib.core.settings import settings
+from chalicelib.shops.service import load_snapshot
+from chalicelib.webhooks import sending as webhooks
+
+log = get_logger(__name__)
+
+SHARDS = 8
+SWEEP_LIMIT_PER_SHARD = 200
+LOG_LIMIT = 100
+KEEP_SECONDS = 30 * 86400
+PENDING, DELIVERED, DEAD_LETTERED = "pending", "delivered", "dead_lettered"
+_rng = random.SystemRandom()
+_DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(validated|terminated)$")
+
+
+class AttemptOut(BaseModel):
+    at: int = Field(description="Epoch seconds when the attempt started.")
+    round: int = Field(description="0 for the original delivery, n for the n-th replay.")
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str = Field(description="Also the webhook-id header of every attempt.")
+    order_id: str
+    order_internal_id: str
+    type: str
+    status: Literal["pending", "delivered", "dead_lettered"]
+    round: int
+    attempt_count: int = Field(description="Attempts in the current round.")
+    attempts: list[AttemptOut]
+    next_attempt_at: int | None
+    created_at: int
+    delivered_at: int | None
+    dead_lettered_at: int | None
+    payload: dict[str, Any]
+
+
+class DeliveryListOut(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: str | None
+
+
+class DeliveryListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["pending", "delivered", "dead_lettered"] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 50
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+
+def delivery_id_param(value: str) -> str:
+    """A delivery id path parameter: the webhook-id, ``msg_<order_internal_id>_<type>``."""
+    if not _DELIVERY_ID.match(value):
+        raise SchemaValidationError("delivery_id must be a webhook-id such as msg_<order_internal_id>_validated")
+    return value
+
+
+def next_attempt_at(round_started_at: int, now: int, failures: int, rng: random.Random = _rng) -> int | None:
+    """When to try again after ``failures`` failed attempts, or None once the retry window is spent.
+
+    Exponential backoff (base · 2^(n-1), capped) with equal jitter; the last
+    attempt lands exactly at the end of the window.
+    """
+    cfg = settings()
+    deadline = round_started_at + cfg.webhook_retry_window_seconds
+    if now >= deadline:
+        return None
+    delay = min(cfg.webhook_retry_cap_seconds, cfg.webhook_retry_base_seconds << min(failures - 1, 32))
+    delay = delay // 2 + rng.randint(0, delay - delay // 2)
+    return min(now + max(1, delay), deadline)
+
+
+def _table() -> str:
+    return settings().table(names.WEBHOOK_DELIVERIES_TABLE)
+
+
+def _key(shop_id: str, delivery_id: str) -> dict[str, Any]:
+    return key(f"SHOP#{shop_id}", f"DLV#{delivery_id}")
+
+
+def _shard(order_internal_id: str) -> str:
+    """Both deliveries of an order share a shard, so one sweep query returns them in sequence."""
+    return f"DUE#{zlib.crc32(order_internal_id.encode()) % SHARDS}"
+
+
+def _due(epoch: int) -> str:
+    return f"{epoch:012d}"
+
+
+def _lease_seconds() -> int:
+    return int(settings().webhook_timeout_seconds * (webhooks.MAX_REDIRECTS + 1)) + 30
+
+
+def _predecessor(record: dict[str, Any]) -> str | None:
+    earlier = [t for t, seq in webhooks.EVENT_SEQUENCE.items() if seq == record["seq"] - 1]
+    return f"msg_{record['order_internal_id']}_{earlier[0]}" if earlier else None
+
+
+def _successor(record: dict[str, Any]) -> str | None:
+    later = [t for t, seq in webhooks.EVENT_SEQUENCE.items() if seq == record["seq"] + 1]
+    return f"msg_{record['order_internal_id']}_{later[0]}" if later else None
+
+
+def _get(shop_id: str, delivery_id: str) -> dict[str, Any] | None:
+    response = client("dynamodb").get_item(TableName=_table(), Key=_key(shop_id, delivery_id), ConsistentRead=True)
+    return from_item(response["Item"]) if "Item" in response else None
+
+
+def _conditional_update(shop_id: str, delivery_id: str, **request: Any) -> dict[str, Any] | None:
+    """An UpdateItem returning the new record, or None when its condition did not hold."""
+    try:
+        response = client("dynamodb").update_item(TableName=_table(), Key=_key(shop_id, delivery_id),
+                                                  ReturnValues="ALL_NEW", **request)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return None
+    return from_item(response["Attributes"])
+
+
+def _create_leased(message: webhooks.WebhookMessage, now: int, token: str) -> dict[str, Any] | None:
+    """The new delivery record, leased to this consumer; None if it exists already."""
+    order_internal_id = message.payload["orderInternalID"]
+    event_type = message.payload["type"]
+    record = {
+        "pk": f"SHOP#{message.shop_id}", "sk": f"DLV#{message.webhook_id}", "delivery_id": message.webhook_id,
+        "shop_id": message.shop_id, "order_id": message.payload["orderID"], "order_internal_id": order_internal_id,
+        "type": event_type, "seq": webhooks.EVENT_SEQUENCE[event_type], "payload": message.payload,
+        "status": PENDING, "round": 0, "attempt_count": 0, "attempts": [], "created_at": now,
+        "round_started_at": now, "next_attempt_at": now, "lease_token": token,
+        "lease_until": now + _lease_seconds(), "due_shard": _shard(order_internal_id),
+        "due_at": _due(now + _lease_seconds()),
+    }
+    try:
+        client("dynamodb").put_item(TableName=_table(), Item=to_item(record),
+                                    ConditionExpression="attribute_not_exists(pk)")
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return None
+    return from_item(to_item(record))
+
+
+def _lease(shop_id: str, delivery_id: str, now: int, token: str, due_by: int) -> dict[str, Any] | None:
+    """Take a pending, due (``next_attempt_at <= due_by``), unleased record for one attempt."""
+    until = now + _lease_seconds()
+    return _conditional_update(
+        shop_id, delivery_id,
+        UpdateExpression="SET lease_token = :t, lease_until = :u, due_at = :d",
+        ConditionExpression="#s = :pending AND next_attempt_at <= :due_by AND "
+                            "(attribute_not_exists(lease_until) OR lease_until < :now)",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues=to_item({":t": token, ":u": until, ":d": _due(until), ":pending": PENDING,
+                                           ":due_by": due_by, ":now": now}),
+    )
+
+
+def _release(record: dict[str, Any], token: str, until: int) -> None:
+    """Give the lease back without an attempt; the record becomes due again at ``until``."""
+    _conditional_update(
+        record["shop_id"], record["delivery_id"],
+        UpdateExpression="SET next_attempt_at = :n, due_at = :d REMOVE lease_token, lease_until",
+        ConditionExpression="lease_token = :t",
+        ExpressionAttributeValues=to_item({":n": until, ":d": _due(until), ":t": token}),
+    )
+
+
+def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOutcome, now: int) -> dict[str, Any] | None:
+    """Append the attempt to the log and move the record on: delivered, retry later, or dead-lettered."""
+    attempt = {"at": now, "round": record["round"], "status_code": outcome.status_code, "error": outcome.error,
+               "duration_ms": outcome.duration_ms}
+    failures = record["attempt_count"] + 1
+    values: dict[str, Any] = {":a": (record["attempts"] + [attempt])[-LOG_LIMIT:], ":c": failures, ":t": token}
+    if outcome.delivered:
+        values.update({":s": DELIVERED, ":at": now, ":x": now + KEEP_SECONDS})
+        update = ("SET attempts = :a, attempt_count = :c, #s = :s, delivered_at = :at, expires_at = :x "
+                  "REMOVE lease_token, lease_until, due_shard, due_at, next_attempt_at")
+    else:
+        retry_at = next_attempt_at(record["round_started_at"], now, failures)
+        if retry_at is None:
+            values.update({":s": DEAD_LETTERED, ":at": now, ":x": now + KEEP_SECONDS})
+            update = ("SET attempts = :a, attempt_count = :c, #s = :s, dead_lettered_at = :at, expires_at = :x "
+                      "REMOVE lease_token, lease_until, due_shard, due_at, next_attempt_at")
+            log.warning("webhook_dead_lettered", webhook_id=record["delivery_id"], attempts=failures)
+        else:
+            values.update({":n": retry_at, ":d": _due(retry_at)})
+            update = ("SET attempts = :a, attempt_count = :c, next_attempt_at = :n, due_at = :d "
+                      "REMOVE lease_token, lease_until")
+    names_ = {"#s": "status"} if ":s" in values else {}
+    return _conditional_update(record["shop_id"], record["delivery_id"], UpdateExpression=update,
+                               ConditionExpression="lease_token = :t", ExpressionAttributeValues=to_item(values),
+                               **({"ExpressionAttributeNames": names_} if names_ else {}))
+
+
+def _attempt(record: dict[str, Any], token: str, now: int) -> None:
+    """One attempt of a leased record, unless its order's earlier event is still pending."""
+    earlier_id = _predecessor(record)
+    earlier = _get(record["shop_id"], earlier_id) if earlier_id else None
+    if earlier is not None and earlier["status"] == PENDING:
+        _release(record, token, max(earlier["next_attempt_at"], now) + 1)
+        log.info("webhook_waits_for_earlier_event", webhook_id=record["delivery_id"], earlier=earlier_id)
+        return
+    profile = load_snapshot(record["shop_id"]).profile
+    if profile.get("webhook_url"):
+        outcome = webhooks.send(profile["webhook_url"], profile["webhook_secret"], record["delivery_id"],
+                                record["payload"])
+    else:
+        outcome = webhooks.SendOutcome(None, "no webhook url configured", 0)
+    log.info("webhook_attempt", webhook_id=record["delivery_id"], status=outcome.status_code, error=outcome.error,
+             duration_ms=outcome.duration_ms)
+    updated = _record_attempt(record, token, outcome, now)
+    if updated is not None and updated["status"] != PENDING and updated["attempt_count"] > 1:
+        _resume_successor(updated, now)
+
+
+def _resume_successor(record: dict[str, Any], now: int) -> None:
+    """After an earlier event finished late, attempt the later one it held back right away."""
+    later_id = _successor(record)
+    token = uuid.uuid4().hex
+    later = _lease(record["shop_id"], later_id, now, token, due_by=now + settings().webhook_retry_window_seconds) \
+        if later_id else None
+    if later is not None:
+        _attempt(later, token, now)
+
+
+def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
+    """Consume one FIFO event: create (or lease) its delivery record and attempt it."""
+    token = uuid.uuid4().hex
+    record = None
+    if not message.retry:
+        if not load_snapshot(message.shop_id).profile.get("webhook_url"):
+            log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
+            return
+        record = _create_leased(message, now, token)
+    if record is None:
+        record = _lease(message.shop_id, message.webhook_id, now, token, due_by=now)
+    if record is not None:
+        _attempt(record, token, now)
+
+
+def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[str, list[dict[str, str]]]:
+    """Consume a FIFO batch of (message id, message group, body) in order, as a partial batch response.
+
+    A message that fails is reported back, and so is every later message of its group, so no event
+    overtakes an earlier one of the same order; other groups go on (the FIFO partial-batch rule).
+    A body that is not a webhook message is logged and consumed: no retry could make it valid."""
+    failed: list[str] = []
+    blocked: set[str] = set()
+    for message_id, group, body in messages:
+        if group is not None and group in blocked:
+            failed.append(message_id)
+            continue
+        try:
+            message = webhooks.WebhookMessage.model_validate_json(body)
+        except ValidationError as exc:
+            log.error("webhook_message_invalid", message_id=message_id, errors=exc.error_count())
+            continue
+        try:
+            handle_message(message, now)
+        except Exception:
+            log.exception("webhook_message_failed", message_id=message_id, webhook_id=message.webhook_id)
+            failed.append(message_id)
+            blocked.add(group if group is not None else message_id)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _retry_message(record: dict[str, Any]) -> tuple[webhooks.WebhookMessage, str]:
+    message = webhooks.WebhookMessage(shop_id=record["shop_id"], webhook_id=record["delivery_id"],
+                                      payload=record["payload"], retry=True)
+    dedup = f"{record['delivery_id']}:{record['round']}:{record['attempt_count']}:{record.get('due_at', '')}"
+    return message, dedup
+
+
+def _publish(records: list[dict[str, Any]]) -> None:
+    entries = [_retry_message(r) for r in records]
+    failed = webhooks.publish_many(entries)
+    for position in sorted(failed):
+        log.error("webhook_retry_not_queued", webhook_id=entries[position][0].webhook_id)
+
+
+def sweep(now: int) -> int:
+    """Queue every delivery whose next attempt is due (and every lease that expired); return how many."""
+    due: list[dict[str, Any]] = []
+    for shard in range(SHARDS):
+        response = client("dynamodb").query(
+            TableName=_table(), IndexName=names.WEBHOOK_DUE_INDEX, Limit=SWEEP_LIMIT_PER_SHARD,
+            KeyConditionExpression="due_shard = :s AND due_at <= :now",
+            ExpressionAttributeValues={":s": {"S": f"DUE#{shard}"}, ":now": {"S": _due(now)}})
+        due.extend(from_item(item) for item in response["Items"])
+    due.sort(key=lambda r: (r["due_at"], r["order_internal_id"], r["seq"]))
+    _publish(due)
+    return len(due)
+
+
+def _rearm(shop_id: str, delivery_id: str, now: int) -> dict[str, Any] | None:
+    """Start a new round of a finished delivery (a replay); None unless it exists and is finished."""
+    return _conditional_update(
+        shop_id, delivery_id,
+        UpdateExpression="SET #s = :pending, #r = #r + :one, attempt_count = :zero, round_started_at = :now, "
+                         "next_attempt_at = :now, due_shard = :shard, due_at = :due "
+                         "REMOVE delivered_at, dead_lettered_at, expires_at",
+        ConditionExpression="attribute_exists(pk) AND #s IN (:delivered, :dead)",
+        ExpressionAttributeNames={"#s": "status", "#r": "round"},
+        ExpressionAttributeValues=to_item({":pending": PENDING, ":one": 1, ":zero": 0, ":now": now,
+                                           ":shard": _shard(delivery_id.split("_")[1]), ":due": _due(now),
+                                           ":delivered": DELIVERED, ":dead": DEAD_LETTERED}),
+    )
+
+
+def replay(shop_id: str, delivery_id: str, now: int) -> dict[str, Any]:
+    """Deliver a finished event again (same webhook-id); replaying ``validated`` replays ``terminated`` after it."""
+    record = _rearm(shop_id, delivery_id, now)
+    if record is None:
+        if _get(shop_id, delivery_id) is None:
+            raise DeliveryNotFound(f"delivery {delivery_id} not found")
+        raise ConflictError(f"delivery {delivery_id} is still pending; replay it once it is delivered or dead-lettered")
+    replayed = [record]
+    later_id = _successor(record)
+    later = _rearm(shop_id, later_id, now) if later_id else None
+    if later is not None:
+        replayed.append(later)
+    _publish(replayed)
+    return view(record)
+
+
+def view(record: dict[str, Any]) -> dict[str, Any]:
+    return DeliveryOut(
+        delivery_id=record["delivery_id"], order_id=record["order_id"], order_internal_id=record["order_internal_id"],
+        type=record["type"], status=record["status"], round=record["round"], attempt_count=record["attempt_count"],
+        attempts=record["attempts"], next_attempt_at=record.get("next_attempt_at"), created_at=record["created_at"],
+        delivered_at=record.get("delivered_at"), dead_lettered_at=record.get("dead_lettered_at"),
+        payload=record["payload"],
+    ).model_dump(mode="json")
+
+
+def _cursor(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        sort_key = json.loads(base64.urlsafe_b64decode(value.encode() + b"=" * (-len(value) % 4)))["sk"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise SchemaValidationError("cursor is not one this API issued") from exc
+    if not isinstance(sort_key, str) or not sort_key.startswith("DLV#") or len(sort_key) > 200:
+        raise SchemaValidationError("cursor is not one this API issued")
+    return {"sort_key": sort_key}
+
+
+def list_deliveries(shop_id: str, query: DeliveryListQuery) -> dict[str, Any]:
+    """The shop's delivery log, each delivery with every attempt; paged by an opaque cursor."""
+    request: dict[str, Any] = {
+        "TableName": _table(), "Limit": query.limit,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+        "ExpressionAttributeValues": {":pk": {"S": f"SHOP#{shop_id}"}, ":prefix": {"S": "DLV#"}},
+    }
+    if query.status is not None:
+        request["FilterExpression"] = "#s = :status"
+        request["ExpressionAttributeNames"] = {"#s": "status"}
+        request["ExpressionAttributeValues"][":status"] = {"S": query.status}
+    start = _cursor(query.cursor)
+    if start is not None:
+        request["ExclusiveStartKey"] = _key(shop_id, start["sort_key"].removeprefix("DLV#"))
+    response = client("dynamodb").query(**request)
+    last = response.get("LastEvaluatedKey")
+    next_cursor = (base64.urlsafe_b64encode(json.dumps({"sk": last["sk"]["S"]}).encode()).decode().rstrip("=")
+                   if last else None)
+    return DeliveryListOut(data=[view(from_item(item)) for item in response["Items"]],
+                           next_cursor=next_cursor).model_dump(mode="json")

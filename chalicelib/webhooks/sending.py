@@ -1,0 +1,183 @@
+"""Merchant webhooks (seed 003 fields), signed per Standard Webhooks, sent over a guarded HTTP client.
+
+An event is queued on the FIFO queue grouped by order (``enqueue``); the
+consumer in ``chalicelib.webhooks.deliveries`` keeps a delivery record per event, sends
+it with ``send`` and schedules retries. The webhook-id is stable per
+(order, type) so a receiver can drop repeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import secrets
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Annotated, Any
+from urllib.parse import urljoin
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from standardwebhooks.webhooks import Webhook
+
+from chalicelib.aws.clients import client, queue_url, send_message_batches
+from chalicelib.core import money
+from chalicelib.core import resource_names as names
+from chalicelib.core.errors import WebhookTargetRefused
+from chalicelib.core.lazy import lazy
+from chalicelib.core.settings import settings
+from chalicelib.webhooks import guard as net_guard
+
+httpx = lazy("httpx")  # only delivery needs it; intake and dispatch build payloads without it
+
+EVENT_SEQUENCE = {"validated": 1, "terminated": 2}
+MAX_REDIRECTS = 3
+
+
+class WebhookConfigIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2048)]
+
+
+class WebhookMessage(BaseModel):
+    """One queued event: the body is fixed at enqueue time, the target read at send time."""
+
+    model_config = ConfigDict(extra="forbid")
+    shop_id: str
+    webhook_id: str
+    payload: dict[str, Any]
+    retry: bool = False
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """What one delivery attempt got: a status code, or the error that stopped it."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def check_target(url: str) -> None:
+    net_guard.check_url(url, allow_loopback=settings().allows_loopback_webhooks)
+
+
+def payload(order: dict[str, Any], event_type: str) -> dict[str, Any]:
+    """The seed's webhook body for one order, money as two-decimal strings."""
+    link = order.get("public_link")
+    return {
+        "type": event_type,
+        "orderID": order["order_id"],
+        "orderInternalID": order["order_internal_id"],
+        "price": money.format_minor(order["total"]),
+        "clientID": order.get("client_id"),
+        "customer": order.get("customer"),
+        "cashBoxID": order["shop_id"],
+        "deliveryMethod": order["delivery"]["name"],
+        "PDFinvoice": f"{link['url']}.pdf" if link else None,
+        "items": [
+            {"name": line["name"], "quantity": line["quantity"], "unitPrice": money.format_minor(line["unit_price"]),
+             "price": money.format_minor(line["amount"]), "VATrate": line["vat_rate"], "itemID": line.get("item_id")}
+            for line in order["lines"]
+        ],
+        "VATs": [{"rate": vat["rate"], "amount": money.format_minor(vat["vat"]), "base": money.format_minor(vat["net"])}
+                 for vat in order["vats"]],
+        "VAT": money.format_minor(order["vat_total"]),
+        "isRefund": order["is_refund"],
+    }
+
+
+def webhook_id(order: dict[str, Any], event_type: str) -> str:
+    return f"msg_{order['order_internal_id']}_{event_type}"
+
+
+def _fifo_entry(message: WebhookMessage, deduplication_id: str) -> dict[str, str]:
+    """An event on the FIFO queue, in its order's group so an order's events stay in sequence."""
+    return {"MessageBody": message.model_dump_json(), "MessageGroupId": message.payload["orderInternalID"],
+            "MessageDeduplicationId": deduplication_id}
+
+
+def publish_many(messages: list[tuple[WebhookMessage, str]]) -> set[int]:
+    """Put events (each with its deduplication id) on the FIFO queue, ten per request; return the
+    positions SQS did not take."""
+    return send_message_batches(queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
+                                [_fifo_entry(m, deduplication_id) for m, deduplication_id in messages])
+
+
+def _message(order: dict[str, Any], event_type: str) -> WebhookMessage:
+    return WebhookMessage(shop_id=order["shop_id"], webhook_id=webhook_id(order, event_type),
+                          payload=payload(order, event_type))
+
+
+def enqueue(order: dict[str, Any], event_type: str) -> None:
+    message = _message(order, event_type)
+    client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
+                               **_fifo_entry(message, message.webhook_id))
+
+
+def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
+    """Queue one event for each order; return the positions SQS did not take."""
+    messages = [_message(order, event_type) for order in orders]
+    return publish_many([(m, m.webhook_id) for m in messages])
+
+
+def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+    }
+
+
+def _post(http: httpx.Client, url: str, text: str, headers: dict[str, str]) -> int:
+    """POST to the URL, following up to MAX_REDIRECTS redirects, each target checked by the SSRF guard."""
+    allow_loopback = settings().allows_loopback_webhooks
+    for _ in range(MAX_REDIRECTS + 1):
+        target = net_guard.pin(url, allow_loopback=allow_loopback)
+        request = http.build_request("POST", target.url, content=text,
+                                     headers={**headers, "host": target.host_header},
+                                     extensions={"sni_hostname": target.server_name})
+        response = http.send(request, stream=True)
+        response.close()
+        location = response.headers.get("location")
+        if not (response.is_redirect and location):
+            return response.status_code
+        url = urljoin(url, location)
+    raise WebhookTargetRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CA bundle), built once per container: building it parses
+    the whole bundle (~30 ms), which a client per attempt would otherwise pay on every webhook."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def send(url: str, secret: str, msg_id: str, body: dict[str, Any]) -> SendOutcome:
+    """One signed delivery attempt; never raises for what the receiver or the network did."""
+    text = json.dumps(body, separators=(",", ":"))
+    headers = signed_headers(secret, msg_id, text, datetime.now(timezone.utc))
+    timeout = settings().webhook_timeout_seconds
+    started = time.monotonic()
+    status_code, error = None, None
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()) as http:
+            status_code = _post(http, url, text, headers)
+    except WebhookTargetRefused as exc:
+        error = f"refused: {exc.message}"
+    except httpx.TimeoutException:
+        error = f"timeout after {timeout:g}s"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    return SendOutcome(status_code, error, int((time.monotonic() - started) * 1000))
