@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 CONTRACT_VERSION: Final = 1
 
-MinorUnits = Annotated[int, Field(ge=0, le=10**12)]
+MAX_MINOR_UNITS: Final = 10**12  # the largest amount a job carries; intake refuses more
+LINE_NAME_MAX: Final = 72
+MinorUnits = Annotated[int, Field(ge=0, le=MAX_MINOR_UNITS)]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 Quantity = Annotated[Decimal, Field(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=3)]
 VatRate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
@@ -36,7 +38,7 @@ class PaymentType(str, Enum):
 
 
 class JobLine(_Message):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=72)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=LINE_NAME_MAX)]
     quantity: Quantity
     unit_price: MinorUnits
     vat_rate: VatRate

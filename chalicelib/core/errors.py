@@ -113,3 +113,9 @@ class PdfLinkMissing(NotFoundError):
 
 class UnsupportedMediaType(BridgeError):
     status_code, code = 415, "E_UNSUPPORTED_MEDIA_TYPE"
+
+
+class AmountTooLarge(BridgeError):
+    """An order whose lines or total exceed what a fiscal receipt can carry."""
+
+    status_code, code = 422, "E_AMOUNT_TOO_LARGE"

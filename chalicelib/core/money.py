@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
@@ -58,3 +59,14 @@ def vat_breakdown(lines: list[tuple[Decimal, int]]) -> list[dict[str, int | Deci
 def plain_decimal(value: Decimal) -> str:
     """'20' for 20, '9.5' for 9.50: the shortest exact decimal string, never exponent notation."""
     return format(value.normalize(), "f")
+
+
+_ASCII_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def ascii_decimal_text(value: Any) -> Any:
+    """A decimal string as the API documents it: ASCII digits only. Python's Decimal reads Arabic-Indic ("٣") and
+    full-width ("１") digits too, which no fiscal device or spreadsheet downstream would."""
+    if isinstance(value, str) and not _ASCII_DECIMAL.match(value.strip()):
+        raise ValueError("must be a decimal string of ASCII digits such as \"3.50\"")
+    return value

@@ -35,6 +35,7 @@ from chalicelib.aws.storage import (
     to_item,
 )
 from chalicelib.contracts import (
+    MAX_MINOR_UNITS,
     FiscalJob,
     Identifier,
     JobLine,
@@ -44,6 +45,7 @@ from chalicelib.contracts import (
 )
 from chalicelib.core import clock, money
 from chalicelib.core.errors import (
+    AmountTooLarge,
     CatalogReferenceError,
     ConflictError,
     OrderNotFound,
@@ -61,7 +63,7 @@ from chalicelib.shops.service import ShopSnapshot
 def _reject_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError("money and quantities are decimal strings such as \"3.50\", not JSON numbers")
-    return value
+    return money.ascii_decimal_text(value)
 
 
 def _decimal_string(inner: Any) -> Any:
@@ -165,6 +167,9 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
         customer = request.client.model_dump(exclude_none=True) if request.client else None
     lines = [_line(snapshot, i, line) for i, line in enumerate(request.items)]
     total = sum(line["amount"] for line in lines)
+    if total > MAX_MINOR_UNITS:
+        raise AmountTooLarge(f"the order's total {money.format_minor(total)} is more than a fiscal receipt can carry "
+                             f"({money.format_minor(MAX_MINOR_UNITS)})")
     if total <= 0:
         raise SchemaValidationError("an order's total must be greater than zero")
     vats = money.vat_breakdown([(Decimal(line["vat_rate"]), line["amount"]) for line in lines])

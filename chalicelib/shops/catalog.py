@@ -6,18 +6,21 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import to_item
-from chalicelib.contracts import Identifier, PaymentType
+from chalicelib.contracts import LINE_NAME_MAX, Identifier, PaymentType
+from chalicelib.core import money
 from chalicelib.core.errors import SchemaValidationError
 from chalicelib.core.settings import settings
 from chalicelib.core.validation import parse_body
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
-PriceString = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), max_digits=12, decimal_places=2)]
-RateString = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
+ItemName = Annotated[str, StringConstraints(min_length=1, max_length=LINE_NAME_MAX, strip_whitespace=True)]
+PriceString = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), max_digits=12, decimal_places=2),
+                        BeforeValidator(money.ascii_decimal_text)]
+RateString = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2), BeforeValidator(money.ascii_decimal_text)]
 
 
 class CatalogKind(str, Enum):
@@ -35,6 +38,7 @@ class _Entry(BaseModel):
 
 
 class Item(_Entry):
+    name: ItemName  # printed as a job line, so no longer than one
     price: PriceString
     vat_rate: RateString
     department_id: Identifier | None = None
