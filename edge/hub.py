@@ -49,11 +49,16 @@ class DeviceHub:
         self._terminals: dict[str, tuple[PosTerminalConfig, PosTerminal]] = {}
 
     def open_printer(self) -> None:
-        """Open the printing device now, so a bad configuration stops ``edge run`` at once (UnsupportedDevice)."""
+        """Open the printing device now, so a device no driver supports stops ``edge run`` at once
+        (UnsupportedDevice); one that does not answer (switched off, unplugged) only delays the jobs."""
         with self._hold():
             entry = self.store.get().fiscal(None)
-            if entry is not None:
+            if entry is None:
+                return
+            try:
                 self._driver(entry)
+            except DeviceUnreachable as exc:
+                log.warning("device_unavailable", device_id=entry.device.id, error=str(exc))
 
     @contextmanager
     def printing(self) -> Iterator[tuple[str, FiscalDriver] | None]:
