@@ -74,6 +74,24 @@ def test_deleting_the_printer_mid_receipt_finishes_that_job_and_holds_the_next(s
     assert alive(stack, edge)
 
 
+def test_deleting_the_only_printer_while_idle_keeps_the_edge_up_until_a_new_one_prints(stack: Stack) -> None:
+    edge = stack.start_edge()
+    [seeded] = stack.manage("get_fiscal_devices").json()
+    assert stack.manage("delete_fiscal_device", {"id": seeded["id"]}).json()["success"] is True
+    assert stack.manage("get_fiscal_devices").json() == []
+    operation = stack.manage("device_operation", {"action_type": "XReport"})
+    assert (operation.status_code, operation.json()["code"]) == (404, "E_DEVICE_NOT_FOUND")
+    stack.send(make_job("job-idle"))
+    wait_for(lambda: stack.journal_state("job-idle") == "received", what="job journaled")
+    time.sleep(1.0)
+    status = stack.manage("status").json()
+    assert (status["device"], status["backlog"], stack.receipts_for("job-idle")) == (None, 1, 0)
+    assert any(e["event"] == "no_fiscal_device" and e["job_id"] == "job-idle" for e in edge.events())
+    assert stack.manage("save_fiscal_device", SIMULATED).json()["success"] is True
+    wait_for(lambda: stack.settled("job-idle"), timeout=15, what="the job printed on the new device")
+    assert stack.receipts_for("job-idle") == 1 and alive(stack, edge)
+
+
 def test_an_unreachable_printer_is_reported_and_the_job_waits_for_a_good_one(stack: Stack) -> None:
     edge = stack.start_edge()
     [seeded] = stack.manage("get_fiscal_devices").json()
