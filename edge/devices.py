@@ -62,6 +62,9 @@ class OperatorDetails(_Strict):
     operator_password: OperatorPassword | None = None
 
 
+_OPERATOR_FIELDS = set(OperatorDetails.model_fields)
+
+
 class SerialDetails(OperatorDetails):
     port: Annotated[str, Field(min_length=1, max_length=255)]
     baud_rate: StrictInt = 115200
@@ -99,7 +102,6 @@ class UsbLink(_Strict):
     details: UsbDetails
 
 
-_OPERATOR_FIELDS = {"operator", "operator_password"}
 ConnectionDetails = Annotated[SerialLink | NetworkLink | UsbLink, Field(discriminator="type")]
 
 
