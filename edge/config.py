@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AnyHttpUrl,
@@ -31,6 +33,11 @@ class ConfigError(Exception):
 
 
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+# The shape every ISL family shares; each family's own tighter rule (P: operator 1..16 and a 4..8-digit
+# password, P doc p.16; Daisy: at most 6 digits, Daisy doc p.13) is its driver's to enforce.
+# C doc p.10 (30h): operator 1..30, password 1..8 digits; the widest of the three.
+OperatorNumber = Annotated[int, Field(ge=1, le=30, strict=True)]
+OperatorPassword = Annotated[str, Field(pattern=r"^[0-9]{1,8}$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Hostname = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:_-]+$")]
 EmailAddress = Annotated[
@@ -45,14 +52,69 @@ def reveal(value: SecretStr, info: FieldSerializationInfo) -> str:
     return str(value)
 
 
+SERIAL_URL_SCHEMES = ("socket", "rfc2217")
+_HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+class BadPortUrl(ValueError):
+    """A serial port written as a URL that is not a serial device server's ``socket://`` or ``rfc2217://host:port``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def serial_port_url(port: str) -> bool:
+    """True for a serial device server's pyserial URL, False for a local port (``/dev/ttyUSB0``, ``COM3``).
+
+    Only ``socket://host:port`` (raw TCP) and ``rfc2217://host:port`` (Telnet COM port control) reach a
+    serial-only printer through a device server on the LAN; pyserial's other URL handlers (``loop://``,
+    ``spy://``, ``hwgrep://``…) and URL options are refused with ``BadPortUrl``.
+    """
+    scheme, found, _ = port.partition("://")
+    if not found:
+        return False
+    if scheme not in SERIAL_URL_SCHEMES:
+        raise BadPortUrl("E_UNSUPPORTED_PORT_URL", f"{scheme}:// is not a serial device server; use socket://host:port or rfc2217://host:port")
+    parts = urlsplit(port)
+    if parts.path or parts.query or parts.fragment or parts.username is not None or parts.password is not None:
+        raise BadPortUrl("E_BAD_PORT_URL", f"{port!r} must be {scheme}://host:port and nothing else")
+    try:
+        number = parts.port
+    except ValueError as exc:
+        raise BadPortUrl("E_BAD_PORT_URL", f"{port!r}: the port must be a number in 1..65535") from exc
+    if number is None or number < 1:
+        raise BadPortUrl("E_BAD_PORT_URL", f"{port!r}: the port must be a number in 1..65535")
+    if not _valid_host(parts.hostname or ""):
+        raise BadPortUrl("E_BAD_PORT_URL", f"{port!r}: the host must be an IP address or a DNS name")
+    return True
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return 0 < len(host) <= 253 and all(_HOST_LABEL.match(label) for label in host.rstrip(".").split("."))
+    return True
+
+
+SerialPortUrl = Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class SerialConnection(BaseModel):
-    """A serial port (or USB virtual COM port), 8N1."""
+    """A serial port (or USB virtual COM port), 8N1; or a serial device server's ``socket://``/``rfc2217://`` URL."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["serial"]
     port: Annotated[str, Field(min_length=1, max_length=255)]
     baud_rate: int = 115200
+
+    @field_validator("port")
+    @classmethod
+    def _local_or_device_server(cls, port: str) -> str:
+        serial_port_url(port)
+        return port
 
     @field_validator("baud_rate")
     @classmethod
@@ -106,8 +168,8 @@ class FiscalDeviceConfig(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64)] = "Fiscal printer"
     connection: Connection | None = None
     timeouts: DeviceTimeouts = DeviceTimeouts()
-    operator: Annotated[int, Field(ge=1, le=16)] = 1
-    operator_password: Annotated[str, Field(pattern=r"^\d{4,8}$")] = "0000"
+    operator: OperatorNumber | None = Field(default=None, description="The operator receipts open as; None: the family's factory default.")
+    operator_password: OperatorPassword | None = Field(default=None, description="That operator's password; None: the family's factory default.")
     vat_codes: dict[Annotated[Decimal, Field(ge=0, le=100)], Annotated[int, Field(ge=0, le=255)]] = Field(
         default_factory=dict, description="VAT rate (percent) -> the device's VAT code, where the device numbers its VAT types."
     )
@@ -185,6 +247,10 @@ class EdgeConfig(BaseModel):
         default_factory=lambda: ["/dev/serial/by-id/*"],
         description="More places serial ports live (udev names, virtual ports), besides those pyserial finds.",
     )
+    serial_port_urls: Annotated[list[SerialPortUrl], Field(max_length=32)] = Field(
+        default_factory=list,
+        description="Serial device servers on the LAN (socket://host:port, rfc2217://host:port), listed by get_com_ports.",
+    )
     smtp: SmtpConfig | None = None
     updates: UpdatesConfig | None = None
 
@@ -201,6 +267,14 @@ class EdgeConfig(BaseModel):
         if not loopback:
             raise ValueError("must be a loopback address such as 127.0.0.1")
         return host
+
+    @field_validator("serial_port_urls")
+    @classmethod
+    def _device_server_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not serial_port_url(url):
+                raise ValueError(f"{url!r} is not a socket:// or rfc2217:// URL (local ports belong in serial_port_globs)")
+        return urls
 
     @model_validator(mode="after")
     def _retry_bounds(self) -> EdgeConfig:

@@ -21,13 +21,17 @@ from pydantic import (
 
 from edge.config import (
     BAUD_RATES,
+    BadPortUrl,
     FiscalDeviceConfig,
     Hostname,
     HttpConnection,
+    OperatorNumber,
+    OperatorPassword,
     PosTerminalConfig,
     SerialConnection,
     TcpConnection,
     reveal,
+    serial_port_url,
 )
 from edge.drivers import FAMILIES, SUPPORTED
 from edge.terminals import simulated as simulated_terminal
@@ -49,12 +53,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SerialDetails(_Strict):
+class OperatorDetails(_Strict):
+    """Who receipts open as (DESIGN §5). Left out of a save: kept from the device's earlier settings;
+    null: the family's factory default. Listed in clear: it is the register's keypad PIN, printed in
+    the manual (C doc p.23: operator N's password is N), and the operator must be able to read it back."""
+
+    operator: OperatorNumber | None = None
+    operator_password: OperatorPassword | None = None
+
+
+_OPERATOR_FIELDS = set(OperatorDetails.model_fields)
+
+
+class SerialDetails(OperatorDetails):
     port: Annotated[str, Field(min_length=1, max_length=255)]
     baud_rate: StrictInt = 115200
 
 
-class NetworkDetails(_Strict):
+class NetworkDetails(OperatorDetails):
     ip_address: Hostname
     port: StrictInt
     username: Annotated[str, Field(min_length=1, max_length=128)] | None = None
@@ -182,18 +198,38 @@ def fiscal_settings(device: DeviceConfig, previous: FiscalDeviceConfig | None, c
     elif isinstance(link, SerialLink) and "serial" in allowed:
         if link.details.baud_rate not in BAUD_RATES:
             raise ConfigRejected(400, "E_BAD_BAUD_RATE", f"baud_rate {link.details.baud_rate} is not one of {', '.join(map(str, BAUD_RATES))}")
-        if link.details.port not in com_ports:
-            raise ConfigRejected(400, "E_BAD_PORT", f"{link.details.port} is not a serial port on this machine (see get_com_ports)")
+        _check_serial_port(link.details.port, com_ports)
         connection = SerialConnection(type="serial", port=link.details.port, baud_rate=link.details.baud_rate)
     elif isinstance(link, NetworkLink) and {"tcp", "http"} & set(allowed):
         connection = _network(device, link.details, "http" in allowed)
     else:
         raise _wrong_link(device, allowed)
     kept = previous.model_dump(include={"timeouts", "operator", "operator_password", "vat_codes"}) if previous and previous.manufacturer == device.manufacturer else {}
+    if link is not None:
+        kept.update(link.details.model_dump(include=_OPERATOR_FIELDS & link.details.model_fields_set))
     try:
         return FiscalDeviceConfig(manufacturer=device.manufacturer, model=device.model, name=device.name, connection=connection, **kept)
     except ValidationError as exc:
         raise ConfigRejected(400, "E_BAD_REQUEST", f"invalid device: {exc.errors()[0]['msg']}") from exc
+
+
+def as_listed(device: DeviceConfig, settings: FiscalDeviceConfig) -> DeviceConfig:
+    """The device as ``get_fiscal_devices`` shows it: its details carry the operator and password in effect."""
+    link = device.connection_details
+    if not isinstance(link, SerialLink | NetworkLink):
+        return device
+    details = link.details.model_copy(update={"operator": settings.operator, "operator_password": settings.operator_password})
+    return device.model_copy(update={"connection_details": link.model_copy(update={"details": details})})
+
+
+def _check_serial_port(port: str, com_ports: list[str]) -> None:
+    """A local port must exist here; a device server's URL is checked for shape only (it is on the LAN)."""
+    try:
+        remote = serial_port_url(port)
+    except BadPortUrl as exc:
+        raise ConfigRejected(400, exc.code, str(exc)) from exc
+    if not remote and port not in com_ports:
+        raise ConfigRejected(400, "E_BAD_PORT", f"{port} is not a serial port on this machine (see get_com_ports)")
 
 
 def _network(device: DeviceConfig, details: NetworkDetails, http: bool) -> TcpConnection | HttpConnection:
@@ -213,15 +249,18 @@ def _network(device: DeviceConfig, details: NetworkDetails, http: bool) -> TcpCo
 def link_of(settings: FiscalDeviceConfig) -> SerialLink | NetworkLink | None:
     """The seed's connection details for a device configured in ``edge.toml``."""
     connection = settings.connection
+    operator = {"operator": settings.operator, "operator_password": settings.operator_password}
     if isinstance(connection, SerialConnection):
-        return SerialLink(type="Serial", details=SerialDetails(port=connection.port, baud_rate=connection.baud_rate))
+        return SerialLink(type="Serial", details=SerialDetails(port=connection.port, baud_rate=connection.baud_rate, **operator))
     if isinstance(connection, TcpConnection):
-        return NetworkLink(type="Network", details=NetworkDetails(ip_address=connection.host, port=connection.port))
+        return NetworkLink(type="Network", details=NetworkDetails(ip_address=connection.host, port=connection.port, **operator))
     if isinstance(connection, HttpConnection):
         url = connection.url
         return NetworkLink(
             type="Network",
-            details=NetworkDetails(ip_address=url.host or "", port=url.port or 80, username=connection.username, password=connection.password),
+            details=NetworkDetails(
+                ip_address=url.host or "", port=url.port or 80, username=connection.username, password=connection.password, **operator
+            ),
         )
     return None
 

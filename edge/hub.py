@@ -1,9 +1,11 @@
 """The open device drivers, kept in step with the settings the management API changes.
 
 One lock serializes every use of a device: the poller holds it for one job at a time
-(``printing``), the management API for one operation (``fiscal``, ``terminal``). A driver
-whose settings changed or that was deleted is closed and reopened only while that lock is
-held, so the poller picks up a changed device between two jobs, never in the middle of one.
+(``printing``), the management API for one operation (``fiscal``, ``terminal``). Settings
+saved meanwhile take effect only when an outermost hold begins: a driver whose device was
+changed or deleted is closed then, never while a job or an operation that holds it (or a
+call nested inside one, such as the card terminal looked up during a job) still uses it.
+So a change made through the management API while a receipt prints applies between two jobs.
 """
 
 from __future__ import annotations
@@ -42,20 +44,26 @@ class DeviceHub:
         self.store = store
         self._state_dir = state_dir
         self._lock = threading.RLock()
+        self._holds = 0  # nesting depth of the lock holder; only the lock holder reads or writes it
         self._drivers: dict[str, tuple[FiscalDeviceConfig, FiscalDriver]] = {}
         self._terminals: dict[str, tuple[PosTerminalConfig, PosTerminal]] = {}
 
     def open_printer(self) -> None:
-        """Open the printing device now, so a bad configuration stops ``edge run`` at once (UnsupportedDevice)."""
-        with self._lock:
+        """Open the printing device now, so a device no driver supports stops ``edge run`` at once
+        (UnsupportedDevice); one that does not answer (switched off, unplugged) only delays the jobs."""
+        with self._hold():
             entry = self.store.get().fiscal(None)
-            if entry is not None:
+            if entry is None:
+                return
+            try:
                 self._driver(entry)
+            except DeviceUnreachable as exc:
+                log.warning("device_unavailable", device_id=entry.device.id, error=str(exc))
 
     @contextmanager
     def printing(self) -> Iterator[tuple[str, FiscalDriver] | None]:
         """For the poller: (device id, driver) of the printing device, or None if it cannot be used now."""
-        with self._lock:
+        with self._hold():
             entry = self.store.get().fiscal(None)
             if entry is None:
                 yield None
@@ -72,19 +80,15 @@ class DeviceHub:
     @contextmanager
     def fiscal(self, device_id: str | None, wait_seconds: float = 30.0) -> Iterator[tuple[FiscalDeviceEntry, FiscalDriver]]:
         """For one management operation; DeviceBusy if the poller keeps the device longer than ``wait_seconds``."""
-        if not self._lock.acquire(timeout=wait_seconds):
-            raise DeviceBusy("the device is busy with another operation")
-        try:
+        with self._hold(wait_seconds):
             entry = self.store.get().fiscal(device_id)
             if entry is None:
                 raise NotConfigured(f"no fiscal device {device_id}" if device_id else "no fiscal device is configured")
             yield entry, self._driver(entry)
-        finally:
-            self._lock.release()
 
     @contextmanager
     def terminal(self, device_id: str | None) -> Iterator[tuple[TerminalEntry, PosTerminal]]:
-        with self._lock:
+        with self._hold():
             entry = self.store.get().terminal(device_id)
             if entry is None:
                 raise NotConfigured(f"no POS terminal {device_id}" if device_id else "no POS terminal is configured")
@@ -92,38 +96,53 @@ class DeviceHub:
 
     def current_terminal(self) -> PosTerminal | None:
         """For the poller, which already holds the lock: the card terminal, if one is configured."""
-        with self._lock:
+        with self._hold():
             entry = self.store.get().terminal(None)
             return self._terminal(entry) if entry is not None else None
 
     def status(self) -> DeviceStatus | None:
         """The printing device's status; a device busy for more than a second reports ``busy``."""
-        entry = self.store.get().fiscal(None)
-        if entry is None:
-            return None
-        if not self._lock.acquire(timeout=1.0):
-            return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=True, busy=True)
         try:
-            try:
-                return self._driver(entry).status()
-            except (DeviceUnreachable, UnsupportedDevice) as exc:
-                return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=False, error=str(exc))
-        finally:
-            self._lock.release()
+            with self._hold(1.0):
+                entry = self.store.get().fiscal(None)
+                if entry is None:
+                    return None
+                try:
+                    return self._driver(entry).status()
+                except (DeviceUnreachable, UnsupportedDevice) as exc:
+                    return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=False, error=str(exc))
+        except DeviceBusy:
+            entry = self.store.get().fiscal(None)
+            if entry is None:
+                return None
+            return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=True, busy=True)
 
     def close(self) -> None:
-        with self._lock:
-            for _, driver in self._drivers.values():
-                driver.close()
-            for _, terminal in self._terminals.values():
-                terminal.close()
+        with self._hold():
+            for device_id, (_, driver) in self._drivers.items():
+                _close(device_id, driver)
+            for device_id, (_, terminal) in self._terminals.items():
+                _close(device_id, terminal)
             self._drivers.clear()
             self._terminals.clear()
 
     # -- internals ------------------------------------------------------------------------
 
+    @contextmanager
+    def _hold(self, wait_seconds: float | None = None) -> Iterator[None]:
+        """Hold the device lock (DeviceBusy after ``wait_seconds``); the outermost hold first applies saved changes."""
+        if not self._lock.acquire(timeout=-1 if wait_seconds is None else wait_seconds):
+            raise DeviceBusy("the device is busy with another operation")
+        self._holds += 1
+        try:
+            if self._holds == 1:
+                self._forget_stale()
+            yield
+        finally:
+            self._holds -= 1
+            self._lock.release()
+
     def _driver(self, entry: FiscalDeviceEntry) -> FiscalDriver:
-        self._forget_stale()
         assert entry.device.id is not None
         opened = self._drivers.get(entry.device.id)
         if opened is not None:
@@ -137,7 +156,6 @@ class DeviceHub:
         return driver
 
     def _terminal(self, entry: TerminalEntry) -> PosTerminal:
-        self._forget_stale()
         assert entry.device.id is not None
         opened = self._terminals.get(entry.device.id)
         if opened is None:
@@ -152,11 +170,20 @@ class DeviceHub:
         for device_id, (config, driver) in list(self._drivers.items()):
             if wanted.get(device_id) != config:
                 del self._drivers[device_id]
-                driver.close()
-                log.info("device_closed", device_id=device_id)
+                _close(device_id, driver)
         terminals = {e.device.id: e.settings for e in settings.pos_terminals}
         for device_id, (pos, terminal) in list(self._terminals.items()):
             if terminals.get(device_id) != pos:
                 del self._terminals[device_id]
-                terminal.close()
+                _close(device_id, terminal)
 
+
+
+def _close(device_id: str, device: FiscalDriver | PosTerminal) -> None:
+    """Close a device the edge no longer uses; a link that fails while closing (a cable pulled) is only logged."""
+    try:
+        device.close()
+    except (OSError, sqlite3.Error, DeviceError) as exc:
+        log.warning("device_close_failed", device_id=device_id, error=str(exc))
+        return
+    log.info("device_closed", device_id=device_id)

@@ -19,12 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.comports import list_com_ports
+from edge.config import SerialConnection, serial_port_url
 from edge.devices import (
     ConfigRejected,
     DeviceConfig,
     DeviceRef,
     SerialLink,
     SupportedDevices,
+    as_listed,
     fiscal_settings,
     supported_devices,
     terminal_settings,
@@ -82,6 +84,7 @@ class ManageContext(BaseModel):
     updater: Updater
     simulator: SimulatorService
     serial_port_globs: list[str]
+    serial_port_urls: list[str]
 
 
 def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
@@ -102,12 +105,13 @@ def _device_router(ctx: ManageContext) -> APIRouter:
 
     @router.post("/save_fiscal_device")
     def save_fiscal_device(body: DeviceConfig) -> Reply:
-        ports = list_com_ports(ctx.serial_port_globs) if isinstance(body.connection_details, SerialLink) else []
+        ports = list_com_ports(ctx.serial_port_globs, ()) if isinstance(body.connection_details, SerialLink) else []
 
         def change(settings: Settings) -> Settings:
             index = _index(settings.fiscal_devices, body.id, "fiscal device")
             previous = settings.fiscal_devices[index].settings if index is not None else None
-            entry = FiscalDeviceEntry(device=body.model_copy(update={"id": body.id or new_id()}), settings=fiscal_settings(body, previous, ports))
+            config = fiscal_settings(body, previous, ports)
+            entry = FiscalDeviceEntry(device=as_listed(body.model_copy(update={"id": body.id or new_id()}), config), settings=config)
             settings.fiscal_devices = _put(settings.fiscal_devices, index, entry)
             return settings
 
@@ -156,7 +160,8 @@ def _device_router(ctx: ManageContext) -> APIRouter:
 
     @router.get("/get_com_ports")
     def get_com_ports() -> list[str]:
-        return list_com_ports(ctx.serial_port_globs)
+        in_use = (e.settings.connection.port for e in store.get().fiscal_devices if isinstance(e.settings.connection, SerialConnection))
+        return list_com_ports(ctx.serial_port_globs, [*ctx.serial_port_urls, *(port for port in in_use if serial_port_url(port))])
 
     @router.get("/get_supported_devices")
     def get_supported_devices() -> SupportedDevices:

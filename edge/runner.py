@@ -56,6 +56,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             updater=Updater(config.updates, config.state_dir),
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
+            serial_port_urls=config.serial_port_urls,
         )
         manage = ManageServer(create_manage_app(context), config.manage_host, config.manage_port)
         resources.callback(manage.stop)

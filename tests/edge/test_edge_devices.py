@@ -150,7 +150,8 @@ def test_com_ports_list_a_pty_and_the_poller_switches_to_the_saved_printer(stack
         assert results["job-dt"] is not None and results["job-dt"].device.startswith("DATECS:")
         assert results["job-sim"] is not None and results["job-sim"].device.startswith("Simulated:")
         [listed] = _devices(stack)
-        assert listed["connection_details"] == datecs["connection_details"]
+        factory = {"operator": None, "operator_password": None}  # none given: the family's factory operator
+        assert listed["connection_details"] == {"type": "Serial", "details": {**datecs["connection_details"]["details"], **factory}}
     finally:
         pty.stop()
 
