@@ -11,8 +11,12 @@ from typing import Iterable
 
 import jinja2
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
+# What a spreadsheet may read as the start of a formula (OWASP CSV injection), with the full-width forms that
+# some spreadsheets fold to ASCII, and ';' which a ';'-separated locale turns into an empty cell and a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", ";", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMBER = re.compile(r"^[-+]?[0-9]+(\.[0-9]+)?$")
+# Characters XML 1.0 cannot hold and XLSX cells refuse; stored before intake refused them, they render as U+FFFD.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,20 @@ class Rendered:
     filename: str
 
 
+def printable(text: str) -> str:
+    """``text`` with every character XML and spreadsheets cannot hold replaced by U+FFFD."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet could evaluate ``text`` (leading blanks skipped); plain numbers are not formulas."""
+    return text.lstrip(" ").startswith(_FORMULA_START) and not _NUMBER.match(text)
+
+
 def csv_cell(value: object) -> str:
     """A CSV cell a spreadsheet will not evaluate as a formula (CSV injection); plain numbers stay numbers."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) and not _NUMBER.match(text) else text
+    text = printable("" if value is None else str(value))
+    return "'" + text if looks_like_formula(text) else text
 
 
 def csv_text(rows: Iterable[Iterable[object]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
+from chalicelib.reports.rendering import printable
 from chalicelib.reports.sales import SalesReport
 from chalicelib.reports.sales_formats.base import COUNTS, SalesFormat, sections
 
@@ -25,6 +26,9 @@ def render_xlsx(report: SalesReport) -> bytes:
             for cell in column:
                 if isinstance(cell.value, Decimal):
                     cell.number_format = "0.00"
+                elif cell.data_type == "f":  # openpyxl stores any text starting with '=' as a live formula
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -36,7 +40,7 @@ def _xlsx_value(section: str, column: str, row: list[str], value: str) -> str | 
         return int(value) if row[0] in COUNTS else Decimal(value)
     if column in _MONEY_HEADERS:
         return Decimal(value)
-    return int(value) if column == "orders" else value
+    return int(value) if column == "orders" else printable(value)
 
 
 FORMAT = SalesFormat("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", render_xlsx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
+from chalicelib.reports.rendering import printable
 from chalicelib.reports.sales import SalesReport
 from chalicelib.reports.sales_formats.base import SalesFormat, m, totals
 
@@ -24,6 +25,8 @@ def render_xml(report: SalesReport) -> str:
         ElementTree.SubElement(payments, "payment", methodId=p.method_id, name=p.name, type=p.type,
                                count=str(p.count), amount=m(p.amount))
     ElementTree.SubElement(root, "totals", {name: value for name, value in totals(report)})
+    for element in root.iter():
+        element.attrib.update({name: printable(value) for name, value in element.attrib.items()})
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
 
 
