@@ -342,3 +342,97 @@ def test_backoff_schedule_spans_the_window_with_jitter():
             assert at - now <= cfg.webhook_retry_cap_seconds
             now = at
         assert now == cfg.webhook_retry_window_seconds >= DAY and 10 <= failures <= 30
+
+
+class TricklingReceiver:
+    """A receiver that reads the request, then answers one byte every ``gap`` seconds (a slowloris answer)."""
+
+    def __init__(self, gap: float) -> None:
+        import socket
+        import threading
+
+        self.gap = gap
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.requests = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        import threading
+
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.requests += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn) -> None:
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += conn.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-padding: " + b"." * 200 + b"\r\n\r\n"
+            try:
+                for byte in answer:
+                    conn.sendall(bytes([byte]))
+                    time.sleep(self.gap)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def short_deadline(monkeypatch) -> Iterator[None]:
+    monkeypatch.setenv("BRIDGE_WEBHOOK_TIMEOUT_SECONDS", "0.5")
+    monkeypatch.setenv("BRIDGE_WEBHOOK_DEADLINE_SECONDS", "1.0")
+    settings.cache_clear()
+    yield
+    monkeypatch.delenv("BRIDGE_WEBHOOK_TIMEOUT_SECONDS")
+    monkeypatch.delenv("BRIDGE_WEBHOOK_DEADLINE_SECONDS")
+    settings.cache_clear()
+    settings()
+
+
+def test_a_trickling_receiver_holds_an_attempt_no_longer_than_its_deadline(api, shop, merchant, aws_env, clock,
+                                                                            short_deadline):
+    slow = TricklingReceiver(gap=0.2)  # each byte well inside the 0.5 s read timeout: only a total deadline ends it
+    try:
+        assert api.call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook", {"url": slow.url},
+                        merchant["auth"]).status_code == 200
+        post(api, shop, "SLOW-1")
+        started = time.monotonic()
+        pump(aws_env)
+        elapsed = time.monotonic() - started
+    finally:
+        slow.close()
+    [attempt] = by_type(api, shop, merchant, "SLOW-1")["validated"]["attempts"]
+    assert attempt["status_code"] is None and "deadline" in attempt["error"], attempt
+    assert 900 <= attempt["duration_ms"] < 1600 and elapsed < 3, (attempt, elapsed)
+
+
+def test_one_slow_tenant_does_not_delay_another_tenants_delivery(api, shop, merchant, receiver, aws_env, clock,
+                                                                short_deadline):
+    from tests.conftest import demo_shop
+
+    other = demo_shop(api, merchant, "Slow shop")
+    slow = TricklingReceiver(gap=0.2)
+    try:
+        assert api.call("PUT", f"/api/v1/shops/{other['shop_id']}/webhook", {"url": slow.url},
+                        merchant["auth"]).status_code == 200
+        for i in range(3):
+            assert api.call("POST", f"/api/v1/shops/{other['shop_id']}/orders", demo_order(f"S-{i}"),
+                            {"x-shop-key": other["shop_key"]}).status_code == 201
+        post(api, shop, "FAST-1")
+        started = time.time()
+        pump(aws_env)
+        elapsed = time.time() - started
+    finally:
+        slow.close()
+    [fast] = receiver.for_order("FAST-1")
+    assert fast.received_at - started < 0.8, "delivered while the slow receiver's attempts were still running"
+    assert slow.requests == 3
+    assert elapsed < 2.5, f"three 1 s attempts side by side, not one after another ({elapsed:.2f} s)"

@@ -36,7 +36,8 @@ class Settings(BaseModel):
     shop_cache_seconds: float = 30.0
     edge_role_arn: str = "arn:aws:iam::123456789012:role/receipt-bridge-local-edge"
     account_id: str = "123456789012"
-    webhook_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = 5.0  # any one connect, write or read
+    webhook_deadline_seconds: float = 8.0  # a whole attempt, redirects included
     webhook_retry_base_seconds: int = 30
     webhook_retry_cap_seconds: int = 4 * 3600
     webhook_retry_window_seconds: int = 26 * 3600

@@ -22,6 +22,7 @@ import random
 import re
 import uuid
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
@@ -45,6 +46,7 @@ log = get_logger(__name__)
 SHARDS = 8
 SWEEP_LIMIT_PER_SHARD = 200
 LOG_LIMIT = 100
+MAX_PARALLEL_GROUPS = 10  # an SQS FIFO batch holds at most ten messages
 KEEP_SECONDS = 30 * 86400
 PENDING, DELIVERED, DEAD_LETTERED = "pending", "delivered", "dead_lettered"
 _rng = random.SystemRandom()
@@ -127,7 +129,7 @@ def _due(epoch: int) -> str:
 
 
 def _lease_seconds() -> int:
-    return int(settings().webhook_timeout_seconds * (webhooks.MAX_REDIRECTS + 1)) + 30
+    return int(settings().webhook_deadline_seconds) + 30
 
 
 def _predecessor(record: dict[str, Any]) -> str | None:
@@ -278,17 +280,26 @@ def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
 
 
 def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[str, list[dict[str, str]]]:
-    """Consume a FIFO batch of (message id, message group, body) in order, as a partial batch response.
+    """Consume a FIFO batch of (message id, message group, body) as a partial batch response.
 
-    A message that fails is reported back, and so is every later message of its group, so no event
-    overtakes an earlier one of the same order; other groups go on (the FIFO partial-batch rule).
-    A body that is not a webhook message is logged and consumed: no retry could make it valid."""
-    failed: list[str] = []
-    blocked: set[str] = set()
+    Each message group (an order) is handled in sequence, and the groups side by side: one receiver slow
+    up to its attempt's deadline delays no other order, whoever's shop it is. A message that fails is
+    reported back, and so is every later message of its group, so no event overtakes an earlier one of the
+    same order (the FIFO partial-batch rule). A body that is not a webhook message is logged and consumed:
+    no retry could make it valid."""
+    groups: dict[str, list[tuple[str, str]]] = {}
     for message_id, group, body in messages:
-        if group is not None and group in blocked:
-            failed.append(message_id)
-            continue
+        groups.setdefault(group if group is not None else f"message:{message_id}", []).append((message_id, body))
+    workers = min(len(groups), MAX_PARALLEL_GROUPS) or 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook") as pool:
+        failed = [message_id for group_failed in pool.map(lambda group: _handle_group(group, now), groups.values())
+                  for message_id in group_failed]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _handle_group(group: list[tuple[str, str]], now: int) -> list[str]:
+    """One order's messages in sequence; the ids of the one that failed and of every one after it."""
+    for position, (message_id, body) in enumerate(group):
         try:
             message = webhooks.WebhookMessage.model_validate_json(body)
         except ValidationError as exc:
@@ -298,9 +309,8 @@ def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[
             handle_message(message, now)
         except Exception:
             log.exception("webhook_message_failed", message_id=message_id, webhook_id=message.webhook_id)
-            failed.append(message_id)
-            blocked.add(group if group is not None else message_id)
-    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+            return [later_id for later_id, _ in group[position:]]
+    return []
 
 
 def _retry_message(record: dict[str, Any]) -> tuple[webhooks.WebhookMessage, str]:

@@ -9,10 +9,8 @@ it with ``send`` and schedules retries. The webhook-id is stable per
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import secrets
-import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,7 +28,7 @@ from chalicelib.core.lazy import lazy
 from chalicelib.core.settings import settings
 from chalicelib.webhooks import guard as net_guard
 
-httpx = lazy("httpx")  # only delivery needs it; intake and dispatch build payloads without it
+transport = lazy("chalicelib.webhooks.transport")  # only delivery needs httpcore; intake and dispatch do not
 
 EVENT_SEQUENCE = {"validated": 1, "terminated": 2}
 MAX_REDIRECTS = 3
@@ -140,44 +138,39 @@ def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[s
     }
 
 
-def _post(http: httpx.Client, url: str, text: str, headers: dict[str, str]) -> int:
+def _post(session: Any, url: str, text: str, headers: dict[str, str]) -> int:
     """POST to the URL, following up to MAX_REDIRECTS redirects, each target checked by the SSRF guard."""
     allow_loopback = settings().allows_loopback_webhooks
+    body = text.encode()
     for _ in range(MAX_REDIRECTS + 1):
         target = net_guard.pin(url, allow_loopback=allow_loopback)
-        request = http.build_request("POST", target.url, content=text,
-                                     headers={**headers, "host": target.host_header},
-                                     extensions={"sni_hostname": target.server_name})
-        response = http.send(request, stream=True)
-        response.close()
-        location = response.headers.get("location")
-        if not (response.is_redirect and location):
-            return response.status_code
+        status, location = session.post(target.url, body, {**headers, "host": target.host_header}, target.server_name)
+        if not (status in transport.REDIRECT_STATUSES and location):
+            return status
         url = urljoin(url, location)
     raise WebhookTargetRefused(f"more than {MAX_REDIRECTS} redirects")
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """httpx's default TLS context (certifi's CA bundle), built once per container: building it parses
-    the whole bundle (~30 ms), which a client per attempt would otherwise pay on every webhook."""
-    return httpx.create_ssl_context(trust_env=False)
-
-
 def send(url: str, secret: str, msg_id: str, body: dict[str, Any]) -> SendOutcome:
-    """One signed delivery attempt; never raises for what the receiver or the network did."""
+    """One signed delivery attempt, over by ``webhook_deadline_seconds`` whatever the receiver does (redirects
+    included); never raises for what the receiver or the network did."""
+    import httpcore
+
     text = json.dumps(body, separators=(",", ":"))
     headers = signed_headers(secret, msg_id, text, datetime.now(timezone.utc))
-    timeout = settings().webhook_timeout_seconds
+    cfg = settings()
+    deadline = cfg.webhook_deadline_seconds
     started = time.monotonic()
     status_code, error = None, None
+    session = transport.DeadlineSession(deadline, min(cfg.webhook_timeout_seconds, deadline))
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls()) as http:
-            status_code = _post(http, url, text, headers)
+        with session:
+            status_code = _post(session, url, text, headers)
     except WebhookTargetRefused as exc:
         error = f"refused: {exc.message}"
-    except httpx.TimeoutException:
-        error = f"timeout after {timeout:g}s"
-    except httpx.HTTPError as exc:
+    except httpcore.TimeoutException:
+        error = (f"timeout: no answer within the {deadline:g}s deadline" if session.deadline_passed
+                 else f"timeout after {min(cfg.webhook_timeout_seconds, deadline):g}s")
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:300]
     return SendOutcome(status_code, error, int((time.monotonic() - started) * 1000))
