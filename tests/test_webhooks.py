@@ -292,6 +292,22 @@ def test_webhook_target_guard(api, shop, merchant, monkeypatch):
     assert r.status_code == 400 and r.json["code"] == "E_WEBHOOK_TARGET_REFUSED"
 
 
+@pytest.mark.parametrize("host", [
+    "[2002:7f00:1::1]",                          # 6to4 of 127.0.0.1
+    "[2002:a9fe:a9fe::1]",                       # 6to4 of the metadata service
+    "[2002:a00:1::]",                            # 6to4 of 10.0.0.1
+    "[64:ff9b::a9fe:a9fe]",                      # NAT64 of the metadata service
+    "[2001:0:4136:e378:8000:63bf:80ff:fffe]",    # Teredo whose client is 127.0.0.1
+    "[::ffff:169.254.169.254]",                  # IPv4-mapped
+])
+def test_ipv6_addresses_that_carry_an_internal_ipv4_address_are_refused(api, shop, merchant, monkeypatch, host):
+    from chalicelib.core.settings import Settings
+
+    monkeypatch.setattr(Settings, "allows_loopback_webhooks", property(lambda self: False))
+    r = api.call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook", {"url": f"http://{host}/hook"}, merchant["auth"])
+    assert r.status_code == 400 and r.json["code"] == "E_WEBHOOK_TARGET_REFUSED", host
+
+
 def test_delivery_routes_are_owner_only_and_typed(api, shop, merchant, receiver, aws_env, clock):
     from chalicelib.auth.merchants import create_merchant
 

@@ -16,9 +16,23 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 from chalicelib.core.errors import WebhookTargetRefused
 
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix: the low 32 bits are an IPv4 address
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries and a relay would reach: mapped (::ffff:a.b.c.d), 6to4
+    (2002::/16), Teredo (2001::/32, server and client) and NAT64 (64:ff9b::/96)."""
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo:
+        found.extend(address.teredo)
+    if address in _NAT64:
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
 
 
 def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: bool) -> bool:
+    if address.version == 6 and any(_refused(inner, allow_loopback) for inner in _embedded_ipv4(address)):
+        return True
     if address.is_loopback:
         return not allow_loopback
     return (
