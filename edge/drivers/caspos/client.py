@@ -233,7 +233,7 @@ class CasposClient:
         """§Credit Pay l.721-760 (operation ``credit``)."""
         data = {
             "documentUUID": document_uuid, "parentDocumentId": parent_document_id,
-            "cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "items": [i.wire() for i in items],
+            "cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "items": [i.paid_wire() for i in items],
             "paymentNumber": payment_number, "residue": amount(residue), "creditContract": credit_contract,
             "creditPayer": credit_payer, **Client().wire(), "cashierName": cashier, "note": "", "rrn": rrn, "currency": CURRENCY,
         }
@@ -245,7 +245,7 @@ class CasposClient:
         data: dict[str, Any] = {"documentUUID": document_uuid, "sum": amount(value), "vatType": int(vat_type)}
         data |= {"cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "bonusPayment": amount(payments.bonus)}
         if items:
-            data["items"] = [i.wire() for i in items]
+            data["items"] = [i.paid_wire() for i in items]
         data |= Client().wire() | {"cashierName": cashier, "currency": CURRENCY}
         return self._document(document_uuid, self.call("prepaymentProducts" if items else "prepayment", data, document=True))
 

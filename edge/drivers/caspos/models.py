@@ -54,6 +54,10 @@ class Item(BaseModel):
             out["realPrice"] = amount(self.real_price)
         return out
 
+    def paid_wire(self) -> dict[str, Any]:
+        """A line of a Credit Pay (§Credit Pay l.735-744) or Advance Sale Items (l.910-918): no purchase price, no discount."""
+        return {k: v for k, v in self.wire().items() if k not in ("purchasePrice", "discountAmount")}
+
 
 class Payments(BaseModel):
     """The five payment fields of every document (§Parameter Descriptions l.46-50)."""

@@ -58,6 +58,7 @@ class CasposRegister:
         self.delay_seconds = 0.0
         self.requests: list[str] = []
         self.bodies: list[dict[str, Any]] = []
+        self.raw_bodies: list[bytes] = []
         self.lock = threading.RLock()
 
     def now(self) -> datetime:

@@ -32,6 +32,7 @@ class CasposServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 with served.lock:
+                    served.raw_bodies.append(body)
                     status = served.http_status_next.pop(0) if served.http_status_next else 200
                 if status != 200:
                     self._send(status, b"<html>Internal Server Error</html>", "text/html")
