@@ -57,9 +57,9 @@ def example_response(section: str) -> dict[str, Any]:
 
 
 def azn_job(job_id: str, *, vat_rate: str = "18", payment: PaymentType = PaymentType.CASH, quantity: str = "3",
-            currency: str = "AZN") -> FiscalJob:
-    """Three coffees at 3.50 and a tea at 2.80: 13.30 AZN."""
-    coffee = int(Decimal(350) * Decimal(quantity))
+            currency: str = "AZN", coffee_amount: int | None = None) -> FiscalJob:
+    """Three coffees at 3.50 and a tea at 2.80: 13.30 AZN (``coffee_amount``: the coffee line's total, e.g. discounted)."""
+    coffee = int(Decimal(350) * Decimal(quantity)) if coffee_amount is None else coffee_amount
     lines = [
         JobLine(name="Qəhvə", quantity=Decimal(quantity), unit_price=350, vat_rate=Decimal(vat_rate), amount=coffee),
         JobLine(name="Çay", quantity=Decimal(1), unit_price=280, vat_rate=Decimal(18), amount=280),

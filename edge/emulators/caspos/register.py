@@ -1,7 +1,7 @@
 """An emulated Caspos Mobile register: the operations of seed 002 with the checks and answer codes it documents.
 
 Every rule cites seed 002 by section and line (the text has no page numbers). Where the document is silent
-the comment says what the emulator assumes. Test knobs (``fail_next``, ``drop_next``, ``garbage_next``,
+the comment says what the emulator assumes. Test knobs (``fail_next``, ``drop_answer_to``, ``garbage_next``,
 ``http_status_next``, ``delay_seconds``, ``repeat_without_data``, ``info_nulls``, ``require_token``) make it
 behave as the faults a real register or its network produce.
 """
@@ -52,7 +52,7 @@ class CasposRegister:
         self.repeat_without_data = False
         self.info_nulls: set[str] = set()
         self.fail_next: list[int] = []
-        self.drop_next = 0
+        self.drop_answer_to: list[str] = []  # operations whose next answer is lost after they were carried out
         self.garbage_next = 0
         self.http_status_next: list[int] = []
         self.delay_seconds = 0.0
@@ -67,6 +67,15 @@ class CasposRegister:
     def documents(self, kind: str | None = None) -> list[Doc]:
         with self.lock:
             return [d for d in self.by_uuid.values() if kind is None or d.kind == kind]
+
+    def take_drop(self, body: Any) -> bool:
+        """Whether the answer to this request is to be lost (``drop_answer_to``)."""
+        with self.lock:
+            operation = body.get("operation") if isinstance(body, dict) else None
+            if operation in self.drop_answer_to:
+                self.drop_answer_to.remove(operation)
+                return True
+            return False
 
     def open_shift_now(self) -> None:
         with self.lock:

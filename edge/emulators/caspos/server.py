@@ -38,14 +38,15 @@ class CasposServer:
                     self._send(status, b"<html>Internal Server Error</html>", "text/html")
                     return
                 bearer = (self.headers.get("authorization") or "").removeprefix("Bearer ").strip() or None
+                request: Any = None
                 try:
                     request = wire.decode(body)
                     answer = served.handle(request, bearer) if isinstance(request, dict) else _not_json()
                 except (ValueError, UnicodeDecodeError):
                     answer = _not_json()
+                drop = served.take_drop(request)
                 with served.lock:
-                    delay, drop = served.delay_seconds, served.drop_next > 0
-                    served.drop_next -= int(drop)
+                    delay = served.delay_seconds
                     garbage = served.garbage_next > 0
                     served.garbage_next -= int(garbage)
                 time.sleep(delay)
