@@ -9,10 +9,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from caspos_support import azn_job, open_driver
 from structlog.testing import capture_logs
 
 from chalicelib.contracts import PaymentType
+from edge.config import FiscalDeviceConfig
+from edge.drivers import create_driver
 from edge.drivers.base import DeviceUnreachable, InvalidJob, LinkLost, OperationRefused, UnsupportedDevice, UnsupportedOperation
 from edge.drivers.caspos.api import MoneyBackType, VatType
 from edge.drivers.caspos.client import CasposAuthFailed, CasposClient, CasposRejected
@@ -82,7 +85,7 @@ def test_2_a_recorded_sale_whose_total_differs_is_printed_and_logged(server: Cas
             body["data"]["totalSum"] = Decimal("13.31")
         return httpx.Response(200, content=wire.encode(body))
 
-    client = CasposClient(server.url, "username", pytest.importorskip("pydantic").SecretStr("password"), 2.0, 90.0,
+    client = CasposClient(server.url, "username", SecretStr("password"), 2.0, 90.0,
                           transport=httpx.MockTransport(lying_total))
     driver = CasposDriver(client, "Caspos Mobile", "Kassa", {Decimal(18): VatType.VAT18}, DriverMemory(tmp_path / "m.sqlite"))
     with capture_logs() as logs:
@@ -345,7 +348,5 @@ def test_wrong_password_unreachable_register_and_bad_config(server: CasposServer
     with pytest.raises(DeviceUnreachable) as unreachable:
         gone.print_receipt(azn_job("job-1"))
     assert not unreachable.value.may_have_printed
-    from edge.config import FiscalDeviceConfig
-    from edge.drivers import create_driver
     with pytest.raises(UnsupportedDevice):
         create_driver(FiscalDeviceConfig(manufacturer="Caspos", model="Caspos Mobile", connection={"type": "tcp", "host": "h"}), tmp_path)
