@@ -31,7 +31,7 @@ def _blocks(section: str) -> list[str]:
     lines = SEED.read_text(encoding="utf-8").splitlines()
     start = lines.index(section)
     text = "\n".join(lines[start + 1:])
-    return re.findall(r"```\n(.*?)```", text, flags=re.S)
+    return re.findall(r"```\n(.*?)```", text, flags=re.DOTALL)
 
 
 def _parse(block: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from caspos_support import azn_job, open_driver
+from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from chalicelib.contracts import PaymentType
@@ -91,7 +91,7 @@ def test_2_a_recorded_sale_whose_total_differs_is_printed_and_logged(server: Cas
     with capture_logs() as logs:
         record = driver.print_receipt(azn_job("job-1"))
     assert record.fiscal_number == register.documents("sale")[0].document_id[:12]
-    assert [e for e in logs if e["event"] == "caspos_total_differs"][0]["device_total"] == 1331
+    assert next(e for e in logs if e["event"] == "caspos_total_differs")["device_total"] == 1331
     driver.close()
 
 

@@ -117,9 +117,9 @@ def money(minor: int) -> Decimal:
 
 
 def to_minor(value: Any) -> int:
-    """A JSON number to minor units, half up; ValueError for anything that is not a number."""
+    """A JSON number to minor units, half up; TypeError for anything that is not a number."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
-        raise ValueError(f"not a number: {value!r}")
+        raise TypeError(f"not a number: {value!r}")
     return int((Decimal(value) * 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
