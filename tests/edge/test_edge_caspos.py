@@ -18,7 +18,7 @@ from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
 from edge.drivers.base import DeviceUnreachable, InvalidJob, LinkLost, OperationRefused, UnsupportedDevice, UnsupportedOperation
 from edge.drivers.caspos.api import MoneyBackType, VatType
-from edge.drivers.caspos.client import CasposAuthFailed, CasposClient, CasposRejected
+from edge.drivers.caspos.client import CasposAuthFailed, CasposClient, CasposError, CasposRejected
 from edge.drivers.caspos.driver import CasposDriver, document_uuid
 from edge.drivers.caspos.memory import DriverMemory
 from edge.drivers.caspos.models import Item, Payments
@@ -130,6 +130,33 @@ def test_4_an_unanswered_sale_is_recovered_after_the_shift_closed_and_aged(drive
         d.document_id[:12] for d in register.documents("sale") if d.uuid == document_uuid("job-1"))
     driver.print_receipt(azn_job("job-2"))  # and the next job is not blocked
     assert sales(register, "job-2") == 1
+
+
+def test_4_an_unanswered_sale_stays_uncertain_while_the_register_is_unreachable(server: CasposServer, register: CasposRegister,
+                                                                                tmp_path: Path) -> None:
+    driver = open_driver(server.url, tmp_path)
+    driver.print_receipt(azn_job("warm-up"))
+    register.drop_answer_to = ["sale"]
+    with pytest.raises(LinkLost):
+        driver.print_receipt(azn_job("job-1"))
+    server.stop()
+    restarted = open_driver(server.url, tmp_path)  # an edge restart: the driver's memory says the job went out
+    with pytest.raises(LinkLost) as unreachable:  # not DeviceUnreachable: the poller must never give it up as unprinted
+        restarted.print_receipt(azn_job("job-1"))
+    assert unreachable.value.may_have_printed
+    with pytest.raises(DeviceUnreachable) as fresh:
+        restarted.print_receipt(azn_job("job-2"))
+    assert not fresh.value.may_have_printed
+    driver.close()
+    restarted.close()
+
+
+def test_4_a_refused_sale_is_no_longer_uncertain(driver: CasposDriver, register: CasposRegister) -> None:
+    driver.print_receipt(azn_job("warm-up"))
+    register.fail_next = [604]
+    with pytest.raises(CasposError):
+        driver.print_receipt(azn_job("job-1"))
+    assert not driver._memory.unanswered(document_uuid("job-1"))
 
 
 def test_4_an_answered_sale_is_found_again_after_a_restart(server: CasposServer, register: CasposRegister, tmp_path: Path) -> None:

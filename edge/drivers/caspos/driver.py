@@ -26,8 +26,10 @@ from edge.drivers.base import (
     DeviceError,
     DeviceReport,
     DeviceStatus,
+    DeviceUnreachable,
     FiscalDriver,
     InvalidJob,
+    LinkLost,
     OperationRefused,
     UnsupportedDevice,
 )
@@ -42,7 +44,7 @@ from edge.drivers.caspos.client import (
     ShiftTooLong,
 )
 from edge.drivers.caspos.memory import DriverMemory
-from edge.drivers.caspos.models import Document
+from edge.drivers.caspos.models import Document, Item, Payments
 from edge.drivers.caspos.shift import ShiftKeeper
 
 log = structlog.get_logger("edge.drivers.caspos")
@@ -82,14 +84,29 @@ class CasposDriver(FiscalDriver):
         items = [lines.item(i, line, self._vat_types) for i, line in enumerate(job.lines, start=1)]
         payments = lines.payments(job)
         key = document_uuid(job.job_id)
+        uncertain = self._memory.unanswered(key)
+        try:
+            return self._print(job, key, items, payments)
+        except DeviceUnreachable as exc:
+            if uncertain and not exc.may_have_printed:
+                # An earlier try of this job went out unanswered: until the register answers, it may have the sale,
+                # so the job stays uncertain and is never given up as unprinted.
+                raise LinkLost(f"{exc} (an earlier try of this job is still unanswered)") from exc
+            raise
+
+    def _print(self, job: FiscalJob, key: str, items: list[Item], payments: Payments) -> FiscalRecord:
         device = self._device()  # before the sale: nothing after it may fail a sale the register recorded
         self.shift.ensure_open(job.operator)
+        self._memory.sending(key)
         try:
             document = self._sale(key, items, payments, job)
         except RepeatedWithoutDocument as exc:
             # The register has recorded this job before and kept no document to show: it is printed, under its documentUUID.
             log.warning("caspos_repeated_without_document", job_id=job.job_id, document_uuid=key, error=str(exc))
             return self._remember(key, FiscalRecord(device=device, fiscal_number=key, printed_at=int(time.time())))
+        except CasposError:
+            self._memory.answered(key)  # any other code: the register does not have this documentUUID (else code 1)
+            raise
         if document.total != job.total:
             # Recorded is recorded (issue 26, Caspos 2): the receipt stands with the register's total, and the gap is logged.
             log.warning("caspos_total_differs", job_id=job.job_id, device_total=document.total, job_total=job.total,
@@ -97,7 +114,7 @@ class CasposDriver(FiscalDriver):
         # §Deposit response table l.437: short_document_id is the fiscal id.
         return self._remember(key, FiscalRecord(device=device, fiscal_number=document.short_document_id, printed_at=int(time.time())))
 
-    def _sale(self, key: str, items: list[Any], payments: Any, job: FiscalJob) -> Document:
+    def _sale(self, key: str, items: list[Item], payments: Payments, job: FiscalJob) -> Document:
         """The sale, once more after opening a shift the register found closed (503) or closing one too old (504)."""
         sale = {"note": f"SALE ID {job.job_id}", "rrn": ""}  # the job carries no RRN: "" as the §Sales example (l.540)
         try:

@@ -3,6 +3,8 @@
 * The documents the register gave back per documentUUID, so a job whose answer arrived just before a crash
   is found again without asking the register (which cannot be searched by documentUUID: the control tape,
   §Control Tape l.1746-1757, lists document ids, numbers and totals, never the documentUUID).
+* The documentUUIDs of sales sent without an answer yet: while the register cannot be asked again, such a job
+  stays uncertain (never "not printed"), so it can never be reported failed while the register has it.
 * The documentUUID of a cash move or Z report sent without a clear answer. Those operations carry no id of
   their own through the driver interface; the next request for the same operation reuses the documentUUID,
   so the register answers code 1 with the earlier document instead of recording it twice (§Close Shift l.250).
@@ -19,6 +21,7 @@ from edge.durable_sqlite import immediate_transaction, open_durable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (uuid TEXT PRIMARY KEY, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unanswered (uuid TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS pending (kind TEXT PRIMARY KEY, uuid TEXT NOT NULL, amount INTEGER NOT NULL, at REAL NOT NULL);
 """
 # A pending cash move is reused only while its shift can still be open (§Common Errors 504 l.1954: 24 h).
@@ -34,9 +37,24 @@ class DriverMemory:
     def close(self) -> None:
         self._db.close()
 
+    def sending(self, document_uuid: str) -> None:
+        """Written before the request goes out: until ``remember``, the register may or may not have the document."""
+        with immediate_transaction(self._db, self._lock) as db:
+            db.execute("INSERT OR IGNORE INTO unanswered (uuid) VALUES (?)", (document_uuid,))
+
+    def answered(self, document_uuid: str) -> None:
+        """The register refused the document with a code of its own: it does not have it."""
+        with immediate_transaction(self._db, self._lock) as db:
+            db.execute("DELETE FROM unanswered WHERE uuid = ?", (document_uuid,))
+
+    def unanswered(self, document_uuid: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM unanswered WHERE uuid = ?", (document_uuid,)).fetchone() is not None
+
     def remember(self, document_uuid: str, record: FiscalRecord) -> None:
         with immediate_transaction(self._db, self._lock) as db:
             db.execute("INSERT OR REPLACE INTO documents (uuid, record) VALUES (?, ?)", (document_uuid, record.model_dump_json()))
+            db.execute("DELETE FROM unanswered WHERE uuid = ?", (document_uuid,))
 
     def recall(self, document_uuid: str) -> FiscalRecord | None:
         with self._lock:
