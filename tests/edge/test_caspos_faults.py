@@ -140,3 +140,12 @@ def test_a_disconnected_printer_shows_in_the_status(driver: CasposDriver, regist
     register.printer_connected = False
     status = driver.status()
     assert status.online is True and status.paper_out is True
+
+
+def test_the_register_refuses_what_the_document_does_not_define(register: CasposRegister) -> None:
+    assert register.handle({"operation": "toLogin", "username": "username", "password": "wrong"})["code"] == 404  # §Error Messages 404
+    assert register.handle({"operation": "getInfo"})["code"] == 401  # §Common Errors 401 l.1924: no session
+    register.handle({"operation": "toLogin", "username": "username", "password": "password"})
+    for operation in ("_items", "print", "getZReport"):
+        assert register.handle({"operation": operation})["code"] == 305  # §Error Messages 305 "handler: unknown command"
+    assert register.handle({"operation": "getXReport", "data": {}})["code"] == 503  # no open shift

@@ -90,8 +90,7 @@ class CasposRegister:
             self.requests.append(operation)
             self.bodies.append(body)
             try:
-                handler = getattr(self, "_" + operation, None) if operation.isidentifier() else None
-                if handler is None:
+                if operation not in wire.OPERATIONS:
                     raise Refusal(wire.HANDLER_UNKNOWN_COMMAND, f"handler: unknown command {operation!r}")
                 if self.fail_next:
                     raise Refusal(self.fail_next.pop(0))
@@ -105,7 +104,7 @@ class CasposRegister:
                     # §Close Shift l.250: a used documentUUID returns the result of the previous operation.
                     earlier = {} if self.repeat_without_data else {"data": self.by_uuid[str(uuid)].answer}
                     return {"code": wire.REPEATED_UUID, "message": wire.MESSAGES[wire.REPEATED_UUID], **earlier}
-                result = handler(data, body)
+                result = getattr(self, "_" + operation)(data, body)
                 return {"code": "0", "message": wire.MESSAGES[wire.OK], **({"data": result} if result is not None else {})}
             except Refusal as exc:
                 return {"code": exc.code, "message": str(exc)}

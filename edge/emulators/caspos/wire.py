@@ -22,6 +22,16 @@ CURRENCY = "AZN"
 # §Common Errors 504 l.1954-1960: a shift may stay open 24 hours.
 SHIFT_HOURS = 24
 
+# Every operation the document describes, by its section: Login, Logout, GetInfo, Get Shift Status, Open Shift, Close
+# Shift, Deposit, Withdraw, Sales (and Credit Sale, Advance Pay), Credit Pay, Advance (Deposit) Sale, Advance Sale Items,
+# Money Back (and Manual), Correction, RollBack, X-Report, Print Last, Periodic Report, Control Tape, Printer Connection,
+# Open CashBox (l.86-1857).
+OPERATIONS = frozenset({
+    "toLogin", "toLogout", "getInfo", "getShiftStatus", "openShift", "closeShift", "deposit", "withDraw", "sale", "credit",
+    "prepayment", "prepaymentProducts", "moneyBack", "correction", "rollBack", "getXReport", "printLastCheque",
+    "getPeriodicZReport", "getControlTape", "isConnectedPrinter", "openCashbox",
+})
+
 # §Enum/Vat types l.1861-1869: vatType -> percent of VAT inside the price; None = exempt (VatFree, "ƏDV-dən azad").
 # Type 2 (TradeSupplement, "Ticarət ƏDV-si 18%") is 18 % of the trade margin (sale minus purchase price).
 # Types 6 and 7 ("Sadələşdirilmiş") are the simplified tax at 2 % and 8 %.
