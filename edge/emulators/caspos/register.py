@@ -11,10 +11,10 @@ from __future__ import annotations
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from edge.emulators.caspos import wire
+from edge.emulators.caspos import checks, wire
+from edge.emulators.caspos.checks import Refusal
 from edge.emulators.caspos.ledger import (
     PAYMENT_FIELDS,
     Doc,
@@ -25,13 +25,6 @@ from edge.emulators.caspos.ledger import (
 )
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"  # base58, as the example document ids
-_CASHLESS = ("cardPayment", "creditPayment", "depositPayment", "bonusPayment")
-
-
-class Refusal(Exception):
-    def __init__(self, code: int, detail: str = "") -> None:
-        super().__init__(detail or wire.MESSAGES.get(code, wire.MESSAGES[wire.GENERIC]))
-        self.code = code
 
 
 class CasposRegister:
@@ -214,7 +207,7 @@ class CasposRegister:
     def _cash_move(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         # §Deposit l.391-440, §Withdraw l.442-492: the answer's totalSum is 0.0 in both examples.
         self._current()
-        self._currency(data)
+        checks.currency(data)
         value = wire.to_minor(data["sum"])
         if value <= 0:
             raise Refusal(wire.INVALID_TOTAL_SUM)
@@ -223,11 +216,11 @@ class CasposRegister:
     def _sale(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         # §Sales l.494, §Credit Sale l.609 (creditPayment + creditContract), §Advance Pay l.989 (prepaymentDocumentId).
         self._current()
-        self._currency(data)
-        total, vat = self._items(data.get("items"))
-        payments = self._payments(data, total)
+        checks.currency(data)
+        total, vat = checks.items(data.get("items"))
+        payments = checks.payments(data, total)
         if payments["creditPayment"]:
-            self._credit_parties(data)
+            checks.credit_parties(data)
         if payments["depositPayment"]:
             parent = self._parent(data.get("prepaymentDocumentId"))
             if parent.kind != "prepayment" or payments["depositPayment"] > parent.total:
@@ -237,34 +230,34 @@ class CasposRegister:
     def _credit(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         # §Credit Pay l.715-818: salePrice is the amount paid off, realPrice the item's price; the parent is a credit sale.
         self._current()
-        self._currency(data)
+        checks.currency(data)
         parent = self._parent(data.get("parentDocumentId"))
         if parent.payments.get("creditPayment", 0) <= 0:
             raise Refusal(wire.WRONG_PARENT)
-        total, vat = self._items(data.get("items"))
-        payments = self._payments(data, total)
+        total, vat = checks.items(data.get("items"))
+        payments = checks.payments(data, total)
         if payments["creditPayment"] or payments["depositPayment"]:
             raise Refusal(wire.CREDIT_PREPAY_FORBIDDEN)
-        self._credit_parties(data)
+        checks.credit_parties(data)
         return self._document("credit", str(data["documentUUID"]), total, payments, vat, len(data["items"]), self._bank(data, total))
 
     def _prepayment(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         # §Advance (Deposit) Sale l.820-893: an amount under one vatType.
         self._current()
-        self._currency(data)
+        checks.currency(data)
         total = wire.to_minor(data["sum"])
         if total <= 0:
             raise Refusal(wire.INVALID_TOTAL_SUM)
-        vat_type = self._vat_type(data["vatType"])
-        payments = self._payments(data, total)
+        vat_type = checks.vat_type(data["vatType"])
+        payments = checks.payments(data, total)
         if payments["creditPayment"] or payments["depositPayment"]:
             raise Refusal(wire.CREDIT_PREPAY_FORBIDDEN)
         return self._document("prepayment", str(data["documentUUID"]), total, payments, {vat_type: total}, 0, self._bank(data, total))
 
     def _prepaymentProducts(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         # §Advance Sale Items l.895-897: "All items in the request must be subject to the same type of VAT".
-        total, vat = self._items(data.get("items"))
-        if len(vat) != 1 or set(vat) != {self._vat_type(data["vatType"])}:
+        total, vat = checks.items(data.get("items"))
+        if len(vat) != 1 or set(vat) != {checks.vat_type(data["vatType"])}:
             raise Refusal(wire.INVALID_PERCENTAGES)
         if total != wire.to_minor(data["sum"]):
             raise Refusal(wire.INVALID_ITEMS_SUM)
@@ -273,10 +266,10 @@ class CasposRegister:
     def _moneyBack(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         # §Money Back l.1085-1206, §Money Back Manual l.1208: isManual skips the checks against the parent document.
         self._current()
-        self._currency(data)
+        checks.currency(data)
         if int(data.get("moneyBackType", 0)) not in wire.MONEY_BACK_TYPES:
             raise Refusal(wire.INVALID_MONEY_BACK_TYPE)
-        total, vat = self._items(data.get("items"))
+        total, vat = checks.items(data.get("items"))
         parent_id = str(data.get("parentDocumentId"))
         if data.get("isManual") is not True and total + self.refunded.get(parent_id, 0) > self._parent(parent_id).total:
             raise Refusal(wire.PARENT_TOTAL_MISMATCH)
@@ -285,14 +278,14 @@ class CasposRegister:
         payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
         if any(v < 0 for v in payments.values()) or not 0 < sum(payments.values()) <= total:
             raise Refusal(wire.INVALID_TOTAL_SUM)
-        self._rrn(data, payments)
+        checks.rrn(data, payments)
         self.refunded[parent_id] = self.refunded.get(parent_id, 0) + total
         return self._document("money_back", str(data["documentUUID"]), total, payments, vat, len(data["items"]), self._bank(data, total))
 
     def _correction(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         # §Correction l.1346-1398: takings made while the register was down, under one vatType.
         self._current()
-        self._currency(data)
+        checks.currency(data)
         try:
             first = datetime.strptime(data["firstOperationAtUtc"], wire.ISO_FORMAT)
             last = datetime.strptime(data["lastOperationAtUtc"], wire.ISO_FORMAT)
@@ -304,7 +297,7 @@ class CasposRegister:
         total = sum(payments.values())
         if total <= 0 or min(payments.values()) < 0:
             raise Refusal(wire.INVALID_TOTAL_SUM)
-        vat_type = self._vat_type(data["vatType"])
+        vat_type = checks.vat_type(data["vatType"])
         return self._document("correction", str(data["documentUUID"]), total, payments, {vat_type: total}, 0,
                               {"number": "", "totalSum": wire.money(total)})
 
@@ -319,7 +312,7 @@ class CasposRegister:
         total = wire.to_minor(data["sum"])
         if total != parent.total:
             raise Refusal(wire.PARENT_TOTAL_MISMATCH)
-        vat = {self._vat_type(v["vatType"]): wire.to_minor(v["vatSum"]) for v in data.get("vatAmounts") or []}
+        vat = {checks.vat_type(v["vatType"]): wire.to_minor(v["vatSum"]) for v in data.get("vatAmounts") or []}
         if sum(vat.values()) != total:
             raise Refusal(wire.INVALID_VAT_TOTAL)
         payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
@@ -327,80 +320,6 @@ class CasposRegister:
             raise Refusal(wire.INVALID_TOTAL_SUM)
         parent.rolled_back = True
         return self._document("rollback", str(data["documentUUID"]), total, payments, vat, 0, self._bank(data, total))
-
-    # -- checks ----------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _currency(data: dict[str, Any]) -> None:
-        # §Parameter Descriptions l.73: always AZN; anything else is 606 "invalid currency name".
-        if data.get("currency", wire.CURRENCY) != wire.CURRENCY:
-            raise Refusal(wire.INVALID_CURRENCY)
-
-    @staticmethod
-    def _vat_type(value: Any) -> int:
-        if isinstance(value, bool) or int(value) not in wire.VAT_TYPES:
-            raise Refusal(wire.INVALID_PERCENTAGES)  # §Common Errors 616 l.2034: "Incorrect type of VAT"
-        return int(value)
-
-    def _items(self, items: Any) -> tuple[int, dict[int, int]]:
-        """The lines' total and gross per vatType (§Sales items l.564-575)."""
-        if not isinstance(items, list) or not items:
-            raise Refusal(wire.ITEMS_EMPTY)
-        total, vat = 0, {}
-        for item in items:
-            if int(item.get("codeType", -1)) not in wire.CODE_TYPES:
-                raise Refusal(wire.INVALID_ITEM_CODE_TYPE)  # §Common Errors 612 l.2014
-            if int(item.get("quantityType", -1)) not in wire.QUANTITY_TYPES:
-                raise Refusal(wire.JSON_TYPE_ERROR, "json: type: deserialize error: quantityType")  # §Enum/Quantity types l.1887
-            vat_type = self._vat_type(item.get("vatType", -1))
-            if not str(item.get("name") or "").strip():
-                raise Refusal(wire.INVALID_ITEM_NAME)
-            quantity, price = Decimal(item["quantity"]), Decimal(item["salePrice"])
-            if quantity <= 0 or price < 0:
-                raise Refusal(wire.INVALID_ITEM_TOTAL)
-            computed = int((quantity * price * 100).to_integral_value(rounding=ROUND_HALF_UP))
-            # §Parameter Descriptions l.57: "sum" gives the line total when quantity × price rounds badly.
-            line = wire.to_minor(item["sum"]) if "sum" in item else computed
-            if abs(line - computed) > 1:
-                raise Refusal(wire.INVALID_ITEM_TOTAL)
-            if vat_type == wire.TRADE_SUPPLEMENT:
-                # Trade-margin VAT (l.1865) is on sale minus purchase price: that price must be given and not exceed the sale
-                # price, else 617 "invalid item margin price" (§Error Messages).
-                purchase = Decimal(item.get("purchasePrice", 0))
-                if not 0 < purchase <= price:
-                    raise Refusal(wire.INVALID_MARGIN_PRICE)
-            # discountAmount is not taken off: the Credit Sale example (l.619-635) pays 400 + 80 = 480 for one item of
-            # 480.0 carrying "discountAmount": 20.0, so salePrice is what the customer pays.
-            total += line
-            vat[vat_type] = vat.get(vat_type, 0) + line
-        return total, vat
-
-    def _payments(self, data: dict[str, Any], total: int) -> dict[str, int]:
-        """Only cash may exceed the total, the rest is change (§Parameter Descriptions l.46); together they cover it (607)."""
-        payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
-        if any(v < 0 for v in payments.values()):
-            raise Refusal(wire.INVALID_TOTAL_SUM)
-        cashless = sum(payments[k] for k in _CASHLESS)
-        if cashless > total or cashless + payments["cashPayment"] < total:
-            raise Refusal(wire.INVALID_TOTAL_SUM)
-        self._rrn(data, payments)
-        payments["cashPayment"] = total - cashless  # the change given back is not takings
-        return payments
-
-    @staticmethod
-    def _rrn(data: dict[str, Any], payments: dict[str, int]) -> None:
-        rrn = str(data.get("rrn") or "")
-        if rrn and not payments["cardPayment"]:
-            raise Refusal(wire.RRN_WITHOUT_CASHLESS)  # §Error Messages 648
-        if rrn and len(rrn) != 12:
-            raise Refusal(wire.INVALID_RRN_LENGTH)  # §Common Errors 646; every example RRN has 12 digits
-
-    @staticmethod
-    def _credit_parties(data: dict[str, Any]) -> None:
-        if not 0 < len(str(data.get("creditContract") or "")) <= 64:
-            raise Refusal(wire.CONTRACT_LENGTH)  # §Error Messages 630
-        if not 0 < len(str(data.get("creditPayer") or "")) <= 128:
-            raise Refusal(wire.PAYER_LENGTH)  # §Error Messages 631
 
     def _parent(self, document_id: Any) -> Doc:
         parent = next((d for d in self.by_uuid.values() if d.document_id == document_id), None)
