@@ -36,7 +36,7 @@ def _blocks(section: str) -> list[str]:
 
 def _parse(block: str) -> dict[str, Any]:
     """The example as JSON: the document writes ``//`` comments, trailing commas and ``00.0`` inside its JSON, and the
-    Login example lacks its opening brace (l.95); anything after the first complete object (Withdraw l.470) is not read."""
+    Login example lacks its opening brace (l.93); anything after the first complete object (Withdraw l.460) is not read."""
     text = "\n".join(re.sub(r'\s//.*$|^\s*//.*$', "", line) for line in block.splitlines())
     text = re.sub(r",(\s*[}\]])", r"\1", text)
     text = re.sub(r"(?<=[:\s])0+(\d\.)", r"\1", text)

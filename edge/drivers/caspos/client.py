@@ -211,13 +211,13 @@ class CasposClient:
         credit_payer: str | None = None,
         prepayment_document_id: str | None = None,
     ) -> Document:
-        """§Sales l.500-545; with ``payments.credit`` and a contract a credit sale (§Credit Sale l.615-650), with
-        ``prepayment_document_id`` an advance pay (§Advance Pay l.995-1030). A card payment waits ``card_timeout``:
-        the register runs the card payment itself and answers with its RRN and approval code (l.584-597)."""
+        """§Sales l.498-541; with ``payments.credit`` and a contract a credit sale (§Credit Sale l.613-660), with
+        ``prepayment_document_id`` an advance pay (§Advance Pay l.993-1036). A card payment waits ``card_timeout``:
+        the register runs the card payment itself and answers with its RRN and approval code (l.576-595)."""
         data: dict[str, Any] = {"documentUUID": document_uuid, **payments.wire(), "items": [i.wire() for i in items]}
         data |= (client or Client()).wire() | {"cashierName": cashier, "note": note, "rrn": rrn}
         if approval_code is not None:
-            data["approval_code"] = approval_code  # §Sales request table l.562
+            data["approval_code"] = approval_code  # §Sales request table l.559
         data["currency"] = CURRENCY
         if credit_contract is not None:
             data |= {"creditContract": credit_contract, "creditPayer": credit_payer or ""}
@@ -230,7 +230,7 @@ class CasposClient:
         self, document_uuid: str, parent_document_id: str, items: list[Item], payments: Payments, cashier: str, *,
         payment_number: str, residue: int, credit_contract: str, credit_payer: str, rrn: str = "",
     ) -> Document:
-        """§Credit Pay l.721-760 (operation ``credit``)."""
+        """§Credit Pay l.719-760 (operation ``credit``)."""
         data = {
             "documentUUID": document_uuid, "parentDocumentId": parent_document_id,
             "cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "items": [i.paid_wire() for i in items],
@@ -241,7 +241,7 @@ class CasposClient:
 
     def prepayment(self, document_uuid: str, value: int, vat_type: VatType, payments: Payments, cashier: str, *,
                    items: list[Item] | None = None) -> Document:
-        """§Advance (Deposit) Sale l.826-846; with ``items`` §Advance Sale Items l.901-933 (``prepaymentProducts``)."""
+        """§Advance (Deposit) Sale l.824-846; with ``items`` §Advance Sale Items l.899-933 (``prepaymentProducts``)."""
         data: dict[str, Any] = {"documentUUID": document_uuid, "sum": amount(value), "vatType": int(vat_type)}
         data |= {"cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "bonusPayment": amount(payments.bonus)}
         if items:
@@ -253,7 +253,7 @@ class CasposClient:
         self, document_uuid: str, parent_document_id: str, items: list[Item], payments: Payments, cashier: str, *,
         money_back_type: MoneyBackType = MoneyBackType.SALE, manual: bool = False, rrn: str = "",
     ) -> Document:
-        """§Money Back l.1091-1140; ``manual`` is §Money Back Manual l.1208."""
+        """§Money Back l.1089-1140; ``manual`` is §Money Back Manual l.1208."""
         data: dict[str, Any] = {"parentDocumentId": parent_document_id, "documentUUID": document_uuid, **payments.wire()}
         data |= {"items": [i.wire() for i in items], "isManual": manual, "moneyBackType": int(money_back_type)}
         data |= Client().wire() | {"cashierName": cashier, "currency": CURRENCY, "rrn": rrn, "transactionId": "", "transactionNumber": "",
@@ -262,7 +262,7 @@ class CasposClient:
 
     def correction(self, document_uuid: str, first: datetime, last: datetime, cash: int, card: int, vat_type: VatType, cashier: str, *,
                    note: str = "") -> Document:
-        """§Correction l.1352-1368: cashierName beside ``operation``."""
+        """§Correction l.1350-1368: cashierName beside ``operation``."""
         data = {
             "documentUUID": document_uuid, "firstOperationAtUtc": first.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "lastOperationAtUtc": last.strftime("%Y-%m-%dT%H:%M:%SZ"), "currency": CURRENCY,
@@ -272,7 +272,7 @@ class CasposClient:
 
     def rollback(self, document_uuid: str, parent_document_id: str, payments: Payments, vat_amounts: dict[VatType, int], cashier: str, *,
                  note: str = "") -> Document:
-        """§RollBack l.1406-1432: cashierName and currency beside ``operation``."""
+        """§RollBack l.1404-1432: cashierName and currency beside ``operation``."""
         total = payments.cash + payments.card + payments.credit + payments.deposit + payments.bonus
         data = {
             "documentUUID": document_uuid, "parentDocumentId": parent_document_id, "sum": amount(total), **payments.wire(),
@@ -288,7 +288,7 @@ class CasposClient:
         resend by documentUUID anyway)."""
         body: dict[str, Any] = {"operation": operation, **self._credentials(), **(top or {})}
         if data is not None:
-            body = {"data": data, **body}  # the examples put "data" first (§Open Shift l.218, §Sales l.502)
+            body = {"data": data, **body}  # the examples put "data" first (§Open Shift l.218, §Sales l.500)
         if not self._logged_in:
             self.login()
         try:

@@ -111,12 +111,12 @@ class CasposDriver(FiscalDriver):
             # Recorded is recorded (issue 26, Caspos 2): the receipt stands with the register's total, and the gap is logged.
             log.warning("caspos_total_differs", job_id=job.job_id, device_total=document.total, job_total=job.total,
                         fiscal_number=document.short_document_id)
-        # §Deposit response table l.437: short_document_id is the fiscal id.
+        # §Deposit response table l.438: short_document_id is the fiscal id.
         return self._remember(key, FiscalRecord(device=device, fiscal_number=document.short_document_id, printed_at=int(time.time())))
 
     def _sale(self, key: str, items: list[Item], payments: Payments, job: FiscalJob) -> Document:
         """The sale, once more after opening a shift the register found closed (503) or closing one too old (504)."""
-        sale = {"note": f"SALE ID {job.job_id}", "rrn": ""}  # the job carries no RRN: "" as the §Sales example (l.540)
+        sale = {"note": f"SALE ID {job.job_id}", "rrn": ""}  # the job carries no RRN: "" as the §Sales example (l.534)
         try:
             return self.client.sale(key, items, payments, job.operator, **sale)
         except ShiftClosed:
@@ -133,7 +133,7 @@ class CasposDriver(FiscalDriver):
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
         """The receipt the register gave back for this job, if its answer arrived; else None, which is safe here:
         the job goes out again with the same documentUUID and the register answers with the earlier document if it
-        has one (module docstring). The register itself cannot be searched by documentUUID (§Control Tape l.1746)."""
+        has one (module docstring). The register itself cannot be searched by documentUUID (§Control Tape l.1752-1762)."""
         return self._memory.recall(document_uuid(sale_id))
 
     def last_receipt(self) -> FiscalRecord | None:

@@ -29,8 +29,8 @@ def vat_types(vat_codes: dict[Decimal, int]) -> dict[Decimal, VatType]:
 
 def item(position: int, line: JobLine, types: dict[Decimal, VatType]) -> Item:
     """One line. The job carries no barcode, unit or purchase price, so: the line's position as a plain-text code
-    (codeType 0, "arbitrary value", l.1901), pieces (0) for a whole quantity and KQ (1) for a fractional one
-    (l.1891-1892), and a trade-margin line (vatType 2) is refused, since its VAT needs the purchase price."""
+    (codeType 0, "arbitrary value", l.1900), pieces (0) for a whole quantity and KQ (1) for a fractional one
+    (l.1890-1891), and a trade-margin line (vatType 2) is refused, since its VAT needs the purchase price."""
     vat_type = types.get(line.vat_rate.normalize())
     if vat_type is None:
         raise InvalidJob(f"Caspos has no VAT type for {line.vat_rate}% (set the device's vat_codes)")
@@ -40,7 +40,7 @@ def item(position: int, line: JobLine, types: dict[Decimal, VatType]) -> Item:
     price, line_sum = line.unit_price, None
     exact = int((Decimal(line.unit_price) * line.quantity).to_integral_value(rounding=ROUND_HALF_UP))
     if exact != line.amount:
-        # §Parameter Descriptions l.57: "sum" carries the line total when quantity × price does not give it (a
+        # §Parameter Descriptions l.56: "sum" carries the line total when quantity × price does not give it (a
         # discounted or rounded line); the price is then the line's own average, so the two agree to a cent.
         price = int((Decimal(line.amount) / line.quantity).to_integral_value(rounding=ROUND_HALF_UP))
         line_sum = line.amount

@@ -2,7 +2,7 @@
 
 * The documents the register gave back per documentUUID, so a job whose answer arrived just before a crash
   is found again without asking the register (which cannot be searched by documentUUID: the control tape,
-  §Control Tape l.1746-1757, lists document ids, numbers and totals, never the documentUUID).
+  §Control Tape l.1752-1762, lists document ids, numbers and totals, never the documentUUID).
 * The documentUUIDs of sales sent without an answer yet: while the register cannot be asked again, such a job
   stays uncertain (never "not printed"), so it can never be reported failed while the register has it.
 * The documentUUID of a cash move or Z report sent without a clear answer. Those operations carry no id of

@@ -55,7 +55,7 @@ class Item(BaseModel):
         return out
 
     def paid_wire(self) -> dict[str, Any]:
-        """A line of a Credit Pay (§Credit Pay l.735-744) or Advance Sale Items (l.910-918): no purchase price, no discount."""
+        """A line of a Credit Pay (§Credit Pay l.730-741) or Advance Sale Items (l.910-918): no purchase price, no discount."""
         return {k: v for k, v in self.wire().items() if k not in ("purchasePrice", "discountAmount")}
 
 

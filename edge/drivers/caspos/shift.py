@@ -2,7 +2,7 @@
 
 §Common Errors 503/504 (l.1944-1960): documents need an open shift, and a shift older than 24 hours refuses
 every document until it is closed. The shift's age is read on the register's own clock from the control
-tape (``createdAtUtc`` minus ``shiftOpenAtUtc``, §Control Tape l.1736-1740, both UTC), once per shift; after
+tape (``createdAtUtc`` minus ``shiftOpenAtUtc``, §Control Tape l.1747 and l.1750, both UTC), once per shift; after
 that it is counted on the edge's clock. ``getShiftStatus``'s ``shift_open_time`` (l.198) names no time zone,
 so it only serves as the shift's identity: the Z report of a shift has the documentUUID derived from it, and
 a Z resent after a lost answer is answered with code 1 instead of closing a second shift.

@@ -46,7 +46,7 @@ def items(lines: Any) -> tuple[int, dict[int, int]]:
         if quantity <= 0 or price < 0:
             raise Refusal(wire.INVALID_ITEM_TOTAL)
         computed = int((quantity * price * 100).to_integral_value(rounding=ROUND_HALF_UP))
-        # §Parameter Descriptions l.57: "sum" gives the line total when quantity × price rounds badly.
+        # §Parameter Descriptions l.56: "sum" gives the line total when quantity × price rounds badly.
         line = wire.to_minor(item["sum"]) if "sum" in item else computed
         if abs(line - computed) > 1:
             raise Refusal(wire.INVALID_ITEM_TOTAL)

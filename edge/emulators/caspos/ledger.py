@@ -16,7 +16,7 @@ PAYMENT_FIELDS = ("cashPayment", "cardPayment", "creditPayment", "depositPayment
 @dataclass
 class Doc:
     uuid: str
-    kind: str  # the control tape's "type" (§Control Tape l.1746): sale, money_back, deposit, withdraw, …
+    kind: str  # the control tape's "type" (§Control Tape l.1761): sale, money_back, deposit, withdraw, …
     number: int
     document_id: str
     total: int
@@ -45,7 +45,7 @@ def vat_of(gross: int, vat_type: int) -> int:
 
 
 def _vat_amounts(docs: list[Doc]) -> list[dict[str, Decimal]]:
-    """``saleVatAmounts``: one entry per rate, without ``vatPercent`` for exempt sales (§Close Shift l.329-337)."""
+    """``saleVatAmounts``: one entry per rate, without ``vatPercent`` for exempt sales (§Close Shift l.347-355)."""
     sums: dict[Decimal | None, int] = {}
     for doc in docs:
         for vat_type, gross in doc.vat.items():

@@ -189,7 +189,7 @@ class CasposRegister:
         return shift_report(self._current(), self.now(), self.last_doc_number)  # §X-Report l.1456
 
     def _getPeriodicZReport(self, data: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-        start = datetime.strptime(data["startDate"], wire.DATE_FORMAT).replace(tzinfo=UTC)  # §Periodic Report l.1641
+        start = datetime.strptime(data["startDate"], wire.DATE_FORMAT).replace(tzinfo=UTC)  # §Periodic Report l.1642-1643
         end = datetime.strptime(data["endDate"], wire.DATE_FORMAT).replace(tzinfo=UTC)
         return periodic_report(self.shifts, start, end, self.now())
 
@@ -273,7 +273,7 @@ class CasposRegister:
         parent_id = str(data.get("parentDocumentId"))
         if data.get("isManual") is not True and total + self.refunded.get(parent_id, 0) > self._parent(parent_id).total:
             raise Refusal(wire.PARENT_TOTAL_MISMATCH)
-        # The Money Back example (l.1096-1110) pays 1.00 back by card for an item of 2.00: the money paid back may be
+        # The Money Back example (l.1100-1107) pays 1.00 back by card for an item of 2.00: the money paid back may be
         # less than the lines, never more, and no change is given.
         payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
         if any(v < 0 for v in payments.values()) or not 0 < sum(payments.values()) <= total:
@@ -328,7 +328,7 @@ class CasposRegister:
         return parent
 
     def _bank(self, data: dict[str, Any], total: int) -> dict[str, Any]:
-        """The bank fields of the answer (§Sales response l.584-597): the register runs the card payment itself."""
+        """The bank fields of the answer (§Sales response l.576-595): the register runs the card payment itself."""
         card = wire.to_minor(data.get("cardPayment", 0))
         rrn = str(data.get("rrn") or "") or (f"{secrets.randbelow(10**12):012d}" if card else "")
         return {"approval_code": f"{secrets.randbelow(10**6):06d}" if card else "", "number": "", "rrn": rrn,
@@ -342,7 +342,7 @@ class CasposRegister:
         answer = {"document_id": document_id, "document_number": self.last_doc_number, "shift_document_number": len(shift.docs) + 1,
                   "short_document_id": document_id[:12], **extra}
         if "number" in answer:
-            answer["number"] = f"{self.now():%d%m%y}A1A1{self.last_doc_number:07d}"  # like "180724A1A1197045" (l.588)
+            answer["number"] = f"{self.now():%d%m%y}A1A1{self.last_doc_number:07d}"  # like "180724A1A1197045" (l.584)
         shift.docs.append(Doc(uuid, kind, self.last_doc_number, document_id, total, payments, vat, items, self.now(), answer))
         self.by_uuid[uuid] = shift.docs[-1]
         return answer

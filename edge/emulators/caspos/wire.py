@@ -15,7 +15,7 @@ PORT = 5544
 CONTENT_TYPE = "application/json; charset=utf-8"
 # §Get Shift Status l.175 / §Close Shift l.366-369: "dd.MM.yyyy HH:mm:ss".
 DATE_FORMAT = "%d.%m.%Y %H:%M:%S"
-# §Correction l.1354: first/lastOperationAtUtc are ISO 8601 with Z.
+# §Correction l.1355: first/lastOperationAtUtc are ISO 8601 with Z.
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # §Parameter Descriptions l.73: "currency: Currency (always sent as AZN)".
 CURRENCY = "AZN"
