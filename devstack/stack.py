@@ -25,6 +25,17 @@ DEMO_CATALOG: list[tuple[str, str, dict[str, str]]] = [
     ("items", "coffee", {"name": "Coffee", "price": "3.50", "vat_rate": "20", "department_id": "drinks"}),
     ("items", "tea", {"name": "Tea", "price": "2.80", "vat_rate": "20", "department_id": "drinks"}),
 ]
+# A Caspos register records AZN only (seed 002 l.73) at the rates its vatType table means (l.1861-1869: 18 % is type 1):
+# its demo shop is an Azerbaijani shop.
+CASPOS_SHOP = {"name": "Demo shop", "timezone": "Asia/Baku", "currency": "AZN"}
+CASPOS_CATALOG = [(kind, entry_id, {**entry, "vat_rate": "18"} if kind == "items" else entry) for kind, entry_id, entry in DEMO_CATALOG]
+
+
+def demo_tenant(device: str) -> tuple[dict[str, str], list[tuple[str, str, dict[str, str]]]]:
+    """The demo shop's profile and catalogue for the fiscal device ``BRIDGE_EDGE_DEVICE`` names."""
+    if device == "caspos":
+        return CASPOS_SHOP, CASPOS_CATALOG
+    return {"name": "Demo shop", "timezone": "UTC"}, DEMO_CATALOG
 
 
 @dataclass(frozen=True)
@@ -133,10 +144,11 @@ class Stack:
             token = http.post("/api/v1/auth", json={k: merchant[k] for k in ("api_key", "api_secret")})
             token.raise_for_status()
             auth = {"authorization": f"Bearer {token.json()['access_token']}"}
-            shop = http.post("/api/v1/shops", json={"name": "Demo shop", "timezone": "UTC"}, headers=auth)
+            profile, catalog = demo_tenant(os.environ.get("BRIDGE_EDGE_DEVICE", "simulated"))
+            shop = http.post("/api/v1/shops", json=profile, headers=auth)
             shop.raise_for_status()
             shop_id = shop.json()["shop_id"]
-            for kind, entry_id, entry in DEMO_CATALOG:
+            for kind, entry_id, entry in catalog:
                 http.put(f"/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", json=entry, headers=auth).raise_for_status()
         return {
             "api_base": self.config.api_base,
@@ -164,12 +176,11 @@ class Stack:
             port = int(os.environ.get("BRIDGE_CASPOS_PORT", "5544"))
             if not port_is_free(port):
                 raise StartupFailed(f"port {port} (caspos) is in use; set BRIDGE_CASPOS_PORT to move it")
-            # The demo catalogue is priced in EUR at 20 % VAT; the emulated register is told to take both.
-            device = self.supervisor.start("caspos", [python, "-m", "edge.emulators.caspos.server", "--port", str(port), "--currency", "AZN",
-                                                      "--currency", "EUR", "--vat", "1=20"])
+            # The emulator as the document describes it (AZN, its VAT types); the demo shop is an AZN shop (demo_tenant).
+            device = self.supervisor.start("caspos", [python, "-m", "edge.emulators.caspos.server", "--port", str(port)])
             device.wait_for_line("CASPOS READY", timeout=30)
             return (
-                '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\nvat_codes = { "20" = 1 }\n'
+                '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\n'
                 f'[fiscal_device.connection]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\nusername = "username"\npassword = "password"\n'
             )
         raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs or caspos, not {kind!r}")

@@ -1,6 +1,6 @@
 """The Caspos Mobile integration API (seed 002): enums, error codes, numeric formats, JSON bodies.
 
-Shared by the driver and the emulator. Requests are ``{"operation", "username", "password",
+The driver's wire types (the emulator has its own, ``edge/emulators/caspos/wire.py``). Requests are ``{"operation", "username", "password",
 "data"}``; answers ``{"code", "message", "data"}``. Numbers travel as JSON numbers in the
 seed's formats (quantity ``0.000``, prices and sums ``0.00``); here they are Decimals, and
 money is integer minor units everywhere else.
@@ -13,35 +13,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
 from typing import Any
 
-DEFAULT_PORT = 5544
-CONTENT_TYPE = "application/json; charset=utf-8"
-OPERATIONS = (
-    "toLogin",
-    "toLogout",
-    "getInfo",
-    "getShiftStatus",
-    "openShift",
-    "closeShift",
-    "deposit",
-    "withDraw",
-    "sale",
-    "credit",
-    "prepayment",
-    "prepaymentProducts",
-    "moneyBack",
-    "correction",
-    "rollBack",
-    "getXReport",
-    "getPeriodicZReport",
-    "getControlTape",
-    "printLastCheque",
-    "isConnectedPrinter",
-    "openCashbox",
-)
-DATE_FORMAT = "%d.%m.%Y %H:%M:%S"
+# Seed 002 has no printed page numbers: rules cite its section and the line of the text file.
+DEFAULT_PORT = 5544  # §Introduction l.14
+CONTENT_TYPE = "application/json; charset=utf-8"  # §Introduction l.15
+DATE_FORMAT = "%d.%m.%Y %H:%M:%S"  # §Get Shift Status l.198, §Close Shift l.366
+CURRENCY = "AZN"  # §Parameter Descriptions l.73: "Currency (always sent as AZN)"
+SHIFT_LIMIT_HOURS = 24  # §Common Errors 504 l.1954-1960
 
 
 class VatType(IntEnum):
+    """§Enum/Vat types l.1861-1869."""
+
     VAT18 = 1
     TRADE_SUPPLEMENT = 2
     VAT_FREE = 3
@@ -50,17 +32,9 @@ class VatType(IntEnum):
     SIMPLIFIED_8 = 7
 
 
-VAT_PERCENT: dict[VatType, Decimal] = {
-    VatType.VAT18: Decimal(18),
-    VatType.TRADE_SUPPLEMENT: Decimal(18),
-    VatType.VAT_FREE: Decimal(0),
-    VatType.VAT0: Decimal(0),
-    VatType.SIMPLIFIED_2: Decimal(2),
-    VatType.SIMPLIFIED_8: Decimal(8),
-}
-
-
 class DocumentType(IntEnum):
+    """§Enum/Document types l.1871-1885."""
+
     SALE = 0
     MONEY_BACK = 1
     DEPOSIT = 2
@@ -76,6 +50,8 @@ class DocumentType(IntEnum):
 
 
 class QuantityType(IntEnum):
+    """§Enum/Quantity types l.1887-1895: 0 Ədəd (pieces), 1 KQ, …"""
+
     PIECE = 0
     KG = 1
     LITRE = 2
@@ -85,6 +61,8 @@ class QuantityType(IntEnum):
 
 
 class CodeType(IntEnum):
+    """§Enum/Code Types l.1897-1903."""
+
     PLAIN_TEXT = 0
     EAN8 = 1
     EAN13 = 2
@@ -92,13 +70,15 @@ class CodeType(IntEnum):
 
 
 class MoneyBackType(IntEnum):
+    """§Money Back notes l.1200-1204."""
+
     SALE = 0
     ADVANCE = 6
     CREDIT_PAY = 7
 
 
 class Code(IntEnum):
-    """Answer codes the bridge acts on (the seed lists many more; any other is a device fault)."""
+    """Answer codes the driver acts on: §Errors l.1905-1910, §Common Errors l.1912-2074, §Error Messages l.2076 on."""
 
     OK = 0
     REPEATED_DOCUMENT_UUID = 1
@@ -126,34 +106,6 @@ class Code(IntEnum):
     RRN_WITHOUT_CASHLESS = 648
     GENERIC = 999
 
-
-MESSAGES: dict[int, str] = {
-    0: "Success operation",
-    1: "Repeated DocumentUUID value",
-    401: "invalid login session",
-    403: "invalid user role",
-    404: "incorrect pin code",
-    405: "pin locked too many invalid pins",
-    501: "invalid document type",
-    503: "document: invalid shift status",
-    504: "document: invalid shift duration",
-    604: "document time not in permitted interval",
-    606: "invalid currency name",
-    607: "invalid total sum",
-    610: "items array is empty",
-    611: "invalid items sum",
-    612: "invalid item code type",
-    613: "invalid vat amounts total",
-    614: "invalid total sum in one item",
-    616: "invalid percentages",
-    627: "sale doc for rollback cannot be found",
-    628: "you have entered a wrong parent doc",
-    633: "invalid moneyback type value",
-    638: "total sum mismatch the parent document",
-    639: "the parent doc you have entered has been already rolled back",
-    648: "RRN cannot be used without cashless funds",
-    999: "Error message:",
-}
 
 # Codes that say the document itself is wrong: sending it again can never succeed.
 DOCUMENT_REJECTIONS = frozenset(

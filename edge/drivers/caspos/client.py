@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import SecretStr, ValidationError
 
 from edge.drivers.base import (
     DeviceError,
@@ -17,19 +17,19 @@ from edge.drivers.base import (
 )
 from edge.drivers.caspos.api import (
     CONTENT_TYPE,
+    CURRENCY,
     DATE_FORMAT,
     DOCUMENT_REJECTIONS,
     Code,
-    CodeType,
     MoneyBackType,
-    QuantityType,
     VatType,
     amount,
     dumps,
     loads,
     minor,
-    qty,
 )
+from edge.drivers.caspos.models import Client, Document, Info, Item, Payments, ShiftStatus
+from edge.faults import crashpoint
 
 
 class CasposError(DeviceError):
@@ -74,6 +74,18 @@ class CasposGarbled(LinkLost):
     code = "E_CASPOS_GARBLED"
 
 
+class RepeatedWithoutDocument(CasposError):
+    """Code 1 without data: the register has this documentUUID already (§Errors l.1909) but did not give back the
+    earlier document that §Close Shift l.250 promises. The operation exists on the register; it is not retried."""
+
+    code = "E_CASPOS_REPEATED"
+    transient = False
+
+    def __init__(self, document_uuid: str) -> None:
+        super().__init__(Code.REPEATED_DOCUMENT_UUID, f"documentUUID {document_uuid} was used before; the register gave no document back")
+        self.document_uuid = document_uuid
+
+
 _BY_CODE: dict[int, type[CasposError]] = {
     Code.INVALID_LOGIN_SESSION: CasposAuthFailed,
     Code.INVALID_USER_ROLE: CasposAuthFailed,
@@ -91,134 +103,23 @@ def error_for(caspos_code: int, message: str) -> CasposError:
     return _BY_CODE.get(caspos_code, CasposError)(caspos_code, message)
 
 
-class Item(BaseModel):
-    """One receipt line, in minor units; ``wire`` gives the seed's field names and formats."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    code: str
-    quantity: Decimal
-    sale_price: int
-    vat_type: VatType
-    purchase_price: int = 0
-    code_type: CodeType = CodeType.PLAIN_TEXT
-    quantity_type: QuantityType = QuantityType.PIECE
-    line_sum: int | None = None
-    discount: int = 0
-    marking_codes: list[str] = Field(default_factory=list)
-    item_uid: str | None = None
-    parent_item_uid: str | None = None
-    real_price: int | None = None
-
-    def wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "name": self.name,
-            "code": self.code,
-            "quantity": qty(self.quantity),
-            "salePrice": amount(self.sale_price),
-            "purchasePrice": amount(self.purchase_price),
-            "codeType": int(self.code_type),
-            "quantityType": int(self.quantity_type),
-            "vatType": int(self.vat_type),
-            "discountAmount": amount(self.discount),
-        }
-        if self.line_sum is not None:
-            out["sum"] = amount(self.line_sum)
-        if self.marking_codes:
-            out["markingCodes"] = list(self.marking_codes)
-        if self.item_uid:
-            out["itemUid"] = self.item_uid
-        if self.parent_item_uid:
-            out["parentItemUid"] = self.parent_item_uid
-        if self.real_price is not None:
-            out["realPrice"] = amount(self.real_price)
-        return out
-
-
-class Payments(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    cash: int = 0
-    card: int = 0
-    credit: int = 0
-    deposit: int = 0
-    bonus: int = 0
-
-    def wire(self) -> dict[str, Decimal]:
-        return {
-            "cashPayment": amount(self.cash),
-            "creditPayment": amount(self.credit),
-            "depositPayment": amount(self.deposit),
-            "cardPayment": amount(self.card),
-            "bonusPayment": amount(self.bonus),
-        }
-
-
-class Client(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str = ""
-    total_bonus: int = 0
-    earned_bonus: int = 0
-    bonus_card_number: str = ""
-
-    def wire(self) -> dict[str, Any]:
-        return {
-            "clientName": self.name,
-            "clientTotalBonus": amount(self.total_bonus),
-            "clientEarnedBonus": amount(self.earned_bonus),
-            "clientBonusCardNumber": self.bonus_card_number,
-        }
-
-
-class Document(BaseModel):
-    """What the register answers for a fiscal document."""
-
-    document_id: str
-    document_number: int
-    shift_document_number: int
-    short_document_id: str
-    number: str | None = None
-    total: int
-    rrn: str | None = None
-    approval_code: str | None = None
-    transaction_id: str | None = None
-    transaction_number: str | None = None
-    duplicate: bool = False
-
-
-class Info(BaseModel):
-    application_version: str
-    cashregister_model: str
-    cashbox_tax_number: str
-    cashbox_factory_number: str
-    cashregister_factory_number: str
-    company_name: str
-    company_tax_number: str
-    last_doc_number: int
-    last_online_time: str
-    object_address: str
-    object_name: str
-    object_tax_number: str
-    qr_code_url: str
-    state: str
-    token_version: str
-
-
-class ShiftStatus(BaseModel):
-    shift_open: bool
-    shift_open_time: str | None = None
-
-
 class CasposClient:
-    """Every operation of the integration API; each call is one HTTP POST with a bounded timeout."""
+    """Every operation of the integration API; each call is one HTTP POST with a bounded timeout.
 
-    def __init__(self, url: str, username: str, password: SecretStr, timeout: float, transport: httpx.BaseTransport | None = None) -> None:
+    The login token: §Login l.88 and l.102 say the register keeps it, so requests need not carry it, while
+    §Common Errors 401 l.1928-1932 blames a 401 on "the token is not being sent at all". Both readings hold
+    at once: the bodies stay exactly as the document's examples (no token in the JSON), and once logged in
+    every request carries the token as ``Authorization: Bearer``, which a register of the first reading ignores.
+    """
+
+    def __init__(self, url: str, username: str, password: SecretStr, timeout: float, card_timeout: float,
+                 transport: httpx.BaseTransport | None = None) -> None:
         self._http = httpx.Client(base_url=url, timeout=timeout, transport=transport, headers={"content-type": CONTENT_TYPE})
         self._username = username
         self._password = password
+        self._token: str | None = None
         self._logged_in = False
+        self.card_timeout = card_timeout
 
     def close(self) -> None:
         self._http.close()
@@ -226,21 +127,27 @@ class CasposClient:
     # -- session -----------------------------------------------------------------------
 
     def login(self) -> str:
+        """§Login l.86-100: ``toLogin`` answers ``data.access_token``."""
         data = self._post({"operation": "toLogin", **self._credentials()}, document=False)
         self._logged_in = True
-        return str(data.get("access_token", "")) if isinstance(data, dict) else ""
+        token = data.get("access_token") if isinstance(data, dict) else None
+        self._token = str(token) if token else None
+        return self._token or ""
 
     def logout(self) -> None:
         self._post({"operation": "toLogout", **self._credentials()}, document=False)
-        self._logged_in = False
+        self._logged_in, self._token = False, None
 
     # -- information ----------------------------------------------------------------------
 
     def get_info(self) -> Info:
-        return self._model(Info, self.call("getInfo"))
+        try:
+            return Info.model_validate(self._dict(self.call("getInfo")))
+        except ValidationError as exc:
+            raise CasposGarbled(f"unexpected getInfo answer: {exc.error_count()} error(s)") from exc
 
     def shift_status(self) -> ShiftStatus:
-        return self._model(ShiftStatus, self.call("getShiftStatus"))
+        return ShiftStatus.read(self._dict(self.call("getShiftStatus")))
 
     def is_connected_printer(self) -> bool:
         try:
@@ -267,18 +174,27 @@ class CasposClient:
     # -- shift ------------------------------------------------------------------------------
 
     def open_shift(self, cashier: str, deposit: int = 0) -> None:
+        """§Open Shift l.216-227: ``data.sum`` and a top-level ``cashierName``."""
         self.call("openShift", {"sum": amount(deposit)}, top={"cashierName": cashier})
 
     def close_shift(self, document_uuid: str, cashier: str) -> dict[str, Any]:
-        return self._dict(self.call("closeShift", {"documentUUID": document_uuid, "cashierName": cashier}, document=True))
+        """§Close Shift l.254-264; the answer's body is the shift report."""
+        data = self._dict(self.call("closeShift", {"documentUUID": document_uuid, "cashierName": cashier}, document=True))
+        if data.get("_repeated") and len(data) == 1:
+            raise RepeatedWithoutDocument(document_uuid)
+        return data
 
     # -- documents ----------------------------------------------------------------------------
 
-    def deposit(self, document_uuid: str, value: int, cashier: str, currency: str = "AZN") -> Document:
-        return self._document(self.call("deposit", {"documentUUID": document_uuid, "sum": amount(value), "cashierName": cashier, "currency": currency}, document=True))
+    def deposit(self, document_uuid: str, value: int, cashier: str) -> Document:
+        """§Deposit l.397-409."""
+        data = {"documentUUID": document_uuid, "sum": amount(value), "cashierName": cashier, "currency": CURRENCY}
+        return self._document(document_uuid, self.call("deposit", data, document=True))
 
-    def withdraw(self, document_uuid: str, value: int, cashier: str, currency: str = "AZN") -> Document:
-        return self._document(self.call("withDraw", {"documentUUID": document_uuid, "sum": amount(value), "cashierName": cashier, "currency": currency}, document=True))
+    def withdraw(self, document_uuid: str, value: int, cashier: str) -> Document:
+        """§Withdraw l.448-460 (operation ``withDraw``)."""
+        data = {"documentUUID": document_uuid, "sum": amount(value), "cashierName": cashier, "currency": CURRENCY}
+        return self._document(document_uuid, self.call("withDraw", data, document=True))
 
     def sale(
         self,
@@ -287,95 +203,117 @@ class CasposClient:
         payments: Payments,
         cashier: str,
         *,
-        currency: str = "AZN",
         client: Client | None = None,
         note: str = "",
         rrn: str = "",
+        approval_code: str | None = None,
         credit_contract: str | None = None,
         credit_payer: str | None = None,
         prepayment_document_id: str | None = None,
     ) -> Document:
-        """A sale; with ``payments.credit`` and a contract it is a credit sale, with ``prepayment_document_id`` an advance pay."""
+        """§Sales l.498-541; with ``payments.credit`` and a contract a credit sale (§Credit Sale l.613-660), with
+        ``prepayment_document_id`` an advance pay (§Advance Pay l.993-1036). A card payment waits ``card_timeout``:
+        the register runs the card payment itself and answers with its RRN and approval code (l.576-595)."""
         data: dict[str, Any] = {"documentUUID": document_uuid, **payments.wire(), "items": [i.wire() for i in items]}
-        data |= (client or Client()).wire() | {"cashierName": cashier, "note": note, "rrn": rrn, "currency": currency}
+        data |= (client or Client()).wire() | {"cashierName": cashier, "note": note, "rrn": rrn}
+        if approval_code is not None:
+            data["approval_code"] = approval_code  # §Sales request table l.559
+        data["currency"] = CURRENCY
         if credit_contract is not None:
             data |= {"creditContract": credit_contract, "creditPayer": credit_payer or ""}
         if prepayment_document_id is not None:
             data["prepaymentDocumentId"] = prepayment_document_id
-        return self._document(self.call("sale", data, document=True))
+        timeout = self.card_timeout if payments.card else None
+        return self._document(document_uuid, self.call("sale", data, document=True, timeout=timeout))
 
     def credit_pay(
         self, document_uuid: str, parent_document_id: str, items: list[Item], payments: Payments, cashier: str, *,
-        payment_number: str, residue: int, credit_contract: str, credit_payer: str, currency: str = "AZN", rrn: str = "",
+        payment_number: str, residue: int, credit_contract: str, credit_payer: str, rrn: str = "",
     ) -> Document:
+        """§Credit Pay l.719-760 (operation ``credit``)."""
         data = {
             "documentUUID": document_uuid, "parentDocumentId": parent_document_id,
-            "cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "items": [i.wire() for i in items],
+            "cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "items": [i.paid_wire() for i in items],
             "paymentNumber": payment_number, "residue": amount(residue), "creditContract": credit_contract,
-            "creditPayer": credit_payer, **Client().wire(), "cashierName": cashier, "note": "", "rrn": rrn, "currency": currency,
+            "creditPayer": credit_payer, **Client().wire(), "cashierName": cashier, "note": "", "rrn": rrn, "currency": CURRENCY,
         }
-        return self._document(self.call("credit", data, document=True))
+        return self._document(document_uuid, self.call("credit", data, document=True))
 
-    def prepayment(self, document_uuid: str, value: int, vat_type: VatType, payments: Payments, cashier: str, *, currency: str = "AZN", items: list[Item] | None = None) -> Document:
-        """An advance payment; with ``items`` it is the "prepaymentProducts" operation."""
+    def prepayment(self, document_uuid: str, value: int, vat_type: VatType, payments: Payments, cashier: str, *,
+                   items: list[Item] | None = None) -> Document:
+        """§Advance (Deposit) Sale l.824-846; with ``items`` §Advance Sale Items l.899-933 (``prepaymentProducts``)."""
         data: dict[str, Any] = {"documentUUID": document_uuid, "sum": amount(value), "vatType": int(vat_type)}
         data |= {"cashPayment": amount(payments.cash), "cardPayment": amount(payments.card), "bonusPayment": amount(payments.bonus)}
-        data |= Client().wire() | {"cashierName": cashier, "currency": currency}
         if items:
-            data["items"] = [i.wire() for i in items]
-        return self._document(self.call("prepaymentProducts" if items else "prepayment", data, document=True))
+            data["items"] = [i.paid_wire() for i in items]
+        data |= Client().wire() | {"cashierName": cashier, "currency": CURRENCY}
+        return self._document(document_uuid, self.call("prepaymentProducts" if items else "prepayment", data, document=True))
 
     def money_back(
         self, document_uuid: str, parent_document_id: str, items: list[Item], payments: Payments, cashier: str, *,
-        money_back_type: MoneyBackType = MoneyBackType.SALE, manual: bool = False, currency: str = "AZN", rrn: str = "",
+        money_back_type: MoneyBackType = MoneyBackType.SALE, manual: bool = False, rrn: str = "",
     ) -> Document:
+        """§Money Back l.1089-1140; ``manual`` is §Money Back Manual l.1208."""
         data: dict[str, Any] = {"parentDocumentId": parent_document_id, "documentUUID": document_uuid, **payments.wire()}
         data |= {"items": [i.wire() for i in items], "isManual": manual, "moneyBackType": int(money_back_type)}
-        data |= Client().wire() | {"cashierName": cashier, "currency": currency, "rrn": rrn, "transactionId": "", "transactionNumber": "", "approvalCode": "", "note": ""}
-        return self._document(self.call("moneyBack", data, document=True))
+        data |= Client().wire() | {"cashierName": cashier, "currency": CURRENCY, "rrn": rrn, "transactionId": "", "transactionNumber": "",
+                                   "approvalCode": "", "note": ""}
+        return self._document(document_uuid, self.call("moneyBack", data, document=True))
 
-    def correction(self, document_uuid: str, first: datetime, last: datetime, cash: int, card: int, vat_type: VatType, cashier: str, *, currency: str = "AZN", note: str = "") -> Document:
+    def correction(self, document_uuid: str, first: datetime, last: datetime, cash: int, card: int, vat_type: VatType, cashier: str, *,
+                   note: str = "") -> Document:
+        """§Correction l.1350-1368: cashierName beside ``operation``."""
         data = {
             "documentUUID": document_uuid, "firstOperationAtUtc": first.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "lastOperationAtUtc": last.strftime("%Y-%m-%dT%H:%M:%SZ"), "currency": currency,
+            "lastOperationAtUtc": last.strftime("%Y-%m-%dT%H:%M:%SZ"), "currency": CURRENCY,
             "cashPayment": amount(cash), "cardPayment": amount(card), "vatType": int(vat_type), "note": note,
         }
-        return self._document(self.call("correction", data, top={"cashierName": cashier}, document=True))
+        return self._document(document_uuid, self.call("correction", data, top={"cashierName": cashier}, document=True))
 
-    def rollback(self, document_uuid: str, parent_document_id: str, payments: Payments, vat_amounts: dict[VatType, int], cashier: str, *, currency: str = "AZN", note: str = "") -> Document:
+    def rollback(self, document_uuid: str, parent_document_id: str, payments: Payments, vat_amounts: dict[VatType, int], cashier: str, *,
+                 note: str = "") -> Document:
+        """§RollBack l.1404-1432: cashierName and currency beside ``operation``."""
         total = payments.cash + payments.card + payments.credit + payments.deposit + payments.bonus
         data = {
             "documentUUID": document_uuid, "parentDocumentId": parent_document_id, "sum": amount(total), **payments.wire(),
             "vatAmounts": [{"vatType": int(t), "vatSum": amount(v)} for t, v in vat_amounts.items()], "note": note,
         }
-        return self._document(self.call("rollBack", data, top={"cashierName": cashier, "currency": currency}, document=True))
+        return self._document(document_uuid, self.call("rollBack", data, top={"cashierName": cashier, "currency": CURRENCY}, document=True))
 
     # -- exchange ----------------------------------------------------------------------------
 
-    def call(self, operation: str, data: dict[str, Any] | None = None, *, top: dict[str, Any] | None = None, document: bool = False) -> Any:
-        """One operation; logs in first, and once again on 401 (documents are safe to resend by documentUUID)."""
+    def call(self, operation: str, data: dict[str, Any] | None = None, *, top: dict[str, Any] | None = None, document: bool = False,
+             timeout: float | None = None) -> Any:
+        """One operation; logs in first, and once again on 401 (a 401 executed nothing, and documents are safe to
+        resend by documentUUID anyway)."""
         body: dict[str, Any] = {"operation": operation, **self._credentials(), **(top or {})}
         if data is not None:
-            body["data"] = data
+            body = {"data": data, **body}  # the examples put "data" first (§Open Shift l.218, §Sales l.500)
         if not self._logged_in:
             self.login()
         try:
-            return self._post(body, document=document)
+            return self._post(body, document=document, timeout=timeout)
         except CasposAuthFailed as exc:
             if exc.caspos_code != Code.INVALID_LOGIN_SESSION:
                 raise
         self.login()
-        return self._post(body, document=document)
+        return self._post(body, document=document, timeout=timeout)
 
-    def _post(self, body: dict[str, Any], *, document: bool) -> Any:
+    def _post(self, body: dict[str, Any], *, document: bool, timeout: float | None = None) -> Any:
+        headers = {"authorization": f"Bearer {self._token}"} if self._token else {}
+        extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
         try:
-            response = self._http.post("/", content=dumps(body))
+            response = self._http.post("/", content=dumps(body), headers=headers, **extra)
         except httpx.ConnectError as exc:
             raise DeviceUnreachable(f"cannot reach the Caspos register: {exc}") from exc
         except httpx.HTTPError as exc:
             error = LinkLost if document else DeviceUnreachable
             raise error(f"Caspos register did not answer {body['operation']}: {type(exc).__name__}: {exc}") from exc
+        if document:
+            crashpoint("during_device_call")
         try:
+            if not response.is_success:
+                raise ValueError(f"HTTP {response.status_code}")
             payload = loads(response.content)
             code = int(payload["code"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
@@ -397,13 +335,7 @@ class CasposClient:
             raise CasposGarbled("expected a JSON object in data")
         return data
 
-    def _model(self, model: type[Any], data: Any) -> Any:
-        try:
-            return model.model_validate(self._dict(data))
-        except ValueError as exc:
-            raise DeviceUnreachable(f"unexpected Caspos answer: {exc}") from exc
-
-    def _document(self, data: Any) -> Document:
+    def _document(self, document_uuid: str, data: Any) -> Document:
         data = self._dict(data)
         try:
             return Document(
@@ -413,11 +345,13 @@ class CasposClient:
                 short_document_id=str(data["short_document_id"]),
                 number=data.get("number"),
                 total=minor(data.get("totalSum", Decimal(0))),
-                rrn=data.get("rrn"),
-                approval_code=data.get("approval_code"),
+                rrn=data.get("rrn") or None,
+                approval_code=data.get("approval_code") or None,
                 transaction_id=data.get("transaction_id"),
                 transaction_number=data.get("transaction_number"),
                 duplicate=bool(data.get("_repeated")),
             )
         except (KeyError, ValueError, TypeError) as exc:
+            if data.get("_repeated"):
+                raise RepeatedWithoutDocument(document_uuid) from exc  # never resent in a loop (issue 26, Caspos 7)
             raise CasposGarbled(f"unexpected Caspos document answer: {exc}") from exc

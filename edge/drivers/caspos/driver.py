@@ -1,15 +1,14 @@
-"""Driver for Caspos Mobile cash registers over their HTTP JSON integration API (port 5544).
+"""Driver for Caspos Mobile cash registers over their HTTP JSON integration API (seed 002, port 5544).
 
-The ``CasposDriver`` (over ``caspos.client``) prints jobs as ``sale`` documents. Each job's ``documentUUID`` is derived
-from its job id, so sending a job again can never create a second document: the register
-answers a repeated documentUUID with code 1 and the earlier document. That is also how a
-job whose outcome is unknown is reconciled: the register cannot be searched by
-documentUUID, so ``find_receipt`` answers None and printing again returns the earlier
-document if there is one.
+Each job is a ``sale`` whose documentUUID is derived from the job id. §Close Shift l.250: "if this UUID has
+not been used before, the operation will be executed. If the UUID is already present, the system will return
+the result of the previous operation" — so sending a job again is how a job of unknown outcome is recovered:
+it never depends on the control tape, on the shift still being open or on its age, and it cannot print twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -18,38 +17,45 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, PaymentType
+import structlog
+
+from chalicelib.contracts import FiscalJob, FiscalRecord
 from edge.config import FiscalDeviceConfig, HttpConnection
 from edge.drivers.base import (
     DeviceDocument,
     DeviceError,
     DeviceReport,
     DeviceStatus,
+    DeviceUnreachable,
     FiscalDriver,
     InvalidJob,
+    LinkLost,
+    OperationRefused,
     UnsupportedDevice,
 )
-from edge.drivers.caspos.api import (
-    DATE_FORMAT,
-    Code,
-    VatType,
-    amount,
-    dumps,
-    minor,
-)
+from edge.drivers.caspos import lines
+from edge.drivers.caspos.api import CURRENCY, DATE_FORMAT, VatType, amount, dumps, minor
 from edge.drivers.caspos.client import (
     CasposClient,
+    CasposError,
     CasposGarbled,
-    CasposRejected,
-    Item,
-    Payments,
+    RepeatedWithoutDocument,
     ShiftClosed,
+    ShiftTooLong,
 )
+from edge.drivers.caspos.memory import DriverMemory
+from edge.drivers.caspos.models import Document, Item, Payments
+from edge.drivers.caspos.shift import ShiftKeeper
+
+log = structlog.get_logger("edge.drivers.caspos")
 
 MANUFACTURER = "Caspos"
 MODELS = ("Caspos Mobile",)
+CASHIER = "Receipt Bridge"
 _UUID_NAMESPACE = uuid.UUID("5f0c4f55-6a53-4c1e-9f7b-2f6b0c7a9e11")
-DEFAULT_VAT_TYPES: dict[Decimal, VatType] = {Decimal(18): VatType.VAT18, Decimal(0): VatType.VAT0, Decimal(2): VatType.SIMPLIFIED_2, Decimal(8): VatType.SIMPLIFIED_8}
+# A device that runs the card payment itself answers a card sale only after the customer paid: wait at least as
+# long as a card terminal is given (PosTerminalConfig's default, 90 s), or the device's busy_seconds if longer.
+CARD_PAYMENT_SECONDS = 90.0
 
 
 def document_uuid(job_id: str) -> str:
@@ -60,68 +66,144 @@ def document_uuid(job_id: str) -> str:
 class CasposDriver(FiscalDriver):
     manufacturer = MANUFACTURER
 
-    def __init__(self, client: CasposClient, model: str, name: str, vat_types: dict[Decimal, VatType]) -> None:
+    def __init__(self, client: CasposClient, model: str, name: str, vat_types: dict[Decimal, VatType], memory: DriverMemory) -> None:
         self.client = client
         self.model = model
         self.name = name
         self._vat_types = vat_types
-        self._factory_number: str | None = None
+        self._memory = memory
+        self._number: str | None = None
+        self.shift = ShiftKeeper(client, memory, self._device)
 
     def print_receipt(self, job: FiscalJob) -> FiscalRecord:
+        if job.currency != CURRENCY:
+            # §Parameter Descriptions l.73: the register records AZN only; another currency's amounts would be misrecorded.
+            raise InvalidJob(f"a Caspos register records {CURRENCY} only (seed 002 l.73); this job is in {job.currency}")
         if job.is_refund:
             raise InvalidJob("a Caspos money back needs the parent document id; the job does not carry it")
-        items = [self._item(i, line) for i, line in enumerate(job.lines, start=1)]
-        payments = self._payments(job)
-        sale = {"currency": job.currency, "note": f"SALE ID {job.job_id}"}
+        items = [lines.item(i, line, self._vat_types) for i, line in enumerate(job.lines, start=1)]
+        payments = lines.payments(job)
+        key = document_uuid(job.job_id)
+        uncertain = self._memory.unanswered(key)
         try:
-            document = self.client.sale(document_uuid(job.job_id), items, payments, job.operator, **sale)
-        except ShiftClosed:
-            self.client.open_shift(job.operator)
-            document = self.client.sale(document_uuid(job.job_id), items, payments, job.operator, **sale)
+            return self._print(job, key, items, payments)
+        except DeviceUnreachable as exc:
+            if uncertain and not exc.may_have_printed:
+                # An earlier try of this job went out unanswered: until the register answers, it may have the sale,
+                # so the job stays uncertain and is never given up as unprinted.
+                raise LinkLost(f"{exc} (an earlier try of this job is still unanswered)") from exc
+            raise
+
+    def _print(self, job: FiscalJob, key: str, items: list[Item], payments: Payments) -> FiscalRecord:
+        device = self._device()  # before the sale: nothing after it may fail a sale the register recorded
+        self.shift.ensure_open(job.operator)
+        self._memory.sending(key)
+        try:
+            document = self._sale(key, items, payments, job)
+        except RepeatedWithoutDocument as exc:
+            # The register has recorded this job before and kept no document to show: it is printed, under its documentUUID.
+            log.warning("caspos_repeated_without_document", job_id=job.job_id, document_uuid=key, error=str(exc))
+            return self._remember(key, FiscalRecord(device=device, fiscal_number=key, printed_at=int(time.time())))
+        except CasposError:
+            self._memory.answered(key)  # any other code: the register does not have this documentUUID (else code 1)
+            raise
         if document.total != job.total:
-            raise CasposRejected(Code.INVALID_TOTAL_SUM, f"register totals {document.total}, job {job.total}")
-        return self._record(document.short_document_id)
+            # Recorded is recorded (issue 26, Caspos 2): the receipt stands with the register's total, and the gap is logged.
+            log.warning("caspos_total_differs", job_id=job.job_id, device_total=document.total, job_total=job.total,
+                        fiscal_number=document.short_document_id)
+        # §Deposit response table l.438: short_document_id is the fiscal id.
+        return self._remember(key, FiscalRecord(device=device, fiscal_number=document.short_document_id, printed_at=int(time.time())))
+
+    def _sale(self, key: str, items: list[Item], payments: Payments, job: FiscalJob) -> Document:
+        """The sale, once more after opening a shift the register found closed (503) or closing one too old (504)."""
+        sale = {"note": f"SALE ID {job.job_id}", "rrn": ""}  # the job carries no RRN: "" as the §Sales example (l.534)
+        try:
+            return self.client.sale(key, items, payments, job.operator, **sale)
+        except ShiftClosed:
+            self.shift.forget()
+        except ShiftTooLong:
+            self.shift.close(job.operator)
+        self.shift.ensure_open(job.operator)
+        return self.client.sale(key, items, payments, job.operator, **sale)
+
+    def _remember(self, key: str, record: FiscalRecord) -> FiscalRecord:
+        self._memory.remember(key, record)
+        return record
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
-        """Always None: the register cannot be searched by documentUUID, and printing again is idempotent."""
-        self._device()
-        return None
+        """The receipt the register gave back for this job, if its answer arrived; else None, which is safe here:
+        the job goes out again with the same documentUUID and the register answers with the earlier document if it
+        has one (module docstring). The register itself cannot be searched by documentUUID (§Control Tape l.1752-1762)."""
+        return self._memory.recall(document_uuid(sale_id))
 
     def last_receipt(self) -> FiscalRecord | None:
-        tape = self.client.control_tape().get("tape") or []
-        if not tape:
+        """The last document of the open shift's control tape; None when no shift is open or it is too old to read."""
+        try:
+            tape = self.client.control_tape().get("tape") or []
+        except (ShiftClosed, ShiftTooLong):
+            return None
+        if not tape or not isinstance(tape[-1], dict):
             return None
         last = tape[-1]
-        return self._record(str(last.get("short_document_id", "")), str(last.get("createdAtUtc", "")))
+        printed_at = int(time.time())
+        try:
+            printed_at = int(datetime.strptime(str(last.get("createdAtUtc")), DATE_FORMAT).replace(tzinfo=UTC).timestamp())
+        except ValueError:
+            log.warning("caspos_tape_time_unreadable", value=last.get("createdAtUtc"))
+        return FiscalRecord(device=self._device(), fiscal_number=str(last.get("short_document_id") or last.get("number") or "?"),
+                            printed_at=printed_at)
 
     def status(self) -> DeviceStatus:
-        status = DeviceStatus(device=f"{MANUFACTURER}:{self._factory_number or '?'}", manufacturer=MANUFACTURER, model=self.model, online=True)
+        status = DeviceStatus(device=f"{MANUFACTURER}:{self._number or '?'}", manufacturer=MANUFACTURER, model=self.model, online=True)
         try:
             info = self.client.get_info()
-            self._factory_number = info.cashregister_factory_number
+            self._number = self._number or info.device_number()
             printer = self.client.is_connected_printer()
         except DeviceError as exc:
             return status.model_copy(update={"online": False, "error": str(exc)})
-        return status.model_copy(
-            update={"device": self._device(), "busy": False, "paper_out": None if printer else True, "last_fiscal_number": str(info.last_doc_number)}
-        )
+        last = str(info.last_doc_number) if info.last_doc_number is not None else None
+        return status.model_copy(update={"device": self._device(), "busy": False, "paper_out": None if printer else True, "last_fiscal_number": last})
 
     def x_report(self) -> DeviceReport:
-        return self._report("X", self.client.x_report("edge"))
+        return _report("X", self.client.x_report(CASHIER))
 
     def z_report(self) -> DeviceReport:
-        return self._report("Z", self.client.close_shift(str(uuid.uuid4()), "edge"))
+        """Z with the shift's own documentUUID (see ``shift``): a retry after a lost answer cannot close twice."""
+        report = self.shift.close(CASHIER)
+        if report is None:
+            raise OperationRefused("no shift is open on the Caspos register: there is nothing to close")
+        if not report:
+            return DeviceReport(kind="Z", number=None, amount_cents=0, full_text="Z report made earlier; the register gave no report back")
+        return _report("Z", report)
 
     def close(self) -> None:
         self.client.close()
+        self._memory.close()
 
     def cash_in(self, amount: int) -> DeviceDocument:
-        document = self.client.deposit(str(uuid.uuid4()), amount, "edge")
-        return DeviceDocument(number=document.short_document_id, amount_cents=amount, full_text=f"deposit {document.document_id} {minor_text(amount)}")
+        return self._cash_move("deposit", amount)
 
     def cash_out(self, amount: int) -> DeviceDocument:
-        document = self.client.withdraw(str(uuid.uuid4()), amount, "edge")
-        return DeviceDocument(number=document.short_document_id, amount_cents=amount, full_text=f"withDraw {document.document_id} {minor_text(amount)}")
+        return self._cash_move("withDraw", amount)
+
+    def _cash_move(self, operation: str, value: int) -> DeviceDocument:
+        """§Deposit l.391, §Withdraw l.442. A try without a clear answer leaves its documentUUID pending: the next request
+        for the same amount reuses it, and the register answers code 1 with the earlier document instead of a second one."""
+        key = self._memory.pending(operation, value) or str(uuid.uuid4())
+        self._memory.set_pending(operation, key, value)
+        self.shift.ensure_open(CASHIER)
+        send = self.client.deposit if operation == "deposit" else self.client.withdraw
+        try:
+            document = send(key, value, CASHIER)
+        except RepeatedWithoutDocument:
+            self._memory.settle(operation)
+            return DeviceDocument(number=None, amount_cents=value, full_text=f"{operation} {key} {amount(value)} (recorded earlier)")
+        except CasposError as exc:
+            if not exc.may_have_printed:
+                self._memory.settle(operation)  # refused: nothing was recorded
+            raise
+        self._memory.settle(operation)
+        return DeviceDocument(number=document.short_document_id, amount_cents=value, full_text=f"{operation} {document.document_id} {amount(value)}")
 
     def fiscal_memory_report(self, start: date, end: date) -> DeviceDocument:
         report = self.client.periodic_z_report(datetime.combine(start, day_time.min, UTC), datetime.combine(end, day_time.max, UTC))
@@ -132,65 +214,35 @@ class CasposDriver(FiscalDriver):
         return DeviceDocument(amount_cents=period, full_text=dumps(report).decode("utf-8"))
 
     def _device(self) -> str:
-        if self._factory_number is None:
-            self._factory_number = self.client.get_info().cashregister_factory_number
-        return f"{MANUFACTURER}:{self._factory_number}"
-
-    def _record(self, fiscal_id: str, created: str = "") -> FiscalRecord:
-        printed_at = int(time.time())
-        if created:
-            try:
-                printed_at = int(datetime.strptime(created, DATE_FORMAT).timestamp())
-            except ValueError:
-                printed_at = int(time.time())
-        return FiscalRecord(device=self._device(), fiscal_number=fiscal_id or "?", printed_at=printed_at)
-
-    def _item(self, index: int, line: Any) -> Item:
-        vat_type = self._vat_types.get(line.vat_rate.normalize())
-        if vat_type is None:
-            raise InvalidJob(f"Caspos has no VAT type for {line.vat_rate}%")
-        exact = (Decimal(line.unit_price) * line.quantity) == line.amount
-        return Item(name=line.name, code=str(index), quantity=line.quantity, sale_price=line.unit_price, vat_type=vat_type, line_sum=None if exact else line.amount)
-
-    @staticmethod
-    def _payments(job: FiscalJob) -> Payments:
-        if job.payment.type is PaymentType.CASH:
-            return Payments(cash=job.payment.amount)
-        if job.payment.type is PaymentType.CARD:
-            return Payments(card=job.payment.amount)
-        raise InvalidJob("Caspos takes cash or card for a sale; payment type 'other' has no Caspos field")
-
-    @staticmethod
-    def _report(kind: str, data: dict[str, Any]) -> DeviceReport:
-        total = 0
-        for currency in data.get("currencies") or []:
-            try:
-                total += minor(currency.get("saleSum", 0)) - minor(currency.get("moneyBackSum", 0)) - minor(currency.get("rollbackSum", 0))
-            except ValueError as exc:
-                raise CasposGarbled(f"unexpected report sums: {exc}") from exc
-        number = data.get("reportNumber")
-        return DeviceReport(
-            kind="Z" if kind == "Z" else "X",
-            number=int(number) if kind == "Z" and str(number or "").isdigit() else None,
-            amount_cents=total,
-            full_text=dumps(data).decode("utf-8"),
-        )
+        """``Caspos:<factory number>``, read once; a getInfo with missing fields falls back to the configured name."""
+        if self._number is None:
+            self._number = self.client.get_info().device_number() or self.name
+        return f"{MANUFACTURER}:{self._number}"[:64]
 
 
-def minor_text(value: int) -> str:
-    return str(amount(value))
+def _report(kind: str, data: dict[str, Any]) -> DeviceReport:
+    total = 0
+    for currency in data.get("currencies") or []:
+        try:
+            total += minor(currency.get("saleSum", 0)) - minor(currency.get("moneyBackSum", 0)) - minor(currency.get("rollbackSum", 0))
+        except ValueError as exc:
+            raise CasposGarbled(f"unexpected report sums: {exc}") from exc
+    number = data.get("reportNumber")
+    return DeviceReport(
+        kind="Z" if kind == "Z" else "X",
+        number=int(number) if kind == "Z" and str(number or "").isdigit() else None,
+        amount_cents=total,
+        full_text=dumps(data).decode("utf-8"),
+    )
 
 
 def open_caspos(device: FiscalDeviceConfig, state_dir: Path) -> CasposDriver:
     connection = device.connection
     if not isinstance(connection, HttpConnection):
         raise UnsupportedDevice(f"{MANUFACTURER} {device.model} needs a connection of type http")
-    vat_types = dict(DEFAULT_VAT_TYPES)
-    for rate, code in device.vat_codes.items():
-        if code not in VatType._value2member_map_:
-            raise UnsupportedDevice(f"vat_codes: {code} is not a Caspos vatType ({', '.join(str(int(t)) for t in VatType)})")
-        vat_types[rate.normalize()] = VatType(code)
+    url = str(connection.url).rstrip("/")
     timeout = device.timeouts.answer_seconds * 20
-    client = CasposClient(str(connection.url).rstrip("/"), connection.username, connection.password, timeout)
-    return CasposDriver(client, device.model, device.name, vat_types)
-
+    card_timeout = max(device.timeouts.busy_seconds, CARD_PAYMENT_SECONDS, timeout)
+    client = CasposClient(url, connection.username, connection.password, timeout, card_timeout)
+    memory = DriverMemory(state_dir / f"caspos-{hashlib.sha256(url.encode()).hexdigest()[:12]}.sqlite")
+    return CasposDriver(client, device.model, device.name, lines.vat_types(device.vat_codes), memory)
