@@ -11,6 +11,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib.core import media
 from chalicelib.core import resource_names as names
 from chalicelib.core.http_api import (
+    PAGE_POLICY,
     header,
     html_response,
     json_response,
@@ -134,7 +135,7 @@ def _download(rendered: exports.Rendered) -> Response:
     return Response(body=rendered.body, status_code=200, headers={
         "Content-Type": rendered.content_type, "Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+        "Content-Security-Policy": PAGE_POLICY, "Referrer-Policy": "no-referrer"})
 
 
 @route("/api/v1/shops/{shop_id}/catalog/{kind}", methods=["GET"])

@@ -274,3 +274,15 @@ def test_pdf_prints_any_script_on_one_till_roll_page(api, merchant, aws_env):
     assert len(reader.pages) == 1, "one till roll, however long"
     text = reader.pages[0].extract_text()
     assert "Кафе „Ловеч“ — Çay evi şəki" in text and "Артикул 59" in text and "Брой" in text
+
+
+def test_public_answers_cannot_be_framed_scripted_cached_or_sniffed(api, merchant):
+    token = token_of(put(api, merchant, receipt_body()).json)
+    page = api.call("GET", f"/r/{token}")
+    policy = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy and "script-src" not in policy
+    assert page.headers["X-Frame-Options"] == "DENY"
+    for answer in (page, api.call("GET", f"/r/{token}.json"), api.call("GET", f"/r/{token}.pdf")):
+        assert answer.headers["Cache-Control"] == "no-store"
+        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"

@@ -26,15 +26,23 @@ _CHALICE_CODES = {405: "E_METHOD_NOT_ALLOWED", 415: "E_UNSUPPORTED_MEDIA_TYPE", 
                   500: "E_INTERNAL", 403: "E_FORBIDDEN", 404: "E_NOT_FOUND"}
 
 
+# No script, no request to anywhere, no framing: the bridge's pages are documents with one inline style block
+# (and inline SVG for the QR code), so that is all they may use.
+PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; "
+               "frame-ancestors 'none'")
+_NO_SNIFF = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+
+
 def json_response(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Answers carry tenant data or a public receipt: never cached, never sniffed as another type."""
     return Response(body=json.dumps(body, separators=(",", ":")), status_code=status_code,
-                    headers={"Content-Type": "application/json", **(headers or {})})
+                    headers={"Content-Type": "application/json", **_NO_SNIFF, **(headers or {})})
 
 
 def html_response(body: str, status_code: int = 200) -> Response:
     return Response(body=body, status_code=status_code,
-                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-                             "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
+                    headers={"Content-Type": "text/html; charset=utf-8", **_NO_SNIFF,
+                             "Content-Security-Policy": PAGE_POLICY, "X-Frame-Options": "DENY"})
 
 
 def redirect(location: str) -> Response:
