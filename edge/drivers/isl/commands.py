@@ -29,6 +29,7 @@ class Command(IntEnum):
     CANCEL_FISCAL_RECEIPT = 0x3C
     SET_CLOCK = 0x3D
     READ_CLOCK = 0x3E
+    LAST_FISCAL_RECORD = 0x40
     DAILY_REPORT = 0x45
     CASH_IN_OUT = 0x46
     STATUS = 0x4A
@@ -36,6 +37,7 @@ class Command(IntEnum):
     DIAGNOSTIC_INFO = 0x5A
     TAX_RATES = 0x61
     LAST_DOCUMENT_NUMBER = 0x71
+    READ_DOCUMENT = 0x7D
     DAISY_CANCEL_FISCAL_RECEIPT = 0x82
 
 
@@ -60,6 +62,24 @@ def parse_money(text: str) -> int:
         raise FieldError(f"not an amount: {text.strip()!r}")
     sign, units, cents = match.groups()
     minor = int(units) * 100 + int((cents or "0").ljust(2, "0"))
+    return -minor if sign == "-" else minor
+
+
+_AMOUNT = re.compile(r"^([+-]?)(\d{1,12})(?:\.(\d{1,2}))?$")
+
+
+def parse_amount(text: str) -> int:
+    """An amount in an answer (33h, 35h, 45h, 46h, 4Ch) as minor units, in either form a device sends.
+
+    The documents give no format for these fields (C doc pp.12-19, P doc pp.18-25, Daisy doc pp.16-26).
+    ErpNet.FP (BgIslFiscalPrinter.Commands.cs GetReceiptAmount, BgIslFiscalPrinter.cs Cash) reads an
+    amount with a decimal point as currency units and one without as whole stotinki; so does this.
+    """
+    match = _AMOUNT.match(text.strip())
+    if not match:
+        raise FieldError(f"not an amount: {text.strip()!r}")
+    sign, whole, cents = match.groups()
+    minor = int(whole) * 100 + int(cents.ljust(2, "0")) if cents is not None else int(whole)
     return -minor if sign == "-" else minor
 
 
