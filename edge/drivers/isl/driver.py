@@ -156,8 +156,11 @@ class IslDriver(FiscalDriver):
         with self.link.lock:
             serial = self._identity()
             sales = self._sale_lines(job)
-            self._settle_open_receipt()
-            doc_before = self._last_document().number
+            last = self._last_document()
+            if last.state.fiscal_receipt_open or last.state.service_receipt_open:
+                self._settle(last.state)
+                last = self._last_document()
+            doc_before = last.number
             seq = self._next_seq(serial)
             plan = self.book.plan(job.job_id, serial, seq, f"{serial}-{self._operator:04d}-{seq:07d}", doc_before, len(job.lines), job.total)
             try:
@@ -347,13 +350,15 @@ class IslDriver(FiscalDriver):
         return ReceiptInterrupted(f"{exc}; the paid receipt was then closed") if settled == "closed" else exc
 
     def _settle_open_receipt(self) -> str | None:
+        return self._settle(self._last_document().state)
+
+    def _settle(self, state: DeviceState) -> str | None:
         """Finish whatever receipt is open: close it if fully paid, else cancel it ("closed", "cancelled" or None).
 
         4Ch tells what is due and paid on the open receipt (C doc p.20, P doc p.25, Daisy doc p.26).
         A fiscal receipt can only be cancelled before its payment (C doc p.16), and the driver pays
         the whole total in one 35h, so a receipt is either fully paid or not paid at all.
         """
-        state = self._last_document().state
         if not state.fiscal_receipt_open:
             if state.service_receipt_open:
                 self._ask(Command.CLOSE_SERVICE_RECEIPT)
