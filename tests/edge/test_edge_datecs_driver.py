@@ -177,6 +177,14 @@ def line() -> Iterator[tuple[int, str]]:
     os.close(slave)
 
 
+def answer_priming(master: int, seq: int) -> int:
+    """Play the printer for the status request a link sends first after it is opened; returns the answer's size."""
+    os.read(master, 4096)
+    answer = encode_response(seq, Command.STATUS, b"", encode_status(fiscal_mode=True))
+    os.write(master, answer)
+    return len(answer)
+
+
 def request_while(printer_side: Callable[[], object], link: IslLink, cmd: int, data: bytes = b"") -> Response:
     """One request while ``printer_side`` plays the printer on another thread; the link is closed afterwards."""
     side = threading.Thread(target=printer_side)
@@ -192,9 +200,11 @@ def request_while(printer_side: Callable[[], object], link: IslLink, cmd: int, d
 def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(port_kind: type, monkeypatch: pytest.MonkeyPatch, line: tuple[int, str]) -> None:
     monkeypatch.setattr(datecs_link, "_Port", port_kind)
     master, path = line
-    answer = encode_response(0x20, Command.LAST_DOCUMENT_NUMBER, b"0000042", encode_status(fiscal_mode=True))
+    answer = encode_response(0x21, Command.LAST_DOCUMENT_NUMBER, b"0000042", encode_status(fiscal_mode=True))
+    primed = []
 
     def printer_side() -> None:
+        primed.append(answer_priming(master, 0x20))
         os.read(master, 4096)
         for piece in (bytes([SYN]), answer[:1], answer[1:6], answer[6:-1], answer[-1:]):
             os.write(master, piece)
@@ -202,8 +212,8 @@ def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(po
 
     link = IslLink(SerialTransport(path, 115200), answer_timeout=0.5, first_seq=0x20)
     response = request_while(printer_side, link, Command.LAST_DOCUMENT_NUMBER)
-    assert (response.seq, response.cmd, response.data) == (0x20, Command.LAST_DOCUMENT_NUMBER, b"0000042")
-    assert link.bytes_in == 1 + len(answer)
+    assert (response.seq, response.cmd, response.data) == (0x21, Command.LAST_DOCUMENT_NUMBER, b"0000042")
+    assert link.bytes_in == primed[0] + 1 + len(answer)
 
 
 @PORT_KINDS
@@ -224,9 +234,10 @@ def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_ki
 def test_the_answer_timeout_starts_once_the_frame_is_on_the_line(line: tuple[int, str]) -> None:
     """At 1200 baud a 50-byte frame takes 0.42 s to go out: an answer 0.3 s after the write is in time."""
     master, path = line
-    answer = encode_response(0x20, Command.SALE, b"", encode_status(fiscal_mode=True))
+    answer = encode_response(0x21, Command.SALE, b"", encode_status(fiscal_mode=True))
 
     def printer_side() -> None:
+        answer_priming(master, 0x20)
         os.read(master, 4096)
         time.sleep(0.3)
         os.write(master, answer)
@@ -239,16 +250,23 @@ def test_a_late_answer_to_a_failed_request_is_discarded_before_the_next_one(line
     """The port is flushed after an exchange that did not end with its answer (only then can stale bytes wait)."""
     master, path = line
     late = encode_response(0x20, Command.STATUS, b"", encode_status())
-    fresh = encode_response(0x21, Command.LAST_DOCUMENT_NUMBER, b"0000043", encode_status(fiscal_mode=True))
+    fresh = encode_response(0x22, Command.LAST_DOCUMENT_NUMBER, b"0000043", encode_status(fiscal_mode=True))
     link = IslLink(SerialTransport(path, 115200), answer_timeout=0.2, retries=0, first_seq=0x20)
     with pytest.raises(datecs_link.NoAnswer):
         link.request(Command.STATUS)
     os.read(master, 4096)
     os.write(master, late)  # the printer answers after the host gave up
     time.sleep(0.05)
-    response = request_while(lambda: (os.read(master, 4096), os.write(master, fresh)), link, Command.LAST_DOCUMENT_NUMBER)
-    assert (response.seq, response.data) == (0x21, b"0000043")
-    assert link.bytes_in == len(fresh), "the late answer was flushed, never read"
+    primed = []
+
+    def printer_side() -> None:
+        primed.append(answer_priming(master, 0x21))  # the link was never primed: it sends the status request again
+        os.read(master, 4096)
+        os.write(master, fresh)
+
+    response = request_while(printer_side, link, Command.LAST_DOCUMENT_NUMBER)
+    assert (response.seq, response.data) == (0x22, b"0000043")
+    assert link.bytes_in == primed[0] + len(fresh), "the late answer was flushed, never read"
 
 
 def test_a_paid_receipt_left_open_is_closed_by_reconciliation(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter) -> None:
