@@ -535,6 +535,8 @@ def _refusal(cmd: int, data: str, state: DeviceState) -> DeviceError | None:
     The general-error bit is the OR of the '#' bits (C doc p.3, P doc p.4, Daisy doc p.4), paper out among
     them: on a command that reads it only reports the printer's state; on any other command, with or
     without data, paper out alone means the command was refused and changed nothing (C doc p.3 2.0).
+    ErpNet.FP likewise fails a command on any error bit, the general error (E199) among them
+    (BgDatecsCIslFiscalPrinter.Commands.cs and BgDaisyIslFiscalPrinter.Commands.cs status tables).
     """
     query = _is_query(cmd, data)
     refused = (
