@@ -10,6 +10,8 @@ import pytest
 from isl_fake import SERIAL, FakePrinter, Family, HostCrash
 from test_isl_golden import driver_on, job
 
+from edge.drivers.base import ClockNotSet
+
 FAMILIES: tuple[Family, ...] = ("P", "C", "Daisy")
 STEPS = 14  # commands a receipt takes on a fresh link, priming included, for the longest family (P)
 
@@ -62,3 +64,15 @@ def test_a_crash_in_the_next_job_does_not_change_what_the_previous_one_printed(f
     again = driver_on(printer, tmp_path, first_seq=0x70)
     assert again.find_receipt("job-1") == first
     assert printer.receipts_for(SERIAL[family]) == 2
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_refused_open_leaves_no_plan_so_no_later_document_passes_for_the_job(family: Family, tmp_path: Path) -> None:
+    printer = FakePrinter(family, refuse_with={0x30: {"not_allowed", "clock"}})
+    driver = driver_on(printer, tmp_path)
+    with pytest.raises(ClockNotSet):
+        driver.print_receipt(job("job-1"))
+    printer.refuse_with.clear()
+    driver.x_report()  # a document between the refused open and the next receipt
+    driver.print_receipt(job("job-2"))
+    assert driver.find_receipt("job-1") is None and printer.receipts_for(SERIAL[family]) == 1

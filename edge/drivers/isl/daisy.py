@@ -50,7 +50,7 @@ class DaisyDriver(IslDriver):
     """Daisy documents neither 30h without data nor a journal read by document: after a crash, 4Ch's count of
     sales and amount of the last fiscal receipt (Daisy doc p.26) must match the job the plan was made for."""
 
-    def _completed(self, plan: SalePlan, last_document: int) -> datetime | bool:
+    def _completed(self, plan: SalePlan) -> datetime | bool:
         bounded = self._closed_before_next_plan(plan)
         if bounded is not None:
             return bounded

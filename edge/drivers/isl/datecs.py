@@ -75,7 +75,7 @@ class DatecsPDriver(IslDriver):
     def _next_seq(self, serial: str) -> int:
         return max(self._last_sale(), self.book.highest_seq(serial)) + 1
 
-    def _completed(self, plan: SalePlan, last_document: int) -> datetime | bool:
+    def _completed(self, plan: SalePlan) -> datetime | bool:
         bounded = self._closed_before_next_plan(plan)
         return bounded if bounded is not None else self._last_sale() >= plan.seq
 
@@ -83,7 +83,7 @@ class DatecsPDriver(IslDriver):
 class DatecsCDriver(IslDriver):
     """C has no 30h without data; its EJ names each document's kind and date-time (7Dh, C doc p.30)."""
 
-    def _completed(self, plan: SalePlan, last_document: int) -> datetime | bool:
+    def _completed(self, plan: SalePlan) -> datetime | bool:
         number = plan.doc_before + 1
         parts = self._ask(Command.READ_DOCUMENT, f"0,{number},1").split(",")  # option 0, that number, fiscal receipts only
         if parts[0] != "P":

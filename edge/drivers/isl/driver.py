@@ -130,7 +130,7 @@ class IslDriver(FiscalDriver):
     # -- what a family does its own way ------------------------------------------------------
 
     @abstractmethod
-    def _completed(self, plan: SalePlan, last_document: int) -> datetime | bool:
+    def _completed(self, plan: SalePlan) -> datetime | bool:
         """Whether the planned receipt (not open, not being cancelled) was closed: its own date-time where the device
         keeps it, else True; False if the device proves it was not."""
 
@@ -166,6 +166,8 @@ class IslDriver(FiscalDriver):
             try:
                 self._ask(Command.OPEN_FISCAL_RECEIPT, self.dialect.open_receipt(self._operator, self._password, plan.unp))
             except DeviceError as exc:
+                if not isinstance(exc, DeviceUnreachable | DeviceBusy):
+                    self.book.discard(job.job_id)  # refused: nothing was opened, and no later document is this job's
                 raise self._interrupted(exc, opened=False) from exc
             try:
                 self._fill_and_pay(job, sales)
@@ -189,10 +191,9 @@ class IslDriver(FiscalDriver):
             assert refreshed is not None
             if refreshed.cancelling:
                 return None
-            last = self._last_document().number
-            if last <= refreshed.doc_before:
+            if self._last_document().number <= refreshed.doc_before:
                 return None
-            completed = self._completed(refreshed, last)
+            completed = self._completed(refreshed)
             return self._record(refreshed, completed) if completed else None
 
     def last_receipt(self) -> FiscalRecord | None:

@@ -100,6 +100,11 @@ class SaleBook:
         assert plan is not None
         return plan
 
+    def discard(self, job_id: str) -> None:
+        """Forget a plan whose receipt the printer refused to open: nothing of it can be on the printer."""
+        with self._lock:
+            self._db.execute("DELETE FROM sales WHERE job_id = ?", (job_id,))
+
     def mark_cancelling(self, device: str, seq: int) -> None:
         """Written before the receipt with this sequence is cancelled: it will never be closed."""
         with self._lock:
