@@ -26,6 +26,7 @@ _SHARED: dict[int, Handler] = {
     0x35: receipt.total,
     0x36: receipt.fiscal_text,
     0x38: receipt.close_fiscal,
+    0x39: receipt.customer_info,
     0x3D: info.set_clock,
     0x3E: info.read_clock,
     0x45: service.daily_report,

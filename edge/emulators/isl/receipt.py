@@ -469,3 +469,11 @@ def cancel_daisy(p: FiscalPrinter, data: str) -> str:
 def _void(p: FiscalPrinter, receipt: OpenReceipt) -> None:
     p.open, p.last_closed = None, receipt
     p.close_document("cancelled", receipt)
+
+
+def customer_info(p: FiscalPrinter, data: str) -> str:
+    """39h prints the buyer's details, only on an invoice after its payment (C doc p.15, P doc p.21,
+    Daisy doc p.19); invoices are refused here (no invoice number range), so 39h is always refused."""
+    if not data:
+        raise SyntaxFault("39h needs the buyer's identification")
+    raise NotAllowed("no invoice is open")
