@@ -259,7 +259,7 @@ def sale(p: FiscalPrinter, data: str) -> str:
     The department form (<Tab><Dept><Tab>) is not emulated: no departments are programmed."""
     daisy = p.family.key == "DAISY"
     match = (_DAISY_SALE if daisy else _DATECS_SALE).fullmatch(data)
-    if match is None or (match["unit"] and p.family.key != "P"):
+    if match is None or (not daisy and match["unit"] and p.family.key != "P"):
         raise SyntaxFault("not a sale line")
     text = _sale_text(p, match["text"])
     letter = match["group"]
@@ -373,8 +373,9 @@ def total(p: FiscalPrinter, data: str) -> str:
         payment = (_DAISY_PAYMENT if p.family.key == "DAISY" else _DATECS_PAYMENT).fullmatch(match["pay"])
         if payment is None or (payment["mode"] and payment["mode"] not in p.family.payment_codes):
             raise SyntaxFault("unknown payment")
-        if payment.groupdict().get("type") and payment["mode"] != "C":
-            raise SyntaxFault("a pinpad payment type only with card (C doc p.13)")
+        pinpad = None if p.family.key == "DAISY" else payment["type"]
+        if pinpad and (p.family.key != "C" or payment["mode"] != "C"):
+            raise SyntaxFault("a pinpad payment type only with card, on C (C doc p.13)")
         mode = p.family.payment_codes[payment["mode"] or "P"]
         amount = parse_money(payment["amount"], digits=10)
     else:
