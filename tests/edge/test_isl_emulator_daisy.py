@@ -63,7 +63,7 @@ def test_exact_payment_answers_d_and_overpayment_r(daisy: Wire) -> None:
     assert daisy.send(0x35, "\tP4.10").text == "D0.00"  # "paid <= total" is D (Daisy doc p.18)
     assert daisy.send(0x38).text == "0001,0001"
     assert daisy.printer.journal[-1].paid == (("card", 500), ("cash", 410))
-    daisy.send(0x30, f"1,1,DY000600-OP01-0000002")
+    daisy.send(0x30, "1,1,DY000600-OP01-0000002")
     daisy.send(0x31, b"Tea\t\xc11.00")
     assert daisy.send(0x35, "\tP2.00").text == "R1.00"
 
