@@ -280,6 +280,15 @@ def test_the_ej_gives_back_a_receipts_unp(dp25: Wire) -> None:
     assert dp25.send(0x7D, "0,5,1").text == "F"
 
 
+def test_the_journal_counts_receipts_per_unp(dp25: Wire) -> None:
+    for _ in range(2):  # the same sale printed twice (a driver that lost track) shows as two receipts
+        dp25.send(0x30, OPEN_C)
+        sell(dp25)
+        dp25.send(0x35, "\t")
+        dp25.send(0x38)
+    assert [d.number for d in dp25.printer.receipts_by_unp()["DT000600-0001-0000001"]] == [1, 2]
+
+
 # -- service receipts, reports, cash, status, info ------------------------------------------------------
 
 

@@ -69,7 +69,9 @@ _REPORT = {
 
 
 def daily_report(p: FiscalPrinter, data: str) -> str:
-    """45h: Z (0, or no data; Daisy also 1) or X (2; Daisy also 3).
+    """45h: Z (0, or no data; Daisy also 1) or X (2; Daisy also 3). No data is a Z on Daisy (Daisy doc p.23);
+    the C and P documents leave it open, and ErpNet.FP (BgIslFiscalPrinter.Commands.cs, PrintDailyReport)
+    sends a Z without data.
 
     C and P answer Closure,FM_Total,TotA..TotH (C doc p.18, P doc p.23); Daisy answers
     Closure,Tax1..Tax8,StTax1..StTax8, 17 fields (Daisy doc p.23-24), and nothing for 8/9.
