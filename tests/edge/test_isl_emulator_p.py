@@ -146,3 +146,17 @@ def test_payment_letters_of_p(fp800: Wire) -> None:
     assert fp800.send(0x35, "\tr1.00").text == "R+0.00"  # bank transfer (P doc p.20)
     fp800.send(0x38)
     assert fp800.printer.journal[-1].paid == (("bank_transfer", 100),)
+
+
+def test_a_refused_opening_leaves_the_sale_number_alone(fp800: Wire) -> None:
+    paid_receipt(fp800)
+    fp800.printer.faults.paper_out = True
+    assert "2.0" in fp800.send(0x30, "1,0000,1,DT000600-OP01-0001005").bits()
+    fp800.printer.faults.paper_out = False
+    assert fp800.send(0x30).text == "0001000"  # still the last issued one (P doc p.17)
+
+
+def test_invoices_are_refused_for_want_of_a_number_range(fp800: Wire) -> None:
+    assert NOT_ALLOWED in fp800.send(0x30, f"1,0000,1,I,{UNP}").bits()  # P doc p.16, 42h p.23
+    assert NOT_ALLOWED in fp800.send(0x2E, "1,0000,1,I12,E1").bits()
+    assert SYNTAX in fp800.send(0x2E, "1,0000,1,I12,X1").bits()

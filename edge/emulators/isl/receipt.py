@@ -35,7 +35,8 @@ def _counts(p: FiscalPrinter, second: int) -> str:
 
 
 def _start(p: FiscalPrinter, receipt: OpenReceipt) -> None:
-    """The refusals every receipt opening shares (C doc p.10, P doc p.17, Daisy doc p.14)."""
+    """The refusals every receipt opening shares (C doc p.10, P doc p.17, Daisy doc p.14); a refused
+    opening changes nothing, an accepted one makes its unique sale number the last one."""
     if p.open is not None:
         raise NotAllowed("a receipt is already open")
     p.require_fiscal_memory()
@@ -47,6 +48,8 @@ def _start(p: FiscalPrinter, receipt: OpenReceipt) -> None:
     p.open = receipt
     p.documents_today += 1
     p.receipts_today += 1
+    if receipt.unp is not None:
+        p.last_unp = receipt.unp
 
 
 def _own_unp(p: FiscalPrinter, pattern: re.Pattern[str], unp: str) -> str:
@@ -55,7 +58,6 @@ def _own_unp(p: FiscalPrinter, pattern: re.Pattern[str], unp: str) -> str:
         raise SyntaxFault("unique sale number out of format")
     if match["serial"] != p.serial:
         raise NotAllowed("the unique sale number names another device")
-    p.last_unp = unp
     return unp
 
 
@@ -110,7 +112,6 @@ def open_fiscal_p(p: FiscalPrinter, data: str) -> str:
         raise NotAllowed("the UNP must be set at least once (P doc p.16)")
     else:
         unp = f"{p.last_unp[:-7]}{int(p.last_unp[-7:]) + 1:07d}"  # the FD increments it (P doc p.16)
-        p.last_unp = unp
     _start(p, OpenReceipt("fiscal", operator=number, unp=unp))
     return _counts(p, p.receipts_today)
 
@@ -191,33 +192,37 @@ def open_storno_p(p: FiscalPrinter, data: str) -> str:
     if len(fields) < 4:
         raise SyntaxFault("expected OpNum,Password,TillNum,...")
     operator, password, till, *rest = fields
-    if rest and re.fullmatch(r"I\d{1,10}", rest[0]):
-        raise NotAllowed("no invoice number range is set (P doc p.23, 42h)")
+    invoice = bool(rest) and re.fullmatch(r"I\d{1,10}", rest[0]) is not None
+    if invoice:
+        rest.pop(0)
     unp = rest.pop(0) if rest and P_UNP.fullmatch(rest[0]) else None
     if not rest or (match := _P_STORNO.fullmatch(rest[0])) is None or len(rest) not in (1, 4):
         raise SyntaxFault("expected <StType><DocNo>[,<StUNP>,<StDT>,<StFMIN>]")
     _till(till)
+    if len(rest) == 4:
+        st_unp, at, fiscal_memory = rest[1:]
+        if P_UNP.fullmatch(st_unp) is None or not re.fullmatch(r"\d{8}", fiscal_memory):
+            raise SyntaxFault("bad storno origin")
+        _datetime(at, "%d%m%y%H%M%S")
     operator_number = p.check_operator(operator, password)
+    if invoice:
+        raise NotAllowed("no invoice number range is set (P doc p.23, 42h)")
     if unp is not None:
         _own_unp(p, P_UNP, unp)
     if len(rest) == 1:
-        return _reverse_whole(p, operator_number, match["reason"], int(match["doc"]))
-    st_unp, at, fiscal_memory = rest[1:]
-    if P_UNP.fullmatch(st_unp) is None or not re.fullmatch(r"\d{8}", fiscal_memory):
-        raise SyntaxFault("bad storno origin")
-    _datetime(at, "%d%m%y%H%M%S")
+        return _reverse_whole(p, operator_number, unp, match["reason"], int(match["doc"]))
     origin = p.storno_origin(match["reason"], match["doc"], at, fiscal_memory, st_unp)
     _start(p, OpenReceipt("storno", operator=operator_number, unp=unp, storno=origin))
     p.stornos_today += 1
     return _counts(p, p.receipts_today)
 
 
-def _reverse_whole(p: FiscalPrinter, operator: int, reason: str, number: int) -> str:
+def _reverse_whole(p: FiscalPrinter, operator: int, unp: str | None, reason: str, number: int) -> str:
     original = next((d for d in p.journal if d.number == number and d.kind == "fiscal"), None)
     if original is None:
         raise NotAllowed("no such receipt in the journal (P doc p.16)")
     origin = p.storno_origin(reason, str(number), original.at.strftime("%d%m%y%H%M%S"), p.fiscal_memory, original.unp)
-    receipt = OpenReceipt("storno", operator=operator, storno=origin, lines=list(original.lines))
+    receipt = OpenReceipt("storno", operator=operator, unp=unp, storno=origin, lines=list(original.lines))
     _start(p, receipt)
     p.stornos_today += 1
     receipt.paid, receipt.totalled = {"cash": receipt.total}, True
