@@ -51,6 +51,16 @@ def test_a_control_byte_in_the_data_is_nak(dp25: Wire) -> None:
     assert dp25.raw(request(0x21, 0x36, b"a\x07b")) == b"\x15"  # DATA is 20h-FFh, 09h, 0Ah (C doc p.5)
 
 
+def test_seq_beyond_7fh_is_nak_on_datecs_but_taken_by_daisy(dp25: Wire) -> None:
+    assert dp25.raw(request(0x80, 0x71)) == b"\x15"  # C doc p.5: SEQ 20h-7Fh
+    assert parse(Wire(FiscalPrinter("Compact S")).raw(request(0xFE, 0x71))).seq == 0xFE  # Daisy doc p.3: 20h-FFh
+
+
+def test_data_longer_than_213_bytes_is_nak(dp25: Wire) -> None:
+    assert dp25.raw(request(0x21, 0x36, b"a" * 214)) == b"\x15"  # C doc p.5: 0-213 bytes host to device
+    assert parse(dp25.raw(request(0x22, 0x36, b"a" * 213))).cmd == 0x36
+
+
 def test_unknown_command_answers_no_data_and_the_invalid_command_bit(dp25: Wire) -> None:
     answer = dp25.send(0x7E)
     assert answer.data == b"" and {INVALID, GENERAL} <= answer.bits()  # C doc p.5, status 0.1 and 0.5 (p.3)

@@ -30,7 +30,6 @@ class OpenReceipt:
     kind: Literal["fiscal", "storno", "service"]
     operator: int = 0
     unp: str | None = None
-    invoice: bool = False
     storno: StornoOrigin | None = None
     lines: list[tuple[str, str, int]] = field(default_factory=list)  # (text, group A-H, amount)
     adjustments: list[tuple[str, int]] = field(default_factory=list)  # subtotal discounts: (group, amount)

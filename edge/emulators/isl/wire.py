@@ -53,12 +53,6 @@ def encode_answer(seq: int, cmd: int, data: bytes, status: bytes) -> bytes:
     return bytes([STX]) + body + checksum(body) + bytes([ETX])
 
 
-def encode_request(seq: int, cmd: int, data: bytes) -> bytes:
-    """A host frame; tests build the documents' example requests with it."""
-    body = bytes([len(data) + 4 + OFFSET, seq, cmd]) + data + bytes([POSTAMBLE])
-    return bytes([STX]) + body + checksum(body) + bytes([ETX])
-
-
 def _data_is_valid(data: bytes) -> bool:
     # DATA: 20h-FFh and additionally 09h and 0Ah (C doc p.5, P doc p.7).
     return all(b >= 0x20 or b in (0x09, 0x0A) for b in data)
