@@ -155,3 +155,9 @@ def test_passwords_may_not_repeat(daisy: Wire) -> None:
     assert NOT_ALLOWED in daisy.send(0x65, "1,1,2").bits()  # operator 2 has "2" (Daisy doc p.31)
     assert daisy.send(0x65, "1,1,77").data == b""
     assert daisy.send(0x30, f"1,77,{UNP}").text == "0001,0001"
+
+
+def test_invoices_and_unknown_receipt_types(daisy: Wire) -> None:
+    assert NOT_ALLOWED in daisy.send(0x30, f"{OPEN_D}\tI").bits()  # no invoice number range (Daisy doc p.14)
+    assert SYNTAX in daisy.send(0x30, f"{OPEN_D}\tX").bits()
+    assert SYNTAX in daisy.send(0x30, f"{OPEN_D}\tR1,15,2018-03-30\t02000600").bits()

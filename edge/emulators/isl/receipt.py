@@ -126,20 +126,18 @@ def open_fiscal_daisy(p: FiscalPrinter, data: str) -> str:
     if len(fields) != 3:
         raise SyntaxFault("expected ClerkNum,Password,UnicSaleNum")
     operator, password, unp_text = fields
-    kind: str = "fiscal"
+    invoice = tail == ["I"] or (len(tail) == 2 and tail[0].startswith("C"))  # an invoice or a credit note
     storno = None
-    if tail == ["I"] or (tail and tail[0][:1] == "C" and len(tail) == 2):
-        kind = "invoice"
-    elif len(tail) == 2 and (match := _DAISY_STORNO.fullmatch(tail[0])) is not None:
+    if tail and not invoice:
+        match = _DAISY_STORNO.fullmatch(tail[0])
+        if match is None or len(tail) != 2:
+            raise SyntaxFault("unknown receipt type")
         _datetime(match["at"], "%d-%m-%y %H:%M:%S" if match[4] else "%d-%m-%y %H:%M")
         storno = p.storno_origin(match["reason"], match["doc"], match["at"], tail[1], None)
-        kind = "storno"
-    elif tail:
-        raise SyntaxFault("unknown receipt type")
     if DAISY_UNP.fullmatch(unp_text) is None:
         raise SyntaxFault("unique sale number out of format")
     number = p.check_operator(operator, password)
-    if kind == "invoice":
+    if invoice:
         raise NotAllowed("no invoice number range is set (Daisy doc p.14)")
     unp = _own_unp(p, DAISY_UNP, unp_text)
     _start(p, OpenReceipt("storno" if storno else "fiscal", operator=number, unp=unp, storno=storno))
