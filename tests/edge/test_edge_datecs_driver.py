@@ -1,4 +1,5 @@
-"""The Datecs/Daisy driver against the byte-level emulator, through a real pseudo-terminal (pyserial) and real TCP."""
+"""The ISL driver against the emulator written independently from the documents, through a real pseudo-terminal
+(pyserial) and real TCP. The printers' operator 1 has the password the config gives (a shop may set its own: 65h)."""
 
 from __future__ import annotations
 
@@ -41,20 +42,32 @@ from edge.drivers.isl.frame import (
     encode_response,
     encode_status,
 )
+from edge.drivers.isl.daisy import DAISY, DaisyDriver
+from edge.drivers.isl.datecs import DATECS_C, DATECS_P, DatecsCDriver, DatecsPDriver
 from edge.drivers.isl.link import IslLink, SerialTransport
+from edge.drivers.isl.sales import open_book
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.server import PtyServer, TcpServer
 
 FAST = {"answer_seconds": 0.15, "busy_seconds": 0.6, "retries": 2}
+PASSWORD = "4321"
+CYRILLIC_B = b"\xc1"  # Б in cp1251: the emulator's first 20 % group (А 0 %, Б 20 %)
 
 
 def serial_config(path: str, manufacturer: str = "DATECS", model: str = "DP25") -> FiscalDeviceConfig:
-    return FiscalDeviceConfig(manufacturer=manufacturer, model=model, connection={"type": "serial", "port": path, "baud_rate": 115200}, timeouts=FAST)
+    connection = {"type": "serial", "port": path, "baud_rate": 115200}
+    return FiscalDeviceConfig(manufacturer=manufacturer, model=model, connection=connection, timeouts=FAST, operator_password=PASSWORD)
+
+
+def emulated(model: str) -> FiscalPrinter:
+    printer = FiscalPrinter(model)
+    printer.passwords[1] = PASSWORD
+    return printer
 
 
 @pytest.fixture
 def printer() -> FiscalPrinter:
-    return FiscalPrinter()
+    return emulated("DP25")
 
 
 @pytest.fixture
@@ -78,7 +91,7 @@ def test_receipt_over_a_serial_port_carries_the_job_and_reconciles(driver: IslDr
     [receipt] = printer.fiscal_receipts()
     assert record.fiscal_number == f"{receipt.number:07d}" and record.device == "DATECS:DT000600"
     assert receipt.unp == "DT000600-0001-0000001" and receipt.texts == ("SALE ID job-1",)
-    assert receipt.lines == (("Coffee", "A", 1050), ("Tea", "A", 280)) and receipt.paid == (("cash", 1330),)
+    assert receipt.lines == (("Coffee", "B", 1050), ("Tea", "B", 280)) and receipt.paid == (("cash", 1330),)
     assert driver.find_receipt("job-1") == record and driver.last_receipt() == record
     assert driver.find_receipt("job-never") is None
     assert driver.print_receipt(make_job("job-2")).fiscal_number == "0000002"
@@ -89,10 +102,10 @@ def test_the_receipt_is_the_documented_command_sequence(pty: PtyServer, driver: 
     driver.print_receipt(make_job("job-1"))
     del printer.commands[:]
     driver.print_receipt(make_job("job-2"))
-    # Identity and tax rates were read for the first receipt. The answer to the last-sale query
+    # Identity and tax rates were read for the first receipt. The answer to the last-document query
     # carries the status bytes that say whether a receipt was left open: no separate status command.
     assert printer.commands == [
-        Command.OPEN_FISCAL_RECEIPT, Command.LAST_DOCUMENT_NUMBER, Command.OPEN_FISCAL_RECEIPT, Command.SALE, Command.SALE,
+        Command.LAST_DOCUMENT_NUMBER, Command.OPEN_FISCAL_RECEIPT, Command.SALE, Command.SALE,
         Command.FISCAL_TEXT, Command.SUBTOTAL, Command.TOTAL, Command.CLOSE_FISCAL_RECEIPT, Command.READ_CLOCK,
     ]
     assert pty.bytes_in > 0 and pty.bytes_out > 0
@@ -102,19 +115,19 @@ def test_a_receipt_left_open_by_another_program_is_finished_before_the_next_one(
     printer.execute(Command.OPEN_SERVICE_RECEIPT, b"")
     driver.print_receipt(make_job("job-1"))
     assert [d.kind for d in printer.journal] == ["service", "fiscal"]
-    printer.execute(Command.OPEN_FISCAL_RECEIPT, b"1,0000,1,DT000600-0001-0000009")
-    printer.execute(Command.SALE, b"Gum\tA1.00")
+    printer.execute(Command.OPEN_FISCAL_RECEIPT, b"2,2,DT000600-0002-0000009,1")  # C doc p.10, operator 2's factory password
+    printer.execute(Command.SALE, b"Gum\t" + CYRILLIC_B + b"1.00")
     record = driver.print_receipt(make_job("job-2"))
     assert [d.kind for d in printer.journal] == ["service", "fiscal", "cancelled", "fiscal"]
     assert record.fiscal_number == f"{printer.journal[-1].number:07d}"
-    assert printer.receipts_with_text("job-2")[0].unp == "DT000600-0001-0000010"
+    assert printer.receipts_with_text("job-2")[0].unp == "DT000600-0001-0000002"
 
 
 def test_line_amounts_that_are_not_price_times_quantity_travel_as_an_adjustment(driver: IslDriver, printer: FiscalPrinter) -> None:
     job = make_job("job-adj")
     lines = [job.lines[0].model_copy(update={"amount": 1000}), job.lines[1]]
     driver.print_receipt(job.model_copy(update={"lines": lines, "total": 1280, "payment": job.payment.model_copy(update={"amount": 1280})}))
-    assert printer.fiscal_receipts()[0].lines[0] == ("Coffee", "A", 1000)
+    assert printer.fiscal_receipts()[0].lines[0] == ("Coffee", "B", 1000)
 
 
 def test_crash_after_close_is_reconciled_as_printed_by_a_new_driver(pty: PtyServer, driver: IslDriver, printer: FiscalPrinter, tmp_path: Path) -> None:
@@ -350,10 +363,11 @@ def test_reports_cash_text_and_clock(driver: IslDriver, printer: FiscalPrinter) 
 
 
 def test_tcp_transport_default_port_and_shared_state(printer: FiscalPrinter, tmp_path: Path) -> None:
-    assert FiscalDeviceConfig.model_validate({"manufacturer": "DATECS", "model": "FP700", "connection": {"type": "tcp", "host": "10.0.0.5"}}).connection.port == 3999  # type: ignore[union-attr]
+    assert FiscalDeviceConfig.model_validate({"manufacturer": "DATECS", "model": "DP25", "connection": {"type": "tcp", "host": "10.0.0.5"}}).connection.port == 3999  # type: ignore[union-attr]
     server = TcpServer(printer).start()
     try:
-        config = FiscalDeviceConfig(manufacturer="DATECS", model="FP700", connection={"type": "tcp", "host": "127.0.0.1", "port": server.port}, timeouts=FAST)
+        connection = {"type": "tcp", "host": "127.0.0.1", "port": server.port}
+        config = FiscalDeviceConfig(manufacturer="DATECS", model="DP25", connection=connection, timeouts=FAST, operator_password=PASSWORD)
         tcp_driver = create_driver(config, tmp_path)
         assert tcp_driver.print_receipt(make_job("job-tcp")).fiscal_number == "0000001"
         server.faults.silent = True
@@ -365,7 +379,7 @@ def test_tcp_transport_default_port_and_shared_state(printer: FiscalPrinter, tmp
 
 
 def test_daisy_dialect_over_a_serial_port(tmp_path: Path) -> None:
-    printer = FiscalPrinter("daisy")
+    printer = emulated("Compact M")
     server = PtyServer(printer).start()
     try:
         daisy = create_driver(serial_config(server.path, "Daisy", "Compact M"), tmp_path)
@@ -433,3 +447,43 @@ def test_device_operations_over_the_serial_port(driver: IslDriver, printer: Fisc
         driver.fiscal_memory_report(date(2024, 1, 1), date(2024, 1, 31))
     assert unsupported.value.code == "E_UNSUPPORTED_OPERATION" and not unsupported.value.transient
     assert driver.x_report().amount_cents == 1330
+
+
+FAMILY_DRIVERS = {"DP25": (DATECS_C, DatecsCDriver), "FP800": (DATECS_P, DatecsPDriver), "eXpert SX": (DAISY, DaisyDriver)}
+
+
+@pytest.mark.parametrize("model", FAMILY_DRIVERS)
+def test_each_family_prints_with_its_factory_operator_and_finds_out_what_a_crash_left(model: str, tmp_path: Path) -> None:
+    """No operator configured: each family's factory operator and password (P doc p.31, C doc p.23, Daisy: ErpNet.FP)
+    as the emulator read them from the same documents; a receipt cut off mid-way is cancelled and proven unprinted,
+    one cut off after its close is found by a restarted driver through the family's own recovery commands."""
+    printer = FiscalPrinter(model)
+    server = PtyServer(printer).start()
+    dialect, kind = FAMILY_DRIVERS[model]
+
+    def fresh() -> IslDriver:
+        return kind(IslLink(SerialTransport(server.path, 115200), answer_timeout=0.15, retries=2), open_book(tmp_path), dialect, model, "Front")
+
+    try:
+        driver = fresh()
+        driver.print_receipt(make_job("job-1"))
+        server.faults.drop_after = Command.FISCAL_TEXT
+        with pytest.raises(ReceiptInterrupted):
+            driver.print_receipt(make_job("job-2"))
+        server.faults.silent = False
+        assert driver.find_receipt("job-2") is None and printer.journal[-1].kind == "cancelled"
+
+        server.faults.drop_after = Command.CLOSE_FISCAL_RECEIPT
+        with pytest.raises(ReceiptInterrupted):
+            driver.print_receipt(make_job("job-2"))
+        driver.close()
+        server.faults.silent = False
+        restarted = fresh()
+        found = restarted.find_receipt("job-2")
+        assert found is not None and found.fiscal_number == f"{printer.fiscal_receipts()[-1].number:07d}"
+        restarted.close()
+    finally:
+        server.stop()
+    assert {unp: len(docs) for unp, docs in printer.receipts_by_unp().items()} == {
+        f"{printer.serial}-0001-0000001": 1, f"{printer.serial}-0001-0000003": 1,
+    }
