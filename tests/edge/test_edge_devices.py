@@ -129,7 +129,7 @@ def test_a_damaged_settings_file_stops_the_edge_with_one_line(stack: Stack) -> N
 
 
 def test_com_ports_list_a_pty_and_the_poller_switches_to_the_saved_printer(stack: Stack, tmp_path: Path) -> None:
-    printer = FiscalPrinter()
+    printer = FiscalPrinter("FP800")  # Datecs P: operator 1's factory password "0000" (P doc p.31), no operator configured
     pty = PtyServer(printer).start()
     link = tmp_path / "ttyFISCAL0"
     os.symlink(pty.path, link)
@@ -142,7 +142,7 @@ def test_com_ports_list_a_pty_and_the_poller_switches_to_the_saved_printer(stack
         stack.send(make_job("job-sim"))
         wait_for(lambda: stack.settled("job-sim"), what="job printed on the simulated register")
         [seeded] = _devices(stack)
-        datecs = {"id": seeded["id"], "name": "Front DP25", "manufacturer": "DATECS", "model": "DP25",
+        datecs = {"id": seeded["id"], "name": "Front FP800", "manufacturer": "DATECS", "model": "FP800",
                   "connection_details": {"type": "Serial", "details": {"port": str(link), "baud_rate": 115200}}}
         assert stack.manage("save_fiscal_device", datecs).json()["success"] is True
 
