@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from edge_harness import make_job
+from isl_fake import answer_frame
 from pydantic import ValidationError
 
 from edge.config import FiscalDeviceConfig
@@ -29,21 +30,15 @@ from edge.drivers.base import (
 )
 from edge.drivers.isl import link as datecs_link
 from edge.drivers.isl.commands import Command
+from edge.drivers.isl.daisy import DAISY, DaisyDriver
+from edge.drivers.isl.datecs import DATECS_C, DATECS_P, DatecsCDriver, DatecsPDriver
 from edge.drivers.isl.driver import (
     DeviceSilent,
     GarbledAnswer,
     IslDriver,
     ReceiptInterrupted,
 )
-from edge.drivers.isl.frame import (
-    SYN,
-    Response,
-    decode_request,
-    encode_response,
-    encode_status,
-)
-from edge.drivers.isl.daisy import DAISY, DaisyDriver
-from edge.drivers.isl.datecs import DATECS_C, DATECS_P, DatecsCDriver, DatecsPDriver
+from edge.drivers.isl.frame import SYN, Response
 from edge.drivers.isl.link import IslLink, SerialTransport
 from edge.drivers.isl.sales import open_book
 from edge.emulators.isl.device import FiscalPrinter
@@ -51,6 +46,8 @@ from edge.emulators.isl.server import PtyServer, TcpServer
 
 FAST = {"answer_seconds": 0.15, "busy_seconds": 0.6, "retries": 2}
 PASSWORD = "4321"
+IDLE = bytes([0x80] * 6)
+FISCAL_MODE = bytes.fromhex("80 80 80 80 80 88")  # 5.3: fiscal mode (C doc p.3)
 CYRILLIC_B = b"\xc1"  # Б in cp1251: the emulator's first 20 % group (А 0 %, Б 20 %)
 
 
@@ -193,7 +190,7 @@ def line() -> Iterator[tuple[int, str]]:
 def answer_priming(master: int, seq: int) -> int:
     """Play the printer for the status request a link sends first after it is opened; returns the answer's size."""
     os.read(master, 4096)
-    answer = encode_response(seq, Command.STATUS, b"", encode_status(fiscal_mode=True))
+    answer = answer_frame(seq, Command.STATUS, b"", FISCAL_MODE)
     os.write(master, answer)
     return len(answer)
 
@@ -213,7 +210,7 @@ def request_while(printer_side: Callable[[], object], link: IslLink, cmd: int, d
 def test_an_answer_that_arrives_in_pieces_is_reassembled_from_the_serial_port(port_kind: type, monkeypatch: pytest.MonkeyPatch, line: tuple[int, str]) -> None:
     monkeypatch.setattr(datecs_link, "_Port", port_kind)
     master, path = line
-    answer = encode_response(0x21, Command.LAST_DOCUMENT_NUMBER, b"0000042", encode_status(fiscal_mode=True))
+    answer = answer_frame(0x21, Command.LAST_DOCUMENT_NUMBER, b"0000042", FISCAL_MODE)
     primed = []
 
     def printer_side() -> None:
@@ -236,7 +233,7 @@ def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_ki
     transport = SerialTransport(path, 115200)
     try:
         assert transport.read(0.01) == b""
-        frames = encode_response(0x21, Command.STATUS, b"", encode_status()) + bytes([SYN])
+        frames = answer_frame(0x21, Command.STATUS, b"", IDLE) + bytes([SYN])
         os.write(master, frames)
         time.sleep(0.05)
         assert transport.read(0.5) == frames
@@ -247,7 +244,7 @@ def test_the_serial_port_returns_everything_that_has_arrived_in_one_read(port_ki
 def test_the_answer_timeout_starts_once_the_frame_is_on_the_line(line: tuple[int, str]) -> None:
     """At 1200 baud a 50-byte frame takes 0.42 s to go out: an answer 0.3 s after the write is in time."""
     master, path = line
-    answer = encode_response(0x21, Command.SALE, b"", encode_status(fiscal_mode=True))
+    answer = answer_frame(0x21, Command.SALE, b"", FISCAL_MODE)
 
     def printer_side() -> None:
         answer_priming(master, 0x20)
@@ -262,8 +259,8 @@ def test_the_answer_timeout_starts_once_the_frame_is_on_the_line(line: tuple[int
 def test_a_late_answer_to_a_failed_request_is_discarded_before_the_next_one(line: tuple[int, str]) -> None:
     """The port is flushed after an exchange that did not end with its answer (only then can stale bytes wait)."""
     master, path = line
-    late = encode_response(0x20, Command.STATUS, b"", encode_status())
-    fresh = encode_response(0x22, Command.LAST_DOCUMENT_NUMBER, b"0000043", encode_status(fiscal_mode=True))
+    late = answer_frame(0x20, Command.STATUS, b"", IDLE)
+    fresh = answer_frame(0x22, Command.LAST_DOCUMENT_NUMBER, b"0000043", FISCAL_MODE)
     link = IslLink(SerialTransport(path, 115200), answer_timeout=0.2, retries=0, first_seq=0x20)
     with pytest.raises(datecs_link.NoAnswer):
         link.request(Command.STATUS)
@@ -430,8 +427,8 @@ def test_emulator_decodes_what_the_driver_writes(pty: PtyServer, driver: IslDriv
     pty.endpoint.receive = lambda chunk, send: (captured.append(chunk), receive(chunk, send))[1]  # type: ignore[method-assign]
     driver.cash_in_out(250)
     frames = b"".join(captured)
-    request = decode_request(frames[frames.rindex(b"\x01") :])
-    assert (request.cmd, request.data) == (Command.CASH_IN_OUT, b"2.50")
+    request = frames[frames.rindex(b"\x01") :]
+    assert (request[3], request[4:-6]) == (Command.CASH_IN_OUT, b"2.50")  # 01 LEN SEQ CMD DATA 05 BCC(4) 03
 
 
 def test_device_operations_over_the_serial_port(driver: IslDriver, printer: FiscalPrinter) -> None:

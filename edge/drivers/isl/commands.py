@@ -1,4 +1,4 @@
-"""Command codes and field formats of the ISL command set, shared by the driver and the emulator.
+"""Command codes and field formats of the ISL command set, as the driver writes and reads them.
 
 Money travels as decimal text with two places ("13.30"); quantities with up to three
 ("1.5"); the printer's clock as "DD-MM-YY HH:MM:SS". Inside, money is integer minor units.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
 
 ENCODING = "cp1251"
 CLOCK_FORMAT = "%d-%m-%y %H:%M:%S"
-TAX_GROUPS = "ABCDEFGH"
 
 
 class Command(IntEnum):
@@ -52,19 +51,6 @@ def money(minor: int) -> str:
     return f"{sign}{units}.{cents:02d}"
 
 
-_MONEY = re.compile(r"^([+-]?)(\d{1,10})(?:\.(\d{1,2}))?$")
-
-
-def parse_money(text: str) -> int:
-    """Protocol money text to minor units; FieldError if it is not a plain decimal (at most two places)."""
-    match = _MONEY.match(text.strip())
-    if not match:
-        raise FieldError(f"not an amount: {text.strip()!r}")
-    sign, units, cents = match.groups()
-    minor = int(units) * 100 + int((cents or "0").ljust(2, "0"))
-    return -minor if sign == "-" else minor
-
-
 _AMOUNT = re.compile(r"^([+-]?)(\d{1,12})(?:\.(\d{1,2}))?$")
 
 
@@ -89,16 +75,6 @@ _THOUSANDTH = Decimal("0.001")
 def quantity(value: Decimal) -> str:
     """A quantity as the printer takes it: no exponent, no trailing zeros, at most 3 decimals."""
     return format(value.quantize(_THOUSANDTH).normalize(), "f")
-
-
-def parse_quantity(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise FieldError(f"not a quantity: {text!r}") from exc
-    if not value.is_finite() or value <= 0 or value != value.quantize(_THOUSANDTH):
-        raise FieldError(f"not a quantity: {text!r}")
-    return value
 
 
 def line_amount(unit_price: int, qty: Decimal) -> int:
