@@ -21,10 +21,16 @@ from pydantic import ValidationError
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
 from edge.drivers.base import (
+    ClockNotSet,
+    CoverOpen,
     DeviceBusy,
+    FiscalMemoryError,
+    FiscalMemoryFull,
     InvalidJob,
+    JournalFull,
     OperationRefused,
     PaperOut,
+    PrinterFault,
     UnsupportedDevice,
     UnsupportedOperation,
 )
@@ -484,3 +490,44 @@ def test_each_family_prints_with_its_factory_operator_and_finds_out_what_a_crash
     assert {unp: len(docs) for unp, docs in printer.receipts_by_unp().items()} == {
         f"{printer.serial}-0001-0000001": 1, f"{printer.serial}-0001-0000003": 1,
     }
+
+
+EMULATED_FAULTS = [
+    ("DP25", "paper_out", PaperOut), ("FP800", "paper_out", PaperOut), ("eXpert SX", "paper_out", PaperOut),
+    ("FP800", "clock_not_set", ClockNotSet), ("eXpert SX", "clock_not_set", ClockNotSet),  # P doc p.17, Daisy doc p.14
+    ("DP25", "fm_full", FiscalMemoryFull), ("FP800", "fm_full", FiscalMemoryFull), ("eXpert SX", "fm_full", FiscalMemoryFull),
+    ("DP25", "fm_write_error", FiscalMemoryError), ("eXpert SX", "fm_write_error", FiscalMemoryError),
+    ("DP25", "ej_end", JournalFull), ("FP800", "ej_end", JournalFull),
+    ("FP800", "printing_unit_fault", PrinterFault), ("eXpert SX", "printing_unit_fault", PrinterFault),
+    ("FP800", "cover_open", CoverOpen),
+]
+
+
+@pytest.mark.parametrize(("model", "fault", "error"), EMULATED_FAULTS)
+def test_each_emulated_fault_before_a_receipt_is_its_typed_failure_and_prints_nothing(model: str, fault: str, error: type[Exception], tmp_path: Path) -> None:
+    printer = FiscalPrinter(model)
+    server = PtyServer(printer).start()
+    dialect, kind = FAMILY_DRIVERS[model]
+    driver = kind(IslLink(SerialTransport(server.path, 115200), answer_timeout=0.15, retries=1), open_book(tmp_path), dialect, model, "Front")
+    try:
+        setattr(printer.faults, fault, True)
+        with pytest.raises(error):
+            driver.print_receipt(make_job("job-1"))
+        assert printer.fiscal_receipts() == [] and printer.open is None
+    finally:
+        driver.close()
+        server.stop()
+
+
+def test_a_c_printer_whose_clock_is_not_set_still_prints_and_warns(tmp_path: Path) -> None:
+    """C doc p.10 does not list an unset clock among 30h's refusals; C doc p.3 0.2 still reports it."""
+    printer = FiscalPrinter("DP25")
+    server = PtyServer(printer).start()
+    driver = DatecsCDriver(IslLink(SerialTransport(server.path, 115200), answer_timeout=0.15), open_book(tmp_path), DATECS_C, "DP25", "Front")
+    try:
+        printer.faults.clock_not_set = True
+        driver.print_receipt(make_job("job-1"))
+        assert len(printer.fiscal_receipts()) == 1 and "W_CLOCK_NOT_SET" in driver.status().warnings
+    finally:
+        driver.close()
+        server.stop()
