@@ -531,3 +531,38 @@ def test_a_c_printer_whose_clock_is_not_set_still_prints_and_warns(tmp_path: Pat
     finally:
         driver.close()
         server.stop()
+
+
+@pytest.mark.parametrize("model", FAMILY_DRIVERS)
+def test_paper_running_out_at_the_close_is_not_a_printed_receipt_until_reconciled(model: str, tmp_path: Path) -> None:
+    """Close (38h) carries no data; refused for paper (2.0) it changed nothing (C doc p.3): the job is not reported
+    printed, and once paper is back the reconciliation closes the paid receipt, once."""
+    printer = FiscalPrinter(model)
+    server = PtyServer(printer).start()
+    dialect, kind = FAMILY_DRIVERS[model]
+    driver = kind(IslLink(SerialTransport(server.path, 115200), answer_timeout=0.15, retries=1), open_book(tmp_path), dialect, model, "Front")
+    execute = printer.execute
+
+    def paper_ends_at_the_close(cmd: int, data: bytes) -> tuple[bytes, bytes]:
+        if cmd == Command.CLOSE_FISCAL_RECEIPT:
+            printer.faults.paper_out = True
+        return execute(cmd, data)
+
+    printer.execute = paper_ends_at_the_close  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ReceiptInterrupted, match="paper"):
+            driver.print_receipt(make_job("job-1"))
+        assert printer.fiscal_receipts() == [] and printer.open is not None
+        printer.execute = execute  # type: ignore[method-assign]
+        printer.faults.paper_out = False
+        assert driver.find_receipt("job-1") is not None and len(printer.receipts_with_text("job-1")) == 1
+    finally:
+        driver.close()
+        server.stop()
+
+
+def test_a_long_cyrillic_item_name_fits_the_c_familys_22_bytes(driver: IslDriver, printer: FiscalPrinter) -> None:
+    job = make_job("job-long")
+    lines = [job.lines[0].model_copy(update={"name": "Кафе с мляко и канела, голямо"}), job.lines[1]]
+    driver.print_receipt(job.model_copy(update={"lines": lines}))
+    assert printer.fiscal_receipts()[0].lines[0][0] == "Кафе с мляко и канела,"[:22]
