@@ -365,9 +365,10 @@ class IslDriver(FiscalDriver):
                 self._ask(Command.CLOSE_SERVICE_RECEIPT)
             return None
         parts = self._ask(Command.TRANSACTION_STATUS, "T").split(",")
-        if len(parts) < 4:
+        if len(parts) < 3:
             raise GarbledAnswer(f"unexpected transaction status {','.join(parts)!r}")
-        total, tendered = self._amount(parts[2], "transaction status"), self._amount(parts[3], "transaction status")
+        total = self._amount(parts[2], "transaction status")
+        tendered = self._amount(parts[3], "transaction status") if len(parts) > 3 else 0  # C doc p.20: [,Tender]
         if tendered >= total > 0:
             self._ask(Command.CLOSE_FISCAL_RECEIPT)
             return "closed"
