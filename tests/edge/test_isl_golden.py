@@ -149,6 +149,22 @@ def test_a_z_whose_answer_cannot_be_read_is_done_not_retried(family: Family, tmp
     assert printer.sent(0x45) == [b"0"] and report.kind == "Z" and report.number == 1
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_z_whose_answers_are_all_lost_but_which_the_printer_made_is_done_not_retried(family: Family, tmp_path: Path) -> None:
+    """The link resends the 45h frame under the same SEQ (the printer repeats, never runs it twice: C doc p.5);
+    when no answer ever arrives whole, 40h shows the new closure: the Z is reported done, never retried."""
+    printer = FakePrinter(family, link_faults=["ok", "ok", "garbage", "garbage", "garbage"])  # 4Ah, 40h, then 45h x3
+    report = driver_on(printer, tmp_path).z_report()
+    assert printer.sent(0x45) == [b"0"] * 3 and printer.closure == 1 and report.number == 1
+
+
+def test_a_z_the_printer_refused_is_a_failure(tmp_path: Path) -> None:
+    printer = FakePrinter("C", refuse_with={0x45: {"not_allowed"}})
+    with pytest.raises(DeviceRefused):
+        driver_on(printer, tmp_path).z_report()
+    assert printer.closure == 0
+
+
 def test_daisy_reads_its_17_field_daily_report(tmp_path: Path) -> None:
     printer = FakePrinter("Daisy")
     driver = driver_on(printer, tmp_path)

@@ -396,24 +396,35 @@ class IslDriver(FiscalDriver):
     def _daily_report(self, kind: str) -> DeviceReport:
         """45h: '0' Z, '2' X (C doc p.18, P doc p.23, Daisy doc p.23).
 
-        A Z whose answer cannot be read has still closed the day: it is never reported as failed (a
-        retry would print a second Z); its number is read back from the last fiscal record (40h).
+        A Z is never reported failed once the printer may have made it: a retry would print a second one.
+        If its answer cannot be read, or the link fails while the printer makes it, the last fiscal record
+        (40h) says whether a new closure exists; its number is the report's.
         """
         with self.link.lock:
-            answer = self._ask(Command.DAILY_REPORT, "0" if kind == "Z" else "2")
+            before = self._last_closure() if kind == "Z" else None
+            try:
+                answer = self._ask(Command.DAILY_REPORT, "0" if kind == "Z" else "2")
+            except (DeviceUnreachable, DeviceBusy) as exc:
+                after = self._last_closure() if kind == "Z" else None
+                if after is None or before is None or after <= before:
+                    raise
+                return self._unread_z(after, exc)
             try:
                 closure, totals = self._report_fields(answer)
             except GarbledAnswer as exc:
                 if kind != "Z":
                     raise
-                number = self._last_closure()
-                text = f"Z REPORT {number:04d}\n(the printer's answer could not be read: {exc})" if number else f"Z REPORT\n({exc})"
-                return DeviceReport(kind="Z", number=number, amount_cents=0, full_text=text)
+                return self._unread_z(self._last_closure(), exc)
         groups = self.dialect.tax_groups
         text = [f"{'Z REPORT' if kind == 'Z' else 'X REPORT'} {closure:04d}"]
         text += [f"{group} {money(total)}" for group, total in zip(groups, totals, strict=False) if total]
         text.append(f"TOTAL {money(sum(totals))}")
         return DeviceReport(kind="Z" if kind == "Z" else "X", number=closure if kind == "Z" else None, amount_cents=sum(totals), full_text="\n".join(text))
+
+    @staticmethod
+    def _unread_z(number: int | None, why: Exception) -> DeviceReport:
+        text = f"Z REPORT {number:04d}" if number else "Z REPORT"
+        return DeviceReport(kind="Z", number=number, amount_cents=0, full_text=f"{text}\n(the printer's answer could not be read: {why})")
 
     def _report_fields(self, answer: str) -> tuple[int, list[int]]:
         """Closure and the sales per tax group. Datecs: Closure,FM_Total,TotA..TotH (C doc p.18, P doc p.23);
@@ -426,8 +437,12 @@ class IslDriver(FiscalDriver):
         return self._int(parts[0], "closure number"), [self._amount(p, "daily report") for p in sales]
 
     def _last_closure(self) -> int | None:
-        """40h: the last fiscal record's number, the first field after an optional P/F code (C doc p.17, Daisy doc p.21)."""
-        parts = self._ask(Command.LAST_FISCAL_RECORD).split(",")
+        """40h: the last fiscal record's number, the first field after an optional P/F code (C doc p.17, P doc p.22,
+        Daisy doc p.21); None when the printer cannot say."""
+        try:
+            parts = self._ask(Command.LAST_FISCAL_RECORD).split(",")
+        except DeviceError:
+            return None
         if parts[0] in ("P", "F"):
             parts = parts[1:] if parts[0] == "P" else []
         return int(parts[0]) if parts and parts[0].strip().isdigit() else None
