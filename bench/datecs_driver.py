@@ -37,6 +37,7 @@ from edge.drivers import create_driver  # noqa: E402
 from edge.drivers.isl.driver import IslDriver  # noqa: E402
 
 BAUD = 115200
+MODEL = "FP800"
 BITS_PER_BYTE = 10
 
 
@@ -73,7 +74,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     per_round = max(1, args.receipts // args.rounds)
-    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server"], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    # A Datecs P printer: operator 1 with its factory password, as an unconfigured device sends it (P doc p.31).
+    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server", "--model", MODEL], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     cpu_per_receipt: dict[str, list[float]] = {}
     try:
         assert emulator.stdout is not None
@@ -81,7 +83,7 @@ def main() -> None:
         pty = ready[2].removeprefix("pty=")
         where = placements()
         with tempfile.TemporaryDirectory() as state:
-            device = FiscalDeviceConfig(manufacturer="DATECS", model="DP25", connection={"type": "serial", "port": pty, "baud_rate": BAUD})
+            device = FiscalDeviceConfig(manufacturer="DATECS", model=MODEL, connection={"type": "serial", "port": pty, "baud_rate": BAUD})
             driver = create_driver(device, Path(state))
             assert isinstance(driver, IslDriver)
             driver.print_receipt(job(-1))  # identity and tax rates are read once, not per receipt

@@ -165,11 +165,14 @@ class Stack:
         python = sys.executable
         if kind == "simulated":
             return '[fiscal_device]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
-        if kind == "datecs":
-            device = self.supervisor.start("datecs", [python, "-m", "edge.emulators.isl.server"])
-            pty = device.wait_for_line("DATECS READY", timeout=30).split()[2].removeprefix("pty=")
+        # One ISL model per protocol family (the emulator picks the family by model): Datecs C, Datecs P, Daisy.
+        isl = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "daisy": ("Daisy", "eXpert SX")}
+        if kind in isl:
+            manufacturer, model = isl[kind]
+            device = self.supervisor.start(kind, [python, "-m", "edge.emulators.isl.server", "--model", model])
+            pty = device.wait_for_line(f"{manufacturer.upper()} READY", timeout=30).split()[2].removeprefix("pty=")
             return (
-                '[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "DP25"\nname = "Emulated Datecs DP25"\n'
+                f'[fiscal_device]\nmanufacturer = "{manufacturer}"\nmodel = "{model}"\nname = "Emulated {manufacturer} {model}"\n'
                 f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty}"\nbaud_rate = 115200\n'
             )
         if kind == "caspos":
@@ -183,7 +186,7 @@ class Stack:
                 '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\n'
                 f'[fiscal_device.connection]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\nusername = "username"\npassword = "password"\n'
             )
-        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs or caspos, not {kind!r}")
+        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, daisy or caspos, not {kind!r}")
 
     def _write_edge_config(self, edge_key: str, device_toml: str) -> Path:
         edge_dir = self.config.var_dir / "edge"

@@ -1,4 +1,4 @@
-"""Fiscal device drivers, chosen by the configured manufacturer."""
+"""Fiscal device drivers: one row per vendor and protocol family, chosen by the configured manufacturer and model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from edge.drivers import simulated
 from edge.drivers.base import FiscalDriver, UnsupportedDevice
 from edge.drivers.caspos import driver as caspos
 from edge.drivers.isl import daisy, datecs
+from edge.drivers.isl.dialect import Dialect
 
 _Opener = Callable[[FiscalDeviceConfig, Path], FiscalDriver]
 
@@ -21,37 +22,67 @@ def _open_simulated(device: FiscalDeviceConfig, state_dir: Path) -> FiscalDriver
     return simulated.SimulatedDriver.open(state_dir, device.name)
 
 
-# manufacturer -> (models, opener(device config, state_dir)); names as seed 000's supported devices
-SUPPORTED: dict[str, tuple[tuple[str, ...], _Opener]] = {
-    simulated.MANUFACTURER: (simulated.MODELS, _open_simulated),
-    datecs.DATECS.manufacturer: (datecs.DATECS.models, datecs.open_datecs),
-    daisy.DAISY.manufacturer: (daisy.DAISY.models, daisy.open_daisy),
-    caspos.MANUFACTURER: (caspos.MODELS, caspos.open_caspos),
-}
-
-
 @dataclass(frozen=True)
-class Family:
-    """How a manufacturer's devices connect: the edge's connection types and the default network port."""
+class Row:
+    """One vendor's protocol family: its models (names as seed 000's supported devices), how a driver for one is
+    opened, the edge's connection types it takes and its default network port."""
 
+    manufacturer: str
+    models: tuple[str, ...]
+    opener: _Opener
     connections: tuple[str, ...]
     default_port: int | None = None
 
 
-FAMILIES: dict[str, Family] = {
-    simulated.MANUFACTURER: Family(connections=()),
-    datecs.DATECS.manufacturer: Family(connections=datecs.DATECS.connections, default_port=3999),
-    daisy.DAISY.manufacturer: Family(connections=daisy.DAISY.connections),
-    caspos.MANUFACTURER: Family(connections=("http",), default_port=5544),
-}
+def _isl(dialect: Dialect, opener: _Opener) -> Row:
+    return Row(dialect.manufacturer, dialect.models, opener, dialect.connections, dialect.default_port)
+
+
+# Only families a driver speaks: Datecs X models (DP25 MX, FP700…) are absent until an X driver exists.
+DRIVEN: tuple[Row, ...] = (
+    Row(simulated.MANUFACTURER, simulated.MODELS, _open_simulated, connections=()),
+    _isl(datecs.DATECS_C, datecs.open_datecs_c),
+    _isl(datecs.DATECS_P, datecs.open_datecs_p),
+    _isl(daisy.DAISY, daisy.open_daisy),
+    Row(caspos.MANUFACTURER, caspos.MODELS, caspos.open_caspos, connections=("http",), default_port=5544),
+)
+
+
+@dataclass(frozen=True)
+class Family:
+    """What the management API lists per manufacturer: every model of its rows, and how they connect."""
+
+    models: tuple[str, ...]
+    connections: tuple[str, ...]
+    default_port: int | None
+
+
+def _by_manufacturer() -> dict[str, Family]:
+    merged: dict[str, Family] = {}
+    for row in DRIVEN:
+        seen = merged.get(row.manufacturer)
+        if seen is None:
+            merged[row.manufacturer] = Family(row.models, row.connections, row.default_port)
+        else:
+            connections = seen.connections + tuple(c for c in row.connections if c not in seen.connections)
+            merged[row.manufacturer] = Family(seen.models + row.models, connections, seen.default_port or row.default_port)
+    return merged
+
+
+# Views of DRIVEN per manufacturer, as edge/devices.py reads them (get_supported_devices, save_fiscal_device).
+FAMILIES: dict[str, Family] = _by_manufacturer()
 
 
 def create_driver(device: FiscalDeviceConfig, state_dir: Path) -> FiscalDriver:
     """Open the driver for ``device``; ``UnsupportedDevice`` names what is supported."""
-    entry = SUPPORTED.get(device.manufacturer)
-    if entry is None:
-        raise UnsupportedDevice(f"unsupported fiscal device manufacturer {device.manufacturer!r} (supported: {', '.join(SUPPORTED)})")
-    models, opener = entry
-    if device.model not in models:
-        raise UnsupportedDevice(f"unsupported {device.manufacturer} model {device.model!r} (supported: {', '.join(models)})")
-    return opener(device, state_dir)
+    listed = FAMILIES.get(device.manufacturer)
+    if listed is None:
+        raise UnsupportedDevice(f"unsupported fiscal device manufacturer {device.manufacturer!r} (supported: {', '.join(FAMILIES)})")
+    for row in DRIVEN:
+        if row.manufacturer == device.manufacturer and device.model in row.models:
+            return row.opener(device, state_dir)
+    raise UnsupportedDevice(f"unsupported {device.manufacturer} model {device.model!r} (supported: {', '.join(listed.models)})")
+
+
+# The models per manufacturer as edge/devices.py reads them; create_driver picks the family's row.
+SUPPORTED: dict[str, tuple[tuple[str, ...], _Opener]] = {name: (family.models, create_driver) for name, family in FAMILIES.items()}

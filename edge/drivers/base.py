@@ -77,6 +77,39 @@ class FiscalMemoryFull(DeviceError):
     transient = False
 
 
+class FiscalMemoryError(DeviceError):
+    """The fiscal memory reports a write or read error: the device needs service before it can go on."""
+
+    code = "E_FISCAL_MEMORY_ERROR"
+    transient = False
+
+
+class JournalFull(DeviceError):
+    """The electronic journal is full or missing: no fiscal receipt until it is replaced."""
+
+    code = "E_JOURNAL_FULL"
+    transient = False
+
+
+class ClockNotSet(DeviceError):
+    """The device's clock is not set, so it opens no fiscal receipt; a person sets it."""
+
+    code = "E_CLOCK_NOT_SET"
+
+
+class PrinterFault(DeviceError):
+    """The printing unit reports a fault; nothing was printed by the refused command."""
+
+    code = "E_PRINTER_FAULT"
+
+
+class WrongPassword(DeviceError):
+    """The device refused the configured operator password."""
+
+    code = "E_WRONG_PASSWORD"
+    transient = False
+
+
 class OperationRefused(DeviceError):
     """The device refused an operation as asked (e.g. withdrawing more cash than the drawer holds)."""
 
@@ -106,6 +139,7 @@ class DeviceStatus(BaseModel):
     receipts_since_z: int | None = None
     z_counter: int | None = None
     error: str | None = None
+    warnings: list[str] = []
 
 
 class DeviceReport(BaseModel):

@@ -10,11 +10,12 @@ from edge.faults import CRASH_EXIT_CODE
 
 
 def test_edge_prints_on_a_datecs_printer_and_reconciles_a_crash(stack: Stack) -> None:
-    printer = FiscalPrinter()
+    printer = FiscalPrinter("DP25")
+    printer.passwords[1] = "4321"  # a password the shop set (65h), given in the config
     pty = PtyServer(printer).start()
     try:
         stack.device_toml = (
-            '[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "DP25"\n'
+            '[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "DP25"\noperator_password = "4321"\n'
             f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty.path}"\nbaud_rate = 115200\n'
             "[fiscal_device.timeouts]\nanswer_seconds = 0.2\nretries = 2"
         )

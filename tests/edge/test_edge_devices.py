@@ -23,10 +23,13 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     body = stack.manage("get_supported_devices").json()
     fiscal = {m["value"]: m for m in body["fiscal"]["manufacturers"]}
     assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos"}
+    # Datecs C (C doc p.1) and P (P doc p.1) models; the X models (DP25 MX, FP700) speak another protocol: not offered.
     assert fiscal["DATECS"] == {
-        "value": "DATECS", "label": "DATECS", "models": ["DP25", "DP25 MX", "DP05", "DP150", "FP650", "FP700", "FP800", "WP50"],
+        "value": "DATECS", "label": "DATECS",
+        "models": ["DP05", "DP25", "DP35", "WP50", "DP150", "FP800", "FP2000", "FP650", "SK1-21F", "SK1-31F", "FMP10", "FP550"],
         "default_port": 3999, "supports_serial": True, "supports_network": True,
     }
+    assert not {"DP25 MX", "FP700"} & set(fiscal["DATECS"]["models"])
     assert (fiscal["Daisy"]["supports_serial"], fiscal["Daisy"]["supports_network"], fiscal["Daisy"]["default_port"]) == (True, False, None)
     assert (fiscal["Caspos"]["models"], fiscal["Caspos"]["default_port"], fiscal["Caspos"]["supports_serial"]) == (["Caspos Mobile"], 5544, False)
     assert fiscal["Simulated"]["models"] == ["Simulated"]
@@ -126,7 +129,7 @@ def test_a_damaged_settings_file_stops_the_edge_with_one_line(stack: Stack) -> N
 
 
 def test_com_ports_list_a_pty_and_the_poller_switches_to_the_saved_printer(stack: Stack, tmp_path: Path) -> None:
-    printer = FiscalPrinter()
+    printer = FiscalPrinter("FP800")  # Datecs P: operator 1's factory password "0000" (P doc p.31), no operator configured
     pty = PtyServer(printer).start()
     link = tmp_path / "ttyFISCAL0"
     os.symlink(pty.path, link)
@@ -139,7 +142,7 @@ def test_com_ports_list_a_pty_and_the_poller_switches_to_the_saved_printer(stack
         stack.send(make_job("job-sim"))
         wait_for(lambda: stack.settled("job-sim"), what="job printed on the simulated register")
         [seeded] = _devices(stack)
-        datecs = {"id": seeded["id"], "name": "Front DP25", "manufacturer": "DATECS", "model": "DP25",
+        datecs = {"id": seeded["id"], "name": "Front FP800", "manufacturer": "DATECS", "model": "FP800",
                   "connection_details": {"type": "Serial", "details": {"port": str(link), "baud_rate": 115200}}}
         assert stack.manage("save_fiscal_device", datecs).json()["success"] is True
 

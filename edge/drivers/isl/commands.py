@@ -1,4 +1,4 @@
-"""Command codes and field formats of the ISL command set, shared by the driver and the emulator.
+"""Command codes and field formats of the ISL command set, as the driver writes and reads them.
 
 Money travels as decimal text with two places ("13.30"); quantities with up to three
 ("1.5"); the printer's clock as "DD-MM-YY HH:MM:SS". Inside, money is integer minor units.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from enum import IntEnum
 
 ENCODING = "cp1251"
 CLOCK_FORMAT = "%d-%m-%y %H:%M:%S"
-TAX_GROUPS = "ABCDEFGH"
 
 
 class Command(IntEnum):
@@ -29,6 +28,7 @@ class Command(IntEnum):
     CANCEL_FISCAL_RECEIPT = 0x3C
     SET_CLOCK = 0x3D
     READ_CLOCK = 0x3E
+    LAST_FISCAL_RECORD = 0x40
     DAILY_REPORT = 0x45
     CASH_IN_OUT = 0x46
     STATUS = 0x4A
@@ -36,6 +36,7 @@ class Command(IntEnum):
     DIAGNOSTIC_INFO = 0x5A
     TAX_RATES = 0x61
     LAST_DOCUMENT_NUMBER = 0x71
+    READ_DOCUMENT = 0x7D
     DAISY_CANCEL_FISCAL_RECEIPT = 0x82
 
 
@@ -50,16 +51,21 @@ def money(minor: int) -> str:
     return f"{sign}{units}.{cents:02d}"
 
 
-_MONEY = re.compile(r"^([+-]?)(\d{1,10})(?:\.(\d{1,2}))?$")
+_AMOUNT = re.compile(r"^([+-]?)(\d{1,12})(?:\.(\d{1,2}))?$")
 
 
-def parse_money(text: str) -> int:
-    """Protocol money text to minor units; FieldError if it is not a plain decimal (at most two places)."""
-    match = _MONEY.match(text.strip())
+def parse_amount(text: str) -> int:
+    """An amount in an answer (33h, 35h, 45h, 46h, 4Ch) as minor units, in either form a device sends.
+
+    The documents give no format for these fields (C doc pp.12-19, P doc pp.18-25, Daisy doc pp.16-26).
+    ErpNet.FP (BgIslFiscalPrinter.Commands.cs GetReceiptAmount, BgIslFiscalPrinter.cs Cash) reads an
+    amount with a decimal point as currency units and one without as whole stotinki; so does this.
+    """
+    match = _AMOUNT.match(text.strip())
     if not match:
         raise FieldError(f"not an amount: {text.strip()!r}")
-    sign, units, cents = match.groups()
-    minor = int(units) * 100 + int((cents or "0").ljust(2, "0"))
+    sign, whole, cents = match.groups()
+    minor = int(whole) * 100 + int(cents.ljust(2, "0")) if cents is not None else int(whole)
     return -minor if sign == "-" else minor
 
 
@@ -69,16 +75,6 @@ _THOUSANDTH = Decimal("0.001")
 def quantity(value: Decimal) -> str:
     """A quantity as the printer takes it: no exponent, no trailing zeros, at most 3 decimals."""
     return format(value.quantize(_THOUSANDTH).normalize(), "f")
-
-
-def parse_quantity(text: str) -> Decimal:
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise FieldError(f"not a quantity: {text!r}") from exc
-    if not value.is_finite() or value <= 0 or value != value.quantize(_THOUSANDTH):
-        raise FieldError(f"not a quantity: {text!r}")
-    return value
 
 
 def line_amount(unit_price: int, qty: Decimal) -> int:

@@ -1,25 +1,28 @@
-"""The ISL driver: Datecs (``isl.datecs``) and Daisy (``isl.daisy``) fiscal printers over serial or TCP.
+"""The ISL driver, shared by the Datecs P, Datecs C and Daisy families over serial or TCP.
 
-A receipt is: open (with a unique sale number), one sale line per job line, a text line
-``SALE ID <job id>``, subtotal (checked against the job's total), payment, close. Before
-the open, the sale number planned for the job is made durable (``isl.sales``), so
-``find_receipt`` can tell after a crash whether the printer opened, closed or cancelled
-that receipt; a receipt left open is closed if fully paid, else cancelled.
+A receipt is: finish whatever is left open, read the last document number, plan the
+job's unique sale number (UNP) durably (``isl.sales``), open with it, one sale line per
+job line, a text line ``SALE ID <job id>``, subtotal (checked against the job's total),
+payment, close. Values that differ per family come from its ``Dialect``; how a family
+proves after a crash that a planned receipt was printed is its subclass's
+``_completed`` (``isl.datecs``, ``isl.daisy``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from abc import abstractmethod
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, PaymentType
+from chalicelib.contracts import FiscalJob, FiscalRecord
 from edge.config import FiscalDeviceConfig, SerialConnection, TcpConnection
 from edge.drivers.base import (
+    ClockNotSet,
+    CoverOpen,
     DeviceBusy,
     DeviceDocument,
     DeviceError,
@@ -27,14 +30,18 @@ from edge.drivers.base import (
     DeviceStatus,
     DeviceUnreachable,
     FiscalDriver,
+    FiscalMemoryError,
+    FiscalMemoryFull,
     InvalidJob,
+    JournalFull,
     LinkLost,
     OperationRefused,
     PaperOut,
+    PrinterFault,
     UnsupportedDevice,
+    WrongPassword,
 )
 from edge.drivers.isl.commands import (
-    TAX_GROUPS,
     Command,
     FieldError,
     decode_text,
@@ -42,11 +49,12 @@ from edge.drivers.isl.commands import (
     format_clock,
     line_amount,
     money,
+    parse_amount,
     parse_clock,
-    parse_money,
     quantity,
 )
-from edge.drivers.isl.frame import DeviceState, MalformedFrame, decode_status
+from edge.drivers.isl.dialect import Dialect
+from edge.drivers.isl.frame import MalformedFrame
 from edge.drivers.isl.link import (
     BusyTooLong,
     CorruptAnswer,
@@ -58,8 +66,7 @@ from edge.drivers.isl.link import (
     Transport,
 )
 from edge.drivers.isl.sales import SaleBook, SalePlan, open_book
-
-TEXT_WIDTH = 42
+from edge.drivers.isl.status import DeviceState, decode
 
 
 class DeviceSilent(DeviceUnreachable):
@@ -69,13 +76,13 @@ class DeviceSilent(DeviceUnreachable):
 
 
 class GarbledAnswer(DeviceUnreachable):
-    """The printer answered with bytes that never made a valid frame (checksum, truncation, garbage)."""
+    """The printer answered with bytes that never made a valid frame or field (checksum, truncation, garbage)."""
 
     code = "E_DEVICE_GARBLED"
 
 
 class DeviceRefused(DeviceError):
-    """The printer refused a command (cover open, fiscal memory full, not allowed now…)."""
+    """The printer refused a command (not allowed now, overflow, a device error code…)."""
 
     code = "E_DEVICE_REFUSED"
 
@@ -86,18 +93,6 @@ class ReceiptInterrupted(LinkLost):
     code = "E_RECEIPT_INTERRUPTED"
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """What differs between vendors sharing the ISL framing."""
-
-    manufacturer: str
-    models: tuple[str, ...]
-    connections: tuple[str, ...]
-    cancel_command: int
-    payment_codes: dict[PaymentType, str]
-    open_receipt: Callable[[int, str, str], str]  # (operator, password, unp) -> data
-
-
 class CashState(BaseModel):
     accepted: bool
     cash_in_drawer: int
@@ -105,20 +100,53 @@ class CashState(BaseModel):
     withdrawn: int
 
 
-class IslDriver(FiscalDriver):
-    """One Datecs/Daisy printer. Every device exchange holds the link's lock."""
+class Answer(NamedTuple):
+    text: str
+    state: DeviceState
 
-    def __init__(self, link: IslLink, book: SaleBook, dialect: Dialect, model: str, name: str, operator: int = 1, password: str = "0000") -> None:
+
+class LastDocument(NamedTuple):
+    number: int
+    state: DeviceState
+
+
+class IslDriver(FiscalDriver):
+    """One ISL printer. Every device exchange holds the link's lock."""
+
+    def __init__(
+        self, link: IslLink, book: SaleBook, dialect: Dialect, model: str, name: str, operator: int | None = None, password: str | None = None
+    ) -> None:
         self.link = link
         self.book = book
         self.dialect = dialect
         self.manufacturer = dialect.manufacturer
         self.model = model
         self.name = name
-        self._operator = operator
-        self._password = password
+        self._operator, self._password = dialect.credentials(operator, password)
         self._serial: str | None = None
+        self._fiscal_memory: str | None = None
         self._rates: dict[Decimal, str] | None = None
+
+    # -- what a family does its own way ------------------------------------------------------
+
+    @abstractmethod
+    def _completed(self, plan: SalePlan) -> datetime | bool:
+        """Whether the planned receipt (not open, not being cancelled) was closed: its own date-time where the device
+        keeps it, else True; False if the device proves it was not."""
+
+    def _closed_before_next_plan(self, plan: SalePlan) -> bool | None:
+        """For a plan that a later one followed: whether a document was completed between the two plans (the
+        later plan read the last document number before opening its own receipt); None for the latest plan.
+
+        Nothing but the planned receipt can complete between a plan and its open, all under the link's lock,
+        and the next plan is only made once that receipt is closed or cancelled (marked before the cancel).
+        """
+        later = self.book.next_after(plan)
+        return None if later is None else later.doc_before > plan.doc_before
+
+    def _next_seq(self, serial: str) -> int:
+        """The sequence part of the next UNP: after the highest this driver ever planned for the device."""
+        return self.book.highest_seq(serial) + 1
 
     # -- FiscalDriver ------------------------------------------------------------------
 
@@ -128,56 +156,68 @@ class IslDriver(FiscalDriver):
         with self.link.lock:
             serial = self._identity()
             sales = self._sale_lines(job)
-            last_seq, _ = self._settle_open_receipt()
-            doc_before = self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
-            seq = max(last_seq, self.book.highest_seq(serial)) + 1
-            plan = self.book.plan(job.job_id, serial, seq, f"{serial}-{self._operator:04d}-{seq:07d}", doc_before)
+            last = self._last_document()
+            if last.state.fiscal_receipt_open or last.state.service_receipt_open:
+                self._settle(last.state)
+                last = self._last_document()
+            doc_before = last.number
+            seq = self._next_seq(serial)
+            plan = self.book.plan(job.job_id, serial, seq, f"{serial}-{self._operator:04d}-{seq:07d}", doc_before, len(job.lines), job.total)
             try:
                 self._ask(Command.OPEN_FISCAL_RECEIPT, self.dialect.open_receipt(self._operator, self._password, plan.unp))
             except DeviceError as exc:
+                if not isinstance(exc, DeviceUnreachable | DeviceBusy):
+                    self.book.discard(job.job_id)  # refused: nothing was opened, and no later document is this job's
                 raise self._interrupted(exc, opened=False) from exc
             try:
                 self._fill_and_pay(job, sales)
                 self._ask(Command.CLOSE_FISCAL_RECEIPT)
             except DeviceError as exc:
                 raise self._interrupted(exc, opened=True) from exc
-            return self._record(plan)
+            return self._record(plan, True)
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
         plan = self.book.for_job(sale_id)
         if plan is None:
             return None  # the plan is written before the open: without it nothing was sent
+        if plan.printed_at is not None:
+            return self._fiscal_record(plan, plan.printed_at)
         with self.link.lock:
             serial = self._identity()
             if plan.device != serial:
                 raise DeviceRefused(f"job {sale_id} was sent to printer {plan.device}, this is {serial}")
-            last_seq, _ = self._settle_open_receipt()
+            self._settle_open_receipt()
             refreshed = self.book.for_job(sale_id)
             assert refreshed is not None
-            if last_seq < refreshed.seq or refreshed.cancelling:
+            if refreshed.cancelling:
                 return None
-            return self._record(refreshed)
+            if self._last_document().number <= refreshed.doc_before:
+                return None
+            completed = self._completed(refreshed)
+            return self._record(refreshed, completed) if completed else None
 
     def last_receipt(self) -> FiscalRecord | None:
         with self.link.lock:
-            serial = self._identity()
-            last_seq, _ = self._last_sale()
-            plan = self.book.for_seq(serial, last_seq)
-            if plan is None or plan.cancelling:
-                return None
-            return self._record(plan)
+            plan = self.book.latest(self._identity())
+        return None if plan is None else self.find_receipt(plan.job_id)
 
     def status(self) -> DeviceStatus:
         status = DeviceStatus(device=f"{self.manufacturer}:{self._serial or '?'}", manufacturer=self.manufacturer, model=self.model, online=True)
         try:
             with self.link.lock:
                 serial = self._identity()
-                state = self._state(Command.STATUS)
-                last_doc = self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
+                state = self._exchange(Command.STATUS, "").state
+                last_doc = self._last_document().number
         except DeviceError as exc:
             return status.model_copy(update={"online": False, "busy": isinstance(exc, DeviceBusy), "error": str(exc)})
         return status.model_copy(
-            update={"device": f"{self.manufacturer}:{serial}", "paper_out": state.paper_out, "busy": False, "last_fiscal_number": f"{last_doc:07d}"}
+            update={
+                "device": f"{self.manufacturer}:{serial}",
+                "paper_out": state.paper_out,
+                "busy": False,
+                "last_fiscal_number": f"{last_doc:07d}",
+                "warnings": list(state.warnings),
+            }
         )
 
     def x_report(self) -> DeviceReport:
@@ -192,7 +232,8 @@ class IslDriver(FiscalDriver):
 
     def non_fiscal_receipt(self, lines: list[str]) -> DeviceDocument:
         number = self.print_text(lines)
-        return DeviceDocument(number=f"{number:07d}", full_text="\n".join(line[:TEXT_WIDTH] for line in lines))
+        width = self.dialect.service_text_bytes
+        return DeviceDocument(number=f"{number:07d}", full_text="\n".join(fit(line, width) for line in lines))
 
     def cash_in(self, amount: int) -> DeviceDocument:
         return self._cash_document(amount)
@@ -205,7 +246,7 @@ class IslDriver(FiscalDriver):
             state = self.cash_in_out(amount)
             if not state.accepted:
                 raise OperationRefused(f"the printer refused cash {'in' if amount > 0 else 'out'} of {money(abs(amount))} (drawer {money(state.cash_in_drawer)})")
-            number = self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
+            number = self._last_document().number
         title = "CASH IN" if amount > 0 else "CASH OUT"
         text = f"{title} {money(abs(amount))}\nCASH IN DRAWER {money(state.cash_in_drawer)}"
         return DeviceDocument(number=f"{number:07d}", amount_cents=abs(amount), full_text=text)
@@ -217,20 +258,17 @@ class IslDriver(FiscalDriver):
         with self.link.lock:
             self._ask(Command.OPEN_SERVICE_RECEIPT)
             for line in lines:
-                self._ask(Command.SERVICE_TEXT, line[:TEXT_WIDTH])
+                self._ask(Command.SERVICE_TEXT, fit(line, self.dialect.service_text_bytes))  # C doc p.8: up to 40
             self._ask(Command.CLOSE_SERVICE_RECEIPT)
-            return self._int(self._ask(Command.LAST_DOCUMENT_NUMBER), "last document number")
+            return self._last_document().number
 
     def cash_in_out(self, amount: int) -> CashState:
-        """Deposit (positive) or withdraw (negative) cash; 0 only reads the drawer."""
+        """Deposit (positive) or withdraw (negative) cash; 0 only reads the drawer (C doc p.19, P doc p.23, Daisy doc p.25)."""
         answer = self._ask(Command.CASH_IN_OUT, money(amount) if amount else "")
         parts = answer.split(",")
         if len(parts) != 4 or parts[0] not in ("P", "F"):
             raise GarbledAnswer(f"unexpected cash answer {answer!r}")
-        try:
-            drawer, deposited, withdrawn = (parse_money(p) for p in parts[1:])
-        except FieldError as exc:
-            raise GarbledAnswer(str(exc)) from exc
+        drawer, deposited, withdrawn = (self._amount(p, "cash answer") for p in parts[1:])
         return CashState(accepted=parts[0] == "P", cash_in_drawer=drawer, deposited=deposited, withdrawn=withdrawn)
 
     def read_clock(self) -> datetime:
@@ -243,46 +281,55 @@ class IslDriver(FiscalDriver):
         self._ask(Command.SET_CLOCK, format_clock(moment))
 
     def receipt_total(self) -> int:
-        """The open receipt's subtotal: the first field of the answer, before its sums per tax group."""
+        """The open receipt's subtotal: the first field of the 33h answer, before its sums per tax group."""
         parts = self._ask(Command.SUBTOTAL, "00").split(",")
-        if len(parts) != 1 + len(TAX_GROUPS):
+        if len(parts) != 1 + len(self.dialect.tax_groups):
             raise GarbledAnswer(f"unexpected subtotal answer {','.join(parts)!r}")
-        try:
-            return parse_money(parts[0])
-        except FieldError as exc:
-            raise GarbledAnswer(str(exc)) from exc
+        return self._amount(parts[0], "subtotal")
 
     # -- receipt steps ---------------------------------------------------------------------
 
     def _sale_lines(self, job: FiscalJob) -> list[str]:
-        """The sale commands' data, checked before anything is sent: VAT rates must map to groups."""
+        """The sale commands' data, checked before anything is sent: line count, VAT groups, texts cut to the device's width."""
+        limit = self.dialect.max_sales
+        if limit is not None and len(job.lines) > limit:
+            raise InvalidJob(f"{self.dialect.family} takes at most {limit} sales per receipt, the job has {len(job.lines)}")
         rates = self._tax_rates()
         lines = []
         for line in job.lines:
             group = rates.get(line.vat_rate)  # Decimals that are equal hash alike: 20, 20.0 and 20.00 find one key
             if group is None:
                 raise InvalidJob(f"the printer has no tax group for VAT {line.vat_rate}%")
-            text = line.name[:TEXT_WIDTH].replace("\t", " ")
+            text = fit(line.name.replace("\t", " ").replace("\n", " "), self.dialect.item_text_bytes)
             data = f"{text}\t{group}{money(line.unit_price)}*{quantity(line.quantity)}"
             adjustment = line.amount - line_amount(line.unit_price, line.quantity)
             if adjustment:
-                data += f";{money(adjustment)}"
+                data += f"{self.dialect.absolute_adjustment}{money(adjustment)}"
             lines.append(data)
         return lines
 
     def _fill_and_pay(self, job: FiscalJob, sales: list[str]) -> None:
         for data in sales:
             self._ask(Command.SALE, data)
-        label = f"SALE ID {job.job_id}"
-        for start in range(0, len(label), TEXT_WIDTH):
-            self._ask(Command.FISCAL_TEXT, label[start : start + TEXT_WIDTH])
+        label, width = f"SALE ID {job.job_id}", self.dialect.fiscal_text_bytes
+        for start in range(0, len(label), width):
+            self._ask(Command.FISCAL_TEXT, label[start : start + width])
         total = self.receipt_total()
         if total != job.total:
             raise InvalidJob(f"the printer totals {money(total)}, the job {money(job.total)}")
         code = self.dialect.payment_codes[job.payment.type]
         answer = self._ask(Command.TOTAL, f"\t{code}{money(job.payment.amount)}")
-        if not answer or answer[0] != "R":
-            raise ReceiptInterrupted(f"payment not accepted: {answer!r}")
+        if not self._fully_paid(answer):
+            raise DeviceRefused(f"payment not accepted: {answer!r}")
+
+    def _fully_paid(self, answer: str) -> bool:
+        """35h answers R (change) or D (still due): C doc p.13, P doc p.20. Daisy answers D also for an exact
+        payment (Daisy doc p.18: D when paid <= total), so D with nothing left due is a full payment too."""
+        if answer[:1] == "R":
+            return True
+        if answer[:1] != "D":
+            return False
+        return self._amount(answer[1:], "payment answer") == 0
 
     def _interrupted(self, exc: DeviceError, *, opened: bool) -> DeviceError:
         """What a failure after the open command was sent means for the job.
@@ -298,78 +345,131 @@ class IslDriver(FiscalDriver):
         if not opened:
             return exc
         try:
-            _, settled = self._settle_open_receipt()
+            settled = self._settle_open_receipt()
         except DeviceError as again:
             return ReceiptInterrupted(f"{exc}; then {again}")
         return ReceiptInterrupted(f"{exc}; the paid receipt was then closed") if settled == "closed" else exc
 
-    def _last_sale(self) -> tuple[int, DeviceState]:
-        """The printer's last unique sale number, and its status from the same answer.
+    def _settle_open_receipt(self) -> str | None:
+        return self._settle(self._last_document().state)
 
-        Every answer carries the printer's status, so this one already says whether a
-        receipt is open: no separate status exchange.
+    def _settle(self, state: DeviceState) -> str | None:
+        """Finish whatever receipt is open: close it if fully paid, else cancel it ("closed", "cancelled" or None).
+
+        4Ch tells what is due and paid on the open receipt (C doc p.20, P doc p.25, Daisy doc p.26).
+        A fiscal receipt can only be cancelled before its payment (C doc p.16), and the driver pays
+        the whole total in one 35h, so a receipt is either fully paid or not paid at all.
         """
-        text, state = self._exchange(Command.OPEN_FISCAL_RECEIPT, "")
-        return self._int(text, "last sale number"), state
-
-    def _settle_open_receipt(self) -> tuple[int, str | None]:
-        """Finish whatever receipt is open: close it if fully paid, else cancel it.
-
-        Returns the printer's last unique sale number and what was done ("closed",
-        "cancelled" or None). Closing or cancelling does not change that number: it was
-        taken when the receipt was opened.
-        """
-        last_seq, state = self._last_sale()
         if not state.fiscal_receipt_open:
             if state.service_receipt_open:
                 self._ask(Command.CLOSE_SERVICE_RECEIPT)
-            return last_seq, None
+            return None
         parts = self._ask(Command.TRANSACTION_STATUS, "T").split(",")
-        try:
-            total, tendered = int(parts[2]), int(parts[3])
-        except (IndexError, ValueError) as exc:
-            raise GarbledAnswer(f"unexpected transaction status {','.join(parts)!r}") from exc
+        if len(parts) < 3:
+            raise GarbledAnswer(f"unexpected transaction status {','.join(parts)!r}")
+        total = self._amount(parts[2], "transaction status")
+        tendered = self._amount(parts[3], "transaction status") if len(parts) > 3 else 0  # C doc p.20: [,Tender]
         if tendered >= total > 0:
             self._ask(Command.CLOSE_FISCAL_RECEIPT)
-            return last_seq, "closed"
-        self.book.mark_cancelling(self._identity(), last_seq)
+            return "closed"
+        latest = self.book.latest(self._identity())
+        if latest is not None and latest.printed_at is None:  # the open receipt is the latest plan's
+            self.book.mark_cancelling(latest.device, latest.seq)
         self._ask(self.dialect.cancel_command)
-        return last_seq, "cancelled"
+        return "cancelled"
 
-    def _record(self, plan: SalePlan) -> FiscalRecord:
-        printed_at = int(self.read_clock().timestamp())
+    def _last_document(self) -> LastDocument:
+        """71h: the last document's number (C doc p.27, P doc p.35, Daisy doc p.38), with the status every answer carries."""
+        answer = self._exchange(Command.LAST_DOCUMENT_NUMBER, "")
+        return LastDocument(self._int(answer.text, "last document number"), answer.state)
+
+    def _record(self, plan: SalePlan, completed: datetime | bool) -> FiscalRecord:
+        """The receipt's record, kept in the book: its date-time from the device (its own, else the clock now)."""
+        moment = completed if isinstance(completed, datetime) else self.read_clock()
+        self._identity()
+        printed = self.book.printed(plan.job_id, int(moment.timestamp()), self._fiscal_memory or "")
+        return self._fiscal_record(printed, int(moment.timestamp()))
+
+    def _fiscal_record(self, plan: SalePlan, printed_at: int) -> FiscalRecord:
         return FiscalRecord(device=f"{self.manufacturer}:{plan.device}", fiscal_number=f"{plan.document_number:07d}", printed_at=printed_at)
 
     def _daily_report(self, kind: str) -> DeviceReport:
-        answer = self._ask(Command.DAILY_REPORT, "0" if kind == "Z" else "2")
-        parts = answer.split(",")
-        if len(parts) != 2 + len(TAX_GROUPS):
-            raise GarbledAnswer(f"unexpected daily report answer {answer!r}")
-        try:
-            closure = int(parts[0])
-            totals = [parse_money(p) for p in parts[2:]]
-        except (ValueError, FieldError) as exc:
-            raise GarbledAnswer(f"unexpected daily report answer {answer!r}") from exc
+        """45h: '0' Z, '2' X (C doc p.18, P doc p.23, Daisy doc p.23).
+
+        A Z is never reported failed once the printer may have made it: a retry would print a second one.
+        If its answer cannot be read, or the link fails while the printer makes it, the last fiscal record
+        (40h) says whether a new closure exists; its number is the report's.
+        """
+        with self.link.lock:
+            before = self._last_closure() if kind == "Z" else None
+            try:
+                answer = self._ask(Command.DAILY_REPORT, "0" if kind == "Z" else "2")
+            except (DeviceUnreachable, DeviceBusy) as exc:
+                after = self._last_closure() if kind == "Z" else None
+                if after is None or before is None or after <= before:
+                    raise
+                return self._unread_z(after, exc)
+            try:
+                closure, totals = self._report_fields(answer)
+            except GarbledAnswer as exc:
+                if kind != "Z":
+                    raise
+                return self._unread_z(self._last_closure(), exc)
+        groups = self.dialect.tax_groups
         text = [f"{'Z REPORT' if kind == 'Z' else 'X REPORT'} {closure:04d}"]
-        text += [f"{group} {money(total)}" for group, total in zip(TAX_GROUPS, totals, strict=True) if total]
+        text += [f"{group} {money(total)}" for group, total in zip(groups, totals, strict=False) if total]
         text.append(f"TOTAL {money(sum(totals))}")
         return DeviceReport(kind="Z" if kind == "Z" else "X", number=closure if kind == "Z" else None, amount_cents=sum(totals), full_text="\n".join(text))
+
+    @staticmethod
+    def _unread_z(number: int | None, why: Exception) -> DeviceReport:
+        text = f"Z REPORT {number:04d}" if number else "Z REPORT"
+        return DeviceReport(kind="Z", number=number, amount_cents=0, full_text=f"{text}\n(the printer's answer could not be read: {why})")
+
+    def _report_fields(self, answer: str) -> tuple[int, list[int]]:
+        """Closure and the sales per tax group. Datecs: Closure,FM_Total,TotA..TotH (C doc p.18, P doc p.23);
+        Daisy: Closure,Tax1..Tax8,StTax1..StTax8 (Daisy doc pp.23-24)."""
+        parts = answer.split(",")
+        if len(parts) != 1 + self.dialect.report_totals:
+            raise GarbledAnswer(f"unexpected daily report answer {answer!r}")
+        groups = len(self.dialect.tax_groups)
+        sales = parts[-groups:] if self.dialect.report_totals == groups + 1 else parts[1 : 1 + groups]
+        return self._int(parts[0], "closure number"), [self._amount(p, "daily report") for p in sales]
+
+    def _last_closure(self) -> int | None:
+        """40h: the last fiscal record's number, the first field after an optional P/F code (C doc p.17, P doc p.22,
+        Daisy doc p.21); None when the printer cannot say."""
+        try:
+            parts = self._ask(Command.LAST_FISCAL_RECORD).split(",")
+        except DeviceError:
+            return None
+        if parts[0] in ("P", "F"):
+            parts = parts[1:] if parts[0] == "P" else []
+        return int(parts[0]) if parts and parts[0].strip().isdigit() else None
 
     # -- identity ----------------------------------------------------------------------------
 
     def _identity(self) -> str:
+        """5Ah: the serial number is the second-to-last field and the fiscal memory number the last.
+
+        The C document gives both orders (C doc p.22: the answer line says FM,Ser, the field list Ser,FM);
+        the P (p.29) and Daisy (p.28) documents say Ser,FM, and so does ErpNet.FP for all three
+        (BgDatecsCIslFiscalPrinterDriver.cs, BgDaisyIslFiscalPrinterDriver.cs: serial [4], FM [5]).
+        """
         if self._serial is None:
             parts = self._ask(Command.DIAGNOSTIC_INFO, "1").split(",")
             if len(parts) < 5 or not parts[-2]:
                 raise GarbledAnswer(f"unexpected diagnostic answer {','.join(parts)!r}")
-            self._serial = parts[-2]
+            self._serial, self._fiscal_memory = parts[-2].strip(), parts[-1].strip()
         return self._serial
 
     def _tax_rates(self) -> dict[Decimal, str]:
+        """61h: one rate per group in the family's letters (C doc p.23, P doc p.30, Daisy doc p.30); 'DT' or a
+        negative rate marks a disabled group (C doc p.11, Daisy doc p.30)."""
         if self._rates is None:
             parts = self._ask(Command.TAX_RATES).split(",")
             rates: dict[Decimal, str] = {}
-            for group, text in zip(TAX_GROUPS, parts, strict=False):
+            for group, text in zip(self.dialect.tax_groups, parts, strict=False):
                 text = text.strip().rstrip("%")
                 if text == "DT":
                     continue
@@ -377,23 +477,20 @@ class IslDriver(FiscalDriver):
                     rate = Decimal(text).normalize()
                 except ArithmeticError as exc:
                     raise GarbledAnswer(f"unexpected tax rate {text!r}") from exc
-                rates.setdefault(rate, group)
+                if rate >= 0:
+                    rates.setdefault(rate, group)
             self._rates = rates
         return self._rates
 
     # -- exchange ------------------------------------------------------------------------------
 
-    def _state(self, cmd: Command, data: str = "") -> DeviceState:
-        return self._exchange(cmd, data)[1]
-
     def _ask(self, cmd: int, data: str = "") -> str:
-        return self._exchange(cmd, data)[0]
+        return self._exchange(cmd, data).text
 
-    def _exchange(self, cmd: int, data: str) -> tuple[str, DeviceState]:
+    def _exchange(self, cmd: int, data: str) -> Answer:
         """One command; a refusal or link failure becomes a typed DeviceError."""
         try:
             response = self.link.request(cmd, encode_text(data))
-            state = decode_status(response.status)
         except NoAnswer as exc:
             raise DeviceSilent(str(exc)) from exc
         except BusyTooLong as exc:
@@ -402,16 +499,20 @@ class IslDriver(FiscalDriver):
             raise GarbledAnswer(str(exc)) from exc
         except LinkError as exc:
             raise DeviceUnreachable(str(exc)) from exc
-        if state.paper_out and (state.not_allowed or (cmd not in _QUERIES and data)):
-            raise PaperOut(f"out of paper (command {cmd:02X}h refused)")
-        if state.syntax_error:
-            raise InvalidJob(f"the printer found a syntax error in command {cmd:02X}h {data!r}")
-        if state.invalid_command:
-            raise DeviceRefused(f"the printer does not know command {cmd:02X}h")
-        if state.not_allowed or state.overflow:
-            reason = "cover open" if state.cover_open else "not allowed now"
-            raise DeviceRefused(f"the printer refused command {cmd:02X}h: {reason}")
-        return decode_text(response.data), state
+        try:
+            state = decode(response.status, self.dialect.status)
+        except IndexError as exc:
+            raise GarbledAnswer(f"status bytes {response.status.hex()} are not the documented six") from exc
+        refusal = _refusal(cmd, data, state)
+        if refusal is not None:
+            raise refusal
+        return Answer(decode_text(response.data), state)
+
+    def _amount(self, text: str, what: str) -> int:
+        try:
+            return parse_amount(text)
+        except FieldError as exc:
+            raise GarbledAnswer(f"unexpected {what}: {exc}") from exc
 
     @staticmethod
     def _int(text: str, what: str) -> int:
@@ -420,9 +521,74 @@ class IslDriver(FiscalDriver):
         return int(text)
 
 
+def fit(text: str, limit: int) -> str:
+    """Text cut to ``limit`` bytes of the printer's code page (one byte per letter, so no letter is split)."""
+    return decode_text(encode_text(text)[:limit])
+
+
+# Commands that print nothing and change nothing: their answers carry the printer's state, paper or not.
 _QUERIES = frozenset(
-    {Command.STATUS, Command.TRANSACTION_STATUS, Command.LAST_DOCUMENT_NUMBER, Command.READ_CLOCK, Command.DIAGNOSTIC_INFO, Command.TAX_RATES}
+    {
+        Command.STATUS,
+        Command.TRANSACTION_STATUS,
+        Command.LAST_DOCUMENT_NUMBER,
+        Command.LAST_FISCAL_RECORD,
+        Command.READ_CLOCK,
+        Command.DIAGNOSTIC_INFO,
+        Command.TAX_RATES,
+        Command.READ_DOCUMENT,
+    }
 )
+
+
+def _is_query(cmd: int, data: str) -> bool:
+    """30h without data (P doc p.17) and 46h without an amount (Daisy doc p.25) only read."""
+    return cmd in _QUERIES or (not data and cmd in (Command.OPEN_FISCAL_RECEIPT, Command.CASH_IN_OUT))
+
+
+def _refusal(cmd: int, data: str, state: DeviceState) -> DeviceError | None:
+    """The typed error for an answer whose status says the command was refused, or None if it was carried out.
+
+    The general-error bit is the OR of the '#' bits (C doc p.3, P doc p.4, Daisy doc p.4), paper out among
+    them: on a command that reads it only reports the printer's state; on any other command, with or
+    without data, paper out alone means the command was refused and changed nothing (C doc p.3 2.0).
+    ErpNet.FP likewise fails a command on any error bit, the general error (E199) among them
+    (BgDatecsCIslFiscalPrinter.Commands.cs and BgDaisyIslFiscalPrinter.Commands.cs status tables).
+    """
+    query = _is_query(cmd, data)
+    refused = (
+        state.syntax_error
+        or state.invalid_command
+        or state.not_allowed
+        or state.overflow
+        or state.wrong_password
+        or state.error_code != 0
+        or (not query and (state.paper_out or state.general_error or state.printer_fault))
+    )
+    if not refused:
+        return None
+    what = f"command {cmd:02X}h"
+    if state.syntax_error:
+        return InvalidJob(f"the printer found a syntax error in {what} {data!r}")
+    if state.invalid_command:
+        return DeviceRefused(f"the printer does not know {what}")
+    if state.paper_out and not query:
+        return PaperOut(f"out of paper ({what} refused)")
+    if state.wrong_password:
+        return WrongPassword(f"the printer refused the operator password ({what})")
+    for flag, error, reason in (
+        (state.cover_open, CoverOpen, "the cover is open"),
+        (state.printer_fault, PrinterFault, "the printing unit reports a fault"),
+        (state.fiscal_memory_full, FiscalMemoryFull, "the fiscal memory is full"),
+        (state.fiscal_memory_error, FiscalMemoryError, "the fiscal memory reports an error"),
+        (state.journal_full, JournalFull, "the electronic journal is full"),
+        (state.clock_not_set, ClockNotSet, "the clock is not set"),
+    ):
+        if flag:
+            return error(f"the printer refused {what}: {reason}")
+    if state.error_code:
+        return DeviceRefused(f"the printer refused {what} with error code {state.error_code}")
+    return DeviceRefused(f"the printer refused {what}: {'overflow' if state.overflow else 'not allowed now'}")
 
 
 def transport_for(device: FiscalDeviceConfig, dialect: Dialect) -> Transport:
@@ -435,8 +601,9 @@ def transport_for(device: FiscalDeviceConfig, dialect: Dialect) -> Transport:
     return TcpTransport(connection.host, connection.port, device.timeouts.answer_seconds * 4)
 
 
-def open_isl(device: FiscalDeviceConfig, state_dir: Path, dialect: Dialect) -> IslDriver:
-    transport = transport_for(device, dialect)
+def open_isl(device: FiscalDeviceConfig, state_dir: Path, dialect: Dialect, driver: type[IslDriver]) -> IslDriver:
     timeouts = device.timeouts
+    operator, password = dialect.credentials(device.operator, device.operator_password)
+    transport = transport_for(device, dialect)
     link = IslLink(transport, answer_timeout=timeouts.answer_seconds, busy_timeout=timeouts.busy_seconds, retries=timeouts.retries)
-    return IslDriver(link, open_book(state_dir), dialect, device.model, device.name, device.operator, device.operator_password)
+    return driver(link, open_book(state_dir), dialect, device.model, device.name, operator, password)

@@ -1,4 +1,4 @@
-"""The framing shared by Datecs and Daisy fiscal printers ("ISL" protocol), both directions.
+"""The framing shared by Datecs and Daisy fiscal printers ("ISL" protocol), as the host speaks it.
 
 Host to printer::
 
@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from functools import lru_cache
 from typing import NamedTuple
-
-from pydantic import BaseModel, ConfigDict
 
 PREAMBLE = 0x01
 TERMINATOR = 0x03
@@ -36,7 +33,7 @@ OFFSET = 0x20
 SEQ_FIRST = 0x20
 SEQ_LAST = 0x7F
 STATUS_LENGTH = 6
-MAX_HOST_DATA = 213
+MAX_HOST_DATA = 213  # C doc p.5
 MAX_DEVICE_DATA = 218
 BCC_LENGTH = 4
 
@@ -93,15 +90,6 @@ def encode_request(seq: int, cmd: int, data: bytes = b"") -> bytes:
     return b"\x01%b%b\x03" % (body, bcc(body))
 
 
-def encode_response(seq: int, cmd: int, data: bytes, status: bytes) -> bytes:
-    """A printer-to-host frame (used by the emulator)."""
-    _check_header(seq, cmd)
-    _check_data(data, MAX_DEVICE_DATA)
-    _check_status(status)
-    body = b"%c%c%c%b\x04%b\x05" % (OFFSET + 4 + len(data) + 1 + STATUS_LENGTH, seq, cmd, data, status)
-    return b"\x01%b%b\x03" % (body, bcc(body))
-
-
 def _check_status(status: bytes) -> None:
     if len(status) != STATUS_LENGTH or min(status) < 0x80:
         raise MalformedFrame(f"status must be {STATUS_LENGTH} bytes of 80h..FFh, got {status.hex(' ')}")
@@ -128,12 +116,6 @@ def _unwrap(frame: bytes, minimum_inner: int) -> bytes:
     return body
 
 
-class Request(NamedTuple):
-    seq: int
-    cmd: int
-    data: bytes
-
-
 class Response(NamedTuple):
     """One per exchange: a named tuple is immutable too and several times cheaper to build than a frozen dataclass."""
 
@@ -141,14 +123,6 @@ class Response(NamedTuple):
     cmd: int
     data: bytes
     status: bytes
-
-
-def decode_request(frame: bytes) -> Request:
-    body = _unwrap(frame, 4)
-    seq, cmd, data = body[1], body[2], body[3:-1]
-    _check_header(seq, cmd)
-    _check_data(data, MAX_HOST_DATA)
-    return Request(seq, cmd, data)
 
 
 def decode_response(frame: bytes) -> Response:
@@ -227,95 +201,3 @@ class FrameReader:
 
     def reset(self) -> None:
         self._partial.clear()
-
-
-class DeviceState(BaseModel):
-    """The six status bytes of every answer, decoded (Datecs numbering; Daisy shares the flags used here)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    raw: str
-    syntax_error: bool
-    invalid_command: bool
-    clock_not_set: bool
-    printer_fault: bool
-    general_error: bool
-    cover_open: bool
-    overflow: bool
-    not_allowed: bool
-    ram_reset: bool
-    paper_out: bool
-    paper_low: bool
-    journal_full: bool
-    fiscal_receipt_open: bool
-    service_receipt_open: bool
-    fiscal_memory_error: bool
-    fiscal_memory_full: bool
-    fiscal_mode: bool
-
-    @property
-    def command_failed(self) -> bool:
-        """The printer refused the command it answers."""
-        return self.syntax_error or self.invalid_command or self.not_allowed or self.overflow or self.paper_out
-
-
-@lru_cache(maxsize=256)
-def decode_status(status: bytes) -> DeviceState:
-    """Cached: a printer repeats a handful of status patterns, and ``DeviceState`` is frozen."""
-    _check_status(status)
-
-    def bit(byte: int, number: int) -> bool:
-        return bool(status[byte] & (1 << number))
-
-    return DeviceState(
-        raw=status.hex(),
-        syntax_error=bit(0, 0),
-        invalid_command=bit(0, 1),
-        clock_not_set=bit(0, 2),
-        printer_fault=bit(0, 4),
-        general_error=bit(0, 5),
-        cover_open=bit(0, 6),
-        overflow=bit(1, 0),
-        not_allowed=bit(1, 1),
-        ram_reset=bit(1, 2),
-        paper_out=bit(2, 0),
-        paper_low=bit(2, 1),
-        journal_full=bit(2, 2),
-        fiscal_receipt_open=bit(2, 3),
-        service_receipt_open=bit(2, 5),
-        fiscal_memory_error=bit(4, 0) or bit(4, 5),
-        fiscal_memory_full=bit(4, 4),
-        fiscal_mode=bit(5, 3),
-    )
-
-
-STATUS_BITS: dict[str, tuple[int, int]] = {
-    "syntax_error": (0, 0),
-    "invalid_command": (0, 1),
-    "clock_not_set": (0, 2),
-    "printer_fault": (0, 4),
-    "general_error": (0, 5),
-    "cover_open": (0, 6),
-    "overflow": (1, 0),
-    "not_allowed": (1, 1),
-    "ram_reset": (1, 2),
-    "paper_out": (2, 0),
-    "paper_low": (2, 1),
-    "journal_full": (2, 2),
-    "fiscal_receipt_open": (2, 3),
-    "service_receipt_open": (2, 5),
-    "fiscal_memory_full": (4, 4),
-    "fiscal_mode": (5, 3),
-}
-
-
-def encode_status(**flags: bool) -> bytes:
-    """Six status bytes with bit 7 of each set, plus the named flags (emulator side)."""
-    status = bytearray([0x80] * STATUS_LENGTH)
-    for name, on in flags.items():
-        if on:
-            byte, number = STATUS_BITS[name]
-            status[byte] |= 1 << number
-    if any(flags.get(name) for name in ("syntax_error", "invalid_command", "printer_fault")):
-        status[0] |= 1 << 5
-    return bytes(status)

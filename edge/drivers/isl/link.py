@@ -5,6 +5,14 @@ answer, SYN bytes extend the wait up to ``busy_timeout`` in all, NAK or a bad fr
 resends the same frame with the same sequence number (the printer then repeats its
 last answer instead of running the command twice), and after ``retries`` resends the
 exchange fails with a typed ``LinkError``.
+
+A printer answers a frame whose SEQ equals the previous frame's with its previous answer,
+without running it (C doc p.5, P doc p.9, Daisy doc p.4). The host's counter goes on across
+reconnects, but a restarted host cannot know the printer's last SEQ. So the first exchange
+after the link is opened, and after every reconnect, is a status request (4Ah, harmless to
+run or to skip: C doc p.20, P doc p.24, Daisy doc p.26): if its SEQ was the printer's last,
+the repeated answer is spent on it, never on a command that prints. An answer with our SEQ
+but another command is such a repeat too, and the frame is sent again under the next SEQ.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Protocol
 
 import serial
 
+from edge.drivers.isl.commands import Command
 from edge.drivers.isl.frame import (
     PREAMBLE,
     SEQ_FIRST,
@@ -94,7 +103,11 @@ class SerialTransport:
     def _open(self) -> _PyserialPort | _DescriptorPort:
         if self._port is None:
             try:
-                self._port = _Port(serial.Serial(self._name, baudrate=self._baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0))
+                if "://" in self._name:  # a serial device server: socket://host:port, rfc2217://host:port
+                    url = serial.serial_for_url(self._name, baudrate=self._baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0)
+                    self._port = _PyserialPort(url)
+                else:
+                    self._port = _Port(serial.Serial(self._name, baudrate=self._baud_rate, bytesize=8, parity="N", stopbits=1, timeout=0))
             except (serial.SerialException, OSError, ValueError) as exc:
                 raise PortUnavailable(f"cannot open {self.description}: {exc}", sent=False) from exc
         return self._port
@@ -294,6 +307,7 @@ class IslLink:
         self.bytes_out = 0
         self.bytes_in = 0
         self._settled = False  # the last exchange ended with its answer read whole: nothing stale can follow
+        self._primed = False  # a status request went first since the link was (re)opened
 
     @property
     def lock(self) -> threading.RLock:
@@ -302,30 +316,45 @@ class IslLink:
 
     def request(self, cmd: int, data: bytes = b"") -> Response:
         with self._lock:
-            seq, self._next = self._next, next_seq(self._next)
-            frame = encode_request(seq, cmd, data)
-            if not self._settled:  # after a failure or a (re)open, a late answer or garbage may be waiting
-                self.transport.discard_input()
-            self._settled = False
-            failure: LinkError | None = None
-            sent = False
-            on_the_line = self.transport.transmit_seconds(len(frame))
-            for _attempt in range(self.retries + 1):
-                self.transport.write(frame)
-                self.bytes_out += len(frame)
-                sent = True
-                outcome = self._await(seq, cmd, on_the_line)
-                if isinstance(outcome, Response):
-                    self._settled = True
-                    return outcome
-                failure = outcome
-                if isinstance(outcome, BusyTooLong):
-                    break
-            assert failure is not None
-            failure.sent = sent
-            raise failure
+            try:
+                if not self._primed:
+                    self._exchange(Command.STATUS, b"")
+                    self._primed = True
+                return self._exchange(cmd, data)
+            except PortUnavailable:
+                self._primed = False  # the transport reopens on the next write
+                raise
 
-    def _await(self, seq: int, cmd: int, on_the_line: float) -> Response | LinkError:
+    def _exchange(self, cmd: int, data: bytes) -> Response:
+        seq, self._next = self._next, next_seq(self._next)
+        frame = encode_request(seq, cmd, data)
+        if not self._settled:  # after a failure or a (re)open, a late answer or garbage may be waiting
+            self.transport.discard_input()
+        self._settled = False
+        failure: LinkError | None = None
+        sent = False
+        on_the_line = self.transport.transmit_seconds(len(frame))
+        for _attempt in range(self.retries + 1):
+            self.transport.write(frame)
+            self.bytes_out += len(frame)
+            sent = True
+            outcome = self._await(seq, cmd, on_the_line)
+            if isinstance(outcome, Response):
+                self._settled = True
+                return outcome
+            if isinstance(outcome, _Repeat):  # our SEQ was the printer's last: it ran nothing; go on under the next
+                seq, self._next = self._next, next_seq(self._next)
+                frame = encode_request(seq, cmd, data)
+                continue
+            failure = outcome
+            if isinstance(outcome, BusyTooLong):
+                break
+        if failure is None:
+            failure = CorruptAnswer(f"{self._where()} kept repeating earlier answers", sent=True)
+        failure.sent = sent
+        raise failure
+
+    def _await(self, seq: int, cmd: int, on_the_line: float) -> Response | LinkError | _Repeat:
         """One attempt: the matching answer, or why there was none (then the frame is resent).
 
         The answer timeout starts once the frame has left: ``on_the_line`` is its time on the wire.
@@ -343,7 +372,7 @@ class IslLink:
             return self._await_more(seq, cmd, started, deadline, b"", outcome)
         return self._await_more(seq, cmd, started, deadline, chunk, None)
 
-    def _await_more(self, seq: int, cmd: int, started: float, deadline: float, chunk: bytes, corrupt: str | None) -> Response | LinkError:
+    def _await_more(self, seq: int, cmd: int, started: float, deadline: float, chunk: bytes, corrupt: str | None) -> Response | LinkError | _Repeat:
         """The rest of an attempt, from ``chunk`` (the bytes read so far) and the stale answer seen, if any."""
         reader = FrameReader()
         while True:
@@ -372,14 +401,15 @@ class IslLink:
             chunk = self.transport.read(remaining)
             self.bytes_in += len(chunk)
 
-    def _match(self, frame: bytes, seq: int, cmd: int) -> Response | CorruptAnswer | str:
-        """The answer to this request, a corrupt frame (resend), or why it is a stale answer to an earlier one (wait on)."""
+    def _match(self, frame: bytes, seq: int, cmd: int) -> Response | CorruptAnswer | _Repeat | str:
+        """The answer to this request, a corrupt frame (resend), the printer's repeat of its last answer (resend
+        under a new SEQ), or why it is a stale answer to an earlier one (wait on)."""
         try:
             response = decode_response(frame)
         except FrameError as exc:
             return CorruptAnswer(f"bad frame from {self._where()}: {exc}", sent=True)
-        if response.seq == seq and response.cmd == cmd:
-            return response
+        if response.seq == seq:
+            return response if response.cmd == cmd else _REPEAT
         return f"stale answer (seq {response.seq:02X}h, cmd {response.cmd:02X}h) from {self._where()}"
 
     def _where(self) -> str:
@@ -388,4 +418,12 @@ class IslLink:
     def close(self) -> None:
         with self._lock:
             self._settled = False
+            self._primed = False
             self.transport.close()
+
+
+class _Repeat:
+    """The printer answered our SEQ with another command's answer: its repeat of the last frame it ran."""
+
+
+_REPEAT = _Repeat()

@@ -1,11 +1,13 @@
 """The driver's own durable note of which unique sale number it gave which job.
 
-A Datecs/Daisy printer identifies each fiscal receipt by a unique sale number (UNP,
-``<serial>-<operator code>-<7-digit sequence>``) that it remembers and reports back, but it
-cannot store an arbitrary job id. So before a receipt is opened the driver writes here, and
-fsyncs, the sequence it is about to use for the job and the printer's last document number
-at that moment. After a crash, the printer's last sequence tells whether that receipt was
-opened, and the document number before it gives the receipt's own number.
+An ISL printer identifies each fiscal receipt by a unique sale number (UNP,
+``<serial>-<operator code>-<7-digit sequence>``), but it cannot store an arbitrary job id.
+So before a receipt is opened the driver writes here, and fsyncs, the sequence it is about
+to use for the job, the printer's last document number at that moment, and the job's line
+count and total. After a crash these tell whether that receipt was printed (each family
+asks its printer its own way), and the document number before it gives the receipt's own
+number. Once printed, the receipt's date-time from the printer and the printer's fiscal
+memory number are kept beside the UNP: what a storno of it must name.
 """
 
 from __future__ import annotations
@@ -30,12 +32,20 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS sales (
     doc_before INTEGER NOT NULL,
     cancelling INTEGER NOT NULL DEFAULT 0,
     planned_ms INTEGER NOT NULL,
+    items INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    printed_at INTEGER,
+    fiscal_memory TEXT,
     UNIQUE (device, seq)
 )"""
+# Columns a book written by an earlier version lacks, added in place on open.
+_ADDED = {"items": "INTEGER NOT NULL DEFAULT 0", "total": "INTEGER NOT NULL DEFAULT 0", "printed_at": "INTEGER", "fiscal_memory": "TEXT"}
 
-_PLAN = """INSERT INTO sales (job_id, device, seq, unp, doc_before, planned_ms) VALUES (?, ?, ?, ?, ?, ?)
+_PLAN = """INSERT INTO sales (job_id, device, seq, unp, doc_before, planned_ms, items, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (job_id) DO UPDATE SET device = excluded.device, seq = excluded.seq, unp = excluded.unp,
-    doc_before = excluded.doc_before, cancelling = 0, planned_ms = excluded.planned_ms"""
+    doc_before = excluded.doc_before, cancelling = 0, planned_ms = excluded.planned_ms, items = excluded.items,
+    total = excluded.total, printed_at = NULL, fiscal_memory = NULL"""
+_COLUMNS = "job_id, device, seq, unp, doc_before, cancelling, items, total, printed_at, fiscal_memory"
 
 
 class SalePlan(BaseModel):
@@ -45,6 +55,10 @@ class SalePlan(BaseModel):
     unp: str
     doc_before: int
     cancelling: bool
+    items: int = 0
+    total: int = 0
+    printed_at: int | None = None
+    fiscal_memory: str | None = None
 
     @property
     def document_number(self) -> int:
@@ -64,15 +78,32 @@ class SaleBook:
         # new size; checkpointed at 100 pages it soon stops growing and is rewritten in place.
         self._db.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
         self._db.execute(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(sales)")}
+        for column, kind in _ADDED.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE sales ADD COLUMN {column} {kind}")
         self._highest: dict[str, int] = {}  # per device, once read: this book is its file's only writer
 
-    def plan(self, job_id: str, device: str, seq: int, unp: str, doc_before: int) -> SalePlan:
+    def plan(self, job_id: str, device: str, seq: int, unp: str, doc_before: int, items: int = 0, total: int = 0) -> SalePlan:
         """Record (or replace, after the printer proved the last try void) the sale number for a job."""
         with self._lock:
-            self._db.execute(_PLAN, (job_id, device, seq, unp, doc_before, time.time_ns() // 1_000_000))
+            self._db.execute(_PLAN, (job_id, device, seq, unp, doc_before, time.time_ns() // 1_000_000, items, total))
             if device in self._highest:
                 self._highest[device] = max(self._highest[device], seq)
-        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=False)
+        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=False, items=items, total=total)
+
+    def printed(self, job_id: str, printed_at: int, fiscal_memory: str) -> SalePlan:
+        """Record that the job's receipt was printed, with the printer's date-time of it and its fiscal memory number."""
+        with self._lock:
+            self._db.execute("UPDATE sales SET printed_at = ?, fiscal_memory = ? WHERE job_id = ?", (printed_at, fiscal_memory, job_id))
+            plan = self.for_job(job_id)
+        assert plan is not None
+        return plan
+
+    def discard(self, job_id: str) -> None:
+        """Forget a plan whose receipt the printer refused to open: nothing of it can be on the printer."""
+        with self._lock:
+            self._db.execute("DELETE FROM sales WHERE job_id = ?", (job_id,))
 
     def mark_cancelling(self, device: str, seq: int) -> None:
         """Written before the receipt with this sequence is cancelled: it will never be closed."""
@@ -85,6 +116,14 @@ class SaleBook:
     def for_seq(self, device: str, seq: int) -> SalePlan | None:
         return self._one("WHERE device = ? AND seq = ?", (device, seq))
 
+    def latest(self, device: str) -> SalePlan | None:
+        """The device's most recent plan: the only one whose receipt can still be open."""
+        return self._one("WHERE device = ? ORDER BY seq DESC LIMIT 1", (device,))
+
+    def next_after(self, plan: SalePlan) -> SalePlan | None:
+        """The device's first plan after ``plan``: its document number before bounds what ``plan`` printed."""
+        return self._one("WHERE device = ? AND seq > ? ORDER BY seq LIMIT 1", (plan.device, plan.seq))
+
     def highest_seq(self, device: str) -> int:
         """The highest sequence ever planned for the device: read from the file once, then kept as plans are made."""
         with self._lock:
@@ -95,11 +134,10 @@ class SaleBook:
 
     def _one(self, where: str, params: tuple[object, ...]) -> SalePlan | None:
         with self._lock:
-            row = self._db.execute(f"SELECT job_id, device, seq, unp, doc_before, cancelling FROM sales {where}", params).fetchone()
+            row = self._db.execute(f"SELECT {_COLUMNS} FROM sales {where}", params).fetchone()
         if row is None:
             return None
-        job_id, device, seq, unp, doc_before, cancelling = row
-        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=bool(cancelling))
+        return SalePlan(**dict(zip(_COLUMNS.split(", "), row, strict=True)))
 
     def close(self) -> None:
         with self._lock:

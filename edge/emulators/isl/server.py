@@ -1,9 +1,10 @@
-"""Serve an emulated Datecs/Daisy printer on a pseudo-terminal and/or a TCP port.
+"""Serve an emulated ISL printer (Datecs C, Datecs P or Daisy, by model) on a pseudo-terminal and/or TCP.
 
-``python -m edge.emulators.isl.server [--dialect datecs|daisy] [--pty LINK] [--tcp-port N]``
-prints ``DATECS READY pty=<path> tcp=<port>`` once listening and runs until SIGTERM/SIGINT.
-``--pty LINK`` also makes LINK a symlink to the pseudo-terminal's slave, so an edge config
-can name a fixed path. In tests the servers run as threads of the test process.
+``python -m edge.emulators.isl.server [--model DP25|FP800|"eXpert SX"|...] [--pty LINK] [--tcp-port N]``
+prints ``<MANUFACTURER> READY pty=<path> tcp=<port> model=<model> family=<C|P|DAISY>`` (``DATECS READY``
+or ``DAISY READY``) once listening and runs until SIGTERM/SIGINT. ``--pty LINK`` also makes LINK a
+symlink to the pseudo-terminal's slave, so an edge config can name a fixed path. Daisy models
+have a serial port only (no ``--tcp-port``). In tests the servers run as threads of the test process.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import tty
 from pathlib import Path
 from types import FrameType
 
-from edge.emulators.isl.device import Dialect, FiscalPrinter, IslEndpoint, LinkFaults
+from edge.emulators.isl.device import FiscalPrinter
+from edge.emulators.isl.endpoint import IslEndpoint, LinkFaults
+from edge.emulators.isl.families import UnknownModel
 
 
 class PtyServer:
@@ -33,7 +36,7 @@ class PtyServer:
         self.bytes_in = 0
         self.bytes_out = 0
         self._stop_r, self._stop_w = os.pipe()
-        self._thread = threading.Thread(target=self._serve, name="datecs-pty", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="isl-pty", daemon=True)
 
     @property
     def faults(self) -> LinkFaults:
@@ -70,7 +73,8 @@ class PtyServer:
 
 
 class TcpServer:
-    """The printer on a TCP port (Datecs LAN models listen on 3999); one endpoint per connection."""
+    """The printer on a TCP port (Datecs LAN models listen on 3999); one endpoint per connection,
+    one device behind them all."""
 
     def __init__(self, printer: FiscalPrinter, port: int = 0, host: str = "127.0.0.1", faults: LinkFaults | None = None) -> None:
         self.printer = printer
@@ -79,7 +83,7 @@ class TcpServer:
         self._listener.settimeout(0.1)
         self.port = int(self._listener.getsockname()[1])
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="datecs-tcp", daemon=True)
+        self._thread = threading.Thread(target=self._accept, name="isl-tcp", daemon=True)
 
     def start(self) -> TcpServer:
         self._thread.start()
@@ -119,13 +123,17 @@ class TcpServer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Emulated Datecs/Daisy fiscal printer.")
-    parser.add_argument("--dialect", choices=["datecs", "daisy"], default="datecs")
+    parser = argparse.ArgumentParser(description="Emulated ISL fiscal printer (Datecs C, Datecs P, Daisy).")
+    parser.add_argument("--model", default="DP-25", help="the model picks the protocol family (default DP-25)")
     parser.add_argument("--pty", dest="pty_link", type=Path, help="symlink to create for the pseudo-terminal")
     parser.add_argument("--tcp-port", type=int, help="TCP port to listen on (0: any free port)")
     args = parser.parse_args(argv)
-    dialect: Dialect = args.dialect
-    printer = FiscalPrinter(dialect)
+    try:
+        printer = FiscalPrinter(args.model)
+    except UnknownModel as exc:
+        parser.error(str(exc))
+    if args.tcp_port is not None and printer.family.key == "DAISY":
+        parser.error(f"{printer.model} has a serial port only")
     stop = threading.Event()
 
     def request_stop(signum: int, _: FrameType | None) -> None:
@@ -138,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.pty_link:
         args.pty_link.unlink(missing_ok=True)
         args.pty_link.symlink_to(pty.path)
-    print(f"DATECS READY pty={pty.path} tcp={tcp.port if tcp else '-'}", flush=True)
+    ready = f"{printer.family.manufacturer.upper()} READY pty={pty.path} tcp={tcp.port if tcp else '-'}"
+    print(f"{ready} model={printer.model.replace(' ', '_')} family={printer.family.key}", flush=True)
     stop.wait()
     if tcp:
         tcp.stop()
