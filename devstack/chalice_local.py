@@ -5,6 +5,10 @@ and body in separate writes; with Nagle's algorithm on, each response then
 waits ~40 ms for the client's delayed ACK. That stall would swamp every latency
 the local stack measures, so this wrapper turns Nagle off and runs the real CLI:
 
+Its access log line is the raw request line, query string and all: a ``KEYPARAM`` (the shop key
+``/ws/order`` accepts in the query, as seed 003 does) would land in ``var/logs/api.log``. The log line
+here keeps every parameter's name and hides the values of those that carry a credential.
+
 Its handler only defines the methods API Gateway proxies; any other (TRACE, QUERY, ...)
 got http.server's own 501 HTML page. API Gateway answers those itself; locally they go
 through Chalice's router like any method, which answers 405 with the DESIGN error body.
@@ -14,6 +18,7 @@ through Chalice's router like any method, which answers 405 with the DESIGN erro
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
@@ -21,6 +26,15 @@ from chalice.cli import main
 from chalice.local import ChaliceRequestHandler
 
 ChaliceRequestHandler.disable_nagle_algorithm = True
+_CREDENTIAL = re.compile(r"(?i)([?&](?:KEYPARAM|shop_key|edge_key|api_key|api_secret|token|secret|code)=)[^&\s]*")
+
+
+def _log_request(handler: ChaliceRequestHandler, code: int | str = "-", size: int | str = "-") -> None:
+    """http.server's access log line, with credential values in the query string replaced by ``***``."""
+    handler.log_message('"%s" %s %s', _CREDENTIAL.sub(r"\1***", handler.requestline), str(code), str(size))
+
+
+ChaliceRequestHandler.log_request = _log_request  # type: ignore[method-assign]
 
 
 def _any_method(handler: ChaliceRequestHandler, name: str) -> Any:

@@ -125,3 +125,16 @@ def test_result_creates_the_receipt_and_queues_terminated(api, shop, aws_env):
     assert terminated["payload"]["PDFinvoice"] == order["public_link"]["url"] + ".pdf"
     page = api.call("GET", "/r/" + order["public_link"]["url"].rsplit("/", 1)[-1])
     assert page.status_code == 200 and b"Coffee" in page.body and b"0000042" in page.body
+
+
+def test_a_blank_fiscal_number_is_refused_and_the_order_stays_open_for_a_real_one(api, shop):
+    session = open_session(api, shop)
+    job = take_job(api, shop, order_id="BLANK-1")
+    body = json.loads(printed(job).model_dump_json())
+    body["fiscal"]["fiscal_number"] = "   "
+    r = api.call("POST", "/api/v1/edge/results", raw=json.dumps(body).encode(),
+                 headers={"authorization": f"Bearer {session['token']}"})
+    assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION"
+    assert report(api, session, printed(job, "0000077")).status_code == 200
+    order = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/BLANK-1", headers={"x-shop-key": shop["shop_key"]})
+    assert order.json["status"] == "terminated" and order.json["fiscal"]["fiscal_number"] == "0000077"

@@ -81,3 +81,43 @@ def test_hostile_parameters_get_typed_errors(api, shop):
     assert binary.status_code == 400
     flood = api.call("POST", "/ws/order", raw=("&".join(f"f{i}=1" for i in range(500))).encode(), headers=FORM)
     assert flood.status_code == 400
+
+
+def test_the_local_access_log_never_holds_a_shop_key_from_the_query_string(tmp_path):
+    """/ws/order takes KEYPARAM in the query (seed 003): the local API's access log keeps the name, not the key."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from devstack.harness import free_port
+
+    root = Path(__file__).resolve().parents[1]
+    port = free_port()
+    env = {**os.environ, "AWS_DEFAULT_REGION": "eu-central-1", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing"}
+    server = subprocess.Popen([sys.executable, "-m", "devstack.chalice_local", "--project-dir", str(root), "local",
+                               "--stage", "local", "--host", "127.0.0.1", "--port", str(port), "--no-autoreload"],
+                              cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/ws/order?ID_SHOP=not-a-shop&KEYPARAM=s3cret-shop-key&order_id=A-1"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5)
+            except urllib.error.HTTPError as answer:
+                assert 400 <= answer.code < 500
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "chalice local did not start"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        out, err = server.communicate(timeout=30)
+    log = out + err
+    assert "KEYPARAM=***" in log, log[-2000:]
+    assert "s3cret-shop-key" not in log
