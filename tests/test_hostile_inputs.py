@@ -108,3 +108,14 @@ def test_text_stored_before_the_boundary_check_still_renders(api, shop, merchant
         min_row=2, values_only=True)]
     assert names == ["Bell\ufffd\ufffd\ufffd"]
     assert _report(api, shop, merchant, "pdf").startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "../../etc/passwd", "Europe/Berlin\x00", "", "UTC+25"])
+def test_a_shop_time_zone_must_be_one_the_runtime_knows(api, merchant, zone):
+    r = api.call("POST", "/api/v1/shops", {"name": "Zoned", "timezone": zone}, merchant["auth"])
+    assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION", zone
+
+
+def test_a_known_time_zone_is_kept(api, merchant):
+    r = api.call("POST", "/api/v1/shops", {"name": "Zoned", "timezone": "Asia/Baku"}, merchant["auth"])
+    assert r.status_code == 201 and r.json["timezone"] == "Asia/Baku"

@@ -6,9 +6,10 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import from_item, key, to_item
@@ -24,6 +25,16 @@ class CreateShop(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whitespace=True)]
     timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "UTC"
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "EUR"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """An IANA zone the runtime knows (tzdata ships the database): a typo would put every report on UTC."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
+        return value
 
 
 @dataclass(frozen=True)
