@@ -56,15 +56,7 @@ def forbidden(path: Path) -> list[str]:
 
 
 FAMILIES = sorted(p.name for p in EMULATORS.iterdir() if p.is_dir() and (p / "__init__.py").exists())
-CASES = [
-    pytest.param(family, marks=pytest.mark.xfail(reason="caspos emulator rewrite lands separately", strict=False))
-    if family == "caspos"
-    else family
-    for family in FAMILIES
-]
-
-
-@pytest.mark.parametrize("family", CASES)
+@pytest.mark.parametrize("family", FAMILIES)
 def test_no_emulator_module_imports_a_driver(family: str) -> None:
     offenders = {str(p.relative_to(ROOT)): forbidden(p) for p in sorted((EMULATORS / family).rglob("*.py"))}
     assert {path: names for path, names in offenders.items() if names} == {}
