@@ -92,9 +92,15 @@ class FailureReason(str, Enum):
 
 
 class FiscalRecord(_Message):
+    """The printed receipt as the device numbers it: what a refund (storno) must later name."""
+
     device: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     fiscal_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     printed_at: int = Field(description="UTC epoch seconds from the device clock.")
+    fiscal_memory_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        default=None, description="The serial of the fiscal memory that holds the receipt (Bulgarian devices).")
+    unique_sale_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        default=None, description="The receipt's unique sale number (УНП), where the device family has one.")
 
 
 class JobResult(_Message):

@@ -103,6 +103,7 @@ def test_the_sale_book_keeps_what_a_storno_must_name(family: Family, tmp_path: P
     assert plan is not None
     assert (plan.unp, plan.fiscal_memory, plan.printed_at) == (f"{SERIAL[family]}-0001-0000001", FM[family], record.printed_at)
     assert record.printed_at == 1796665500  # CLOCK, 07-12-26 17:45:00 UTC: the printer's own clock (3Eh)
+    assert (record.unique_sale_number, record.fiscal_memory_number) == (plan.unp, plan.fiscal_memory), "reported too"
 
 
 @pytest.mark.parametrize(

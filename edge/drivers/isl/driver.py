@@ -391,7 +391,8 @@ class IslDriver(FiscalDriver):
         return self._fiscal_record(printed, int(moment.timestamp()))
 
     def _fiscal_record(self, plan: SalePlan, printed_at: int) -> FiscalRecord:
-        return FiscalRecord(device=f"{self.manufacturer}:{plan.device}", fiscal_number=f"{plan.document_number:07d}", printed_at=printed_at)
+        return FiscalRecord(device=f"{self.manufacturer}:{plan.device}", fiscal_number=f"{plan.document_number:07d}",
+                            printed_at=printed_at, fiscal_memory_number=plan.fiscal_memory or None, unique_sale_number=plan.unp)
 
     def _daily_report(self, kind: str) -> DeviceReport:
         """45h: '0' Z, '2' X (C doc p.18, P doc p.23, Daisy doc p.23).
