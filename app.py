@@ -27,6 +27,7 @@ contracts = lazy("chalicelib.contracts")
 deliveries = lazy("chalicelib.webhooks.deliveries")
 dispatch = lazy("chalicelib.orders.outbox")
 edge_api = lazy("chalicelib.edge_api")
+errors = lazy("chalicelib.core.errors")
 exports = lazy("chalicelib.reports.rendering")
 exports_catalog = lazy("chalicelib.reports.catalog_export")
 exports_sales = lazy("chalicelib.reports.sales_export")
@@ -56,9 +57,24 @@ def _merchant() -> str:
     return str(tokens.bearer(app.current_request.headers, tokens.TokenKind.ACCESS)["sub"])
 
 
+def _source_ip() -> str:
+    return str(app.current_request.context.get("identity", {}).get("sourceIp") or "unknown")
+
+
 @route("/api/v1/auth", methods=["POST"])
 def authenticate():
-    return merchants.authenticate(validation.parse_body(merchants.AuthRequest, app.current_request.raw_body))
+    body = validation.parse_body(merchants.AuthRequest, app.current_request.raw_body)
+    try:
+        return merchants.authenticate(body, _source_ip())
+    except errors.RateLimited as exc:
+        return json_response(exc.body(), exc.status_code, {"Retry-After": str(exc.retry_after)})
+
+
+@route("/api/v1/auth/secret/rotate", methods=["POST"])
+def rotate_api_secret():
+    merchant_id = _merchant()
+    body = validation.parse_body(merchants.RotateSecretIn, app.current_request.raw_body)
+    return merchants.rotate_secret(merchant_id, body).model_dump()
 
 
 @route("/api/v1/shops", methods=["POST"])
@@ -77,6 +93,16 @@ def get_shop(shop_id):
 def delete_shop(shop_id):
     shops.delete_shop(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
     return Response(body="", status_code=204)
+
+
+@route("/api/v1/shops/{shop_id}/keys/shop_key/rotate", methods=["POST"])
+def rotate_shop_key(shop_id):
+    return shops.rotate_shop_key(_merchant(), validation.uuid4_param(shop_id, "shop_id")).model_dump()
+
+
+@route("/api/v1/shops/{shop_id}/keys/edge_key/rotate", methods=["POST"])
+def rotate_edge_key(shop_id):
+    return shops.rotate_edge_key(_merchant(), validation.uuid4_param(shop_id, "shop_id")).model_dump()
 
 
 @route("/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", methods=["PUT"])
@@ -116,6 +142,14 @@ def put_webhook(shop_id):
     secret = webhooks.new_secret()
     shops.set_webhook(shop.shop_id, config.url, secret)
     return {"url": config.url, "secret": secret}
+
+
+@route("/api/v1/shops/{shop_id}/webhook/secret/rotate", methods=["POST"])
+def rotate_webhook_secret(shop_id):
+    merchant_id, raw = _merchant(), app.current_request.raw_body
+    body = validation.parse_body(shops.WebhookSecretRotateIn, raw) if raw else shops.WebhookSecretRotateIn()
+    return shops.rotate_webhook_secret(merchant_id, validation.uuid4_param(shop_id, "shop_id"), webhooks.new_secret(),
+                                       body, clock.now()).model_dump()
 
 
 @route("/ws/order", methods=["POST"], content_types=[media.FORM, "application/json"])
@@ -190,9 +224,9 @@ def edge_session():
 
 @route("/api/v1/edge/results", methods=["POST"])
 def edge_result():
-    claims = tokens.bearer(app.current_request.headers, tokens.TokenKind.EDGE)
+    claims = edge_api.session_claims(app.current_request.headers)
     result = validation.parse_body(contracts.JobResult, app.current_request.raw_body)
-    return edge_api.accept_result(str(claims["sub"]), result).model_dump(mode="json")
+    return edge_api.accept_result(claims, result).model_dump(mode="json")
 
 
 @route("/api/v1/receipts/{receipt_id}", methods=["PUT"])

@@ -14,6 +14,7 @@ import json
 import secrets
 import ssl
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any
@@ -131,12 +132,22 @@ def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
     return publish_many([(m, m.webhook_id) for m in messages])
 
 
-def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
+def signing_secrets(profile: dict[str, Any], now: int) -> list[str]:
+    """The shop's webhook secret, and the one it replaced while that one's grace period lasts."""
+    previous = profile.get("webhook_secret_previous")
+    in_grace = previous and int(profile.get("webhook_previous_until", 0)) > now
+    return [profile["webhook_secret"], *([previous] if in_grace else [])]
+
+
+def signed_headers(secrets: str | Sequence[str], msg_id: str, body: str, now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers; with several secrets (a rotation's grace period) the signature
+    header lists one ``v1,<sig>`` per secret, space-separated, and a receiver accepts any match."""
+    signing = [secrets] if isinstance(secrets, str) else list(secrets)
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(msg_id, now, body) for secret in signing),
     }
 
 
@@ -164,10 +175,10 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
-def send(url: str, secret: str, msg_id: str, body: dict[str, Any]) -> SendOutcome:
-    """One signed delivery attempt; never raises for what the receiver or the network did."""
+def send(url: str, secrets: Sequence[str], msg_id: str, body: dict[str, Any]) -> SendOutcome:
+    """One delivery attempt signed with each secret; never raises for what the receiver or the network did."""
     text = json.dumps(body, separators=(",", ":"))
-    headers = signed_headers(secret, msg_id, text, datetime.now(timezone.utc))
+    headers = signed_headers(secrets, msg_id, text, datetime.now(timezone.utc))
     timeout = settings().webhook_timeout_seconds
     started = time.monotonic()
     status_code, error = None, None
