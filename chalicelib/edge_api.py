@@ -26,6 +26,7 @@ from chalicelib.core.errors import (
     ForbiddenError,
     JobNotFound,
     OrderNotFound,
+    ShopNotFound,
 )
 from chalicelib.core.settings import settings
 from chalicelib.orders.service import get_order, job_key, order_key
@@ -120,6 +121,13 @@ def session_claims(headers: Any) -> dict[str, Any]:
     return tokens.bearer(headers, TokenKind.EDGE, require=("jti", KEY_STAMP))
 
 
+def _shop_name(shop_id: str) -> str:
+    try:
+        return str(shops.load_snapshot(shop_id).profile["name"])
+    except ShopNotFound as exc:
+        raise AuthenticationError("edge session ended: the shop was deleted") from exc
+
+
 def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     """Record a job's outcome once; a repeat of the same result is acknowledged as a duplicate.
 
@@ -137,7 +145,7 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     table = settings().table(names.ORDERS_TABLE)
     if printed:
         order = {**order, "status": "terminated", "fiscal": outcome["fiscal"]}
-        receipt = receipts.record_for_order(order, shops.load_snapshot(edge_shop_id).profile["name"])
+        receipt = receipts.record_for_order(order, _shop_name(edge_shop_id))
         order.update(receipt_id=receipt["receipt_id"], public_link=receipts.public_link(receipt))
         order_update = "SET #s = :new, updated_at = :now, fiscal = :fiscal, receipt_id = :r, public_link = :l"
         order_values = {":fiscal": outcome["fiscal"], ":r": order["receipt_id"], ":l": order["public_link"]}

@@ -37,7 +37,7 @@ class EdgeKeyOut(BaseModel):
 
 
 class WebhookSecretRotateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     grace_seconds: int = Field(default=86400, ge=0, le=7 * 86400,
                                description="How long deliveries are signed with the old secret too.")
 
