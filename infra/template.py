@@ -139,7 +139,7 @@ def _dlq_alarm(prefix: str, logical: str) -> dict[str, Any]:
 
 def _method_setting(path: str, method: str, throttle: tuple[float, int]) -> dict[str, Any]:
     """A stage method setting; API Gateway writes a resource path's slashes as ``~1``."""
-    return {"ResourcePath": "/*" if path == "/*" else "/" + path.lstrip("/").replace("/", "~1"), "HttpMethod": method,
+    return {"ResourcePath": "/*" if path == "/*" else "/" + path.replace("/", "~1"), "HttpMethod": method,
             "ThrottlingRateLimit": throttle[0], "ThrottlingBurstLimit": throttle[1]}
 
 

@@ -10,13 +10,13 @@ of API secrets that is enough, and a sliding window would cost a read per reques
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import key, to_item
+from chalicelib.core import clock
 from chalicelib.core.errors import RateLimited
 from chalicelib.core.settings import settings
 
@@ -39,10 +39,10 @@ def _subject(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
 
 
-def hit(limit: Limit, value: str, now: float | None = None) -> None:
+def hit(limit: Limit, value: str) -> None:
     """Count one request of ``value`` under ``limit``; raise RateLimited (with Retry-After) past it."""
-    now = time.time() if now is None else now
-    start = int(now) // limit.window_seconds * limit.window_seconds
+    now = clock.now()
+    start = now // limit.window_seconds * limit.window_seconds
     end = start + limit.window_seconds
     try:
         client("dynamodb").update_item(
@@ -55,4 +55,4 @@ def hit(limit: Limit, value: str, now: float | None = None) -> None:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         raise RateLimited(f"too many requests; at most {limit.requests} per {limit.window_seconds} s",
-                          retry_after=max(1, end - int(now))) from exc
+                          retry_after=end - now) from exc
