@@ -34,7 +34,6 @@ from chalicelib.receipts import service as receipts
 from chalicelib.shops import service as shops
 from chalicelib.webhooks import sending as webhooks
 
-
 KEY_STAMP = "ekh"
 
 

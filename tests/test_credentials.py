@@ -245,7 +245,7 @@ class Recorder:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
                 recorder.requests.append((raw, dict(self.headers.items())))
                 self.send_response(204)
