@@ -55,16 +55,24 @@ def session_policy(jobs_queue_url: str) -> dict[str, Any]:
     }
 
 
+def bound_to_key(policy: dict[str, Any], stamp: str) -> dict[str, Any]:
+    """The session policy, valid only while the queue's edge-key tag is this key's stamp: rotating the
+    key retags the queue, which ends the old sessions' queue access before their credentials expire.
+    ``IfExists`` keeps queues created before the tag existed working until their first rotation."""
+    condition = {"StringEqualsIfExists": {f"aws:ResourceTag/{shops.EDGE_KEY_TAG}": stamp}}
+    return {**policy, "Statement": [{**statement, "Condition": condition} for statement in policy["Statement"]]}
+
+
 def open_session(request: EdgeSessionIn) -> dict[str, Any]:
     snapshot = shops.shop_for_edge_key(request.edge_key)
     cfg = settings()
     shop_id, jobs_queue_url = snapshot.shop_id, snapshot.profile["queue_url"]
-    issued = tokens.issue(TokenKind.EDGE, shop_id, cfg.edge_token_ttl,
-                          {KEY_STAMP: shops.edge_key_stamp(request.edge_key)})
+    stamp = shops.edge_key_stamp(request.edge_key)
+    issued = tokens.issue(TokenKind.EDGE, shop_id, cfg.edge_token_ttl, {KEY_STAMP: stamp})
     assumed = client("sts").assume_role(
         RoleArn=cfg.edge_role_arn,
         RoleSessionName=f"edge-{shop_id}"[:64],
-        Policy=json.dumps(session_policy(jobs_queue_url)),
+        Policy=json.dumps(bound_to_key(session_policy(jobs_queue_url), stamp)),
         DurationSeconds=max(900, cfg.edge_token_ttl),
         Tags=[{"Key": "shop_id", "Value": shop_id}],
     )["Credentials"]

@@ -199,6 +199,28 @@ def test_rotating_the_edge_key_ends_the_old_key_and_its_sessions_at_once(api, sh
     assert_error(report(api, old_session, printed(job)), 401, "E_AUTHENTICATION")  # not even as a duplicate
 
 
+def test_rotating_the_edge_key_ends_the_old_sessions_queue_access(api, shop, merchant):
+    """An edge session's AWS credentials hold a session policy that allows the queue only while its
+    edge-key tag is the session's stamp; a rotation retags the queue. (IAM evaluates the condition on
+    AWS; here the test compares what the policy demands with what the queue carries.)"""
+    policies: list[dict[str, Any]] = []
+    aws.client("sts").meta.events.register("before-parameter-build.sts.AssumeRole",
+                                           lambda params, **_: policies.append(json.loads(params["Policy"])))
+
+    def queue_tag() -> str | None:
+        return aws.client("sqs").list_queue_tags(QueueUrl=shop["queue_url"]).get("Tags", {}).get("edge_key")
+
+    def demanded(policy: dict[str, Any]) -> set[str]:
+        return {s["Condition"]["StringEqualsIfExists"]["aws:ResourceTag/edge_key"] for s in policy["Statement"]}
+
+    open_session(api, shop)
+    assert demanded(policies[0]) == {queue_tag()}
+    rotated = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/keys/edge_key/rotate", headers=merchant["auth"]).json
+    assert demanded(policies[0]) != {queue_tag()}, "the old session's credentials no longer match the queue"
+    open_session(api, {**shop, "edge_key": rotated["edge_key"]})
+    assert demanded(policies[1]) == {queue_tag()}
+
+
 def test_a_deleted_shops_edge_session_fails_at_once(api, shop, merchant):
     job = take_job(api, shop, "E-2")
     session = open_session(api, shop)

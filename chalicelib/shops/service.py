@@ -62,6 +62,8 @@ class ShopSnapshot:
 
 
 _cache: dict[str, tuple[float, ShopSnapshot]] = {}
+EDGE_KEY_TAG = "edge_key"
+"""The jobs queue's tag holding its edge key's stamp; edge sessions may use the queue only while it matches."""
 
 
 def _table() -> str:
@@ -95,7 +97,8 @@ def create_shop(merchant_id: str, request: CreateShop) -> dict[str, Any]:
     queue_url = client("sqs").create_queue(
         QueueName=settings().shop_jobs_queue(shop_id),
         Attributes=names.shop_jobs_queue_attributes(_dlq_arn()),
-        tags={"shop_id": shop_id, "merchant_id": merchant_id, "app": settings().app_name},
+        tags={"shop_id": shop_id, "merchant_id": merchant_id, "app": settings().app_name,
+              EDGE_KEY_TAG: edge_key_stamp(edge_key)},
     )["QueueUrl"]
     profile = {
         "shop_id": shop_id,
@@ -242,7 +245,8 @@ def rotate_shop_key(merchant_id: str, shop_id: str) -> ShopKeyOut:
 
 def rotate_edge_key(merchant_id: str, shop_id: str) -> EdgeKeyOut:
     """A new edge key: the old key's lookup goes and the profile's digest changes in one
-    transaction, so neither the old key nor edge JWTs opened with it work any more."""
+    transaction, so neither the old key nor edge JWTs opened with it work any more; then the
+    queue's ``EDGE_KEY_TAG`` changes, so neither do the AWS credentials of those sessions."""
     profile = _live_profile(merchant_id, shop_id)
     edge_key = new_secret("edk")
     old, new = profile["edge_key_digest"], digest(edge_key)
@@ -252,6 +256,9 @@ def rotate_edge_key(merchant_id: str, shop_id: str) -> EdgeKeyOut:
         {"Put": {"TableName": _table(), "Item": to_item({"pk": f"EDGEKEY#{new}", "sk": "KEY", "shop_id": shop_id}),
                  "ConditionExpression": "attribute_not_exists(pk)"}},
     ])
+    # The old sessions' AWS credentials lose the queue too (their session policy names the old stamp). Should
+    # this call fail, the key is rotated but not shown: the 503 asks for another rotation, which tags again.
+    client("sqs").tag_queue(QueueUrl=profile["queue_url"], Tags={EDGE_KEY_TAG: edge_key_stamp(edge_key)})
     return EdgeKeyOut(shop_id=shop_id, edge_key=edge_key)
 
 
