@@ -26,8 +26,10 @@ _DELETE = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}  # trans
 STAGE_THROTTLE = (100.0, 200)
 """Steady requests per second and burst for the whole API stage: far above one region's shops, far below
 what would run up the account's Lambda concurrency and DynamoDB bill if someone floods the API."""
-AUTH_THROTTLE = (10.0, 20)
-"""``POST /api/v1/auth`` for everyone together; per key and per IP the app counts too (auth.rate_limits)."""
+AUTH_THROTTLE = (25.0, 50)
+"""``POST /api/v1/auth`` for all callers together (API Gateway has no per-client limit without usage plans):
+a login an hour per client fits many thousand merchants, a flood cannot take the whole stage's budget. Per
+key and per source IP the app counts (auth.rate_limits)."""
 
 
 class TemplateError(ValueError):
