@@ -28,6 +28,7 @@ contracts = lazy("chalicelib.contracts")
 deliveries = lazy("chalicelib.webhooks.deliveries")
 dispatch = lazy("chalicelib.orders.outbox")
 edge_api = lazy("chalicelib.edge_api")
+errors = lazy("chalicelib.core.errors")
 exports = lazy("chalicelib.reports.rendering")
 exports_catalog = lazy("chalicelib.reports.catalog_export")
 exports_sales = lazy("chalicelib.reports.sales_export")
@@ -57,9 +58,24 @@ def _merchant() -> str:
     return str(tokens.bearer(app.current_request.headers, tokens.TokenKind.ACCESS)["sub"])
 
 
+def _source_ip() -> str:
+    return str(app.current_request.context.get("identity", {}).get("sourceIp") or "unknown")
+
+
 @route("/api/v1/auth", methods=["POST"])
 def authenticate():
-    return merchants.authenticate(validation.parse_body(merchants.AuthRequest, app.current_request.raw_body))
+    body = validation.parse_body(merchants.AuthRequest, app.current_request.raw_body)
+    try:
+        return merchants.authenticate(body, _source_ip())
+    except errors.RateLimited as exc:
+        return json_response(exc.body(), exc.status_code, {"Retry-After": str(exc.retry_after)})
+
+
+@route("/api/v1/auth/secret/rotate", methods=["POST"])
+def rotate_api_secret():
+    merchant_id = _merchant()
+    body = validation.parse_body(merchants.RotateSecretIn, app.current_request.raw_body)
+    return merchants.rotate_secret(merchant_id, body).model_dump()
 
 
 @route("/api/v1/shops", methods=["POST"])
@@ -80,6 +96,16 @@ def delete_shop(shop_id):
     return Response(body="", status_code=204)
 
 
+@route("/api/v1/shops/{shop_id}/keys/shop_key/rotate", methods=["POST"])
+def rotate_shop_key(shop_id):
+    return shops.rotate_shop_key(_merchant(), validation.uuid4_param(shop_id, "shop_id")).model_dump()
+
+
+@route("/api/v1/shops/{shop_id}/keys/edge_key/rotate", methods=["POST"])
+def rotate_edge_key(shop_id):
+    return shops.rotate_edge_key(_merchant(), validation.uuid4_param(shop_id, "shop_id")).model_dump()
+
+
 @route("/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", methods=["PUT"])
 def put_catalog_entry(shop_id, kind, entry_id):
     shop = shops.owned_by(_merchant(), validation.uuid4_param(shop_id, "shop_id"))
@@ -93,8 +119,10 @@ def put_catalog_entry(shop_id, kind, entry_id):
 @route("/api/v1/shops/{shop_id}/orders", methods=["POST"])
 def record_order(shop_id):
     request = app.current_request
-    shop = shops.authorized_by_shop_key(validation.uuid4_param(shop_id, "shop_id"), header(request, "x-shop-key"))
-    order, created = orders.record_order(shop, validation.parse_body(orders.OrderIn, request.raw_body))
+    shop_key = header(request, "x-shop-key")
+    shop = shops.authorized_by_shop_key(validation.uuid4_param(shop_id, "shop_id"), shop_key, proven_by_the_write=True)
+    order, created = orders.record_order(shop, validation.parse_body(orders.OrderIn, request.raw_body),
+                                         guard=shops.shop_key_guard(shop.shop_id, shop_key))
     return json_response(orders.public_view(order), 201 if created else 200)
 
 
@@ -119,14 +147,24 @@ def put_webhook(shop_id):
     return {"url": config.url, "secret": secret}
 
 
+@route("/api/v1/shops/{shop_id}/webhook/secret/rotate", methods=["POST"])
+def rotate_webhook_secret(shop_id):
+    merchant_id, raw = _merchant(), app.current_request.raw_body
+    body = validation.parse_body(shops.WebhookSecretRotateIn, raw) if raw else shops.WebhookSecretRotateIn()
+    return shops.rotate_webhook_secret(merchant_id, validation.uuid4_param(shop_id, "shop_id"), webhooks.new_secret(),
+                                       body, clock.now()).model_dump()
+
+
 @route("/ws/order", methods=["POST"], content_types=[media.FORM, "application/json"])
 def ws_record_order():
     request = app.current_request
     query = {name: request.query_params.getlist(name) for name in request.query_params or {}}
     params = validation.parse_data(ws_order.WsOrderParams,
                         ws_order.collect(query, header(request, "content-type"), request.raw_body))
-    shop = shops.authorized_by_shop_key(validation.uuid4_param(params.shop_id, "ID_SHOP"), params.shop_key)
-    order, created = orders.record_order(shop, ws_order.to_order(params))
+    shop = shops.authorized_by_shop_key(validation.uuid4_param(params.shop_id, "ID_SHOP"), params.shop_key,
+                                        proven_by_the_write=True)
+    order, created = orders.record_order(shop, ws_order.to_order(params), guard=shops.shop_key_guard(shop.shop_id,
+                                                                                                   params.shop_key))
     return json_response(orders.public_view(order), 201 if created else 200)
 
 
@@ -191,9 +229,9 @@ def edge_session():
 
 @route("/api/v1/edge/results", methods=["POST"])
 def edge_result():
-    claims = tokens.bearer(app.current_request.headers, tokens.TokenKind.EDGE)
+    claims = edge_api.session_claims(app.current_request.headers)
     result = validation.parse_body(contracts.JobResult, app.current_request.raw_body)
-    return edge_api.accept_result(str(claims["sub"]), result).model_dump(mode="json")
+    return edge_api.accept_result(claims, result).model_dump(mode="json")
 
 
 @route("/api/v1/receipts/{receipt_id}", methods=["PUT"])

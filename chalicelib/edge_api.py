@@ -1,4 +1,9 @@
-"""Edge sessions (JWT + credentials scoped to one queue) and job results."""
+"""Edge sessions (JWT + credentials scoped to one queue) and job results.
+
+An edge JWT carries a stamp of the edge key it was opened with (``KEY_STAMP``); every result is
+written in a transaction that also checks that stamp against the shop's profile, so rotating the
+edge key or deleting the shop ends the sessions at once, without a read of its own.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +17,24 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from chalicelib.auth import tokens
 from chalicelib.auth.tokens import TokenKind
 from chalicelib.aws.clients import client
-from chalicelib.aws.storage import from_item, to_item
+from chalicelib.aws.storage import cancellation_codes, from_item, to_item
 from chalicelib.contracts import JobResult, ResultAck, ResultStatus
 from chalicelib.core import resource_names as names
 from chalicelib.core.errors import (
+    AuthenticationError,
     ConflictError,
     ForbiddenError,
     JobNotFound,
     OrderNotFound,
+    ShopNotFound,
 )
 from chalicelib.core.settings import settings
 from chalicelib.orders.service import get_order, job_key, order_key
 from chalicelib.receipts import service as receipts
 from chalicelib.shops import service as shops
 from chalicelib.webhooks import sending as webhooks
+
+KEY_STAMP = "ekh"
 
 
 class EdgeSessionIn(BaseModel):
@@ -46,15 +55,24 @@ def session_policy(jobs_queue_url: str) -> dict[str, Any]:
     }
 
 
+def bound_to_key(policy: dict[str, Any], stamp: str) -> dict[str, Any]:
+    """The session policy, valid only while the queue's edge-key tag is this key's stamp: rotating the
+    key retags the queue, which ends the old sessions' queue access before their credentials expire.
+    ``IfExists`` keeps queues created before the tag existed working until their first rotation."""
+    condition = {"StringEqualsIfExists": {f"aws:ResourceTag/{shops.EDGE_KEY_TAG}": stamp}}
+    return {**policy, "Statement": [{**statement, "Condition": condition} for statement in policy["Statement"]]}
+
+
 def open_session(request: EdgeSessionIn) -> dict[str, Any]:
     snapshot = shops.shop_for_edge_key(request.edge_key)
     cfg = settings()
     shop_id, jobs_queue_url = snapshot.shop_id, snapshot.profile["queue_url"]
-    issued = tokens.issue(TokenKind.EDGE, shop_id, cfg.edge_token_ttl)
+    stamp = shops.edge_key_stamp(request.edge_key)
+    issued = tokens.issue(TokenKind.EDGE, shop_id, cfg.edge_token_ttl, {KEY_STAMP: stamp})
     assumed = client("sts").assume_role(
         RoleArn=cfg.edge_role_arn,
         RoleSessionName=f"edge-{shop_id}"[:64],
-        Policy=json.dumps(session_policy(jobs_queue_url)),
+        Policy=json.dumps(bound_to_key(session_policy(jobs_queue_url), stamp)),
         DurationSeconds=max(900, cfg.edge_token_ttl),
         Tags=[{"Key": "shop_id", "Value": shop_id}],
     )["Credentials"]
@@ -105,12 +123,26 @@ def _after_terminated(order: dict[str, Any], receipt: dict[str, Any] | None) -> 
     webhooks.enqueue(order, "terminated")
 
 
-def accept_result(edge_shop_id: str, result: JobResult) -> ResultAck:
+def session_claims(headers: Any) -> dict[str, Any]:
+    """The edge JWT's claims (401 unless it is one, with its key stamp)."""
+    return tokens.bearer(headers, TokenKind.EDGE, require=("jti", KEY_STAMP))
+
+
+def _shop_name(shop_id: str) -> str:
+    try:
+        return str(shops.load_snapshot(shop_id).profile["name"])
+    except ShopNotFound as exc:
+        raise AuthenticationError("edge session ended: the shop was deleted") from exc
+
+
+def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     """Record a job's outcome once; a repeat of the same result is acknowledged as a duplicate.
 
     One transaction moves the job to ``reported`` and the order to ``terminated`` (or ``failed``) and,
     for a printed order, creates its eReceipt, so the receipt exists exactly when the order is
-    terminated. Reads: the order (one GetItem; two for an edge that does not name it)."""
+    terminated. Reads: the order (one GetItem; two for an edge that does not name it). The same
+    transaction checks the session's edge key stamp: a session of a rotated key or a deleted shop is 401."""
+    edge_shop_id = str(claims["sub"])
     if result.shop_id != edge_shop_id:
         raise ForbiddenError("this edge may only report results for its own shop")
     order = _order_of(edge_shop_id, result)
@@ -120,7 +152,7 @@ def accept_result(edge_shop_id: str, result: JobResult) -> ResultAck:
     table = settings().table(names.ORDERS_TABLE)
     if printed:
         order = {**order, "status": "terminated", "fiscal": outcome["fiscal"]}
-        receipt = receipts.record_for_order(order, shops.load_snapshot(edge_shop_id).profile["name"])
+        receipt = receipts.record_for_order(order, _shop_name(edge_shop_id))
         order.update(receipt_id=receipt["receipt_id"], public_link=receipts.public_link(receipt))
         order_update = "SET #s = :new, updated_at = :now, fiscal = :fiscal, receipt_id = :r, public_link = :l"
         order_values = {":fiscal": outcome["fiscal"], ":r": order["receipt_id"], ":l": order["public_link"]}
@@ -129,6 +161,7 @@ def accept_result(edge_shop_id: str, result: JobResult) -> ResultAck:
         order_update = "SET #s = :new, updated_at = :now, failure = :failure"
         order_values = {":failure": {"reason": outcome["reason"], "message": outcome["message"]}}
     items: list[dict[str, Any]] = [
+        shops.edge_key_is_current(edge_shop_id, str(claims[KEY_STAMP])),
         {"Update": {"TableName": table, "Key": job_key(result.job_id),
                     "UpdateExpression": "SET #s = :reported, outcome = :outcome, reported_at = :now",
                     "ConditionExpression": "#s = :queued",
@@ -150,6 +183,8 @@ def accept_result(edge_shop_id: str, result: JobResult) -> ResultAck:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise AuthenticationError("edge session ended: the edge key was rotated or the shop deleted") from exc
         return _repeat(edge_shop_id, result, outcome)
     if printed:
         _after_terminated(order, receipt)

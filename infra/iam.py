@@ -122,7 +122,8 @@ EDGE_QUEUE_ACTIONS = names.EDGE_QUEUE_ACTIONS
 
 FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
     API_HANDLER: (
-        Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+        Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+               "dynamodb:ConditionCheckItem"),  # edge results and order intake check the edge or shop key in their transaction
               (table(names.TENANTS_TABLE),)),
         Grant(("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"),
               (table(names.ORDERS_TABLE),)),

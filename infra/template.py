@@ -23,6 +23,15 @@ _RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}  # recei
 _DELETE = {"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}  # transient: messages, logs
 
 
+STAGE_THROTTLE = (100.0, 200)
+"""Steady requests per second and burst for the whole API stage: far above one region's shops, far below
+what would run up the account's Lambda concurrency and DynamoDB bill if someone floods the API."""
+AUTH_THROTTLE = (25.0, 50)
+"""``POST /api/v1/auth`` for all callers together (API Gateway has no per-client limit without usage plans):
+a login an hour per client fits many thousand merchants, a flood cannot take the whole stage's budget. Per
+key and per source IP the app counts (auth.rate_limits)."""
+
+
 class TemplateError(ValueError):
     """The app and ``infra/`` disagree (an unknown queue, a handler without grants, a name clash)."""
 
@@ -130,6 +139,18 @@ def _dlq_alarm(prefix: str, logical: str) -> dict[str, Any]:
     }}
 
 
+def _method_setting(path: str, method: str, throttle: tuple[float, int]) -> dict[str, Any]:
+    """A stage method setting; API Gateway writes a resource path's slashes as ``~1``."""
+    return {"ResourcePath": "/*" if path == "/*" else "/" + path.replace("/", "~1"), "HttpMethod": method,
+            "ThrottlingRateLimit": throttle[0], "ThrottlingBurstLimit": throttle[1]}
+
+
+def throttle_api(api: dict[str, Any]) -> None:
+    """API Gateway throttling on Chalice's ``AWS::Serverless::Api``: the stage, then the token exchange."""
+    api["Properties"]["MethodSettings"] = [_method_setting("/*", "*", STAGE_THROTTLE),
+                                           _method_setting("/api/v1/auth", "POST", AUTH_THROTTLE)]
+
+
 def infra_resources(prefix: str) -> dict[str, dict[str, Any]]:
     """Every table, queue, bucket and DLQ alarm of ``infra.definitions`` as CloudFormation resources."""
     resources: dict[str, dict[str, Any]] = {}
@@ -231,6 +252,9 @@ def assemble(chalice_template: dict[str, Any], scope: iam.Scope) -> dict[str, An
     if api_role_id is None:
         raise TemplateError("the Chalice template has no API handler")
     resources["EdgeRole"] = _edge_role(scope, api_role_id)
+    if "RestAPI" not in resources:
+        raise TemplateError("the Chalice template has no RestAPI to throttle")
+    throttle_api(resources["RestAPI"])
     for resource_id, resource in infra_resources(scope.prefix).items():
         if resource_id in resources:
             raise TemplateError(f"{resource_id} is defined both by Chalice and by infra/")

@@ -1,12 +1,15 @@
 """JWTs for merchants (access, refresh) and edges: HS256 pinned, strict claims.
 
 Each token kind has its own audience, so a refresh token can never pass as an
-access token and an edge token never reaches a merchant route.
+access token and an edge token never reaches a merchant route. Every token
+carries a random ``jti``; refresh tokens are checked against their family's
+record (``chalicelib.auth.refresh``), edge tokens against the shop's edge key.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -49,12 +52,14 @@ def _signing_key() -> str:
 
 def issue(kind: TokenKind, subject: str, ttl: int, extra: dict[str, Any] | None = None) -> IssuedToken:
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": kind.value, "sub": subject, "iat": now, "exp": now + ttl, **(extra or {})}
+    claims = {"iss": ISSUER, "aud": kind.value, "sub": subject, "iat": now, "exp": now + ttl,
+              "jti": uuid.uuid4().hex, **(extra or {})}
     token = jwt.encode(claims, _signing_key(), algorithm=ALGORITHM)
     return IssuedToken(token=token, claims=claims, expires_in=ttl, expires_at=claims["exp"])
 
 
-def verify(token: str, kind: TokenKind) -> dict[str, Any]:
+def verify(token: str, kind: TokenKind, *, require: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The token's claims if it is valid for ``kind`` and carries every claim in ``require``; else 401."""
     try:
         return jwt.decode(
             token,
@@ -62,7 +67,7 @@ def verify(token: str, kind: TokenKind) -> dict[str, Any]:
             algorithms=[ALGORITHM],
             audience=kind.value,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "aud", "sub", "iss"]},
+            options={"require": ["exp", "iat", "aud", "sub", "iss", *require]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise AuthenticationError("token has expired") from exc
@@ -70,10 +75,10 @@ def verify(token: str, kind: TokenKind) -> dict[str, Any]:
         raise AuthenticationError(f"invalid token: {exc}") from exc
 
 
-def bearer(headers: Any, kind: TokenKind) -> dict[str, Any]:
+def bearer(headers: Any, kind: TokenKind, *, require: tuple[str, ...] = ()) -> dict[str, Any]:
     """Claims of the Bearer token in an Authorization header, or 401."""
     value = headers.get("authorization") or ""
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("missing Bearer token in the Authorization header")
-    return verify(token.strip(), kind)
+    return verify(token.strip(), kind, require=require)

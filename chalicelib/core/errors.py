@@ -119,3 +119,19 @@ class AmountTooLarge(BridgeError):
     """An order whose lines or total exceed what a fiscal receipt can carry."""
 
     status_code, code = 422, "E_AMOUNT_TOO_LARGE"
+
+
+class ApiKeyNotFound(NotFoundError):
+    """An API key the authenticated merchant does not have (another merchant's key looks the same)."""
+
+    code = "E_API_KEY_NOT_FOUND"
+
+
+class RateLimited(BridgeError):
+    """Too many requests in the current window; ``retry_after`` seconds until the next one opens."""
+
+    status_code, code = 429, "E_RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

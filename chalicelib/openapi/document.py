@@ -120,6 +120,20 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Public receipt: the page; <token>.json the public resource; <token>.pdf a redirect to the PDF",
         "public", auth="none", response=receipts.PublicReceipt, media="text/html", redirect=True),
     ("GET", "/api/v1/openapi.json"): Operation("This document", "meta", auth="none"),
+    # Rotations last: a fuzzer walking the document in order replaces the keys it was given only at the end.
+    ("POST", "/api/v1/auth/secret/rotate"): Operation(
+        "Rotate an API key's secret: the new one is shown once, the old one and refresh tokens from logins "
+        "before stop working at once", "auth", body=merchants.RotateSecretIn, response=merchants.RotatedSecretOut),
+    ("POST", "/api/v1/shops/{shop_id}/keys/shop_key/rotate"): Operation(
+        "Rotate the shop key: the new one is shown once, the old one stops working at once", "shops",
+        response=shops.ShopKeyOut),
+    ("POST", "/api/v1/shops/{shop_id}/keys/edge_key/rotate"): Operation(
+        "Rotate the edge key: the new one is shown once; the old one and its edge sessions stop working at once",
+        "shops", response=shops.EdgeKeyOut),
+    ("POST", "/api/v1/shops/{shop_id}/webhook/secret/rotate"): Operation(
+        "Rotate the webhook signing secret: shown once; deliveries carry signatures with both secrets during the "
+        "grace period (body optional, default 24 h)", "webhooks", body=shops.WebhookSecretRotateIn,
+        response=shops.WebhookSecretOut),
 }
 
 

@@ -46,6 +46,7 @@ from chalicelib.contracts import (
 from chalicelib.core import clock, money
 from chalicelib.core.errors import (
     AmountTooLarge,
+    AuthenticationError,
     CatalogReferenceError,
     ConflictError,
     OrderNotFound,
@@ -261,10 +262,11 @@ def _refund_claim(table: str, snapshot: ShopSnapshot, parent: dict[str, Any], am
     }}
 
 
-def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, Any], bool]:
+def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
     """Record the order and its job atomically and hand it to the outbox (``dispatch``); return (order, created).
 
-    Two synchronous AWS requests: the transaction and the dispatch message."""
+    Two synchronous AWS requests: the transaction and the dispatch message. ``guard`` (the shop key's
+    condition check) rides in the transaction: a key rotated or a shop deleted a moment ago is refused there."""
     parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
     order = build_order(snapshot, request, clock.now())
     table = _table()
@@ -283,12 +285,19 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn) -> tuple[dict[str, An
     ]
     if parent is not None:
         items.append(_refund_claim(table, snapshot, parent, order["total"]))
+    if guard is not None:
+        items.insert(0, guard)
     try:
         client("dynamodb").transact_write_items(TransactItems=items)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":
             raise
-        existing, outbox = _not_recorded(snapshot.shop_id, request, order, cancellation_codes(exc), exc)
+        codes = cancellation_codes(exc)
+        if guard is not None:
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise AuthenticationError("invalid shop key") from exc
+            codes = codes[1:]
+        existing, outbox = _not_recorded(snapshot.shop_id, request, order, codes, exc)
         if dispatch.overdue(outbox, clock.now()):
             dispatch.request(existing)  # the first attempt stopped before handing it over
         return existing, False

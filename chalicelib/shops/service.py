@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.storage import from_item, key, to_item
+from chalicelib.aws.storage import cancellation_codes, from_item, key, to_item
 from chalicelib.core import resource_names as names
-from chalicelib.core.errors import AuthenticationError, ShopNotFound
+from chalicelib.core.errors import AuthenticationError, ConflictError, ShopNotFound
 from chalicelib.core.secrets_util import digest, matches, new_secret
 from chalicelib.core.settings import settings
 from chalicelib.shops.catalog import Catalog
@@ -37,6 +37,29 @@ class CreateShop(BaseModel):
         return value
 
 
+class ShopKeyOut(BaseModel):
+    shop_id: str
+    shop_key: str = Field(description="The new shop key, shown once; the old one no longer works.")
+
+
+class EdgeKeyOut(BaseModel):
+    shop_id: str
+    edge_key: str = Field(description="The new edge key, shown once; the old one and its edge sessions no longer work.")
+
+
+class WebhookSecretRotateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    grace_seconds: int = Field(default=86400, ge=0, le=7 * 86400,
+                               description="How long deliveries are signed with the old secret too.")
+
+
+class WebhookSecretOut(BaseModel):
+    url: str
+    secret: str = Field(description="The new signing secret (whsec_…), shown once.")
+    previous_secret_valid_until: int = Field(
+        description="Until then (epoch seconds) every delivery carries a signature with the old secret as well.")
+
+
 @dataclass(frozen=True)
 class ShopSnapshot:
     """A shop's profile and catalogue as read in one Query."""
@@ -50,6 +73,8 @@ class ShopSnapshot:
 
 
 _cache: dict[str, tuple[float, ShopSnapshot]] = {}
+EDGE_KEY_TAG = "edge_key"
+"""The jobs queue's tag holding its edge key's stamp; edge sessions may use the queue only while it matches."""
 
 
 def _table() -> str:
@@ -83,7 +108,8 @@ def create_shop(merchant_id: str, request: CreateShop) -> dict[str, Any]:
     queue_url = client("sqs").create_queue(
         QueueName=settings().shop_jobs_queue(shop_id),
         Attributes=names.shop_jobs_queue_attributes(_dlq_arn()),
-        tags={"shop_id": shop_id, "merchant_id": merchant_id, "app": settings().app_name},
+        tags={"shop_id": shop_id, "merchant_id": merchant_id, "app": settings().app_name,
+              EDGE_KEY_TAG: edge_key_stamp(edge_key)},
     )["QueueUrl"]
     profile = {
         "shop_id": shop_id,
@@ -142,16 +168,40 @@ def owned_by(merchant_id: str, shop_id: str, *, fresh: bool = False) -> ShopSnap
     return snapshot
 
 
-def authorized_by_shop_key(shop_id: str, shop_key: str | None) -> ShopSnapshot:
+def _key_record(shop_id: str) -> dict[str, Any] | None:
+    """The profile's current key stamp (strongly consistent, two attributes), or None for no shop."""
+    response = client("dynamodb").get_item(TableName=_table(), Key=key(f"SHOP#{shop_id}", "PROFILE"),
+                                           ProjectionExpression="shop_key_digest, deleted_at", ConsistentRead=True)
+    record = from_item(response["Item"]) if "Item" in response else None
+    return None if record is None or "deleted_at" in record else record
+
+
+def authorized_by_shop_key(shop_id: str, shop_key: str | None, *, proven_by_the_write: bool = False) -> ShopSnapshot:
+    """The shop if ``shop_key`` is its current key. A rotated or deleted shop's key fails at once.
+
+    A snapshot from the cache is checked against the profile's current key stamp. A caller whose own write
+    carries ``shop_key_guard`` (order intake) has that check made by DynamoDB inside its transaction, at no
+    extra request; any other caller pays one strongly consistent GetItem of the profile. A snapshot just read
+    already holds the stamp, so a cache miss adds nothing either way."""
     if not shop_key:
         raise AuthenticationError("missing X-Shop-Key header")
+    cached = _cache.get(shop_id)
     try:
         snapshot = load_snapshot(shop_id)
     except ShopNotFound as exc:
         raise AuthenticationError("invalid shop key") from exc
-    if not matches(shop_key, snapshot.profile["shop_key_digest"]):
+    just_read = _cache.get(shop_id) is not cached
+    current = snapshot.profile if just_read or proven_by_the_write else _key_record(shop_id)
+    if current is None or "shop_key_digest" not in current or not matches(shop_key, current["shop_key_digest"]):
         raise AuthenticationError("invalid shop key")
     return snapshot
+
+
+def shop_key_guard(shop_id: str, shop_key: str) -> dict[str, Any]:
+    """A transaction item that holds only while ``shop_key`` is the live shop's current key."""
+    return {"ConditionCheck": {"TableName": _table(), "Key": key(f"SHOP#{shop_id}", "PROFILE"),
+                               "ConditionExpression": "shop_key_digest = :d AND attribute_not_exists(deleted_at)",
+                               "ExpressionAttributeValues": to_item({":d": digest(shop_key)})}}
 
 
 def shop_for_edge_key(edge_key: str) -> ShopSnapshot:
@@ -161,11 +211,99 @@ def shop_for_edge_key(edge_key: str) -> ShopSnapshot:
     return load_snapshot(from_item(response["Item"])["shop_id"])
 
 
+def edge_key_stamp(edge_key: str) -> str:
+    """What an edge JWT carries of the key it was opened with: a prefix of the key's digest, which
+    ``edge_key_is_current`` compares with the profile's (64 bits: a rotated key never matches)."""
+    return digest(edge_key)[:16]
+
+
+def edge_key_is_current(shop_id: str, stamp: str) -> dict[str, Any]:
+    """A transaction item that fails unless the shop exists and its edge key still has ``stamp``:
+    the edge's writes carry it, so a rotated or deleted shop's edge JWT stops working at once
+    without a read of its own."""
+    return {"ConditionCheck": {"TableName": _table(), "Key": key(f"SHOP#{shop_id}", "PROFILE"),
+                               "ConditionExpression": "begins_with(edge_key_digest, :stamp) "
+                                                      "AND attribute_not_exists(deleted_at)",
+                               "ExpressionAttributeValues": {":stamp": {"S": stamp}}}}
+
+
+def _live_update(profile: dict[str, Any], update: str, values: dict[str, Any], condition: str = "") -> dict[str, Any]:
+    """A transaction item updating the profile while the shop is live and the merchant's."""
+    return {"Update": {"TableName": _table(), "Key": key(f"SHOP#{profile['shop_id']}", "PROFILE"),
+                       "UpdateExpression": update,
+                       "ConditionExpression": "merchant_id = :m AND attribute_not_exists(deleted_at)" + condition,
+                       "ExpressionAttributeValues": to_item({":m": profile["merchant_id"], **values})}}
+
+
+def _rotate(profile: dict[str, Any], items: list[dict[str, Any]]) -> None:
+    """Write a rotation; a shop deleted meanwhile is 404, a concurrent rotation 409."""
+    try:
+        client("dynamodb").transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        if "deleted_at" in _owned_profile(profile["merchant_id"], profile["shop_id"]):
+            raise ShopNotFound(f"shop {profile['shop_id']} not found") from exc
+        codes = cancellation_codes(exc)
+        raise ConflictError(f"the shop's keys changed meanwhile ({', '.join(codes)}); retry") from exc
+    finally:
+        forget(profile["shop_id"])
+
+
+def _live_profile(merchant_id: str, shop_id: str) -> dict[str, Any]:
+    profile = _owned_profile(merchant_id, shop_id)
+    if "deleted_at" in profile:
+        raise ShopNotFound(f"shop {shop_id} not found")
+    return profile
+
+
+def rotate_shop_key(merchant_id: str, shop_id: str) -> ShopKeyOut:
+    """A new shop key; the old one fails from the next request on (``authorized_by_shop_key``)."""
+    profile = _live_profile(merchant_id, shop_id)
+    shop_key = new_secret("shk")
+    _rotate(profile, [_live_update(profile, "SET shop_key_digest = :d", {":d": digest(shop_key)})])
+    return ShopKeyOut(shop_id=shop_id, shop_key=shop_key)
+
+
+def rotate_edge_key(merchant_id: str, shop_id: str) -> EdgeKeyOut:
+    """A new edge key: the old key's lookup goes and the profile's digest changes in one
+    transaction, so neither the old key nor edge JWTs opened with it work any more; then the
+    queue's ``EDGE_KEY_TAG`` changes, so neither do the AWS credentials of those sessions."""
+    profile = _live_profile(merchant_id, shop_id)
+    edge_key = new_secret("edk")
+    old, new = profile["edge_key_digest"], digest(edge_key)
+    _rotate(profile, [
+        _live_update(profile, "SET edge_key_digest = :d", {":d": new, ":old": old}, " AND edge_key_digest = :old"),
+        {"Delete": {"TableName": _table(), "Key": key(f"EDGEKEY#{old}", "KEY")}},
+        {"Put": {"TableName": _table(), "Item": to_item({"pk": f"EDGEKEY#{new}", "sk": "KEY", "shop_id": shop_id}),
+                 "ConditionExpression": "attribute_not_exists(pk)"}},
+    ])
+    # The old sessions' AWS credentials lose the queue too (their session policy names the old stamp). Should
+    # this call fail, the key is rotated but not shown: the 503 asks for another rotation, which tags again.
+    client("sqs").tag_queue(QueueUrl=profile["queue_url"], Tags={EDGE_KEY_TAG: edge_key_stamp(edge_key)})
+    return EdgeKeyOut(shop_id=shop_id, edge_key=edge_key)
+
+
+def rotate_webhook_secret(merchant_id: str, shop_id: str, new_secret_value: str,
+                          request: WebhookSecretRotateIn, now: int) -> WebhookSecretOut:
+    """Replace the webhook signing secret; the old one keeps signing too for ``grace_seconds``
+    (a secret older than that is dropped). 409 when the shop has no webhook."""
+    profile = _live_profile(merchant_id, shop_id)
+    if not profile.get("webhook_secret"):
+        raise ConflictError("the shop has no webhook; set one with PUT /api/v1/shops/{shop_id}/webhook")
+    until = now + request.grace_seconds
+    _rotate(profile, [_live_update(
+        profile, "SET webhook_secret = :new, webhook_secret_previous = :old, webhook_previous_until = :until",
+        {":new": new_secret_value, ":old": profile["webhook_secret"], ":until": until},
+        " AND webhook_secret = :old")])
+    return WebhookSecretOut(url=profile["webhook_url"], secret=new_secret_value, previous_secret_valid_until=until)
+
+
 def set_webhook(shop_id: str, url: str, secret: str) -> None:
     client("dynamodb").update_item(
         TableName=_table(),
         Key=key(f"SHOP#{shop_id}", "PROFILE"),
-        UpdateExpression="SET webhook_url = :u, webhook_secret = :s",
+        UpdateExpression="SET webhook_url = :u, webhook_secret = :s REMOVE webhook_secret_previous, webhook_previous_until",
         ExpressionAttributeValues={":u": {"S": url}, ":s": {"S": secret}},
         ConditionExpression="attribute_exists(pk)",
     )
@@ -192,7 +330,8 @@ def _retire(profile: dict[str, Any]) -> None:
         client("dynamodb").transact_write_items(TransactItems=[
             {"Update": {"TableName": _table(), "Key": key(f"SHOP#{shop_id}", "PROFILE"),
                         "UpdateExpression": "SET deleted_at = :now "
-                                            "REMOVE shop_key_digest, edge_key_digest, webhook_url, webhook_secret",
+                                            "REMOVE shop_key_digest, edge_key_digest, webhook_url, webhook_secret, "
+                                            "webhook_secret_previous, webhook_previous_until",
                         "ConditionExpression": "merchant_id = :m AND attribute_not_exists(deleted_at)",
                         "ExpressionAttributeValues": to_item({":now": int(time.time()), ":m": profile["merchant_id"]})}},
             {"Delete": {"TableName": _table(), "Key": key(f"EDGEKEY#{profile['edge_key_digest']}", "KEY")}},

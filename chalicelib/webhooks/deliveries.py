@@ -243,7 +243,7 @@ def _attempt(record: dict[str, Any], token: str, now: int) -> None:
         return
     profile = load_snapshot(record["shop_id"]).profile
     if profile.get("webhook_url"):
-        outcome = webhooks.send(profile["webhook_url"], profile["webhook_secret"], record["delivery_id"],
+        outcome = webhooks.send(profile["webhook_url"], webhooks.signing_secrets(profile, now), record["delivery_id"],
                                 record["payload"])
     else:
         outcome = webhooks.SendOutcome(None, "no webhook url configured", 0)

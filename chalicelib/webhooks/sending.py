@@ -12,6 +12,7 @@ import base64
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Annotated, Any
@@ -129,12 +130,22 @@ def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
     return publish_many([(m, m.webhook_id) for m in messages])
 
 
-def signed_headers(secret: str, msg_id: str, body: str, now: datetime) -> dict[str, str]:
+def signing_secrets(profile: dict[str, Any], now: int) -> list[str]:
+    """The shop's webhook secret, and the one it replaced while that one's grace period lasts."""
+    previous = profile.get("webhook_secret_previous")
+    in_grace = previous and int(profile.get("webhook_previous_until", 0)) > now
+    return [profile["webhook_secret"], *([previous] if in_grace else [])]
+
+
+def signed_headers(secrets: str | Sequence[str], msg_id: str, body: str, now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers; with several secrets (a rotation's grace period) the signature
+    header lists one ``v1,<sig>`` per secret, space-separated, and a receiver accepts any match."""
+    signing = [secrets] if isinstance(secrets, str) else list(secrets)
     return {
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(msg_id, now, body) for secret in signing),
     }
 
 
@@ -151,13 +162,13 @@ def _post(session: Any, url: str, text: str, headers: dict[str, str]) -> int:
     raise WebhookTargetRefused(f"more than {MAX_REDIRECTS} redirects")
 
 
-def send(url: str, secret: str, msg_id: str, body: dict[str, Any]) -> SendOutcome:
-    """One signed delivery attempt, over by ``webhook_deadline_seconds`` whatever the receiver does (redirects
+def send(url: str, secrets: Sequence[str], msg_id: str, body: dict[str, Any]) -> SendOutcome:
+    """One delivery attempt signed with each secret, over by ``webhook_deadline_seconds`` whatever the receiver does (redirects
     included); never raises for what the receiver or the network did."""
     import httpcore
 
     text = json.dumps(body, separators=(",", ":"))
-    headers = signed_headers(secret, msg_id, text, datetime.now(timezone.utc))
+    headers = signed_headers(secrets, msg_id, text, datetime.now(timezone.utc))
     cfg = settings()
     deadline = cfg.webhook_deadline_seconds
     started = time.monotonic()
