@@ -192,9 +192,23 @@ def authorized_by_shop_key(shop_id: str, shop_key: str | None, *, proven_by_the_
         raise AuthenticationError("invalid shop key") from exc
     just_read = _cache.get(shop_id) is not cached
     current = snapshot.profile if just_read or proven_by_the_write else _key_record(shop_id)
-    if current is None or "shop_key_digest" not in current or not matches(shop_key, current["shop_key_digest"]):
+    if proven_by_the_write and not just_read and not _key_matches(shop_key, current):
+        snapshot = _fresh_or_refused(shop_id)  # a key rotated since this container cached the shop
+        current = snapshot.profile
+    if not _key_matches(shop_key, current):
         raise AuthenticationError("invalid shop key")
     return snapshot
+
+
+def _key_matches(shop_key: str, record: dict[str, Any] | None) -> bool:
+    return record is not None and "shop_key_digest" in record and matches(shop_key, record["shop_key_digest"])
+
+
+def _fresh_or_refused(shop_id: str) -> ShopSnapshot:
+    try:
+        return load_snapshot(shop_id, fresh=True)
+    except ShopNotFound as exc:
+        raise AuthenticationError("invalid shop key") from exc
 
 
 def shop_key_guard(shop_id: str, shop_key: str) -> dict[str, Any]:
