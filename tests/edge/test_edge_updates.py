@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import stat
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,8 @@ def test_signed_newer_version_installs_and_everything_else_is_refused(stack: Sta
     assert (reply.status_code, reply.json()) == (200, {"success": True, "message": "Update installation started"})
     staged = stack.state_dir / "updates" / "1.2.0" / "edge-1.2.0.tar.gz"
     assert staged.read_bytes() == ARTIFACT
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (stack.state_dir / "updates").rglob("*")}
+    assert modes == {"1.2.0": 0o700, "edge-1.2.0.tar.gz": 0o600, "installed.json": 0o600, "trust.json": 0o600}
     after = stack.manage("check_for_updates").json()
     assert after["has_update"] is False and [v["version"] for v in after["versions"] if v["is_current"]] == ["1.2.0"]
     assert stack.manage("status").json()["version"] == "1.2.0"
