@@ -111,22 +111,14 @@ def _error(status: int, message: str, code: str | None = None, headers: dict[str
 
 
 def _token_check(ctx: ManageContext) -> Callable[[HTTPAuthorizationCredentials | None], None]:
-    """Raise ``LocalTokenRequired`` unless the credentials are the local token."""
+    """A route dependency (or a call, for ``device_operation``): ``LocalTokenRequired`` unless the
+    request's bearer credentials are the local token."""
 
-    def check(credentials: HTTPAuthorizationCredentials | None) -> None:
+    def require_local_token(credentials: Bearer) -> None:
         if not matches(ctx.local_token, credentials.credentials if credentials else None):
             raise LocalTokenRequired
 
-    return check
-
-
-def _token_dependency(ctx: ManageContext) -> Any:
-    check = _token_check(ctx)
-
-    def require_local_token(credentials: Bearer) -> None:
-        check(credentials)
-
-    return Depends(require_local_token)
+    return require_local_token
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -140,7 +132,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _device_router(ctx: ManageContext) -> APIRouter:
     router = APIRouter(prefix="/manage")
     store = ctx.hub.store
-    token = [_token_dependency(ctx)]
+    token = [Depends(_token_check(ctx))]
 
     @router.post("/save_fiscal_device", dependencies=token)
     def save_fiscal_device(body: DeviceConfig) -> Reply:
@@ -273,7 +265,7 @@ def _system_router(ctx: ManageContext) -> APIRouter:
     def check_for_updates() -> UpdateCheckResponse:
         return ctx.updater.check()
 
-    @router.post("/install_update", dependencies=[_token_dependency(ctx)])
+    @router.post("/install_update", dependencies=[Depends(check_token)])
     def install_update(body: InstallUpdateRequest) -> Reply:
         ctx.updater.install(body.version)
         return Reply(message="Update installation started")
