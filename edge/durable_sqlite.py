@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -28,8 +28,13 @@ def open_durable(path: Path, *, durable: bool = True) -> sqlite3.Connection:
 
 def owner_only(path: Path) -> None:
     """Create ``path`` as an empty 0600 file, or take away what others may do with an existing one
-    and its WAL and shared-memory files (SQLite gives those the database file's mode)."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    and its WAL and shared-memory files (SQLite gives those the database file's mode).
+
+    An existing file is only chmod-ed, never opened: closing any descriptor of a database file drops
+    every POSIX lock this process holds on it, including those of connections already open.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
         if file.exists():
             os.chmod(file, 0o600)
