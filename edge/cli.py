@@ -31,6 +31,8 @@ from rich.table import Table
 from edge.config import ConfigError, EdgeConfig, load_config
 from edge.faults import ENV_VAR, parse_crash_spec
 from edge.journal import Journal
+from edge.local_token import TOKEN_FILE, LocalTokenUnreadable, read_token
+from edge.loopback_guard import authority
 from edge.store import SETTINGS_FILE, SettingsError, read_settings
 from edge.timeparse import parse_instant
 
@@ -59,11 +61,24 @@ def _journal(config: EdgeConfig) -> Journal:
     return Journal(config.journal_path, readonly=True)
 
 
+def _manage_url(config: EdgeConfig, path: str) -> str:
+    return f"http://{authority(config.manage_host, config.manage_port)}/manage/{path}"
+
+
+def _token_header(config: EdgeConfig) -> dict[str, str]:
+    """The local token the running edge keeps in its state directory, for the calls that need it."""
+    try:
+        token = read_token(config.state_dir / TOKEN_FILE)
+    except LocalTokenUnreadable as exc:
+        raise _fail(f"{exc} (run this command as the user the edge runs as)") from None
+    return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+
+
 def _manage(config: EdgeConfig, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 60.0) -> Any:
     """Call the running edge's management API; exit 2 if it is not running, 1 if it refuses."""
-    url = f"http://{config.manage_host}:{config.manage_port}/manage/{path}"
+    url = _manage_url(config, path)
     try:
-        reply = httpx.request(method, url, json=body, timeout=timeout)
+        reply = httpx.request(method, url, json=body, headers=_token_header(config), timeout=timeout)
     except httpx.HTTPError as exc:
         raise _fail(f"the edge is not running (management API at {url}: {type(exc).__name__})") from None
     if reply.status_code >= 400:
@@ -78,7 +93,7 @@ def _manage(config: EdgeConfig, method: str, path: str, body: dict[str, Any] | N
 
 def _running_status(config: EdgeConfig) -> dict[str, Any] | None:
     try:
-        reply = httpx.get(f"http://{config.manage_host}:{config.manage_port}/manage/status", timeout=5)
+        reply = httpx.get(_manage_url(config, "status"), timeout=5)
     except httpx.HTTPError:
         return None
     return reply.json() if reply.status_code == 200 else None
@@ -112,9 +127,10 @@ def run(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    os.umask(0o077)  # whatever the edge or a library creates in the state directory is the owner's only
     try:
         run_edge(settings, stop, sys.stdout, progress=sys.stdout.isatty() if progress is None else progress)
-    except (UnsupportedDevice, StateDirBusy, ManageError, SettingsError) as exc:
+    except (UnsupportedDevice, StateDirBusy, ManageError, SettingsError, LocalTokenUnreadable) as exc:
         raise _fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # state dir or journal unusable: nothing may be printed without it
         structlog.get_logger("edge.cli").exception("edge_failed")

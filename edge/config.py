@@ -200,8 +200,29 @@ class SmtpConfig(BaseModel):
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
 
+def loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback IP literal (brackets allowed): a host only this machine can answer for."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_update_url(url: str) -> bool:
+    """https, or http to a loopback host (the tests' and devstack's local release server); nothing else."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.scheme == "http" and loopback_host(parts.hostname or ""))
+
+
 class UpdatesConfig(BaseModel):
-    """Where signed release manifests come from, and the Ed25519 key they must be signed with (``[updates]``)."""
+    """Where signed release manifests come from, and the Ed25519 key they must be signed with (``[updates]``).
+
+    ``manifest_url`` must be https: the signature protects the content, but only TLS keeps a network
+    attacker from seeing which version a till runs and from holding back new manifests unnoticed.
+    Plain http is accepted only to a loopback host, which is how tests and devstack serve releases.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -209,6 +230,13 @@ class UpdatesConfig(BaseModel):
     public_key: Annotated[str, Field(description="Raw 32-byte Ed25519 public key, base64.")]
     timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
     max_artifact_bytes: Annotated[int, Field(ge=1, le=2**31)] = 200 * 2**20
+
+    @field_validator("manifest_url")
+    @classmethod
+    def _https(cls, url: AnyHttpUrl) -> AnyHttpUrl:
+        if not secure_update_url(str(url)):
+            raise ValueError("must be https (plain http only to 127.0.0.1, ::1 or localhost, for tests and devstack)")
+        return url
 
     @field_validator("public_key")
     @classmethod

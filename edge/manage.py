@@ -3,19 +3,24 @@
 Seed endpoints answer exactly as the seed; every error is ``{"success": false, "message", "code"}``
 with a 4xx status. Beyond the seed: ``status``, ``get_fiscal_devices``, ``get_pos_terminals``,
 ``device_operation`` and the simulated register's service endpoints under ``simulator/``.
+
+Every route answers only to loopback (``LoopbackOnly``, DESIGN §5); the dangerous calls (device
+changes, updates, notification settings, Z reports and card payments) also need the local token.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from edge.comports import list_com_ports
@@ -33,7 +38,9 @@ from edge.devices import (
 )
 from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
 from edge.hub import DeviceHub, NotConfigured
-from edge.journal import Journal, JournalEntry
+from edge.journal import ActionType, Journal, JournalEntry
+from edge.local_token import TOKEN_FILE, matches
+from edge.loopback_guard import LoopbackOnly
 from edge.notify import NotificationConfig
 from edge.operations import (
     OperationFailed,
@@ -48,10 +55,18 @@ from edge.updates import InstallUpdateRequest, UpdateCheckResponse, UpdateError,
 
 _CODES = {400: "E_BAD_REQUEST", 404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}
 EpochMs = Annotated[int, Field(ge=0, le=10**14, strict=True)]
+# Operations that close the fiscal day or move money on the card terminal (issue 19): token only.
+TOKEN_ACTIONS = frozenset({ActionType.Z_REPORT, ActionType.SALE, ActionType.SETTLEMENT})
+_bearer = HTTPBearer(auto_error=False, scheme_name="LocalToken", description=f"The local token in <state_dir>/{TOKEN_FILE}.")
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 class ManageError(Exception):
     """The management API could not start."""
+
+
+class LocalTokenRequired(Exception):
+    """A dangerous call came without the state directory's local token."""
 
 
 class JournalRange(BaseModel):
@@ -85,10 +100,25 @@ class ManageContext(BaseModel):
     simulator: SimulatorService
     serial_port_globs: list[str]
     serial_port_urls: list[str]
+    manage_host: str
+    manage_port: int
+    local_token: SecretStr
 
 
-def _error(status: int, message: str, code: str | None = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"success": False, "message": message, "code": code or _CODES.get(status, "E_HTTP")})
+def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    content = {"success": False, "message": message, "code": code or _CODES.get(status, "E_HTTP")}
+    return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+def _token_check(ctx: ManageContext) -> Callable[[HTTPAuthorizationCredentials | None], None]:
+    """A route dependency (or a call, for ``device_operation``): ``LocalTokenRequired`` unless the
+    request's bearer credentials are the local token."""
+
+    def require_local_token(credentials: Bearer) -> None:
+        if not matches(ctx.local_token, credentials.credentials if credentials else None):
+            raise LocalTokenRequired
+
+    return require_local_token
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -102,8 +132,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 def _device_router(ctx: ManageContext) -> APIRouter:
     router = APIRouter(prefix="/manage")
     store = ctx.hub.store
+    token = [Depends(_token_check(ctx))]
 
-    @router.post("/save_fiscal_device")
+    @router.post("/save_fiscal_device", dependencies=token)
     def save_fiscal_device(body: DeviceConfig) -> Reply:
         ports = list_com_ports(ctx.serial_port_globs, ()) if isinstance(body.connection_details, SerialLink) else []
 
@@ -118,7 +149,7 @@ def _device_router(ctx: ManageContext) -> APIRouter:
         store.update(change)
         return Reply(message="Fiscal device saved successfully")
 
-    @router.post("/delete_fiscal_device")
+    @router.post("/delete_fiscal_device", dependencies=token)
     def delete_fiscal_device(body: DeviceRef) -> Reply:
         def change(settings: Settings) -> Settings:
             index = _index(settings.fiscal_devices, body.id, "fiscal device")
@@ -128,7 +159,7 @@ def _device_router(ctx: ManageContext) -> APIRouter:
         store.update(change)
         return Reply(message="Fiscal device deleted successfully")
 
-    @router.post("/save_pos_terminal")
+    @router.post("/save_pos_terminal", dependencies=token)
     def save_pos_terminal(body: DeviceConfig) -> Reply:
         def change(settings: Settings) -> Settings:
             index = _index(settings.pos_terminals, body.id, "POS terminal")
@@ -140,7 +171,7 @@ def _device_router(ctx: ManageContext) -> APIRouter:
         store.update(change)
         return Reply(message="POS terminal saved successfully")
 
-    @router.post("/delete_pos_terminal")
+    @router.post("/delete_pos_terminal", dependencies=token)
     def delete_pos_terminal(body: DeviceRef) -> Reply:
         def change(settings: Settings) -> Settings:
             index = _index(settings.pos_terminals, body.id, "POS terminal")
@@ -171,7 +202,7 @@ def _device_router(ctx: ManageContext) -> APIRouter:
     def get_notification_config() -> NotificationConfig:
         return store.get().notification
 
-    @router.post("/save_notification_config")
+    @router.post("/save_notification_config", dependencies=token)
     def save_notification_config(body: NotificationConfig) -> Reply:
         def change(settings: Settings) -> Settings:
             settings.notification = body
@@ -201,6 +232,7 @@ def _put(entries: list[Any], index: int | None, entry: Any) -> list[Any]:
 
 def _system_router(ctx: ManageContext) -> APIRouter:
     router = APIRouter(prefix="/manage")
+    check_token = _token_check(ctx)
 
     @router.get("/status")
     def status() -> dict[str, Any]:
@@ -224,14 +256,16 @@ def _system_router(ctx: ManageContext) -> APIRouter:
         return ctx.journal.entries(body.start_time, body.end_time)
 
     @router.post("/device_operation")
-    def device_operation(body: OperationRequest) -> OperationOutcome:
+    def device_operation(body: OperationRequest, credentials: Bearer) -> OperationOutcome:
+        if body.action_type in TOKEN_ACTIONS:
+            check_token(credentials)
         return ctx.operations.run(body)
 
     @router.get("/check_for_updates")
     def check_for_updates() -> UpdateCheckResponse:
         return ctx.updater.check()
 
-    @router.post("/install_update")
+    @router.post("/install_update", dependencies=[Depends(check_token)])
     def install_update(body: InstallUpdateRequest) -> Reply:
         ctx.updater.install(body.version)
         return Reply(message="Update installation started")
@@ -253,6 +287,7 @@ def _system_router(ctx: ManageContext) -> APIRouter:
 
 def create_manage_app(ctx: ManageContext) -> FastAPI:
     app = FastAPI(title="Receipt Bridge edge management", docs_url=None, redoc_url=None, openapi_url="/manage/openapi.json")
+    app.add_middleware(LoopbackOnly, bound_host=ctx.manage_host, port=ctx.manage_port)
     app.include_router(_device_router(ctx))
     app.include_router(_system_router(ctx))
 
@@ -263,6 +298,11 @@ def create_manage_app(ctx: ManageContext) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(LocalTokenRequired)
+    async def token_required(_: Request, __: LocalTokenRequired) -> JSONResponse:
+        message = f"this call needs Authorization: Bearer <the token in the edge's state directory, {TOKEN_FILE}>"
+        return _error(401, message, "E_LOCAL_TOKEN_REQUIRED", {"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(ConfigRejected)
     async def rejected(_: Request, exc: ConfigRejected) -> JSONResponse:

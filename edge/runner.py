@@ -14,6 +14,7 @@ from edge.config import EdgeConfig
 from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
+from edge.local_token import ensure_token
 from edge.manage import ManageContext, ManageServer, create_manage_app
 from edge.operations import Operations
 from edge.poller import Poller
@@ -36,6 +37,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
     """
     with ExitStack() as resources:
         resources.enter_context(exclusive_state_dir(config.state_dir))
+        local_token = ensure_token(config.state_dir)
         journal = Journal(config.journal_path)
         resources.callback(journal.close)
         store = SettingsStore.open(config.state_dir, config)
@@ -57,6 +59,9 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
             serial_port_urls=config.serial_port_urls,
+            manage_host=config.manage_host,
+            manage_port=config.manage_port,
+            local_token=local_token,
         )
         manage = ManageServer(create_manage_app(context), config.manage_host, config.manage_port)
         resources.callback(manage.stop)

@@ -1,4 +1,8 @@
-"""One edge per state directory: two pollers sharing a journal could print a job twice."""
+"""One edge per state directory: two pollers sharing a journal could print a job twice.
+
+The state directory is the edge's own (journal, settings with device passwords, the local token),
+so taking it also makes it the owner's only: 0700.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ class StateDirBusy(Exception):
 @contextmanager
 def exclusive_state_dir(state_dir: Path) -> Iterator[None]:
     """Hold an OS lock on ``<state_dir>/edge.lock`` for the life of the block (released if the process dies)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(state_dir / LOCK_FILE, "a+b")  # noqa: SIM115 - held open for the block
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o700)
+    handle = os.fdopen(os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600), "r+b")
     try:
         try:
             _lock(handle.fileno())

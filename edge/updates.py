@@ -6,6 +6,14 @@ it is trusted only if the signature verifies with the configured public key. An 
 downloads the version's artifact, checks its size and sha256 against the signed manifest,
 stages it under ``<state_dir>/updates/<version>/`` and records it as the installed version
 (``installed.json``, written atomically). Older or equal versions are refused.
+
+Against replayed manifests (the rollback and freeze attacks of the TUF specification's client
+workflow, theupdateframework.io: metadata older than the trusted one, or expired) the signed
+manifest carries ``expires`` (an ISO 8601 instant with its offset) and a ``sequence`` that grows
+with every manifest published. An expired manifest is refused, and so is one whose sequence is
+below the highest this edge accepted, or equal to it with other content (``<state_dir>/updates/
+trust.json`` keeps that sequence and the payload's sha256). The same manifest fetched again is
+accepted: checks may repeat.
 """
 
 from __future__ import annotations
@@ -15,8 +23,9 @@ import binascii
 import hashlib
 import json
 import re
+import threading
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 from urllib.parse import urljoin, urlsplit
@@ -24,13 +33,14 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 import edge
-from edge.config import UpdatesConfig
+from edge.config import UpdatesConfig, secure_update_url
 from edge.store import write_atomically
 
 INSTALLED_FILE = "installed.json"
+TRUST_FILE = "trust.json"
 _MAX_MANIFEST_BYTES = 2**20
 Version = Annotated[str, Field(pattern=r"^\d{1,6}\.\d{1,6}\.\d{1,6}$")]
 
@@ -63,7 +73,16 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: str
+    sequence: Annotated[int, Field(ge=1, le=2**53, strict=True)]
+    expires: AwareDatetime
     versions: Annotated[list[Release], Field(max_length=1000)]
+
+
+class Trusted(BaseModel):
+    """The newest manifest this edge accepted."""
+
+    sequence: int
+    payload_sha256: str
 
 
 class Envelope(BaseModel):
@@ -110,6 +129,7 @@ class Updater:
     def __init__(self, config: UpdatesConfig | None, state_dir: Path) -> None:
         self._config = config
         self._dir = state_dir / "updates"
+        self._trust_lock = threading.Lock()
 
     def current_version(self) -> str:
         path = self._dir / INSTALLED_FILE
@@ -147,8 +167,8 @@ class Updater:
             code = "E_ALREADY_INSTALLED" if version == current else "E_UPDATE_DOWNGRADE"
             raise UpdateError(409, code, f"version {version} is not newer than the installed {current}")
         url = urljoin(str(config.manifest_url), release.artifact.url)
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise UpdateError(422, "E_MANIFEST_INVALID", f"artifact URL {url!r} is not http(s)")
+        if not secure_update_url(url):
+            raise UpdateError(422, "E_MANIFEST_INVALID", f"artifact URL {url!r} is not https (or http to loopback)")
         if release.artifact.size > config.max_artifact_bytes:
             raise UpdateError(422, "E_ARTIFACT_TOO_LARGE", f"artifact of {release.artifact.size} bytes exceeds {config.max_artifact_bytes}")
         data = self._download(url, release.artifact.size, config.timeout_seconds)
@@ -190,7 +210,28 @@ class Updater:
             raise UpdateError(422, "E_MANIFEST_INVALID", f"the signed manifest is malformed: {exc}") from exc
         if manifest.product != PRODUCT:
             raise UpdateError(422, "E_MANIFEST_INVALID", f"the manifest is for {manifest.product!r}, not {PRODUCT}")
+        if manifest.expires <= datetime.now(UTC):
+            raise UpdateError(422, "E_MANIFEST_EXPIRED", f"the signed manifest expired at {manifest.expires.isoformat()}")
+        self._accept(manifest.sequence, hashlib.sha256(payload).hexdigest())
         return manifest
+
+    def _accept(self, sequence: int, payload_sha256: str) -> None:
+        """Refuse a manifest older than the newest accepted one (rollback); remember a newer one."""
+        with self._trust_lock:
+            path = self._dir / TRUST_FILE
+            try:
+                trusted: Trusted | None = Trusted.model_validate_json(path.read_bytes())
+            except FileNotFoundError:
+                trusted = None
+            except (OSError, ValidationError) as exc:
+                raise UpdateError(409, "E_UPDATE_STATE", f"{path} is unreadable; remove it only if you trust the next manifest") from exc
+            if trusted is not None:
+                if sequence < trusted.sequence or (sequence == trusted.sequence and payload_sha256 != trusted.payload_sha256):
+                    raise UpdateError(422, "E_MANIFEST_ROLLBACK",
+                                      f"the signed manifest's sequence {sequence} is not above the accepted {trusted.sequence}")
+                if sequence == trusted.sequence:
+                    return
+            write_atomically(path, Trusted(sequence=sequence, payload_sha256=payload_sha256).model_dump_json().encode())
 
     def _download(self, url: str, size: int, timeout: float) -> bytes:
         data = self._fetch(url, size, timeout)

@@ -14,6 +14,7 @@ import httpx
 
 from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
 from edge.emulators.simulated.register import SimulatedRegister
+from edge.local_token import TOKEN_FILE, read_token
 from edge.terminals.simulated import STATE_FILE as TERMINAL_FILE
 from edge.terminals.simulated import Outcome, SimulatedTerminal
 
@@ -25,6 +26,7 @@ class Devices:
         self.register = SimulatedRegister(state_dir / REGISTER_FILE)
         self.terminal = SimulatedTerminal(state_dir / TERMINAL_FILE)
         self._manage = manage_base
+        self._token_path = state_dir / TOKEN_FILE
         self.via_api = 0
         self.via_memory = 0
         self.api_misses: list[str] = []
@@ -48,8 +50,10 @@ class Devices:
         self.terminal.script(*outcomes)
 
     def z_report(self) -> dict[str, Any]:
-        """Close the day through the running edge, as the shop would."""
-        response = httpx.post(f"{self._manage}/manage/device_operation", json={"action_type": "ZReport"}, timeout=60)
+        """Close the day through the running edge, as the shop would (with the edge's local token, as the CLI)."""
+        token = read_token(self._token_path)
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        response = httpx.post(f"{self._manage}/manage/device_operation", json={"action_type": "ZReport"}, headers=headers, timeout=60)
         response.raise_for_status()
         return dict(response.json())
 

@@ -309,9 +309,15 @@ class Stack:
         return f"http://127.0.0.1:{self.manage_port}/manage"
 
     def manage(self, path: str, body: Any = None) -> httpx.Response:
-        """POST ``body`` (or GET without one) to the running edge's management API; returns the httpx response."""
+        """POST ``body`` (or GET without one) to the running edge's management API, with its local token."""
         url = f"{self.manage_url}/{path}"
-        return httpx.get(url, timeout=30) if body is None else httpx.post(url, json=body, timeout=30)
+        headers = self.token_header()
+        return httpx.get(url, headers=headers, timeout=30) if body is None else httpx.post(url, json=body, headers=headers, timeout=30)
+
+    def token_header(self) -> dict[str, str]:
+        """``Authorization: Bearer <local token>`` as the CLI sends it; empty before the edge's first start."""
+        path = self.state_dir / "manage.token"
+        return {"Authorization": f"Bearer {path.read_text().strip()}"} if path.exists() else {}
 
     def write_config(self, **overrides: Any) -> Path:
         path = self.config_dir / "edge.toml"
