@@ -107,13 +107,17 @@ def test_public_json_is_the_seed_shape(http, receipt):
 def test_schemathesis_finds_no_server_error_and_no_schema_break(stack, http, tmp_path):
     schemathesis = Path(sys.executable).with_name("schemathesis")
     # Shop routes get the demo shop, so generated orders pass its key and reach the catalogue checks;
-    # deleting a shop is tried on a shop of its own, which would otherwise go first and take the demo shop.
+    # deleting a shop and rotating its keys are tried on a shop of their own: on the demo shop, whichever ran
+    # first would take the key every later order is sent with.
     doomed = http.post("/api/v1/shops", json={"name": "Deleted by schemathesis"})
     assert doomed.status_code == 201, doomed.text
     shop_id, doomed_id = stack.demo["shop"]["shop_id"], doomed.json()["shop_id"]
     config, har = tmp_path / "schemathesis.toml", tmp_path / "run.har"
-    config.write_text(f'[parameters]\n"path.shop_id" = "{shop_id}"\n\n[[operations]]\n'
-                      f'include-name = "DELETE /api/v1/shops/{{shop_id}}"\nparameters = {{ "path.shop_id" = "{doomed_id}" }}\n')
+    on_doomed_shop = ["DELETE /api/v1/shops/{shop_id}", "POST /api/v1/shops/{shop_id}/keys/shop_key/rotate",
+                      "POST /api/v1/shops/{shop_id}/keys/edge_key/rotate", "POST /api/v1/shops/{shop_id}/webhook/secret/rotate"]
+    config.write_text(f'[parameters]\n"path.shop_id" = "{shop_id}"\n' + "".join(
+        f'\n[[operations]]\ninclude-name = "{name}"\nparameters = {{ "path.shop_id" = "{doomed_id}" }}\n'
+        for name in on_doomed_shop))
     # One worker: on CPython 3.11.7 two threads calling ast.parse at once (hypothesis describes its
     # filter lambdas that way) can raise "AST constructor recursion depth mismatch" (cpython#106905).
     command = [str(schemathesis), "--config-file", str(config), "run", f"{stack.demo['api_base']}/api/v1/openapi.json",
