@@ -46,11 +46,23 @@ def rate_percent(fraction_sum: Decimal) -> Decimal:
     return (fraction_sum * 100).quantize(CENT, ROUND_HALF_UP)
 
 
-def client_of(first: str | None, last: str | None, email: str | None, phone: str | None) -> dict[str, str] | None:
-    name = " ".join(part.strip() for part in (first, last) if part and part.strip()) or (email or "").strip()
+class Contact(Lenient):
+    """The buyer as both platforms name them (Shopify ``customer``, WooCommerce ``billing``)."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+def client_of(contact: Contact | None) -> dict[str, str] | None:
+    """The order's ``client``: the contact's name (or e-mail) with its e-mail and phone; None without a name."""
+    if contact is None:
+        return None
+    name = " ".join(p.strip() for p in (contact.first_name, contact.last_name) if p and p.strip()) or (contact.email or "").strip()
     if not name:
         return None
-    fields = {"name": name[:120], "email": email, "phone": phone}
+    fields = {"name": name[:120], "email": contact.email, "phone": contact.phone}
     return {k: v for k, v in fields.items() if v}
 
 

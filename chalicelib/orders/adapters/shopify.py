@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from chalicelib.orders.adapters.base import (
+    Contact,
     Lenient,
     PlatformAdapter,
     catalogue_line,
@@ -40,20 +41,13 @@ class ShopifyShippingLine(Lenient):
     tax_lines: list[ShopifyTaxLine] = []
 
 
-class ShopifyCustomer(Lenient):
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-
 class ShopifyOrder(Lenient):
     id: int = Field(gt=0)
     created_at: datetime | None = None
     taxes_included: bool = True
     line_items: Annotated[list[ShopifyLine], Field(min_length=1, max_length=500)]
     shipping_lines: Annotated[list[ShopifyShippingLine], Field(max_length=20)] = []
-    customer: ShopifyCustomer | None = None
+    customer: Contact | None = None
 
 
 def shopify_order(snapshot: ShopSnapshot, config: dict[str, Any], order: ShopifyOrder) -> OrderIn:
@@ -74,10 +68,7 @@ def shopify_order(snapshot: ShopSnapshot, config: dict[str, Any], order: Shopify
         if shipping.price > 0:
             rate = rate_of(shipping.tax_lines)
             lines.append(free_line(f"Shipping: {shipping.title}", 1, gross(shipping.price, rate), rate))
-    customer = order.customer
-    return order_in(ADAPTER_PREFIX, order.id, config, lines, epoch_of(order.created_at),
-                     client_of(customer.first_name, customer.last_name, customer.email, customer.phone)
-                     if customer else None)
+    return order_in(ADAPTER_PREFIX, order.id, config, lines, epoch_of(order.created_at), client_of(order.customer))
 
 
 ADAPTER_PREFIX = "shopify"

@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints
 
 from chalicelib.orders.adapters.base import (
     CENT,
+    Contact,
     Lenient,
     PlatformAdapter,
     catalogue_line,
@@ -50,20 +51,13 @@ class WooShippingLine(Lenient):
     total_tax: Decimal = Field(ge=0, le=10_000_000)
 
 
-class WooBilling(Lenient):
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-
-
 class WooOrder(Lenient):
     id: int = Field(gt=0)
     date_created_gmt: datetime | None = None
     line_items: Annotated[list[WooLine], Field(min_length=1, max_length=500)]
     tax_lines: list[WooTaxLine] = []
     shipping_lines: Annotated[list[WooShippingLine], Field(max_length=20)] = []
-    billing: WooBilling | None = None
+    billing: Contact | None = None
 
 
 def woo_order(snapshot: ShopSnapshot, config: dict[str, Any], order: WooOrder) -> OrderIn:
@@ -87,9 +81,7 @@ def woo_order(snapshot: ShopSnapshot, config: dict[str, Any], order: WooOrder) -
         if shipping.total + shipping.total_tax > 0:
             lines.append(free_line(f"Shipping: {shipping.method_title}", 1, shipping.total + shipping.total_tax,
                                     rate_of(shipping.total, shipping.total_tax, [])))
-    billing = order.billing
-    return order_in(ADAPTER_PREFIX, order.id, config, lines, epoch_of(order.date_created_gmt),
-                     client_of(billing.first_name, billing.last_name, billing.email, billing.phone) if billing else None)
+    return order_in(ADAPTER_PREFIX, order.id, config, lines, epoch_of(order.date_created_gmt), client_of(order.billing))
 
 
 def is_ping(raw: bytes) -> bool:
