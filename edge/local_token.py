@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from edge.store import write_atomically
+
 TOKEN_FILE = "manage.token"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes, unpadded base64url
 
@@ -37,17 +39,7 @@ def ensure_token(state_dir: Path) -> SecretStr:
         os.chmod(path, 0o600)
         return existing
     token = secrets.token_urlsafe(32)
-    temporary = path.with_name(f".{TOKEN_FILE}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(token + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_atomically(path, (token + "\n").encode("ascii"))
     return SecretStr(token)
 
 
