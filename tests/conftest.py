@@ -188,3 +188,20 @@ def emulator(service: str, probe: str) -> Iterator[tuple[subprocess.Popen[bytes]
     finally:
         server.terminate()
         server.wait()
+
+
+class FakeClock:
+    """``chalicelib.core.clock.now`` under the test's control: epoch seconds, moved by setting ``now``."""
+
+    def __init__(self, now: int | None = None) -> None:
+        self.now = int(time.time()) if now is None else now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr("chalicelib.core.clock.now", fake)
+    return fake

@@ -24,7 +24,7 @@ from chalicelib.shops import service as shops
 from tests.conftest import demo_order
 from tests.test_api_errors import assert_error
 from tests.test_edge_results import open_session, printed, report, take_job
-from tests.test_webhooks import FakeClock, post, pump
+from tests.test_webhooks import post, pump
 
 
 def login(api, creds: dict[str, Any]):
@@ -287,13 +287,6 @@ def recorder() -> Iterator[Recorder]:
     yield hooks
     hooks.server.shutdown()
     hooks.server.server_close()
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr("chalicelib.core.clock.now", fake)
-    return fake
 
 
 def accepts(secret: str, request: tuple[str, dict[str, str]]) -> bool:

@@ -12,20 +12,13 @@ import pytest
 from chalice.local import LambdaEventConverter
 
 from chalicelib.auth import merchants, rate_limits
+from tests.conftest import FakeClock
 from tests.test_api_errors import assert_error
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = int(time.time()) // 60 * 60 + 5  # five seconds into a window
-
-    def __call__(self) -> int:
-        return self.now
 
 
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
-    fake = FakeClock()
+    fake = FakeClock(int(time.time()) // 60 * 60 + 5)  # five seconds into a rate-limit window
     monkeypatch.setattr("chalicelib.core.clock.now", fake)
     return fake
 

@@ -24,21 +24,6 @@ SEED_FIELDS = {"type", "orderID", "orderInternalID", "price", "clientID", "custo
 DAY = 86400
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = int(time.time())
-
-    def __call__(self) -> int:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch) -> FakeClock:
-    fake = FakeClock()
-    monkeypatch.setattr("chalicelib.core.clock.now", fake)
-    return fake
-
-
 @pytest.fixture
 def receiver(api, shop, merchant) -> Iterator[WebhookReceiver]:
     hooks = WebhookReceiver()
