@@ -7,6 +7,12 @@ pulling in boto3, Chalice or anything else of the cloud.
 
 Money is integer minor units (cents); quantities and VAT rates are Decimals and
 travel as JSON strings, never floats.
+
+Version 2 of ``FiscalJob`` adds what every kind of sale needs: several payments (split tender, cash tendered),
+a discount per line, the buyer's tax id, the original receipt a refund names, and the printer that should
+print it. A job that uses none of that is written exactly as version 1 (``wire_json``), so an edge that
+knows only version 1 keeps printing plain sales while the shop upgrades; a version 1 job is a valid
+version 2 job, so an upgraded edge prints whatever was in flight.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-CONTRACT_VERSION: Final = 1
+CONTRACT_VERSION: Final = 1  # what results carry, and what a job needing nothing of version 2 says
+JOB_VERSION_2: Final = 2
 
 MAX_MINOR_UNITS: Final = 10**12  # the largest amount a job carries; intake refuses more
 LINE_NAME_MAX: Final = 72
@@ -37,24 +44,54 @@ class PaymentType(str, Enum):
     OTHER = "other"
 
 
+class FiscalRecord(_Message):
+    """The printed receipt as the device numbers it: what a refund (storno) must later name."""
+
+    device: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    fiscal_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    printed_at: int = Field(description="UTC epoch seconds from the device clock.")
+    fiscal_memory_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        default=None, description="The serial of the fiscal memory that holds the receipt (Bulgarian devices).")
+    unique_sale_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        default=None, description="The receipt's unique sale number (УНП), where the device family has one.")
+
+
 class JobLine(_Message):
     name: Annotated[str, StringConstraints(min_length=1, max_length=LINE_NAME_MAX)]
     quantity: Quantity
     unit_price: MinorUnits
     vat_rate: VatRate
-    amount: MinorUnits = Field(description="Line total, VAT included, in minor units.")
+    discount: MinorUnits = Field(default=0, description="v2: VAT included, off quantity × unit_price (an order's "
+                                                        "discount arrives already spread over its lines).")
+    amount: MinorUnits = Field(description="Line total, VAT included, in minor units, after the discount.")
 
 
 class JobPayment(_Message):
     type: PaymentType
     method_id: Identifier
     amount: MinorUnits
+    tendered: MinorUnits | None = Field(default=None, description="v2, cash only: what the customer handed over; "
+                                                                  "the receipt prints the change.")
+
+    @model_validator(mode="after")
+    def _tendered_covers_cash(self) -> JobPayment:
+        if self.tendered is not None and (self.type is not PaymentType.CASH or self.tendered < self.amount):
+            raise ValueError("only a cash payment has a tendered amount, and it covers the payment")
+        return self
+
+
+class OriginalReceipt(_Message):
+    """v2: the sale a refund reverses, as its device printed it (a storno names these)."""
+
+    order_id: Identifier
+    fiscal: FiscalRecord
+    total: MinorUnits = Field(description="The original's total: what is refundable (Caspos parentDocumentSum).")
 
 
 class FiscalJob(_Message):
     """One fiscal receipt to print, as queued for a shop's edge poller."""
 
-    v: Literal[1] = CONTRACT_VERSION
+    v: Literal[1, 2] = CONTRACT_VERSION
     kind: Literal["fiscal_receipt"] = "fiscal_receipt"
     job_id: Identifier
     shop_id: Identifier
@@ -65,15 +102,51 @@ class FiscalJob(_Message):
     is_refund: bool = False
     operator: Identifier
     lines: Annotated[list[JobLine], Field(min_length=1, max_length=500)]
-    payment: JobPayment
+    payment: JobPayment | None = Field(default=None, description="v1: the one payment of the whole total.")
+    payments: Annotated[list[JobPayment], Field(min_length=1, max_length=10)] | None = Field(
+        default=None, description="v2: every payment, in the order the receipt prints them (split tender).")
     total: MinorUnits
+    buyer_tax_id: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 ./-]+$")] | None = None
+    original: OriginalReceipt | None = Field(default=None, description="v2: on a refund, the sale it reverses.")
+    printer: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None, description="v2: the edge device name that prints this job; else the edge's default device.")
+
+    @property
+    def tender(self) -> list[JobPayment]:
+        """Every payment of the job, whichever version carried them."""
+        return list(self.payments) if self.payments is not None else [self.payment]  # type: ignore[list-item]
+
+    @property
+    def needs_version_2(self) -> bool:
+        return (self.payments is not None and (len(self.payments) > 1 or self.payments[0].tendered is not None)) \
+            or any(line.discount for line in self.lines) or self.buyer_tax_id is not None \
+            or self.original is not None or self.printer is not None
 
     @model_validator(mode="after")
-    def _totals_add_up(self) -> FiscalJob:
+    def _consistent(self) -> FiscalJob:
+        if (self.payment is None) == (self.payments is None):
+            raise ValueError("a job carries payment (v1) or payments (v2), one of them")
+        if self.v == 1 and (self.payments is not None or self.needs_version_2):
+            raise ValueError("payments, discounts, buyer_tax_id, original and printer need v 2")
+        for line in self.lines:
+            if line.discount > line.unit_price * line.quantity:
+                raise ValueError(f"line {line.name!r}: the discount is more than the line")
         lines_total = sum(line.amount for line in self.lines)
-        if lines_total != self.total or self.payment.amount != self.total:
-            raise ValueError(f"lines ({lines_total}) and payment ({self.payment.amount}) must equal total ({self.total})")
+        paid = sum(payment.amount for payment in self.tender)
+        if lines_total != self.total or paid != self.total:
+            raise ValueError(f"lines ({lines_total}) and payments ({paid}) must equal total ({self.total})")
+        if self.v == 2 and self.is_refund and self.original is None:
+            raise ValueError("a v2 refund names its original receipt")
+        if self.original is not None and not self.is_refund:
+            raise ValueError("only a refund names an original receipt")
         return self
+
+    def wire_json(self) -> str:
+        """The job as it goes on the queue: version 1's exact shape when it needs nothing of version 2."""
+        if self.needs_version_2:
+            return self.model_copy(update={"v": JOB_VERSION_2}).model_dump_json(exclude_none=True)
+        plain = self.model_copy(update={"v": CONTRACT_VERSION, "payments": None, "payment": self.tender[0]})
+        return plain.model_dump_json(exclude_none=True, exclude={"lines": {"__all__": {"discount"}}})
 
 
 class ResultStatus(str, Enum):
@@ -89,18 +162,6 @@ class FailureReason(str, Enum):
     PAPER_OUT = "paper_out"
     INVALID_JOB = "invalid_job"
     PAYMENT_DECLINED = "payment_declined"
-
-
-class FiscalRecord(_Message):
-    """The printed receipt as the device numbers it: what a refund (storno) must later name."""
-
-    device: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    fiscal_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    printed_at: int = Field(description="UTC epoch seconds from the device clock.")
-    fiscal_memory_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
-        default=None, description="The serial of the fiscal memory that holds the receipt (Bulgarian devices).")
-    unique_sale_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
-        default=None, description="The receipt's unique sale number (УНП), where the device family has one.")
 
 
 class JobResult(_Message):
