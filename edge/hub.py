@@ -26,6 +26,7 @@ from edge.drivers.base import (
     DeviceStatus,
     DeviceUnreachable,
     FiscalDriver,
+    InvalidJob,
     UnsupportedDevice,
 )
 from edge.store import FiscalDeviceEntry, SettingsStore, TerminalEntry
@@ -37,6 +38,12 @@ log = structlog.get_logger("edge.hub")
 
 class NotConfigured(LookupError):
     """No device with that id (or none at all) is configured."""
+
+
+class UnknownPrinter(InvalidJob):
+    """A job names a printer no fiscal device of this edge is called: it is never printed elsewhere."""
+
+    code = "E_UNKNOWN_PRINTER"
 
 
 class DeviceHub:
@@ -61,10 +68,15 @@ class DeviceHub:
                 log.warning("device_unavailable", device_id=entry.device.id, error=str(exc))
 
     @contextmanager
-    def printing(self) -> Iterator[tuple[str, FiscalDriver] | None]:
-        """For the poller: (device id, driver) of the printing device, or None if it cannot be used now."""
+    def printing(self, printer: str | None = None) -> Iterator[tuple[str, FiscalDriver] | None]:
+        """For the poller: (device id, driver) of the fiscal device called ``printer`` (the first device when
+        None), or None if it cannot be used now; UnknownPrinter if no device has that name."""
         with self._hold():
-            entry = self.store.get().fiscal(None)
+            settings = self.store.get()
+            entry = settings.fiscal(None) if printer is None else next((e for e in settings.fiscal_devices if e.device.name == printer), None)
+            if entry is None and printer is not None:
+                raise UnknownPrinter(f"no fiscal device named {printer!r} on this edge (devices: "
+                                     f"{', '.join(repr(e.device.name) for e in settings.fiscal_devices) or 'none'})")
             if entry is None:
                 yield None
                 return

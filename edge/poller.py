@@ -24,6 +24,7 @@ from edge.cloud import CloudRejected, CloudUnavailable, EdgeSession
 from edge.config import EdgeConfig
 from edge.drivers.base import DeviceError, FiscalDriver
 from edge.faults import crashpoint
+from edge.hub import UnknownPrinter
 from edge.jobqueue import (
     JobQueue,
     MessageGone,
@@ -47,9 +48,10 @@ def poison_job_id(message: InboundMessage) -> str:
 
 
 class PrintingDevice(Protocol):
-    """Where the poller gets its printer for one job: (device id, driver), or None while there is none."""
+    """Where the poller gets the printer a job names (None: the default one): (device id, driver), or None while
+    there is none; UnknownPrinter when no device has that name."""
 
-    def printing(self) -> AbstractContextManager[tuple[str, FiscalDriver] | None]: ...
+    def printing(self, printer: str | None = None) -> AbstractContextManager[tuple[str, FiscalDriver] | None]: ...
 
 
 class FixedDevice:
@@ -58,7 +60,9 @@ class FixedDevice:
     def __init__(self, device_id: str, driver: FiscalDriver) -> None:
         self._device = (device_id, driver)
 
-    def printing(self) -> AbstractContextManager[tuple[str, FiscalDriver] | None]:
+    def printing(self, printer: str | None = None) -> AbstractContextManager[tuple[str, FiscalDriver] | None]:
+        if printer is not None and printer != self._device[1].name:
+            raise UnknownPrinter(f"no fiscal device named {printer!r} on this edge")
         return nullcontext(self._device)
 
 
@@ -168,12 +172,25 @@ class Poller:
         for row in self._journal.device_work():
             if self._stop.is_set() or not self._device_gate.is_open(self._mono()):
                 return
-            with self._devices.printing() as device:
-                if device is None:
-                    delay = self._device_gate.fail(self._mono())
-                    log.warning("no_fiscal_device", job_id=row.job_id, retry_in=round(delay, 2))
-                    return
-                self._advance_on_device(row, *device)
+            job = row.job()
+            try:
+                with self._devices.printing(job.printer) as device:
+                    if device is None:
+                        delay = self._device_gate.fail(self._mono())
+                        log.warning("no_fiscal_device", job_id=row.job_id, printer=job.printer, retry_in=round(delay, 2))
+                        return
+                    self._advance_on_device(row, *device)
+            except UnknownPrinter as exc:
+                self._unknown_printer(row, job, exc)
+
+    def _unknown_printer(self, row: JobRow, job: FiscalJob, exc: UnknownPrinter) -> None:
+        """A job naming no device of this edge fails before anything is charged or printed; one that was already
+        printing on that device (since renamed or removed) may have printed there, so it waits for it instead."""
+        if row.state is JobState.PRINTING:
+            delay = self._device_gate.fail(self._mono())
+            log.warning("printer_gone", job_id=job.job_id, printer=job.printer, retry_in=round(delay, 2))
+            return
+        self._give_up(job, None, exc)
 
     def _advance_on_device(self, row: JobRow, device_id: str, driver: FiscalDriver) -> None:
         job = row.job()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,11 +27,13 @@ from edge.drivers.base import (
 from edge.emulators.simulated.models import (
     MODEL,
     STATE_FILE,
+    Payment,
     Receipt,
+    ReceiptHeader,
+    RefundOf,
     RegisterError,
     RegisterErrorCode,
     Report,
-    Sale,
     SaleLine,
 )
 from edge.emulators.simulated.register import SimulatedRegister
@@ -50,24 +53,36 @@ _ERRORS: dict[RegisterErrorCode, type[DeviceError]] = {
 }
 
 
-def to_sale(job: FiscalJob, groups: dict[str, Decimal]) -> Sale:
-    """Translate a job into the register's command: VAT rates become the programmed group letters."""
+@dataclass(frozen=True)
+class Commands:
+    """A job as the register's receipt steps: the header, one ``sell`` per line, one ``pay`` per payment."""
+
+    header: ReceiptHeader
+    lines: list[SaleLine]
+    payments: list[Payment]
+
+
+def to_commands(job: FiscalJob, groups: dict[str, Decimal]) -> Commands:
+    """Translate a job into the register's commands: VAT rates become the programmed group letters, a cash
+    payment hands over what the customer tendered (the register prints the change), a refund names its original."""
     letter_for = {rate: letter for letter, rate in sorted(groups.items(), reverse=True)}
     lines = []
     for line in job.lines:
         letter = letter_for.get(line.vat_rate)
         if letter is None:
             raise InvalidJob(f"the device has no VAT group for rate {line.vat_rate}%")
-        lines.append(SaleLine(name=line.name, quantity=line.quantity, unit_price=line.unit_price, vat_group=letter, amount=line.amount))
-    return Sale(
-        sale_id=job.job_id,
-        operator=job.operator,
-        currency=job.currency,
-        is_refund=job.is_refund,
-        lines=lines,
-        payment_type=job.payment.type.value,
-        payment_amount=job.payment.amount,
+        lines.append(SaleLine(name=line.name, quantity=line.quantity, unit_price=line.unit_price, vat_group=letter, discount=line.discount))
+    original = job.original
+    refund_of = None if original is None else RefundOf(
+        serial=original.fiscal.device.removeprefix(f"{MANUFACTURER}:"),
+        fiscal_number=original.fiscal.fiscal_number,
+        printed_at=original.fiscal.printed_at,
+        total=original.total,
     )
+    header = ReceiptHeader(sale_id=job.job_id, operator=job.operator, currency=job.currency, is_refund=job.is_refund,
+                           refund_of=refund_of, buyer_tax_id=job.buyer_tax_id)
+    payments = [Payment(type=p.type.value, amount=p.amount if job.is_refund or p.tendered is None else p.tendered) for p in job.tender]
+    return Commands(header, lines, payments)
 
 
 class SimulatedDriver(FiscalDriver):
@@ -84,10 +99,29 @@ class SimulatedDriver(FiscalDriver):
         return cls(SimulatedRegister(state_dir / STATE_FILE), name)
 
     def print_receipt(self, job: FiscalJob) -> FiscalRecord:
-        sale = to_sale(job, self.register.vat_groups())
-        receipt = self._call(lambda: self.register.print_receipt(sale))
+        """Open, sell, pay, close. A receipt left open (an earlier attempt stopped half-way: nothing of it is in
+        fiscal memory, which the poller proved before printing again) is voided first; a step the register
+        refuses voids this one, so the register is never left with a receipt open."""
+        commands = to_commands(job, self.register.vat_groups())
+        receipt = self._call(lambda: self._steps(commands))
         self._last_printed = receipt
         return self._record(receipt)
+
+    def _steps(self, commands: Commands) -> Receipt:
+        register = self.register
+        if register.current_receipt() is not None:
+            register.cancel_receipt()
+        register.open_receipt(commands.header)
+        try:
+            for line in commands.lines:
+                register.sell(line)
+            for payment in commands.payments:
+                register.pay(payment)
+            return register.close_receipt()
+        except RegisterError as exc:
+            if exc.code is RegisterErrorCode.REJECTED:
+                register.cancel_receipt()
+            raise
 
     def receipt_text(self, record: FiscalRecord) -> str | None:
         last = self._last_printed

@@ -1,6 +1,7 @@
-"""Charging a card-paid job on the terminal exactly once, journaled before and after the call.
+"""Charging a job's card payments on the terminal exactly once, journaled before and after the call.
 
-The job id is the transaction reference. ``charging`` is journaled before the terminal is
+Only the card part of a split tender is charged: the sum of the job's card payments, in one
+transaction (cash and other payments are the till's business). The job id is the transaction reference. ``charging`` is journaled before the terminal is
 called; if the edge crashes or the terminal times out, the next attempt first asks the
 terminal whether that reference was charged, and charges only if it proves it was not.
 """
@@ -38,11 +39,11 @@ class CardCharger:
         return terminal
 
     def applies(self, job: FiscalJob) -> bool:
-        """Card-paid jobs are charged first, when a card terminal is configured."""
-        return job.payment.type is PaymentType.CARD and self._current() is not None
+        """Jobs with a card payment are charged first, when a card terminal is configured."""
+        return card_amount(job) > 0 and self._current() is not None
 
     def ensure_paid(self, job: FiscalJob) -> None:
-        """Return once the job's card payment is approved; raise PaymentDeclined or TerminalError otherwise."""
+        """Return once the job's card payments are approved; raise PaymentDeclined or TerminalError otherwise."""
         charge = self._journal.charge(job.job_id)
         if charge is not None and charge.state is ChargeState.APPROVED:
             return
@@ -54,7 +55,7 @@ class CardCharger:
 
     def _already_charged(self, job: FiscalJob) -> bool:
         """The outcome of an earlier call is unknown: ask the terminal by reference."""
-        op = self._journal.begin_charge(job.job_id, self._terminal.name, job.payment.amount, lookup=True)
+        op = self._journal.begin_charge(job.job_id, self._terminal.name, card_amount(job), lookup=True)
         try:
             found = self._terminal.find(job.job_id)
         except TerminalError as exc:
@@ -69,11 +70,12 @@ class CardCharger:
         return True
 
     def _charge(self, job: FiscalJob) -> None:
-        op = self._journal.begin_charge(job.job_id, self._terminal.name, job.payment.amount)
+        amount = card_amount(job)
+        op = self._journal.begin_charge(job.job_id, self._terminal.name, amount)
         crashpoint("before_terminal_call")
         call = self._terminal.refund if job.is_refund else self._terminal.sale
         try:
-            transaction = call(job.job_id, job.payment.amount, job.currency)
+            transaction = call(job.job_id, amount, job.currency)
         except PaymentDeclined as exc:
             self._journal.record_charge(job.job_id, op, ChargeState.DECLINED, error_code=exc.code, error_message=str(exc))
             log.warning("card_declined", job_id=job.job_id, code=exc.code)
@@ -84,5 +86,10 @@ class CardCharger:
             raise
         crashpoint("after_terminal_call")
         self._journal.record_charge(job.job_id, op, ChargeState.APPROVED, approval_code=transaction.approval_code, rrn=transaction.rrn)
-        log.info("card_charged", job_id=job.job_id, amount=job.payment.amount, approval_code=transaction.approval_code)
+        log.info("card_charged", job_id=job.job_id, amount=amount, approval_code=transaction.approval_code)
         crashpoint("after_journal_charged")
+
+
+def card_amount(job: FiscalJob) -> int:
+    """What the terminal charges (or pays back) for the job: its card payments, whichever contract version."""
+    return sum(payment.amount for payment in job.tender if payment.type is PaymentType.CARD)

@@ -74,17 +74,31 @@ class Faults(BaseModel):
 
 
 class SaleLine(BaseModel):
+    """One ``sell`` command: the register computes the line's amount itself (quantity × unit price, rounded half
+    up, less the discount)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(min_length=1, max_length=72)]
-    quantity: Decimal
+    quantity: Annotated[Decimal, Field(gt=0)]
     unit_price: Annotated[int, Field(ge=0)]
     vat_group: Annotated[str, Field(pattern=r"^[A-H]$")]
-    amount: Annotated[int, Field(ge=0)]
+    discount: Annotated[int, Field(ge=0)] = 0
 
 
-class Sale(BaseModel):
-    """One receipt as the register's command set takes it: lines with VAT group letters."""
+class RefundOf(BaseModel):
+    """The original receipt a refund receipt names: the register that printed it, its number, time and total."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    serial: Annotated[str, Field(min_length=1, max_length=64)]
+    fiscal_number: Annotated[str, Field(min_length=1, max_length=64)]
+    printed_at: int
+    total: Annotated[int, Field(ge=0)]
+
+
+class ReceiptHeader(BaseModel):
+    """The ``open_receipt`` command."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -92,13 +106,40 @@ class Sale(BaseModel):
     operator: str
     currency: str
     is_refund: bool = False
-    lines: Annotated[list[SaleLine], Field(min_length=1)]
-    payment_type: str
-    payment_amount: Annotated[int, Field(ge=0)]
+    refund_of: RefundOf | None = None
+    buyer_tax_id: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+PaymentKind = Literal["cash", "card", "other"]
+
+
+class Payment(BaseModel):
+    """One ``pay`` command: cash may hand over more than is due (the register gives change), nothing else may."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: PaymentKind
+    amount: Annotated[int, Field(ge=0)]
 
 
 class ReceiptLine(SaleLine):
     vat_rate: Decimal
+    amount: int
+
+
+class OpenReceipt(ReceiptHeader):
+    """A receipt opened and not yet closed: it is in no fiscal memory until ``close_receipt``."""
+
+    lines: list[ReceiptLine] = []
+    payments: list[Payment] = []
+
+    @property
+    def total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def paid(self) -> int:
+        return sum(payment.amount for payment in self.payments)
 
 
 class Receipt(BaseModel):
@@ -111,13 +152,20 @@ class Receipt(BaseModel):
     operator: str
     currency: str
     is_refund: bool
+    refund_of: RefundOf | None = None
+    buyer_tax_id: str | None = None
     lines: list[ReceiptLine]
-    payment_type: str
-    payment_amount: int
+    payments: list[Payment]
+    change: int = Field(default=0, description="Cash given back: what the payments exceed the total by.")
     total: int
     printed_at: int = Field(description="UTC epoch seconds, register clock.")
     z_number: int | None = None
     text: str
+
+    def paid_by(self, kind: PaymentKind) -> int:
+        """What this receipt moved by one payment type, change deducted from cash."""
+        paid = sum(payment.amount for payment in self.payments if payment.type == kind)
+        return paid - self.change if kind == "cash" else paid
 
 
 class VatTotal(BaseModel):
@@ -129,10 +177,19 @@ class VatTotal(BaseModel):
     vat: int
 
 
+class PaymentTotal(BaseModel):
+    """One payment type over a report's receipts: taken on sales, paid back on refunds, and the difference."""
+
+    type: PaymentKind
+    sales: int
+    refunds: int
+    net: int
+
+
 class CashTotals(BaseModel):
     """The drawer since the last Z report, in minor units."""
 
-    cash_sales: int = 0
+    cash_sales: int = Field(default=0, description="Cash taken by sales less cash paid back by refunds.")
     deposits: int = 0
     withdrawals: int = 0
 
@@ -150,6 +207,8 @@ class Report(BaseModel):
     sales: int
     refunds: int
     net: int
+    discounts: int = 0
+    payments: list[PaymentTotal] = []
     cash: CashTotals = CashTotals()
     text: str
 

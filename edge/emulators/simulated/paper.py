@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from edge.emulators.simulated.models import (
     PAPER_WIDTH,
     CashTotals,
+    PaymentKind,
+    PaymentTotal,
     Receipt,
     ReceiptLine,
     Report,
     VatTotal,
 )
+
+
+PAYMENT_KINDS: tuple[PaymentKind, ...] = get_args(PaymentKind)
 
 
 def format_minor(amount: int) -> str:
@@ -42,13 +47,26 @@ def paper_stamp(epoch: int) -> str:
 
 
 def render_receipt(receipt: Receipt, groups: dict[str, Decimal]) -> str:
-    out = ["SIMULATED FISCAL REGISTER", f"S/N {receipt.serial}", "REFUND" if receipt.is_refund else "SALE", "-" * PAPER_WIDTH]
+    out = ["SIMULATED FISCAL REGISTER", f"S/N {receipt.serial}", "REFUND" if receipt.is_refund else "SALE"]
+    if receipt.refund_of is not None:
+        original = receipt.refund_of
+        out += [f"OF RECEIPT No {original.fiscal_number}", f"  S/N {original.serial}", f"  {paper_stamp(original.printed_at)}",
+                paper_row("  ORIGINAL TOTAL", format_minor(original.total))]
+    if receipt.buyer_tax_id is not None:
+        out.append(f"BUYER TAX ID {receipt.buyer_tax_id}")
+    out.append("-" * PAPER_WIDTH)
     for line in receipt.lines:
         out.append(line.name)
-        out.append(paper_row(f"  {line.quantity} x {format_minor(line.unit_price)}", f"{format_minor(line.amount)} {line.vat_group}"))
+        if line.discount:
+            out.append(paper_row(f"  {line.quantity} x {format_minor(line.unit_price)}", format_minor(line.amount + line.discount)))
+            out.append(paper_row("  DISCOUNT", f"{format_minor(-line.discount)} {line.vat_group}"))
+        else:
+            out.append(paper_row(f"  {line.quantity} x {format_minor(line.unit_price)}", f"{format_minor(line.amount)} {line.vat_group}"))
     out.append("-" * PAPER_WIDTH)
     out.append(paper_row("TOTAL", f"{receipt.currency} {format_minor(receipt.total)}"))
-    out.append(paper_row(receipt.payment_type.upper(), format_minor(receipt.payment_amount)))
+    out += [paper_row(payment.type.upper(), format_minor(payment.amount)) for payment in receipt.payments]
+    if receipt.change:
+        out.append(paper_row("CHANGE", format_minor(receipt.change)))
     for group, gross in sorted(_group_sums(receipt.lines).items()):
         out.append(paper_row(f"VAT {group} {groups[group]}%", format_minor(vat_included(gross, groups[group]))))
     out += [
@@ -65,6 +83,17 @@ def _group_sums(lines: list[ReceiptLine]) -> dict[str, int]:
     for line in lines:
         sums[line.vat_group] = sums.get(line.vat_group, 0) + line.amount
     return sums
+
+
+def _payment_totals(receipts: list[Receipt]) -> list[PaymentTotal]:
+    """Per payment type (in the register's order), what sales took and refunds paid back, change deducted."""
+    totals = []
+    for kind in PAYMENT_KINDS:
+        sales = sum(r.paid_by(kind) for r in receipts if not r.is_refund)
+        refunds = sum(r.paid_by(kind) for r in receipts if r.is_refund)
+        if sales or refunds:
+            totals.append(PaymentTotal(type=kind, sales=sales, refunds=refunds, net=sales - refunds))
+    return totals
 
 
 def build_report(
@@ -98,7 +127,9 @@ def build_report(
         )
     total_sales = sum(t.sales for t in totals)
     total_refunds = sum(t.refunds for t in totals)
-    cash_sales = sum(-r.total if r.is_refund else r.total for r in receipts if r.payment_type == "cash")
+    payments = _payment_totals(receipts)
+    discounts = sum(line.discount for r in receipts for line in r.lines if not r.is_refund)
+    cash_sales = next((p.net for p in payments if p.type == "cash"), 0)
     moves = moves or []
     cash = CashTotals(cash_sales=cash_sales, deposits=sum(m for m in moves if m > 0), withdrawals=-sum(m for m in moves if m < 0))
     title = f"Z REPORT No {z_number:04d}" if kind == "Z" and z_number is not None else "X REPORT"
@@ -110,7 +141,11 @@ def build_report(
     text += [
         "-" * PAPER_WIDTH,
         paper_row("RECEIPTS", str(len(receipts))),
+        paper_row("SALES", format_minor(total_sales)),
+        paper_row("REFUNDS", format_minor(total_refunds)),
         paper_row("NET TOTAL", format_minor(total_sales - total_refunds)),
+        paper_row("DISCOUNTS", format_minor(discounts)),
+        *(paper_row(f"{p.type.upper()} NET", format_minor(p.net)) for p in payments),
         paper_row("CASH SALES", format_minor(cash.cash_sales)),
         paper_row("CASH IN", format_minor(cash.deposits)),
         paper_row("CASH OUT", format_minor(cash.withdrawals)),
@@ -126,6 +161,8 @@ def build_report(
         sales=total_sales,
         refunds=total_refunds,
         net=total_sales - total_refunds,
+        discounts=discounts,
+        payments=payments,
         cash=cash,
         text="\n".join(text),
     )

@@ -2,9 +2,20 @@
 
 The register keeps its own fiscal memory in a SQLite file, apart from the edge's
 journal, the way a real device keeps its memory apart from the PC driving it:
-sequential fiscal receipt numbers, each receipt with its lines, VAT groups,
-payment, total and unique sale id, the receipts since the last Z report (the
-day's running totals), and the Z reports themselves.
+sequential fiscal receipt numbers, each receipt with its lines (discounts
+included), VAT groups, payments and change, total, unique sale id, buyer tax id
+and, on a refund, the original it names; the receipts since the last Z report
+(the day's running totals), and the Z reports themselves.
+
+A receipt is built in steps, as on a real register: ``open_receipt``, one
+``sell`` per line, one ``pay`` per payment, ``close_receipt``. Each step is kept
+in the register's memory as it is taken, so a receipt the driver stopped
+driving half-way (a crash, a cable pulled) stays open, in no fiscal memory,
+until ``cancel_receipt`` voids it. Only ``close_receipt`` numbers a receipt.
+The register refuses what a real one refuses: payments short of the total at
+close, a card or refund payment beyond what is due, a discount beyond its line,
+a refund beyond what is left of the original (from its own memory when it
+printed the original, else the original's total as named).
 
 Like a real register it prints whatever it is told to: the same sale id twice
 gives two receipts. Counting receipts per sale id is how tests prove that the
@@ -15,7 +26,7 @@ withdrawals; the drawer's cash since the last Z report (cash payments, deposits,
 withdrawals) is kept, and a withdrawal larger than the drawer is refused. Every
 printed document is appended to the electronic journal in print order.
 
-Device commands (``print_receipt``, ``find_receipt``, ``last_receipt``,
+Device commands (the receipt steps, ``current_receipt``, ``find_receipt``, ``last_receipt``,
 ``status``, ``x_report``, ``z_report``, ``non_fiscal``, ``cash_move``,
 ``fiscal_memory_report``) obey the fault flags. Inspection methods
 (``receipts``, ``receipts_for_sale``, ``electronic_journal``, ``faults``,
@@ -32,7 +43,7 @@ import threading
 import time
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from edge.durable_sqlite import immediate_transaction, open_durable
@@ -43,13 +54,17 @@ from edge.emulators.simulated.models import (
     CashMove,
     Document,
     Faults,
+    OpenReceipt,
+    Payment,
     Receipt,
+    ReceiptHeader,
     ReceiptLine,
+    RefundOf,
     RegisterError,
     RegisterErrorCode,
     RegisterStatus,
     Report,
-    Sale,
+    SaleLine,
 )
 from edge.emulators.simulated.paper import (
     build_report,
@@ -117,43 +132,108 @@ class SimulatedRegister:
 
     # -- device commands (faulted) ----------------------------------------------------
 
-    def print_receipt(self, sale: Sale) -> Receipt:
-        """Print; a slow reply (``latency_ms``) comes after the receipt is in memory, and a link lost
-        meanwhile loses the answer, not the receipt."""
+    def current_receipt(self) -> OpenReceipt | None:
+        """The receipt opened and not yet closed, if any (it survives a restart, as on a real register)."""
+        self._obey_faults(prints=False)
+        return self._open_receipt()
+
+    def open_receipt(self, header: ReceiptHeader) -> OpenReceipt:
+        """Open a sale or refund receipt; one at a time. A refund naming an original needs something of it left."""
+        self._obey_faults(prints=True, fiscal_memory=True, delay=False)
+        with self._transaction() as db:
+            if self._open_receipt(db) is not None:
+                raise RegisterError(RegisterErrorCode.REFUSED, "a receipt is already open: close or cancel it first")
+            if header.refund_of is not None and not header.is_refund:
+                raise RegisterError(RegisterErrorCode.REJECTED, "only a refund receipt names an original")
+            if header.refund_of is not None:
+                self._refundable(db, header.refund_of)
+            opened = OpenReceipt(**header.model_dump())
+            self._keep_open(db, opened)
+        crashpoint("during_device_call")
+        return opened
+
+    def sell(self, line: SaleLine) -> ReceiptLine:
+        """Add a line to the open receipt; its amount is quantity × unit price, rounded half up, less the discount."""
+        self._obey_faults(prints=True, delay=False)
+        groups = self.vat_groups()
+        with self._transaction() as db:
+            opened = self._must_be_open(db)
+            if opened.payments:
+                raise RegisterError(RegisterErrorCode.REFUSED, "payment has begun: no more lines")
+            if line.vat_group not in groups:
+                raise RegisterError(RegisterErrorCode.REJECTED, f"VAT group {line.vat_group} not programmed")
+            gross = int((line.quantity * line.unit_price).to_integral_value(ROUND_HALF_UP))
+            if line.discount > gross:
+                raise RegisterError(RegisterErrorCode.REJECTED, f"discount {format_minor(line.discount)} is more than the line {format_minor(gross)}")
+            added = ReceiptLine(**line.model_dump(), vat_rate=groups[line.vat_group], amount=gross - line.discount)
+            opened = opened.model_copy(update={"lines": [*opened.lines, added]})
+            if opened.refund_of is not None:
+                self._refund_fits(db, opened.refund_of, opened.total)
+            self._keep_open(db, opened)
+        crashpoint("during_device_call")
+        return added
+
+    def pay(self, payment: Payment) -> int:
+        """Take (or, on a refund, pay back) one payment; returns what is still due. Only cash on a sale may
+        exceed what is due: the excess is the change."""
+        self._obey_faults(prints=True, delay=False)
+        with self._transaction() as db:
+            opened = self._must_be_open(db)
+            if not opened.lines:
+                raise RegisterError(RegisterErrorCode.REFUSED, "no line sold yet")
+            due = opened.total - opened.paid
+            if due <= 0 and opened.payments:
+                raise RegisterError(RegisterErrorCode.REFUSED, "the receipt is paid: close it")
+            if payment.amount > due and (payment.type != "cash" or opened.is_refund):
+                raise RegisterError(RegisterErrorCode.REJECTED, f"{payment.type} {format_minor(payment.amount)} is more than the {format_minor(due)} due")
+            opened = opened.model_copy(update={"payments": [*opened.payments, payment]})
+            self._keep_open(db, opened)
+        crashpoint("during_device_call")
+        return max(0, opened.total - opened.paid)
+
+    def close_receipt(self) -> Receipt:
+        """Close the paid receipt into fiscal memory. A slow reply (``latency_ms``) comes after the receipt is in
+        memory, and a link lost meanwhile loses the answer, not the receipt."""
         self._obey_faults(prints=True, fiscal_memory=True, delay=False)
         groups = self.vat_groups()
-        unknown = sorted({line.vat_group for line in sale.lines} - set(groups))
-        if unknown:
-            raise RegisterError(RegisterErrorCode.REJECTED, f"VAT group(s) {', '.join(unknown)} not programmed")
-        total = sum(line.amount for line in sale.lines)
-        if sale.payment_amount != total:
-            raise RegisterError(RegisterErrorCode.REJECTED, f"payment {sale.payment_amount} does not cover total {total}")
         with self._transaction() as db:
+            opened = self._must_be_open(db)
+            if not opened.lines or opened.paid < opened.total:
+                raise RegisterError(RegisterErrorCode.REJECTED, f"payments {format_minor(opened.paid)} do not cover the total {format_minor(opened.total)}")
             number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM receipts").fetchone()[0]
             receipt = Receipt(
+                **opened.model_dump(exclude={"lines", "payments"}),
+                lines=opened.lines,
+                payments=opened.payments,
+                change=opened.paid - opened.total,
                 number=number,
                 fiscal_number=fiscal_number_text(number),
                 serial=self.serial,
-                sale_id=sale.sale_id,
-                operator=sale.operator,
-                currency=sale.currency,
-                is_refund=sale.is_refund,
-                lines=[ReceiptLine(**line.model_dump(), vat_rate=groups[line.vat_group]) for line in sale.lines],
-                payment_type=sale.payment_type,
-                payment_amount=sale.payment_amount,
-                total=total,
+                total=opened.total,
                 printed_at=int(time.time()),
                 text="",
             )
             receipt = receipt.model_copy(update={"text": render_receipt(receipt, groups)})
             db.execute(
                 "INSERT INTO receipts (number, sale_id, body) VALUES (?, ?, ?)",
-                (number, sale.sale_id, receipt.model_dump_json(exclude={"z_number"})),
+                (number, receipt.sale_id, receipt.model_dump_json(exclude={"z_number"})),
             )
+            db.execute("DELETE FROM settings WHERE key = 'open_receipt'")
             self._append_ejournal(db, "receipt", receipt.text)
         crashpoint("during_device_call")
         self._reply()
         return receipt
+
+    def cancel_receipt(self) -> None:
+        """Void the open receipt: nothing of it enters fiscal memory; the paper says VOID."""
+        self._obey_faults(prints=True, delay=False)
+        with self._transaction() as db:
+            opened = self._must_be_open(db)
+            db.execute("DELETE FROM settings WHERE key = 'open_receipt'")
+            text = "\n".join(["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "VOID", f"SALE ID {opened.sale_id}",
+                              paper_row("CANCELLED", format_minor(opened.total)), paper_stamp(int(time.time()))])
+            self._append_ejournal(db, "void", text)
+        crashpoint("during_device_call")
 
     def find_receipt(self, sale_id: str) -> Receipt | None:
         """The first receipt printed with this unique sale id, if any."""
@@ -244,9 +324,7 @@ class SimulatedRegister:
 
     def receipt_by_number(self, fiscal_number: str) -> Receipt | None:
         """Inspection: the receipt with this fiscal number, if any."""
-        if not fiscal_number.isdigit():
-            return None
-        found = self._receipts("SELECT body, z_number FROM receipts WHERE number = ?", (int(fiscal_number),))
+        found = self._receipts("SELECT body, z_number FROM receipts WHERE number = ?", (_number(fiscal_number),))
         return found[0] if found else None
 
     # -- internals ----------------------------------------------------------------------
@@ -274,6 +352,49 @@ class SimulatedRegister:
         if fiscal_memory and faults.fiscal_memory_full:
             raise RegisterError(RegisterErrorCode.MEMORY_FULL, "fiscal memory is full")
 
+    def _open_receipt(self, db: sqlite3.Connection | None = None) -> OpenReceipt | None:
+        with self._lock:
+            row = (db or self._db).execute("SELECT value FROM settings WHERE key = 'open_receipt'").fetchone()
+        return OpenReceipt.model_validate_json(row[0]) if row else None
+
+    def _must_be_open(self, db: sqlite3.Connection) -> OpenReceipt:
+        opened = self._open_receipt(db)
+        if opened is None:
+            raise RegisterError(RegisterErrorCode.REFUSED, "no receipt is open")
+        return opened
+
+    @staticmethod
+    def _keep_open(db: sqlite3.Connection, opened: OpenReceipt) -> None:
+        db.execute("INSERT OR REPLACE INTO settings VALUES ('open_receipt', ?)", (opened.model_dump_json(),))
+
+    def _refund_fits(self, db: sqlite3.Connection, original: RefundOf, amount: int) -> None:
+        left = self._refundable(db, original)
+        if amount > left:
+            raise RegisterError(RegisterErrorCode.REJECTED, f"refund {format_minor(amount)} is more than is left of receipt "
+                                                            f"{original.fiscal_number} ({format_minor(left)})")
+
+    def _refundable(self, db: sqlite3.Connection, original: RefundOf) -> int:
+        """What is left to refund of ``original``: its total (from this register's memory when it printed it)
+        less every refund this register printed against it."""
+        total = original.total
+        if original.serial == self.serial:
+            found = db.execute("SELECT body FROM receipts WHERE number = ?", (_number(original.fiscal_number),)).fetchone()
+            if found is None:
+                raise RegisterError(RegisterErrorCode.REJECTED, f"no receipt {original.fiscal_number} in this register's memory")
+            printed = Receipt.model_validate_json(found[0])
+            if printed.is_refund:
+                raise RegisterError(RegisterErrorCode.REJECTED, f"receipt {original.fiscal_number} is itself a refund")
+            total = printed.total
+        refunded = 0
+        for (body,) in db.execute("SELECT body FROM receipts WHERE body LIKE '%\"refund_of\":{%'").fetchall():
+            refund = Receipt.model_validate_json(body)
+            if refund.refund_of is not None and (refund.refund_of.serial, refund.refund_of.fiscal_number) == (original.serial, original.fiscal_number):
+                refunded += refund.total
+        left = total - refunded
+        if left <= 0:
+            raise RegisterError(RegisterErrorCode.REJECTED, f"receipt {original.fiscal_number} is refunded in full")
+        return left
+
     @staticmethod
     def _open_receipts(db: sqlite3.Connection) -> list[Receipt]:
         rows = db.execute("SELECT body FROM receipts WHERE z_number IS NULL ORDER BY number").fetchall()
@@ -299,3 +420,8 @@ class SimulatedRegister:
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         return immediate_transaction(self._db, self._lock)
+
+
+def _number(fiscal_number: str) -> int:
+    """A printed fiscal number as the memory keys it; one that is no number matches nothing."""
+    return int(fiscal_number) if fiscal_number.isdigit() else -1
