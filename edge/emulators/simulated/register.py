@@ -134,7 +134,7 @@ class SimulatedRegister:
 
     def current_receipt(self) -> OpenReceipt | None:
         """The receipt opened and not yet closed, if any (it survives a restart, as on a real register)."""
-        self._obey_faults(prints=False)
+        self._obey_faults(prints=False, delay=False)
         return self._open_receipt()
 
     def open_receipt(self, header: ReceiptHeader) -> OpenReceipt:
