@@ -63,8 +63,8 @@ class Commands:
 
 
 def to_commands(job: FiscalJob, groups: dict[str, Decimal]) -> Commands:
-    """Translate a job into the register's commands: VAT rates become the programmed group letters, a cash
-    payment hands over what the customer tendered (the register prints the change), a refund names its original."""
+    """Translate a job into the register's commands: VAT rates become the programmed group letters, cash
+    tendered is handed over (the register prints the change), a refund names its original."""
     letter_for = {rate: letter for letter, rate in sorted(groups.items(), reverse=True)}
     lines = []
     for line in job.lines:
@@ -81,8 +81,21 @@ def to_commands(job: FiscalJob, groups: dict[str, Decimal]) -> Commands:
     )
     header = ReceiptHeader(sale_id=job.job_id, operator=job.operator, currency=job.currency, is_refund=job.is_refund,
                            refund_of=refund_of, buyer_tax_id=job.buyer_tax_id)
-    payments = [Payment(type=p.type.value, amount=p.amount if job.is_refund or p.tendered is None else p.tendered) for p in job.tender]
-    return Commands(header, lines, payments)
+    return Commands(header, lines, _payments(job))
+
+
+def _payments(job: FiscalJob) -> list[Payment]:
+    """One ``pay`` per payment at its amount; the register gives change only on the payment that completes the
+    receipt, so the cash payments with a tendered amount go last and the last of them hands over the change
+    too. A refund pays back exactly, so it tenders nothing."""
+    tender = job.tender
+    if job.is_refund:
+        return [Payment(type=p.type.value, amount=p.amount) for p in tender]
+    ordered = [p for p in tender if p.tendered is None] + [p for p in tender if p.tendered is not None]
+    change = sum(p.tendered - p.amount for p in tender if p.tendered is not None)
+    payments = [Payment(type=p.type.value, amount=p.amount) for p in ordered]
+    payments[-1] = payments[-1].model_copy(update={"amount": payments[-1].amount + change})
+    return payments
 
 
 class SimulatedDriver(FiscalDriver):
