@@ -207,3 +207,162 @@ def test_a_v1_refund_in_flight_prints_without_an_original(driver: SimulatedDrive
     driver.print_receipt(v1_refund)
     [printed] = driver.register.receipts_for_sale("old-refund")
     assert printed.is_refund and printed.refund_of is None and "OF RECEIPT" not in printed.text
+
+
+# -- through the edge process: real journal, queue, terminal and register ------------------------------------
+
+
+def send(stack: Stack, job: FiscalJob) -> None:
+    stack.send_raw(job.wire_json())  # as the cloud queues it: v1's shape when nothing of v2 is used
+
+
+def transactions(stack: Stack, reference: str) -> list[tuple[str, int]]:
+    terminal = SimulatedTerminal(stack.state_dir / TERMINAL_FILE)
+    try:
+        return [(t.kind, t.amount) for t in terminal.transactions(reference)]
+    finally:
+        terminal.close()
+
+
+def v1_cash_sale(job_id: str) -> str:
+    """A job as a cloud still on contract v1 queued it, before the edge was upgraded."""
+    return contract_v1.FiscalJob(job_id=job_id, shop_id="shop-1", order_id=f"order-{job_id}", order_internal_id=f"int-{job_id}",
+                                 created_at=1_796_600_000, operator="demo-cashier", lines=[contract_v1.JobLine(**TEA.model_dump(exclude={"discount"}))],
+                                 payment=contract_v1.JobPayment(type="cash", method_id="cash", amount=280), total=280).model_dump_json()
+
+
+def test_only_the_card_part_of_a_split_tender_is_charged_once_and_v1_and_v2_jobs_both_print(stack: Stack) -> None:
+    stack.extra_toml = POS
+    edge = stack.start_edge()
+    stack.send_raw(v1_cash_sale("v1-in-flight"))
+    send(stack, v2("split", [COFFEES, TEA], [cash(500, tendered=1000), card(830)]))
+    send(stack, v2("cash-only", [TEA], [cash(280, tendered=500)]))
+    send(stack, v2("card-only", [COFFEES, TEA], [card(1330)]))
+    send(stack, make_job("v1-card").model_copy(update={"payment": card(1330)}))
+
+    jobs = ("v1-in-flight", "split", "cash-only", "card-only", "v1-card")
+    wait_for(lambda: all(stack.journal_state(job_id) == "reported" for job_id in jobs) and stack.queue_depth() == 0, timeout=30,
+             what="every job settled")
+
+    assert [stack.receipts_for(job_id) for job_id in jobs] == [1, 1, 1, 1, 1]
+    assert {job_id: transactions(stack, job_id) for job_id in jobs} == {
+        "v1-in-flight": [], "split": [("sale", 830)], "cash-only": [], "card-only": [("sale", 1330)], "v1-card": [("sale", 1330)]}
+    assert {r.status.value for r in stack.cloud.results} == {"printed"}
+    register = stack.register()
+    try:
+        [split] = register.receipts_for_sale("split")
+        [cash_only] = register.receipts_for_sale("cash-only")
+    finally:
+        register.close()
+    assert [(p.type, p.amount) for p in split.payments] == [("card", 830), ("cash", 1000)] and split.change == 500
+    assert cash_only.change == 220 and "CHANGE" in cash_only.text
+    assert edge.stop() == 0
+
+
+# A sale (five steps: open, two lines, one payment, close), then its refund paid back 1.00 cash and 1.80 by card
+# (open, one line, two payments, close: steps six to ten); the edge dies between two of them.
+SALE_STEPS = 5
+REFUND_CRASHES = {
+    f"during_device_call:{SALE_STEPS + 1}": 1,  # refund receipt opened: the restarted edge voids it
+    f"during_device_call:{SALE_STEPS + 3}": 1,  # between the two payment commands
+    f"during_device_call:{SALE_STEPS + 4}": 1,  # paid, not closed
+    f"during_device_call:{SALE_STEPS + 5}": 0,  # closed into fiscal memory, its answer lost
+    "during_terminal_call": 0,  # the card refunded, the terminal's answer lost
+    "after_terminal_call": 0,  # the card refunded, not yet journaled
+}
+
+
+def refund_of_the_sale(stack: Stack) -> FiscalJob:
+    """The refund of the tea, naming the sale's receipt as the edge reported it to the cloud."""
+    [printed] = [r for r in stack.cloud.results if r.job_id == "sale"]
+    assert printed.fiscal is not None
+    return refund("refund", printed.fiscal, 1330, [TEA], [cash(100), card(180)])
+
+
+@pytest.fixture(scope="module")
+def refund_crashes(tmp_path_factory: pytest.TempPathFactory, sqs: Any, aws_url: str) -> Iterator[dict[str, Stack]]:
+    stacks = {point: open_stack(sqs, aws_url, tmp_path_factory.mktemp(point.replace(":", "-"))) for point in REFUND_CRASHES}
+    try:
+        crashing = {}
+        for point, stack in stacks.items():
+            stack.extra_toml = POS
+            crashing[point] = stack.start_edge(crash_at=point, ready=False)
+        for edge in crashing.values():
+            edge.wait_ready(timeout=30)
+        for stack in stacks.values():
+            send(stack, v2("sale", [COFFEES, TEA], [cash(1330)]))
+        for point, stack in stacks.items():
+            wait_for(lambda stack=stack: stack.settled("sale"), timeout=30, what=f"the sale settled before a crash at {point}")
+            send(stack, refund_of_the_sale(stack))
+        for point, edge in crashing.items():
+            assert edge.wait_exit() == CRASH_EXIT_CODE, point
+        for stack in stacks.values():
+            stack.start_edge(ready=False)
+        yield stacks
+    finally:
+        for stack in stacks.values():
+            stack.close()
+
+
+@pytest.mark.parametrize("point", REFUND_CRASHES)
+def test_a_crash_between_refund_steps_refunds_once_and_never_leaves_a_receipt_open(refund_crashes: dict[str, Stack], point: str) -> None:
+    stack = refund_crashes[point]
+    restarted = stack.edges[-1]
+    restarted.wait_ready(timeout=30)
+    wait_for(lambda: stack.settled("refund"), timeout=30, what=f"the refund settled after a crash at {point}")
+
+    assert (stack.receipts_for("sale"), stack.receipts_for("refund")) == (1, 1)
+    assert transactions(stack, "refund") == [("refund", 180)] and transactions(stack, "sale") == []
+    register = stack.register()
+    try:
+        [printed] = register.receipts_for_sale("refund")
+        assert register.current_receipt() is None
+        voided = register.electronic_journal().count("\nVOID\nSALE ID refund\n")
+    finally:
+        register.close()
+    assert printed.refund_of is not None and (printed.refund_of.fiscal_number, printed.total) == ("00000001", 280)
+    assert [(p.type, p.amount) for p in printed.payments] == [("cash", 100), ("card", 180)]
+    assert voided == REFUND_CRASHES[point]
+    assert [(r.job_id, r.status.value) for r in stack.cloud.results] == [("sale", "printed"), ("refund", "printed")]
+    assert restarted.stop() == 0
+
+
+# -- the printer a job names -------------------------------------------------------------------------------
+
+
+def two_printers(stack: Stack, port: str) -> None:
+    """The edge's settings before its first start: the simulated register "Till" (the default) and a Datecs "Front"."""
+    till = FiscalDeviceConfig(manufacturer="Simulated", model="Simulated", name="Till")
+    front = FiscalDeviceConfig(manufacturer="DATECS", model="DP25", name="Front",
+                               connection=SerialConnection(type="serial", port=port, baud_rate=115200))
+    entries = [FiscalDeviceEntry(device=DeviceConfig(id=f"dev-{n}", name=c.name, manufacturer=c.manufacturer, model=c.model,
+                                                     connection_details=link_of(c)), settings=c) for n, c in enumerate((till, front))]
+    write_atomically(stack.state_dir / SETTINGS_FILE, Settings(fiscal_devices=entries).model_dump_json().encode())
+
+
+def test_a_job_prints_on_the_printer_it_names_and_an_unknown_name_fails_unprinted_and_uncharged(stack: Stack) -> None:
+    printer = FiscalPrinter("DP25")
+    pty = PtyServer(printer).start()
+    try:
+        two_printers(stack, pty.path)
+        stack.extra_toml = POS
+        edge = stack.start_edge()
+        front = make_job("at-front").model_copy(update={"v": 2, "printer": "Front"})
+        send(stack, front)
+        send(stack, v2("nowhere", [TEA], [card(280)], printer="Back"))
+        send(stack, v2("default", [TEA], [cash(280)]))
+        wait_for(lambda: all(stack.journal_state(j) == "reported" for j in ("at-front", "nowhere", "default")), timeout=30,
+                 what="the three jobs settled")
+
+        results = {r.job_id: r for r in stack.cloud.results}
+        assert results["at-front"].fiscal is not None and results["at-front"].fiscal.device == "DATECS:DT000600"
+        assert len(printer.receipts_with_text("at-front")) == 1 and stack.receipts_for("at-front") == 0
+        assert results["default"].fiscal is not None and results["default"].fiscal.device.startswith("Simulated:")
+        assert stack.receipts_for("default") == 1 and printer.receipts_with_text("default") == []
+        nowhere = results["nowhere"]
+        assert (nowhere.status.value, nowhere.reason.value if nowhere.reason else None) == ("failed", "invalid_job")
+        assert "'Back'" in nowhere.message and "'Till', 'Front'" in nowhere.message
+        assert stack.receipts_for("nowhere") == 0 and printer.receipts_with_text("nowhere") == [] and transactions(stack, "nowhere") == []
+        assert edge.stop() == 0
+    finally:
+        pty.stop()
