@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 
@@ -74,6 +76,24 @@ def test_state_survives_reopening(tmp_path: Path) -> None:
     assert [r.sale_id for r in reopened.receipts()] == ["a"]
     assert reopened.faults().latency_ms == 5
     reopened.close()
+
+
+def test_receipts_in_memory_from_before_split_tender_are_still_read(tmp_path: Path) -> None:
+    """An edge upgraded with receipts of the one-payment register in its memory finds them and reports them."""
+    SimulatedRegister(tmp_path / STATE_FILE).close()
+    old = ('{"number": 1, "fiscal_number": "00000001", "serial": "SIM-OLD", "sale_id": "a", "operator": "o", "currency": "EUR", '
+           '"is_refund": false, "lines": [{"name": "Tea", "quantity": "1", "unit_price": 280, "vat_group": "A", "amount": 280, '
+           '"vat_rate": "20"}], "payment_type": "card", "payment_amount": 280, "total": 280, "printed_at": 1700000000, "text": "t"}')
+    with closing(sqlite3.connect(tmp_path / STATE_FILE)) as db, db:
+        db.execute("INSERT INTO receipts (number, sale_id, body) VALUES (1, 'a', ?)", (old,))
+    register = SimulatedRegister(tmp_path / STATE_FILE)
+    driver = SimulatedDriver(register, "p")
+
+    assert driver.find_receipt("a") is not None
+    [found] = register.receipts_for_sale("a")
+    assert [(p.type, p.amount) for p in found.payments] == [("card", 280)] and found.lines[0].discount == 0
+    assert [(p.type, p.net) for p in register.x_report().payments] == [("card", 280)]
+    register.close()
 
 
 def test_x_report_totals_and_z_report_closes_the_day(driver: SimulatedDriver) -> None:

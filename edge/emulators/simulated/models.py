@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 STATE_FILE = "simulated_register.sqlite"
 MODEL = "Simulated"
@@ -161,6 +161,15 @@ class Receipt(BaseModel):
     printed_at: int = Field(description="UTC epoch seconds, register clock.")
     z_number: int | None = None
     text: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_payment_as_written_before(cls, data: Any) -> Any:
+        """A register's memory from before it took several payments holds ``payment_type`` and ``payment_amount``."""
+        if isinstance(data, dict) and "payments" not in data and "payment_type" in data:
+            kept = {key: value for key, value in data.items() if key not in ("payment_type", "payment_amount")}
+            return {**kept, "payments": [{"type": data["payment_type"], "amount": data["payment_amount"]}]}
+        return data
 
     def paid_by(self, kind: PaymentKind) -> int:
         """What this receipt moved by one payment type, change deducted from cash."""
