@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 from edge_harness import Stack, make_job, open_stack, wait_for
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobLine, JobPayment, OriginalReceipt, PaymentType
+from chalicelib.contracts import (
+    FiscalJob,
+    FiscalRecord,
+    JobLine,
+    JobPayment,
+    OriginalReceipt,
+    PaymentType,
+)
 from edge.config import FiscalDeviceConfig, SerialConnection
 from edge.devices import DeviceConfig, link_of
 from edge.drivers import create_driver
@@ -22,7 +29,13 @@ from edge.drivers.base import InvalidJob
 from edge.drivers.simulated import SimulatedDriver
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.server import PtyServer
-from edge.emulators.simulated.models import Payment, ReceiptHeader, RegisterError, RegisterErrorCode, SaleLine
+from edge.emulators.simulated.models import (
+    Payment,
+    ReceiptHeader,
+    RegisterError,
+    RegisterErrorCode,
+    SaleLine,
+)
 from edge.faults import CRASH_EXIT_CODE
 from edge.store import SETTINGS_FILE, FiscalDeviceEntry, Settings, write_atomically
 from edge.terminals.simulated import STATE_FILE as TERMINAL_FILE

@@ -17,7 +17,6 @@ from edge.emulators.simulated.models import (
     VatTotal,
 )
 
-
 PAYMENT_KINDS: tuple[PaymentKind, ...] = get_args(PaymentKind)
 
 
