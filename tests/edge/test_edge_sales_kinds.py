@@ -379,3 +379,24 @@ def test_a_job_prints_on_the_printer_it_names_and_an_unknown_name_fails_unprinte
         assert edge.stop() == 0
     finally:
         pty.stop()
+
+
+def test_a_job_whose_printer_is_renamed_while_its_print_is_in_doubt_waits_for_it_and_prints_once(stack: Stack) -> None:
+    """It may have printed on that device: failing it, or printing it on another, could print it twice."""
+    stack.device_toml = '[fiscal_device]\nmanufacturer = "Simulated"\nmodel = "Simulated"\nname = "Till"'
+    edge = stack.start_edge()
+    [till] = stack.manage("get_fiscal_devices").json()
+    stack.manage("simulator/set_faults", {"link_loss": True})
+    send(stack, v2("in-doubt", [TEA], [cash(280)], printer="Till"))
+    wait_for(lambda: stack.journal_state("in-doubt") == "printing", what="a print whose outcome is unknown")
+
+    stack.manage("save_fiscal_device", {**till, "name": "Counter"})
+    stack.manage("simulator/set_faults", {"link_loss": False})
+    wait_for(lambda: any(e["event"] == "printer_gone" for e in edge.events()), what="the job waiting for its printer")
+    assert stack.journal_state("in-doubt") == "printing" and stack.cloud.results == []
+
+    stack.manage("save_fiscal_device", {**till, "name": "Till"})
+    wait_for(lambda: stack.settled("in-doubt"), timeout=20, what="the job settled on its printer")
+    assert stack.receipts_for("in-doubt") == 1
+    assert [r.status.value for r in stack.cloud.results] == ["printed"]
+    assert edge.stop() == 0
