@@ -6,6 +6,9 @@ saved meanwhile take effect only when an outermost hold begins: a driver whose d
 changed or deleted is closed then, never while a job or an operation that holds it (or a
 call nested inside one, such as the card terminal looked up during a job) still uses it.
 So a change made through the management API while a receipt prints applies between two jobs.
+
+A job prints on the fiscal device its ``printer`` names (the device's ``name``), else on the first one; a
+name no device has is ``UnknownPrinter``, an invalid job, so it is never printed on another device.
 """
 
 from __future__ import annotations
