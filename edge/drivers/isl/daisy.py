@@ -17,6 +17,7 @@ from edge.drivers.isl.driver import GarbledAnswer, IslDriver, open_isl
 from edge.drivers.isl.sales import SalePlan
 from edge.drivers.isl.status import DAISY_STATUS
 
+
 def _daisy_storno(operator: int, password: str, unp: str, original: StornoOf) -> tuple[int, str]:
     """Daisy doc p.13, 30h: {ClerkNum},{Password},{UnicSaleNum}{Tab}R{Reason},{DocLink},{DocLinkDT}{Tab}{FiskMem}: reason 0
     a return, DocLinkDT "DD-MM-YY HH:mm:SS". UnicSaleNum is the original's UNP: ErpNet.FP (PROTOCOL.md, reversal

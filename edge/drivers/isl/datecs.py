@@ -18,6 +18,7 @@ from edge.drivers.isl.driver import GarbledAnswer, IslDriver, open_isl
 from edge.drivers.isl.sales import SalePlan
 from edge.drivers.isl.status import DATECS_C_STATUS, DATECS_P_STATUS
 
+
 def _p_storno(operator: int, password: str, unp: str, original: StornoOf) -> tuple[int, str]:
     """P doc p.16, 2Eh: <OpNum>,<Password>,<TillNum>[,<UNP>],<StType><DocNo>,<StUNP>,<StDT>,<StFMIN>; StType R is a
     return. The storno's own UNP is given (P doc p.16: omitted, the printer would take the next one itself), so the
