@@ -68,6 +68,7 @@ class Document:
     unp: str = ""
     items: int = 0
     total: int = 0
+    paid: int = 0  # everything handed over, change included
 
 
 @dataclass
@@ -227,7 +228,7 @@ class FakePrinter:
             if receipt.paid < receipt.total or receipt.total == 0:
                 raise _Refused("not_allowed")  # C doc p.15
             kind = "storno" if receipt.storno else "fiscal"
-            self.documents.append(Document(len(self.documents) + 1, kind, receipt.unp, receipt.items, receipt.total))
+            self.documents.append(Document(len(self.documents) + 1, kind, receipt.unp, receipt.items, receipt.total, receipt.paid))
             self.receipt = None
             return f"{len(self.documents)},{len(self.documents)}"
         if cmd == (0x82 if family == "Daisy" else 0x3C):  # Daisy doc p.41, C doc p.16, P doc p.22
