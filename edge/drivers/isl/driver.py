@@ -12,6 +12,7 @@ that a planned receipt was printed is its subclass's ``_completed`` (``isl.datec
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -381,7 +382,7 @@ class IslDriver(FiscalDriver):
         for start in range(0, len(text), width):
             self._ask(Command.FISCAL_TEXT, text[start : start + width])
 
-    def _pay(self, payments: tuple[Payment, ...] | list[Payment]) -> None:
+    def _pay(self, payments: Sequence[Payment]) -> None:
         """The payments in order; the receipt is paid once the last one is, never before."""
         for index, payment in enumerate(payments):
             answer = self._ask(Command.TOTAL, f"\t{payment.code}{money(payment.amount)}")
@@ -459,8 +460,10 @@ class IslDriver(FiscalDriver):
             raise GarbledAnswer(f"unexpected transaction status {','.join(parts)!r}")
         total = self._amount(parts[2], "transaction status")
         if self.dialect.remainder_in_transaction_status:
-            return total, total - self._amount(parts[4], "transaction status") if len(parts) > 4 else 0
-        return total, self._amount(parts[3], "transaction status") if len(parts) > 3 else 0
+            paid = total - self._amount(parts[4], "transaction status") if len(parts) > 4 else 0
+        else:
+            paid = self._amount(parts[3], "transaction status") if len(parts) > 3 else 0
+        return total, paid
 
     def _last_document(self) -> LastDocument:
         """71h: the last document's number (C doc p.27, P doc p.35, Daisy doc p.38), with the status every answer carries."""
