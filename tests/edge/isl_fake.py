@@ -68,6 +68,7 @@ class Document:
     unp: str = ""
     items: int = 0
     total: int = 0
+    paid: int = 0  # everything handed over, change included
 
 
 @dataclass
@@ -76,6 +77,8 @@ class Receipt:
     items: int = 0
     total: int = 0
     paid: int = 0
+    last_payment: int = 0
+    storno: bool = False
 
 
 @dataclass
@@ -200,10 +203,16 @@ class FakePrinter:
             return f"P,{self.closure:04d},0,0,0,0,0,0,0,0,071226" if family == "C" else f"{self.closure:04d},0,0,0,0,0,0,0,0"
         if cmd == 0x4C:
             receipt = self.receipt or self._last_receipt()
-            fields = [("1" if self.receipt or self.service_open else "0"), str(receipt.items), self.money(receipt.total), self.money(receipt.paid)]
-            return ",".join(fields + ([self.money(max(receipt.total - receipt.paid, 0))] if family == "Daisy" else []))
+            fields = [("1" if self.receipt or self.service_open else "0"), str(receipt.items), self.money(receipt.total)]
+            if family == "Daisy":  # Daisy doc p.26: Tender is the last payment, then the remainder
+                return ",".join([*fields, self.money(receipt.last_payment), self.money(max(receipt.total - receipt.paid, 0))])
+            return ",".join([*fields, self.money(receipt.paid)])  # C doc p.20, P doc p.25: Tender, the sum paid
+        if cmd == 0x30 and family == "Daisy" and "\t" in data:
+            return self._open_daisy_storno(data)
         if cmd == 0x30:
             return self._open(data)
+        if cmd == 0x2E and family != "Daisy":
+            return self._open_storno(data)
         if cmd == 0x31:
             return self._sale(data)
         if cmd == 0x33:
@@ -218,7 +227,8 @@ class FakePrinter:
             receipt = self._open_receipt()
             if receipt.paid < receipt.total or receipt.total == 0:
                 raise _Refused("not_allowed")  # C doc p.15
-            self.documents.append(Document(len(self.documents) + 1, "fiscal", receipt.unp, receipt.items, receipt.total))
+            kind = "storno" if receipt.storno else "fiscal"
+            self.documents.append(Document(len(self.documents) + 1, kind, receipt.unp, receipt.items, receipt.total, receipt.paid))
             self.receipt = None
             return f"{len(self.documents)},{len(self.documents)}"
         if cmd == (0x82 if family == "Daisy" else 0x3C):  # Daisy doc p.41, C doc p.16, P doc p.22
@@ -231,9 +241,9 @@ class FakePrinter:
         if cmd == 0x7D and family == "C":  # C doc p.30
             option, number, kind = data.split(",")
             docs = [d for d in self.documents if d.number == int(number)]
-            if option != "0" or kind != "1" or not docs or docs[0].kind not in ("fiscal", "cancelled"):
+            if option != "0" or kind != "1" or not docs or docs[0].kind not in ("fiscal", "cancelled", "storno"):
                 return "F"
-            return f"P,{number},{CLOCK},1,{self.closure + 1}"
+            return f"P,{number},{CLOCK},{'8' if docs[0].kind == 'storno' else '1'},{self.closure + 1}"  # 8: storno receipt
         if cmd == 0x45:
             return self._daily_report(data)
         if cmd == 0x46:
@@ -258,7 +268,7 @@ class FakePrinter:
         raise _Refused("invalid")
 
     def _last_receipt(self) -> Receipt:
-        fiscal = [d for d in self.documents if d.kind == "fiscal"]
+        fiscal = [d for d in self.documents if d.kind in ("fiscal", "storno")]
         last = fiscal[-1] if fiscal else Document(0, "fiscal")
         return Receipt(last.unp, last.items, last.total, last.total)
 
@@ -288,6 +298,50 @@ class FakePrinter:
         self.last_unp_seq = int(values["unp"][-7:])
         return f"{len(self.documents)},{len(self.documents)}"
 
+    def _start(self, unp: str, *, storno: bool) -> str:
+        if self.receipt or self.service_open or "clock" in self.flags:
+            raise _Refused("not_allowed")
+        self.receipt = Receipt(unp, storno=storno)
+        return f"{len(self.documents)},{len(self.documents)}"
+
+    def _open_storno(self, data: str) -> str:
+        """2Eh. P doc p.16: <OpNum>,<Password>,<TillNum>[,<UNP>],<StType><DocNo>,<StUNP>,<StDT>,<StFMIN>;
+        C doc p.10: <OpCode>,<OpPwd>,<NSale>,<TillNmb>,<DocType>,<DocNumber>,<DocDateTime>,<FMNumber>."""
+        fields = data.split(",")
+        unp_format = r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9]{7}"
+        if self.family == "P":
+            if len(fields) != 8 or not re.fullmatch(unp_format, fields[3]) or not re.fullmatch(r"[ERT]\d{1,7}", fields[4]):
+                raise _Refused("syntax")
+            op, pwd, _till, own, _doc, original, at, memory = fields
+            if not re.fullmatch(unp_format, original) or not re.fullmatch(r"\d{12}", at) or not re.fullmatch(r"\d{8}", memory):
+                raise _Refused("syntax")
+            self._operator(op, pwd)
+            answer = self._start(own, storno=True)
+            self.last_unp_seq = int(own[-7:])  # P doc p.17: 30h without data reads the last fiscal or storno UNP
+            return answer
+        if len(fields) != 8:
+            raise _Refused("syntax")
+        op, pwd, original, _till, reason, doc, at, memory = fields
+        if (original and not re.fullmatch(unp_format, original)) or reason not in "012" or not doc.isdigit() \
+                or not re.fullmatch(r"\d{10}|\d{12}", at) or not re.fullmatch(r"\d{8}", memory):
+            raise _Refused("syntax")
+        self._operator(op, pwd)
+        return self._start(original, storno=True)
+
+    def _open_daisy_storno(self, data: str) -> str:
+        """Daisy doc p.13: {ClerkNum},{Password},{UnicSaleNum}{Tab}R{Reason},{DocLink},{DocLinkDT}{Tab}{FiskMem}."""
+        head, storno, memory = (data.split("\t") + ["", ""])[:3]
+        op, pwd, unp = (head.split(",") + ["", ""])[:3]
+        if not re.fullmatch(r"R[0-2],\d{1,7},\d\d-\d\d-\d\d \d\d:\d\d(:\d\d)?", storno) or not memory \
+                or not re.fullmatch(r"[A-Z]{2}\d{6}-[0-9A-Z]{4}-\d{7,}", unp):
+            raise _Refused("syntax")
+        self._operator(op, pwd)
+        return self._start(unp, storno=True)
+
+    def _operator(self, op: str, pwd: str) -> None:
+        if not op.isdigit() or pwd != DEFAULT_PASSWORD[self.family](int(op)):
+            raise _Refused("password" if self.family == "Daisy" else "not_allowed")
+
     def _sale(self, data: str) -> str:
         receipt = self._open_receipt()
         match = re.fullmatch(r"([^\t]*)\t(.)(\d+\.\d\d)\*(\d+(?:\.\d{1,3})?)(?:([;$,])(-?\d+\.\d\d))?", data, re.DOTALL)
@@ -308,7 +362,10 @@ class FakePrinter:
         match = re.fullmatch(r"\t(.)(\d+\.\d\d)", data)
         if match is None or match[1] not in PAYMENTS[self.family]:
             raise _Refused("syntax")
+        if receipt.paid >= receipt.total > 0 or (receipt.storno and self.family == "Daisy" and match[1] != "P"):
+            raise _Refused("not_allowed")  # paid already; a Daisy storno is paid in cash only (Daisy doc p.18)
         receipt.paid += cents(match[2])
+        receipt.last_payment = cents(match[2])
         due = receipt.total - receipt.paid
         if due > 0:
             return f"D{self.money(due)}"

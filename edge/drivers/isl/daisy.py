@@ -12,10 +12,20 @@ from pathlib import Path
 from chalicelib.contracts import PaymentType
 from edge.config import FiscalDeviceConfig
 from edge.drivers.isl.commands import Command
-from edge.drivers.isl.dialect import CYRILLIC_GROUPS, Dialect
+from edge.drivers.isl.dialect import CYRILLIC_GROUPS, Dialect, StornoOf
 from edge.drivers.isl.driver import GarbledAnswer, IslDriver, open_isl
 from edge.drivers.isl.sales import SalePlan
 from edge.drivers.isl.status import DAISY_STATUS
+
+
+def _daisy_storno(operator: int, password: str, unp: str, original: StornoOf) -> tuple[int, str]:
+    """Daisy doc p.13, 30h: {ClerkNum},{Password},{UnicSaleNum}{Tab}R{Reason},{DocLink},{DocLinkDT}{Tab}{FiskMem}: reason 0
+    a return, DocLinkDT "DD-MM-YY HH:mm:SS". UnicSaleNum is the original's UNP: ErpNet.FP (PROTOCOL.md, reversal
+    receipt: "the same number, which was on the original receipt"; BgIslFiscalPrinter.Commands.cs) sends it so."""
+    return Command.OPEN_FISCAL_RECEIPT, (
+        f"{operator},{password},{original.unp}\tR0,{original.number},{original.printed_at:%d-%m-%y %H:%M:%S}\t{original.fiscal_memory}"
+    )
+
 
 DAISY = Dialect(
     family="Daisy",
@@ -29,6 +39,11 @@ DAISY = Dialect(
     payment_codes={PaymentType.CASH: "P", PaymentType.CARD: "C", PaymentType.OTHER: "D"},
     cancel_command=Command.DAISY_CANCEL_FISCAL_RECEIPT,  # Daisy doc p.41: 82h
     open_receipt=lambda operator, password, unp: f"{operator},{password},{unp}",  # Daisy doc p.13: ClerkNum,Password,UnicSaleNum
+    open_storno=_daisy_storno,
+    storno_unp_is_own=False,
+    storno_needs_original_unp=True,  # Daisy doc p.13: UnicSaleNum is mandatory
+    storno_cash_only=True,  # Daisy doc p.18, note 3: a storno receipt is paid "В БРОЙ" only
+    remainder_in_transaction_status=True,  # Daisy doc p.26: Open,Items,Amount[,Tender,Remainder], Tender the last payment
     absolute_adjustment="$",  # Daisy doc p.15: [,Percent][$Netto]
     # Daisy doc p.13 numbers operators up to the device constant OPER_MAX_CNT; 30 is the most any ISL family takes.
     operators=range(1, 31),

@@ -13,10 +13,30 @@ from pathlib import Path
 from chalicelib.contracts import PaymentType
 from edge.config import FiscalDeviceConfig
 from edge.drivers.isl.commands import Command, FieldError, parse_clock
-from edge.drivers.isl.dialect import CYRILLIC_GROUPS, LATIN_GROUPS, Dialect
+from edge.drivers.isl.dialect import CYRILLIC_GROUPS, LATIN_GROUPS, Dialect, StornoOf
 from edge.drivers.isl.driver import GarbledAnswer, IslDriver, open_isl
 from edge.drivers.isl.sales import SalePlan
 from edge.drivers.isl.status import DATECS_C_STATUS, DATECS_P_STATUS
+
+
+def _p_storno(operator: int, password: str, unp: str, original: StornoOf) -> tuple[int, str]:
+    """P doc p.16, 2Eh: <OpNum>,<Password>,<TillNum>[,<UNP>],<StType><DocNo>,<StUNP>,<StDT>,<StFMIN>; StType R is a
+    return. The storno's own UNP is given (P doc p.16: omitted, the printer would take the next one itself), so the
+    30h sequence proves after a crash whether it was printed; StUNP is the original's whole UNP, StDT DDMMYYhhmmss.
+    ErpNet.FP (BgDatecsPIslFiscalPrinter.Commands.cs OpenReversalReceipt) sends the same fields without the own UNP."""
+    return Command.OPEN_STORNO_RECEIPT, (
+        f"{operator},{password},1,{unp},R{original.number},{original.unp},{original.printed_at:%d%m%y%H%M%S},{original.fiscal_memory}"
+    )
+
+
+def _c_storno(operator: int, password: str, unp: str, original: StornoOf) -> tuple[int, str]:
+    """C doc p.10, 2Eh: <OpCode>,<OpPwd>,<NSale>,<TillNmb>,<DocType>,<DocNumber>,<DocDateTime>,<FMNumber>; NSale is the
+    original's UNP (empty when it had none), DocType 1 a return, DocDateTime DDMMYYhhmmss, FMNumber 8 digits.
+    ErpNet.FP (BgDatecsCIslFiscalPrinter.Commands.cs OpenReversalReceipt) sends the same."""
+    return Command.OPEN_STORNO_RECEIPT, (
+        f"{operator},{password},{original.unp or ''},1,1,{original.number},{original.printed_at:%d%m%y%H%M%S},{original.fiscal_memory}"
+    )
+
 
 DATECS_P = Dialect(
     family="Datecs P",
@@ -29,6 +49,11 @@ DATECS_P = Dialect(
     payment_codes={PaymentType.CASH: "P", PaymentType.CARD: "D", PaymentType.OTHER: "I"},
     cancel_command=Command.CANCEL_FISCAL_RECEIPT,  # P doc p.22
     open_receipt=lambda operator, password, unp: f"{operator},{password},1,{unp}",  # P doc p.16: OpNum,Password,TillNum[,UNP]
+    open_storno=_p_storno,
+    storno_unp_is_own=True,
+    storno_needs_original_unp=True,  # P doc p.16: StUNP, "the whole Unique Sale ID must be set"
+    storno_cash_only=False,  # P doc p.19-20: 35h names no payment a storno refuses
+    remainder_in_transaction_status=False,  # P doc p.25: Open,Items,Amount[,Tender], Tender the sum paid
     absolute_adjustment=";",  # P doc p.17
     operators=range(1, 17),  # P doc p.16: 1..16
     password_digits=(4, 8),  # P doc p.16
@@ -53,6 +78,11 @@ DATECS_C = Dialect(
     payment_codes={PaymentType.CASH: "P", PaymentType.CARD: "C", PaymentType.OTHER: "I"},
     cancel_command=Command.CANCEL_FISCAL_RECEIPT,  # C doc p.16
     open_receipt=lambda operator, password, unp: f"{operator},{password},{unp},1",  # C doc p.10: OpCode,OpPwd,NSale,TillNmb
+    open_storno=_c_storno,
+    storno_unp_is_own=False,
+    storno_needs_original_unp=False,  # C doc p.10: NSale empty when the original had no UNP
+    storno_cash_only=False,  # C doc p.13: 35h names no payment a storno refuses
+    remainder_in_transaction_status=False,  # C doc p.20: Open,Items,Amount[,Tender], Tender the sum paid
     absolute_adjustment=";",  # C doc p.11
     operators=range(1, 31),  # C doc p.10: 1..30
     password_digits=(1, 8),  # C doc p.10
@@ -90,7 +120,7 @@ class DatecsCDriver(IslDriver):
             return False
         if len(parts) < 4 or not parts[1].strip().isdigit():
             raise GarbledAnswer(f"unexpected journal answer {','.join(parts)!r}")
-        if int(parts[1]) != number or parts[3].strip() != "1":  # C doc p.30: type 1 is a fiscal sale receipt
+        if int(parts[1]) != number or parts[3].strip() != ("8" if plan.storno else "1"):  # C doc p.30: 1 sale, 8 storno receipt
             return False
         try:
             return parse_clock(parts[2].replace(".", "-"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from chalicelib.contracts import PaymentType
 from edge.drivers.base import UnsupportedDevice
@@ -16,6 +17,16 @@ from edge.drivers.isl.status import StatusMap
 
 LATIN_GROUPS = "ABCDEFGH"
 CYRILLIC_GROUPS = "АБВГДЕЖЗ"  # cp1251 C0h..C7h
+
+
+@dataclass(frozen=True)
+class StornoOf:
+    """What a storno (refund) receipt names of the sale it reverses, as the original's printer recorded it."""
+
+    number: int  # the original's document number
+    printed_at: datetime  # the original's date-time from its printer's clock (UTC, as this bridge keeps it)
+    fiscal_memory: str
+    unp: str | None
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,11 @@ class Dialect:
     payment_codes: dict[PaymentType, str]
     cancel_command: int
     open_receipt: Callable[[int, str, str], str]  # (operator, password, UNP) -> 30h data
+    open_storno: Callable[[int, str, str, StornoOf], tuple[int, str]]  # (operator, password, own UNP, original) -> (command, data)
+    storno_unp_is_own: bool  # whether the storno carries its own new UNP (P) or the original's (C, Daisy)
+    storno_needs_original_unp: bool  # the storno cannot be opened without the original's UNP
+    storno_cash_only: bool  # a storno may be paid back in cash only
+    remainder_in_transaction_status: bool  # 4Ch T answers the last payment and what is left (Daisy), not the sum paid
     absolute_adjustment: str  # the 31h separator before an amount off (or onto) one sale
     operators: range
     password_digits: tuple[int, int]  # fewest and most digits an operator password may have

@@ -1,24 +1,26 @@
 """The ISL driver, shared by the Datecs P, Datecs C and Daisy families over serial or TCP.
 
 A receipt is: finish whatever is left open, read the last document number, plan the
-job's unique sale number (UNP) durably (``isl.sales``), open with it, one sale line per
-job line, a text line ``SALE ID <job id>``, subtotal (checked against the job's total),
-payment, close. Values that differ per family come from its ``Dialect``; how a family
-proves after a crash that a planned receipt was printed is its subclass's
-``_completed`` (``isl.datecs``, ``isl.daisy``).
+job's unique sale number (UNP) and payments durably (``isl.sales``), open with it (a refund
+opens the family's storno receipt naming the original), one sale line per job line (a line
+discount as the family's absolute discount), a text line ``SALE ID <job id>`` (and the buyer's
+tax id), subtotal (checked against the job's total), one payment per job payment, close.
+Values that differ per family come from its ``Dialect``; how a family proves after a crash
+that a planned receipt was printed is its subclass's ``_completed`` (``isl.datecs``, ``isl.daisy``).
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 from pydantic import BaseModel
 
-from chalicelib.contracts import FiscalJob, FiscalRecord
+from chalicelib.contracts import FiscalJob, FiscalRecord, PaymentType
 from edge.config import FiscalDeviceConfig, SerialConnection, TcpConnection
 from edge.drivers.base import (
     ClockNotSet,
@@ -53,7 +55,7 @@ from edge.drivers.isl.commands import (
     parse_clock,
     quantity,
 )
-from edge.drivers.isl.dialect import Dialect
+from edge.drivers.isl.dialect import Dialect, StornoOf
 from edge.drivers.isl.frame import MalformedFrame
 from edge.drivers.isl.link import (
     BusyTooLong,
@@ -65,7 +67,7 @@ from edge.drivers.isl.link import (
     TcpTransport,
     Transport,
 )
-from edge.drivers.isl.sales import SaleBook, SalePlan, open_book
+from edge.drivers.isl.sales import Payment, SaleBook, SalePlan, open_book
 from edge.drivers.isl.status import DeviceState, decode
 
 
@@ -151,8 +153,8 @@ class IslDriver(FiscalDriver):
     # -- FiscalDriver ------------------------------------------------------------------
 
     def print_receipt(self, job: FiscalJob) -> FiscalRecord:
-        if job.is_refund:
-            raise InvalidJob("a refund needs a storno receipt that names the original receipt; the job does not carry it")
+        original = self._storno_of(job)
+        payments = self._payments(job)
         with self.link.lock:
             serial = self._identity()
             sales = self._sale_lines(job)
@@ -162,15 +164,21 @@ class IslDriver(FiscalDriver):
                 last = self._last_document()
             doc_before = last.number
             seq = self._next_seq(serial)
-            plan = self.book.plan(job.job_id, serial, seq, f"{serial}-{self._operator:04d}-{seq:07d}", doc_before, len(job.lines), job.total)
+            own = f"{serial}-{self._operator:04d}-{seq:07d}"
+            if original is None:
+                unp, (command, data) = own, (Command.OPEN_FISCAL_RECEIPT, self.dialect.open_receipt(self._operator, self._password, own))
+            else:
+                unp = own if self.dialect.storno_unp_is_own else original.unp or ""
+                command, data = self.dialect.open_storno(self._operator, self._password, own, original)
+            plan = self.book.plan(job.job_id, serial, seq, unp, doc_before, len(job.lines), job.total, storno=original is not None, payments=payments)
             try:
-                self._ask(Command.OPEN_FISCAL_RECEIPT, self.dialect.open_receipt(self._operator, self._password, plan.unp))
+                self._ask(command, data)
             except DeviceError as exc:
                 if not isinstance(exc, DeviceUnreachable | DeviceBusy):
                     self.book.discard(job.job_id)  # refused: nothing was opened, and no later document is this job's
                 raise self._interrupted(exc, opened=False) from exc
             try:
-                self._fill_and_pay(job, sales)
+                self._fill_and_pay(job, sales, payments)
                 self._ask(Command.CLOSE_FISCAL_RECEIPT)
             except DeviceError as exc:
                 raise self._interrupted(exc, opened=True) from exc
@@ -289,6 +297,51 @@ class IslDriver(FiscalDriver):
 
     # -- receipt steps ---------------------------------------------------------------------
 
+    def _storno_of(self, job: FiscalJob) -> StornoOf | None:
+        """What the storno of a refund names, checked before anything is sent; None for a sale.
+
+        Every family's storno names the original's document number (1-9999999, C doc p.10), its date-time and
+        its fiscal memory number (8 digits, C doc p.10); P and Daisy also its whole UNP (P doc p.16 StUNP;
+        Daisy doc p.13 UnicSaleNum), C where it had one (C doc p.10). A refund may not exceed the original's
+        total (what is refundable, ``OriginalReceipt.total``).
+        """
+        if not job.is_refund:
+            return None
+        if job.original is None:
+            raise InvalidJob("a refund needs a storno receipt that names the original receipt; the job does not carry it")
+        fiscal = job.original.fiscal
+        number = fiscal.fiscal_number.strip()
+        if not number.isdigit() or not 1 <= int(number) <= 9_999_999:
+            raise InvalidJob(f"a storno names the original's document number (1-9999999), not {fiscal.fiscal_number!r}")
+        memory = fiscal.fiscal_memory_number or ""
+        if not (memory.isdigit() and len(memory) == 8):
+            raise InvalidJob(f"a storno names the original's 8-digit fiscal memory number, not {memory!r}")
+        if fiscal.unique_sale_number is None and self.dialect.storno_needs_original_unp:
+            raise InvalidJob(f"a {self.dialect.family} storno names the original's unique sale number; the original has none")
+        if job.total > job.original.total:
+            raise InvalidJob(f"the refund ({money(job.total)}) exceeds the original receipt ({money(job.original.total)})")
+        return StornoOf(number=int(number), printed_at=datetime.fromtimestamp(fiscal.printed_at, UTC), fiscal_memory=memory,
+                        unp=fiscal.unique_sale_number)
+
+    def _payments(self, job: FiscalJob) -> tuple[Payment, ...]:
+        """One 35h per payment, in the job's order (C doc p.13, P doc p.19, Daisy doc p.17).
+
+        A printer prints change only when a payment exceeds what is still due (35h answers R with the change),
+        so the cash handed over beyond the cash payments (tendered − amount) goes with the last cash payment that
+        carries a tendered amount, sent last; every other payment is its amount. A Daisy storno is paid back in
+        cash only (Daisy doc p.18, note 3).
+        """
+        tender = job.tender
+        if job.is_refund and self.dialect.storno_cash_only and any(p.type is not PaymentType.CASH for p in tender):
+            raise InvalidJob(f"a {self.dialect.family} storno is paid back in cash only; the refund names other payments")
+        codes = self.dialect.payment_codes
+        change = sum(p.tendered - p.amount for p in tender if p.tendered is not None)
+        if not change:
+            return tuple(Payment(codes[p.type], p.amount) for p in tender)
+        giver = max(i for i, p in enumerate(tender) if p.tendered is not None)
+        rest = [Payment(codes[p.type], p.amount) for i, p in enumerate(tender) if i != giver]
+        return (*rest, Payment(codes[tender[giver].type], tender[giver].amount + change))
+
     def _sale_lines(self, job: FiscalJob) -> list[str]:
         """The sale commands' data, checked before anything is sent: line count, VAT groups, texts cut to the device's width."""
         limit = self.dialect.max_sales
@@ -303,33 +356,48 @@ class IslDriver(FiscalDriver):
             text = fit(line.name.replace("\t", " ").replace("\n", " "), self.dialect.item_text_bytes)
             data = f"{text}\t{group}{money(line.unit_price)}*{quantity(line.quantity)}"
             adjustment = line.amount - line_amount(line.unit_price, line.quantity)
+            if line.discount and adjustment != -line.discount:
+                raise InvalidJob(f"line {line.name!r}: its amount is not quantity × unit price − discount")
             if adjustment:
                 data += f"{self.dialect.absolute_adjustment}{money(adjustment)}"
             lines.append(data)
         return lines
 
-    def _fill_and_pay(self, job: FiscalJob, sales: list[str]) -> None:
+    def _fill_and_pay(self, job: FiscalJob, sales: list[str], payments: tuple[Payment, ...]) -> None:
         for data in sales:
             self._ask(Command.SALE, data)
-        label, width = f"SALE ID {job.job_id}", self.dialect.fiscal_text_bytes
-        for start in range(0, len(label), width):
-            self._ask(Command.FISCAL_TEXT, label[start : start + width])
+        self._fiscal_text(f"SALE ID {job.job_id}")
+        if job.buyer_tax_id is not None:
+            # 39h, the buyer's data, is for invoices only (P doc p.21, Daisy doc p.19; C doc p.15 runs it after the
+            # payment of an invoice opened with "I", C doc p.10), and no invoice range is set: a fiscal text line instead.
+            self._fiscal_text(f"BUYER TAX ID {job.buyer_tax_id}")
         total = self.receipt_total()
         if total != job.total:
             raise InvalidJob(f"the printer totals {money(total)}, the job {money(job.total)}")
-        code = self.dialect.payment_codes[job.payment.type]
-        answer = self._ask(Command.TOTAL, f"\t{code}{money(job.payment.amount)}")
-        if not self._fully_paid(answer):
-            raise DeviceRefused(f"payment not accepted: {answer!r}")
+        self._pay(payments)
 
-    def _fully_paid(self, answer: str) -> bool:
-        """35h answers R (change) or D (still due): C doc p.13, P doc p.20. Daisy answers D also for an exact
-        payment (Daisy doc p.18: D when paid <= total), so D with nothing left due is a full payment too."""
+    def _fiscal_text(self, text: str) -> None:
+        """36h, cut into lines of the family's width (C doc p.15, P doc p.20, Daisy doc p.18)."""
+        width = self.dialect.fiscal_text_bytes
+        for start in range(0, len(text), width):
+            self._ask(Command.FISCAL_TEXT, text[start : start + width])
+
+    def _pay(self, payments: Sequence[Payment]) -> None:
+        """The payments in order; the receipt is paid once the last one is, never before."""
+        for index, payment in enumerate(payments):
+            answer = self._ask(Command.TOTAL, f"\t{payment.code}{money(payment.amount)}")
+            if (self._still_due(answer) == 0) != (index == len(payments) - 1):
+                raise DeviceRefused(f"payment {index + 1} of {len(payments)} not taken as planned: {answer!r}")
+
+    def _still_due(self, answer: str) -> int:
+        """What a 35h answer leaves to pay: R (change) nothing, D what is due (C doc p.13, P doc p.20). Daisy
+        answers D also for an exact payment (Daisy doc p.18: D when paid <= total), so D with 0 due is paid too.
+        Any other answer refused the payment."""
         if answer[:1] == "R":
-            return True
+            return 0
         if answer[:1] != "D":
-            return False
-        return self._amount(answer[1:], "payment answer") == 0
+            raise DeviceRefused(f"payment not accepted: {answer!r}")
+        return self._amount(answer[1:], "payment answer")
 
     def _interrupted(self, exc: DeviceError, *, opened: bool) -> DeviceError:
         """What a failure after the open command was sent means for the job.
@@ -354,29 +422,48 @@ class IslDriver(FiscalDriver):
         return self._settle(self._last_document().state)
 
     def _settle(self, state: DeviceState) -> str | None:
-        """Finish whatever receipt is open: close it if fully paid, else cancel it ("closed", "cancelled" or None).
+        """Finish whatever receipt is open: close it if fully paid, pay the rest as planned and close it if its
+        payment had started, else cancel it ("closed", "cancelled" or None).
 
-        4Ch tells what is due and paid on the open receipt (C doc p.20, P doc p.25, Daisy doc p.26).
-        A fiscal receipt can only be cancelled before its payment (C doc p.16), and the driver pays
-        the whole total in one 35h, so a receipt is either fully paid or not paid at all.
+        4Ch tells what is due and paid on the open receipt (C doc p.20, P doc p.25, Daisy doc p.26). A Datecs
+        receipt can only be cancelled before its first payment (C doc p.16, P doc p.22), so a receipt a crash
+        left part paid is finished with the planned payments not yet made: the one receipt the job planned,
+        printed once, with its own payments.
         """
         if not state.fiscal_receipt_open:
             if state.service_receipt_open:
                 self._ask(Command.CLOSE_SERVICE_RECEIPT)
             return None
+        total, paid = self._transaction()
+        if paid >= total > 0:
+            self._ask(Command.CLOSE_FISCAL_RECEIPT)
+            return "closed"
+        latest = self.book.latest(self._identity())
+        ours = latest is not None and latest.printed_at is None  # the open receipt is the latest plan's
+        if ours and paid > 0 and total == latest.total:
+            remaining = _unpaid(latest.payments, paid)
+            if remaining:
+                self._pay(remaining)
+                self._ask(Command.CLOSE_FISCAL_RECEIPT)
+                return "closed"
+        if ours:
+            self.book.mark_cancelling(latest.device, latest.seq)
+        self._ask(self.dialect.cancel_command)
+        return "cancelled"
+
+    def _transaction(self) -> tuple[int, int]:
+        """4Ch T: the open receipt's total and what is paid on it. Datecs answers Open,Items,Amount[,Tender] with
+        Tender the sum paid (C doc p.20, P doc p.25); Daisy Open,Items,Amount[,Tender,Remainder] with Tender the
+        last payment and Remainder what is left (Daisy doc p.26)."""
         parts = self._ask(Command.TRANSACTION_STATUS, "T").split(",")
         if len(parts) < 3:
             raise GarbledAnswer(f"unexpected transaction status {','.join(parts)!r}")
         total = self._amount(parts[2], "transaction status")
-        tendered = self._amount(parts[3], "transaction status") if len(parts) > 3 else 0  # C doc p.20: [,Tender]
-        if tendered >= total > 0:
-            self._ask(Command.CLOSE_FISCAL_RECEIPT)
-            return "closed"
-        latest = self.book.latest(self._identity())
-        if latest is not None and latest.printed_at is None:  # the open receipt is the latest plan's
-            self.book.mark_cancelling(latest.device, latest.seq)
-        self._ask(self.dialect.cancel_command)
-        return "cancelled"
+        if self.dialect.remainder_in_transaction_status:
+            paid = total - self._amount(parts[4], "transaction status") if len(parts) > 4 else 0
+        else:
+            paid = self._amount(parts[3], "transaction status") if len(parts) > 3 else 0
+        return total, paid
 
     def _last_document(self) -> LastDocument:
         """71h: the last document's number (C doc p.27, P doc p.35, Daisy doc p.38), with the status every answer carries."""
@@ -392,7 +479,7 @@ class IslDriver(FiscalDriver):
 
     def _fiscal_record(self, plan: SalePlan, printed_at: int) -> FiscalRecord:
         return FiscalRecord(device=f"{self.manufacturer}:{plan.device}", fiscal_number=f"{plan.document_number:07d}",
-                            printed_at=printed_at, fiscal_memory_number=plan.fiscal_memory or None, unique_sale_number=plan.unp)
+                            printed_at=printed_at, fiscal_memory_number=plan.fiscal_memory or None, unique_sale_number=plan.unp or None)
 
     def _daily_report(self, kind: str) -> DeviceReport:
         """45h: '0' Z, '2' X (C doc p.18, P doc p.23, Daisy doc p.23).
@@ -520,6 +607,16 @@ class IslDriver(FiscalDriver):
         if not text.strip().isdigit():
             raise GarbledAnswer(f"unexpected {what} {text!r}")
         return int(text)
+
+
+def _unpaid(payments: list[Payment], paid: int) -> list[Payment]:
+    """The planned payments after those that make up ``paid``; none when ``paid`` is no sum of the first ones."""
+    done = 0
+    for index, payment in enumerate(payments):
+        if done == paid:
+            return payments[index:]
+        done += payment.amount
+    return []
 
 
 def fit(text: str, limit: int) -> str:

@@ -7,15 +7,19 @@ to use for the job, the printer's last document number at that moment, and the j
 count and total. After a crash these tell whether that receipt was printed (each family
 asks its printer its own way), and the document number before it gives the receipt's own
 number. Once printed, the receipt's date-time from the printer and the printer's fiscal
-memory number are kept beside the UNP: what a storno of it must name.
+memory number are kept beside the UNP: what a storno of it must name. A plan also says
+whether the receipt is a storno and which payments (35h) close it, in order, so a receipt
+whose payment a crash interrupted is finished as planned (a Datecs printer cannot cancel it).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -36,16 +40,27 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS sales (
     total INTEGER NOT NULL DEFAULT 0,
     printed_at INTEGER,
     fiscal_memory TEXT,
+    storno INTEGER NOT NULL DEFAULT 0,
+    payments TEXT NOT NULL DEFAULT '[]',
     UNIQUE (device, seq)
 )"""
 # Columns a book written by an earlier version lacks, added in place on open.
-_ADDED = {"items": "INTEGER NOT NULL DEFAULT 0", "total": "INTEGER NOT NULL DEFAULT 0", "printed_at": "INTEGER", "fiscal_memory": "TEXT"}
+_ADDED = {"items": "INTEGER NOT NULL DEFAULT 0", "total": "INTEGER NOT NULL DEFAULT 0", "printed_at": "INTEGER", "fiscal_memory": "TEXT",
+          "storno": "INTEGER NOT NULL DEFAULT 0", "payments": "TEXT NOT NULL DEFAULT '[]'"}
 
-_PLAN = """INSERT INTO sales (job_id, device, seq, unp, doc_before, planned_ms, items, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+_PLAN = """INSERT INTO sales (job_id, device, seq, unp, doc_before, planned_ms, items, total, storno, payments)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (job_id) DO UPDATE SET device = excluded.device, seq = excluded.seq, unp = excluded.unp,
     doc_before = excluded.doc_before, cancelling = 0, planned_ms = excluded.planned_ms, items = excluded.items,
-    total = excluded.total, printed_at = NULL, fiscal_memory = NULL"""
-_COLUMNS = "job_id, device, seq, unp, doc_before, cancelling, items, total, printed_at, fiscal_memory"
+    total = excluded.total, printed_at = NULL, fiscal_memory = NULL, storno = excluded.storno, payments = excluded.payments"""
+_COLUMNS = "job_id, device, seq, unp, doc_before, cancelling, items, total, printed_at, fiscal_memory, storno, payments"
+
+
+class Payment(NamedTuple):
+    """One 35h payment as sent: the family's payment code and the amount handed over (minor units)."""
+
+    code: str
+    amount: int
 
 
 class SalePlan(BaseModel):
@@ -59,6 +74,8 @@ class SalePlan(BaseModel):
     total: int = 0
     printed_at: int | None = None
     fiscal_memory: str | None = None
+    storno: bool = False
+    payments: list[Payment] = []
 
     @property
     def document_number(self) -> int:
@@ -84,13 +101,18 @@ class SaleBook:
                 self._db.execute(f"ALTER TABLE sales ADD COLUMN {column} {kind}")
         self._highest: dict[str, int] = {}  # per device, once read: this book is its file's only writer
 
-    def plan(self, job_id: str, device: str, seq: int, unp: str, doc_before: int, items: int = 0, total: int = 0) -> SalePlan:
+    def plan(
+        self, job_id: str, device: str, seq: int, unp: str, doc_before: int, items: int = 0, total: int = 0,
+        *, storno: bool = False, payments: tuple[Payment, ...] = (),
+    ) -> SalePlan:
         """Record (or replace, after the printer proved the last try void) the sale number for a job."""
         with self._lock:
-            self._db.execute(_PLAN, (job_id, device, seq, unp, doc_before, time.time_ns() // 1_000_000, items, total))
+            self._db.execute(_PLAN, (job_id, device, seq, unp, doc_before, time.time_ns() // 1_000_000, items, total,
+                                     int(storno), json.dumps([list(p) for p in payments])))
             if device in self._highest:
                 self._highest[device] = max(self._highest[device], seq)
-        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=False, items=items, total=total)
+        return SalePlan(job_id=job_id, device=device, seq=seq, unp=unp, doc_before=doc_before, cancelling=False, items=items,
+                        total=total, storno=storno, payments=list(payments))
 
     def printed(self, job_id: str, printed_at: int, fiscal_memory: str) -> SalePlan:
         """Record that the job's receipt was printed, with the printer's date-time of it and its fiscal memory number."""
@@ -137,7 +159,9 @@ class SaleBook:
             row = self._db.execute(f"SELECT {_COLUMNS} FROM sales {where}", params).fetchone()
         if row is None:
             return None
-        return SalePlan(**dict(zip(_COLUMNS.split(", "), row, strict=True)))
+        fields = dict(zip(_COLUMNS.split(", "), row, strict=True))
+        fields["payments"] = [Payment(code, amount) for code, amount in json.loads(fields["payments"])]
+        return SalePlan(**fields)
 
     def close(self) -> None:
         with self._lock:

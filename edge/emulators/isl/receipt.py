@@ -132,6 +132,8 @@ def open_fiscal_daisy(p: FiscalPrinter, data: str) -> str:
         match = _DAISY_STORNO.fullmatch(tail[0])
         if match is None or len(tail) != 2:
             raise SyntaxFault("unknown receipt type")
+        if not tail[1].isdigit():  # FiskMem: the number of the fiscal memory that holds the original (Daisy doc p.13)
+            raise SyntaxFault("the storno names no fiscal memory number")
         _datetime(match["at"], "%d-%m-%y %H:%M:%S" if match[4] else "%d-%m-%y %H:%M")
         storno = p.storno_origin(match["reason"], match["doc"], match["at"], tail[1], None)
     if DAISY_UNP.fullmatch(unp_text) is None:
@@ -207,6 +209,8 @@ def open_storno_p(p: FiscalPrinter, data: str) -> str:
         raise NotAllowed("no invoice number range is set (P doc p.23, 42h)")
     if unp is not None:
         _own_unp(p, P_UNP, unp)
+    elif p.last_unp is not None:
+        unp = f"{p.last_unp[:-7]}{int(p.last_unp[-7:]) + 1:07d}"  # omitted, the FD increments it (P doc p.16)
     if len(rest) == 1:
         return _reverse_whole(p, operator_number, unp, match["reason"], int(match["doc"]))
     origin = p.storno_origin(match["reason"], match["doc"], at, fiscal_memory, st_unp)
