@@ -252,7 +252,7 @@ class CasposClient:
     def money_back(
         self, document_uuid: str, parent_document_id: str, items: list[Item], payments: Payments, cashier: str, *,
         parent_sum: int | None = None, money_back_type: MoneyBackType = MoneyBackType.SALE, manual: bool = False, rrn: str = "",
-        note: str = "",
+        note: str = "", client: Client | None = None,
     ) -> Document:
         """§Money Back l.1089-1140; ``manual`` is §Money Back Manual l.1208. ``parent_sum`` is ``parentDocumentSum``,
         "Total amount of the receipt for the return" (§Parameter Descriptions l.79): no example shows it, so it is
@@ -262,8 +262,8 @@ class CasposClient:
             data["parentDocumentSum"] = amount(parent_sum)
         data |= {"documentUUID": document_uuid, **payments.wire()}
         data |= {"items": [i.wire() for i in items], "isManual": manual, "moneyBackType": int(money_back_type)}
-        data |= Client().wire() | {"cashierName": cashier, "currency": CURRENCY, "rrn": rrn, "transactionId": "", "transactionNumber": "",
-                                   "approvalCode": "", "note": note}
+        data |= (client or Client()).wire() | {"cashierName": cashier, "currency": CURRENCY, "rrn": rrn, "transactionId": "",
+                                               "transactionNumber": "", "approvalCode": "", "note": note}
         timeout = self.card_timeout if payments.card else None
         return self._document(document_uuid, self.call("moneyBack", data, document=True, timeout=timeout))
 
