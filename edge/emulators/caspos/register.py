@@ -325,6 +325,7 @@ class CasposRegister:
         vat = {checks.vat_type(v["vatType"]): wire.to_minor(v["vatSum"]) for v in data.get("vatAmounts") or []}
         if sum(vat.values()) != total:
             raise Refusal(wire.INVALID_VAT_TOTAL)
+        # The document does not say the payments must repeat the parent's: only that they make up the sum (607).
         payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
         if sum(payments.values()) != total:
             raise Refusal(wire.INVALID_TOTAL_SUM)
