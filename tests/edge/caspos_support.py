@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from chalicelib.contracts import FiscalJob, JobLine, JobPayment, PaymentType
+from chalicelib.contracts import FiscalJob, FiscalRecord, JobLine, JobPayment, OriginalReceipt, PaymentType
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
 from edge.drivers.caspos.driver import CasposDriver
@@ -68,6 +68,33 @@ def azn_job(job_id: str, *, vat_rate: str = "18", payment: PaymentType = Payment
     return FiscalJob(job_id=job_id, shop_id="shop-1", order_id=f"order-{job_id}", order_internal_id=f"int-{job_id}", created_at=1_700_000_000,
                      currency=currency, operator="demo-cashier", lines=lines,
                      payment=JobPayment(type=payment, method_id=payment.value, amount=total), total=total)
+
+
+# The emulator's getInfo cashregister_factory_number, so the device name the driver reports for it.
+DEVICE = "Caspos:VS4319W60010"
+
+
+def split_job(job_id: str, *, cash: int, card: int, tendered: int | None = None, discount: int = 0,
+              buyer_tax_id: str | None = None) -> FiscalJob:
+    """Version 2: the lines of ``azn_job`` (the coffees ``discount`` cheaper) paid ``cash`` (handed over: ``tendered``)
+    and ``card``; together they are the total."""
+    plain = azn_job(job_id, coffee_amount=1050 - discount)
+    lines = [plain.lines[0].model_copy(update={"discount": discount}), plain.lines[1]]
+    payments = [JobPayment(type=PaymentType.CASH, method_id="cash", amount=cash, tendered=tendered),
+                JobPayment(type=PaymentType.CARD, method_id="card", amount=card)]
+    return FiscalJob(**plain.model_dump(exclude={"payment", "lines", "v"}) | {"v": 2, "lines": lines, "payments": payments,
+                                                                            "buyer_tax_id": buyer_tax_id})
+
+
+def refund_job(job_id: str, parent: FiscalRecord, parent_total: int, *, coffees: str = "3", cash: int | None = None,
+               card: int = 0) -> FiscalJob:
+    """Version 2: ``coffees`` coffees and the tea of ``azn_job`` back, naming ``parent`` (of ``parent_total``); paid out
+    ``card`` by card and the rest (or ``cash``) in cash."""
+    plain = azn_job(job_id, quantity=coffees)
+    cash = plain.total - card if cash is None else cash
+    payments = [JobPayment(type=t, method_id=t.value, amount=a) for t, a in ((PaymentType.CASH, cash), (PaymentType.CARD, card)) if a]
+    original = OriginalReceipt(order_id=f"order-of-{parent.fiscal_number}", fiscal=parent, total=parent_total)
+    return FiscalJob(**plain.model_dump(exclude={"payment", "v"}) | {"v": 2, "is_refund": True, "payments": payments, "original": original})
 
 
 def config(url: str, *, password: str = "password", vat_codes: dict[str, int] | None = None, answer_seconds: float = 0.1,

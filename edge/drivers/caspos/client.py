@@ -251,14 +251,21 @@ class CasposClient:
 
     def money_back(
         self, document_uuid: str, parent_document_id: str, items: list[Item], payments: Payments, cashier: str, *,
-        money_back_type: MoneyBackType = MoneyBackType.SALE, manual: bool = False, rrn: str = "",
+        parent_sum: int | None = None, money_back_type: MoneyBackType = MoneyBackType.SALE, manual: bool = False, rrn: str = "",
+        note: str = "", client: Client | None = None,
     ) -> Document:
-        """§Money Back l.1089-1140; ``manual`` is §Money Back Manual l.1208."""
-        data: dict[str, Any] = {"parentDocumentId": parent_document_id, "documentUUID": document_uuid, **payments.wire()}
+        """§Money Back l.1089-1140; ``manual`` is §Money Back Manual l.1208. ``parent_sum`` is ``parentDocumentSum``,
+        "Total amount of the receipt for the return" (§Parameter Descriptions l.79): no example shows it, so it is
+        sent right after ``parentDocumentId`` and only when given. A card refund waits ``card_timeout`` like a card sale."""
+        data: dict[str, Any] = {"parentDocumentId": parent_document_id}
+        if parent_sum is not None:
+            data["parentDocumentSum"] = amount(parent_sum)
+        data |= {"documentUUID": document_uuid, **payments.wire()}
         data |= {"items": [i.wire() for i in items], "isManual": manual, "moneyBackType": int(money_back_type)}
-        data |= Client().wire() | {"cashierName": cashier, "currency": CURRENCY, "rrn": rrn, "transactionId": "", "transactionNumber": "",
-                                   "approvalCode": "", "note": ""}
-        return self._document(document_uuid, self.call("moneyBack", data, document=True))
+        data |= (client or Client()).wire() | {"cashierName": cashier, "currency": CURRENCY, "rrn": rrn, "transactionId": "",
+                                               "transactionNumber": "", "approvalCode": "", "note": note}
+        timeout = self.card_timeout if payments.card else None
+        return self._document(document_uuid, self.call("moneyBack", data, document=True, timeout=timeout))
 
     def correction(self, document_uuid: str, first: datetime, last: datetime, cash: int, card: int, vat_type: VatType, cashier: str, *,
                    note: str = "") -> Document:
@@ -278,7 +285,9 @@ class CasposClient:
             "documentUUID": document_uuid, "parentDocumentId": parent_document_id, "sum": amount(total), **payments.wire(),
             "vatAmounts": [{"vatType": int(t), "vatSum": amount(v)} for t, v in vat_amounts.items()], "note": note,
         }
-        return self._document(document_uuid, self.call("rollBack", data, top={"cashierName": cashier, "currency": CURRENCY}, document=True))
+        timeout = self.card_timeout if payments.card else None
+        return self._document(document_uuid, self.call("rollBack", data, top={"cashierName": cashier, "currency": CURRENCY}, document=True,
+                                                       timeout=timeout))
 
     # -- exchange ----------------------------------------------------------------------------
 

@@ -4,6 +4,15 @@ Each job is a ``sale`` whose documentUUID is derived from the job id. §Close Sh
 not been used before, the operation will be executed. If the UUID is already present, the system will return
 the result of the previous operation" — so sending a job again is how a job of unknown outcome is recovered:
 it never depends on the control tape, on the shift still being open or on its age, and it cannot print twice.
+
+A refund is the same with the document that reverses its original (``job.original``): a ``rollBack`` of the whole
+receipt while it is in the open shift (§RollBack l.1402: "only within the current shift; for receipts from previous
+shifts, only the Money Back request is available"), else a ``moneyBack`` naming ``parentDocumentId`` and
+``parentDocumentSum`` (§Money Back l.1087, §Parameter Descriptions l.78-79). Whichever goes out, it carries the job's
+documentUUID, so a retry that chooses the other one is still answered with the document the register has.
+
+The buyer's tax id (``job.buyer_tax_id``) is not sent: the documents' client fields are a name and a bonus card
+(§Parameter Descriptions l.63-66, §Sales l.550-553), and the document has no field for the buyer's VÖEN.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from datetime import time as day_time
 from decimal import Decimal
@@ -19,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from chalicelib.contracts import FiscalJob, FiscalRecord
+from chalicelib.contracts import FiscalJob, FiscalRecord, OriginalReceipt
 from edge.config import FiscalDeviceConfig, HttpConnection
 from edge.drivers.base import (
     DeviceDocument,
@@ -63,6 +73,15 @@ def document_uuid(job_id: str) -> str:
     return str(uuid.uuid5(_UUID_NAMESPACE, job_id))
 
 
+@dataclass(frozen=True)
+class Parent:
+    """The document a refund reverses, as the register names it."""
+
+    document_id: str
+    in_shift: bool  # on the open shift's control tape: a rollBack may cancel it
+    elsewhere: bool  # printed by another Caspos register: only a Money Back Manual can refer to it
+
+
 class CasposDriver(FiscalDriver):
     manufacturer = MANUFACTURER
 
@@ -79,8 +98,10 @@ class CasposDriver(FiscalDriver):
         if job.currency != CURRENCY:
             # §Parameter Descriptions l.73: the register records AZN only; another currency's amounts would be misrecorded.
             raise InvalidJob(f"a Caspos register records {CURRENCY} only (seed 002 l.73); this job is in {job.currency}")
-        if job.is_refund:
-            raise InvalidJob("a Caspos money back needs the parent document id; the job does not carry it")
+        if job.is_refund and job.original is None:
+            raise InvalidJob("a Caspos money back names its parent document (seed 002 l.1087); this refund job does not carry its original")
+        if job.original is not None and not job.original.fiscal.device.startswith(f"{MANUFACTURER}:"):
+            raise InvalidJob(f"the original receipt was printed by {job.original.fiscal.device}; a Caspos register refunds Caspos receipts only")
         items = [lines.item(i, line, self._vat_types) for i, line in enumerate(job.lines, start=1)]
         payments = lines.payments(job)
         key = document_uuid(job.job_id)
@@ -99,7 +120,7 @@ class CasposDriver(FiscalDriver):
         self.shift.ensure_open(job.operator)
         self._memory.sending(key)
         try:
-            document = self._sale(key, items, payments, job)
+            document = self._send(key, items, payments, job)
         except RepeatedWithoutDocument as exc:
             # The register has recorded this job before and kept no document to show: it is printed, under its documentUUID.
             log.warning("caspos_repeated_without_document", job_id=job.job_id, document_uuid=key, error=str(exc))
@@ -112,22 +133,54 @@ class CasposDriver(FiscalDriver):
             log.warning("caspos_total_differs", job_id=job.job_id, device_total=document.total, job_total=job.total,
                         fiscal_number=document.short_document_id)
         # §Deposit response table l.438: short_document_id is the fiscal id.
-        return self._remember(key, FiscalRecord(device=device, fiscal_number=document.short_document_id, printed_at=int(time.time())))
+        record = FiscalRecord(device=device, fiscal_number=document.short_document_id, printed_at=int(time.time()))
+        return self._remember(key, record, document.document_id)
 
-    def _sale(self, key: str, items: list[Item], payments: Payments, job: FiscalJob) -> Document:
-        """The sale, once more after opening a shift the register found closed (503) or closing one too old (504)."""
-        sale = {"note": f"SALE ID {job.job_id}", "rrn": ""}  # the job carries no RRN: "" as the §Sales example (l.534)
+    def _send(self, key: str, items: list[Item], payments: Payments, job: FiscalJob) -> Document:
+        """The document, once more after opening a shift the register found closed (503) or closing one too old (504)."""
         try:
-            return self.client.sale(key, items, payments, job.operator, **sale)
+            return self._document(key, items, payments, job)
         except ShiftClosed:
             self.shift.forget()
         except ShiftTooLong:
             self.shift.close(job.operator)
         self.shift.ensure_open(job.operator)
-        return self.client.sale(key, items, payments, job.operator, **sale)
+        return self._document(key, items, payments, job)
 
-    def _remember(self, key: str, record: FiscalRecord) -> FiscalRecord:
-        self._memory.remember(key, record)
+    def _document(self, key: str, items: list[Item], payments: Payments, job: FiscalJob) -> Document:
+        if job.original is None:
+            # The job carries no RRN: "" as the §Sales example (l.534).
+            return self.client.sale(key, items, payments, job.operator, note=f"SALE ID {job.job_id}", rrn="")
+        parent = self._parent(job.original)
+        note = f"REFUND ID {job.job_id}"
+        if parent.in_shift and job.total == job.original.total:
+            vat = lines.vat_amounts(job, self._vat_types)
+            return self.client.rollback(key, parent.document_id, payments, vat, job.operator, note=note)
+        return self.client.money_back(key, parent.document_id, items, payments, job.operator, parent_sum=job.original.total,
+                                      manual=parent.elsewhere, note=note)
+
+    def _parent(self, original: OriginalReceipt) -> Parent:
+        """The original's document id: from the open shift's control tape (§Control Tape l.1751-1761 lists each
+        document's ``document_id`` beside its ``short_document_id``), else from this driver's memory of what it
+        printed, else the fiscal number the job carries. A receipt of another Caspos register is refunded with Money
+        Back Manual, meant for "the return operation [...] performed on another device" (§Money Back Manual l.1210).
+        A tape the register refuses (e.g. 503, the shift closed) only rules out a rollBack: a moneyBack goes out and
+        meets the register's own answer, so a refused tape never decides the refund."""
+        fiscal = original.fiscal
+        if fiscal.device != self._device():
+            return Parent(document_id=fiscal.fiscal_number, in_shift=False, elsewhere=True)
+        try:
+            tape = self.client.control_tape().get("tape") or []
+        except CasposError as exc:
+            log.info("caspos_tape_refused", error=str(exc))
+            tape = []
+        for entry in tape:
+            if isinstance(entry, dict) and entry.get("type") == "sale" and fiscal.fiscal_number in (entry.get("short_document_id"), entry.get("document_id")):
+                return Parent(document_id=str(entry.get("document_id")), in_shift=True, elsewhere=False)
+        return Parent(document_id=self._memory.document_id(fiscal.fiscal_number) or fiscal.fiscal_number, in_shift=False, elsewhere=False)
+
+    def _remember(self, key: str, record: FiscalRecord, document_id: str | None = None) -> FiscalRecord:
+        self._memory.remember(key, record, document_id)
         return record
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:

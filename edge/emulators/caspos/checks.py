@@ -56,8 +56,13 @@ def items(lines: Any) -> tuple[int, dict[int, int]]:
             purchase = Decimal(item.get("purchasePrice", 0))
             if not 0 < purchase <= price:
                 raise Refusal(wire.INVALID_MARGIN_PRICE)
-        # discountAmount is not taken off: the Credit Sale example (l.619-635) pays 400 + 80 = 480 for one item of
-        # 480.0 carrying "discountAmount": 20.0, so salePrice is what the customer pays.
+        # discountAmount ("Discount on the item", l.61) is not taken off: the Credit Sale example (l.619-635) pays
+        # 400 credit + 80 card = 480 for one item of 480.0 carrying "discountAmount": 20.0, and cashless payments
+        # cannot exceed the total, so salePrice is what the customer pays and the discount is only stated. A
+        # discount that is no amount, or below zero, makes the line's total wrong: 614.
+        discount = item.get("discountAmount", 0)
+        if isinstance(discount, bool) or not isinstance(discount, Decimal | int) or discount < 0:
+            raise Refusal(wire.INVALID_ITEM_TOTAL)
         total += line
         vat[line_type] = vat.get(line_type, 0) + line
     return total, vat

@@ -271,8 +271,16 @@ class CasposRegister:
             raise Refusal(wire.INVALID_MONEY_BACK_TYPE)
         total, vat = checks.items(data.get("items"))
         parent_id = str(data.get("parentDocumentId"))
-        if data.get("isManual") is not True and total + self.refunded.get(parent_id, 0) > self._parent(parent_id).total:
-            raise Refusal(wire.PARENT_TOTAL_MISMATCH)
+        if data.get("isManual") is not True:
+            parent = self._parent(parent_id)  # 628 for a document this register never made
+            if parent.rolled_back:
+                raise Refusal(wire.ALREADY_ROLLED_BACK)  # §Error Messages 639: a cancelled receipt has nothing left to pay back
+            # parentDocumentSum, "Total amount of the receipt for the return" (§Parameter Descriptions l.79), is in no
+            # example: when given it must be the parent's total; what is paid back may never exceed what is left of it.
+            if "parentDocumentSum" in data and wire.to_minor(data["parentDocumentSum"]) != parent.total:
+                raise Refusal(wire.PARENT_TOTAL_MISMATCH)  # §Error Messages 638
+            if total + self.refunded.get(parent_id, 0) > parent.total:
+                raise Refusal(wire.PARENT_TOTAL_MISMATCH)
         # The Money Back example (l.1100-1107) pays 1.00 back by card for an item of 2.00: the money paid back may be
         # less than the lines, never more, and no change is given.
         payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
@@ -310,11 +318,14 @@ class CasposRegister:
         if parent.rolled_back:
             raise Refusal(wire.ALREADY_ROLLED_BACK)
         total = wire.to_minor(data["sum"])
-        if total != parent.total:
+        # A rollBack annuls the whole receipt: its sum is the parent's, and a receipt already partly paid back has less
+        # left than that (638; the document is silent on a rollBack after a moneyBack, this is the emulator's reading).
+        if total != parent.total or self.refunded.get(parent.document_id, 0):
             raise Refusal(wire.PARENT_TOTAL_MISMATCH)
         vat = {checks.vat_type(v["vatType"]): wire.to_minor(v["vatSum"]) for v in data.get("vatAmounts") or []}
         if sum(vat.values()) != total:
             raise Refusal(wire.INVALID_VAT_TOTAL)
+        # The document does not say the payments must repeat the parent's: only that they make up the sum (607).
         payments = {k: wire.to_minor(data.get(k, 0)) for k in PAYMENT_FIELDS}
         if sum(payments.values()) != total:
             raise Refusal(wire.INVALID_TOTAL_SUM)
