@@ -15,6 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FailureReason, FiscalJob, FiscalRecord, JobResult, ResultStatus
 from chalicelib.core.settings import settings
+from chalicelib.openapi.responses import WebhookEvent
 from devstack.pump import scheduled_event, sqs_event, succeeded
 from devstack.receiver import WebhookReceiver
 from tests.conftest import demo_order, queue_messages, run_dispatch
@@ -159,6 +160,7 @@ def test_a_failed_order_is_told_after_its_validated_event_never_before(api, shop
     validated, failed = (d.body for d in received)
     assert set(failed) == FIELDS | {"reason", "message"} and receiver.rejected == 0
     assert (failed["reason"], failed["message"]) == ("paper_out", "the printer is out of paper")
+    assert all(WebhookEvent.model_validate(body) for body in (validated, failed)), "as the OpenAPI document says"
     assert {k: v for k, v in failed.items() if k not in ("type", "reason", "message")} == \
         {k: v for k, v in validated.items() if k != "type"}, "the same fields as validated"
     assert received[1].webhook_id == f"msg_{validated['orderInternalID']}_failed"
