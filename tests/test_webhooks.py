@@ -13,7 +13,13 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib.aws import clients as aws
-from chalicelib.contracts import FailureReason, FiscalJob, FiscalRecord, JobResult, ResultStatus
+from chalicelib.contracts import (
+    FailureReason,
+    FiscalJob,
+    FiscalRecord,
+    JobResult,
+    ResultStatus,
+)
 from chalicelib.core.settings import settings
 from chalicelib.openapi.responses import WebhookEvent
 from devstack.pump import scheduled_event, sqs_event, succeeded
