@@ -103,8 +103,9 @@ class WebhookEvent(BaseModel):
     delivered ``validated`` then ``terminated`` (printed), or ``validated`` then ``failed`` (the edge gave up:
     ``reason`` and ``message`` say why); the later one never overtakes ``validated``."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"if": {"properties": {"type": {"const": "failed"}}},
-                                                 "then": {"required": ["reason", "message"]}})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        {"if": {"properties": {"type": {"const": "failed"}}}, "then": {"required": ["reason", "message"]}},
+        {"if": {"properties": {"isRefund": {"const": True}}}, "then": {"required": ["parentOrderID"]}}]})
     type: Literal["validated", "terminated", "failed"]
     orderID: str = Field(description="The merchant's order_id.")
     orderInternalID: str = Field(description="The bridge's order_internal_id.")
@@ -118,7 +119,7 @@ class WebhookEvent(BaseModel):
     VATs: list[WebhookVat]
     VAT: str
     isRefund: bool
-    parentOrderID: str | None = Field(description="Ours, in the seed's naming: on a refund, the orderID of the "
-                                                  "sale it reverses; null on a sale.")
+    parentOrderID: str | None = Field(default=None, description="Ours, in the seed's naming, only on a refund: the "
+                                                                "orderID of the sale it reverses.")
     reason: FailureReason | None = Field(default=None, description="Only on failed: the edge's typed failure reason.")
     message: str | None = Field(default=None, description="Only on failed: the edge's message.")

@@ -73,9 +73,10 @@ def check_target(url: str) -> None:
 
 
 def payload(order: dict[str, Any], event_type: str) -> dict[str, Any]:
-    """The seed's webhook body for one order, money as two-decimal strings; ``parentOrderID`` names a refund's
-    sale (null on a sale), each item carries its ``discount``, and a ``failed`` event adds ``reason`` and
-    ``message`` (why the edge gave up on the order's fiscal receipt)."""
+    """The seed's webhook body for one order, money as two-decimal strings. Each item carries its ``discount``;
+    a refund adds ``parentOrderID`` (the sale it reverses, named in the seed's style) and a ``failed`` event
+    ``reason`` and ``message`` (why the edge gave up on the order's fiscal receipt); a sale's ``validated``
+    and ``terminated`` carry exactly the seed's fields."""
     link = order.get("public_link")
     body = {
         "type": event_type,
@@ -97,8 +98,9 @@ def payload(order: dict[str, Any], event_type: str) -> dict[str, Any]:
                  for vat in order["vats"]],
         "VAT": money.format_minor(order["vat_total"]),
         "isRefund": order["is_refund"],
-        "parentOrderID": order.get("parent_order_id"),
     }
+    if order["is_refund"]:
+        body["parentOrderID"] = order["parent_order_id"]
     if event_type == "failed":
         failure = order["failure"]
         body.update(reason=failure["reason"], message=failure["message"])
