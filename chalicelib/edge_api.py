@@ -140,7 +140,7 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
 
     One transaction moves the job to ``reported`` and the order to ``terminated`` (or ``failed``) and,
     for a printed order, creates its eReceipt, so the receipt exists exactly when the order is
-    terminated. Reads: the order (one GetItem; two for an edge that does not name it). The same
+    terminated; a failed order gets its ``failed`` webhook (after its ``validated`` one, same FIFO group). Reads: the order (one GetItem; two for an edge that does not name it). The same
     transaction checks the session's edge key stamp: a session of a rotated key or a deleted shop is 401."""
     edge_shop_id = str(claims["sub"])
     if result.shop_id != edge_shop_id:
@@ -157,9 +157,10 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
         order_update = "SET #s = :new, updated_at = :now, fiscal = :fiscal, receipt_id = :r, public_link = :l"
         order_values = {":fiscal": outcome["fiscal"], ":r": order["receipt_id"], ":l": order["public_link"]}
     else:
-        order, receipt = {**order, "status": "failed"}, None
+        failure = {"reason": outcome["reason"], "message": outcome["message"]}
+        order, receipt = {**order, "status": "failed", "failure": failure}, None
         order_update = "SET #s = :new, updated_at = :now, failure = :failure"
-        order_values = {":failure": {"reason": outcome["reason"], "message": outcome["message"]}}
+        order_values = {":failure": failure}
     items: list[dict[str, Any]] = [
         shops.edge_key_is_current(edge_shop_id, str(claims[KEY_STAMP])),
         {"Update": {"TableName": table, "Key": job_key(result.job_id),
@@ -188,6 +189,8 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
         return _repeat(edge_shop_id, result, outcome)
     if printed:
         _after_terminated(order, receipt)
+    else:
+        webhooks.enqueue(order, "failed")
     return ResultAck(job_id=result.job_id, order_status=order["status"])
 
 
@@ -200,4 +203,6 @@ def _repeat(shop_id: str, result: JobResult, outcome: dict[str, Any]) -> ResultA
     if order["status"] == "terminated":
         receipt = receipts.get_record(order["receipt_id"])
         _after_terminated(order, receipt if receipt is not None and not receipt.get("pdf_key") else None)
+    elif order["status"] == "failed":
+        webhooks.enqueue(order, "failed")  # idempotent by its webhook-id; the first attempt may have stopped before
     return ResultAck(job_id=result.job_id, order_status=order["status"], duplicate=True)

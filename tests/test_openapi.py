@@ -39,3 +39,24 @@ def test_request_and_response_schemas_come_from_the_models(api):
     assert (limit["minimum"], limit["maximum"]) == (1, 100)
     error = document["components"]["schemas"]["ErrorBody"]["properties"]
     assert set(error) == {"status_code", "error", "code", "message"}
+
+
+def test_every_kind_of_sale_is_documented(api):
+    """Split tender, discounts, the buyer's tax id, the printer, a refund's parent, and the webhook events."""
+    document = api.call("GET", "/api/v1/openapi.json").json
+    schemas = document["components"]["schemas"]
+    order = schemas["OrderIn"]
+    assert {"payments", "discount", "printer", "payment_method_id"} <= set(order["properties"])
+    assert order["oneOf"] == [{"required": ["payment_method_id"]}, {"required": ["payments"]}]
+    payments = order["properties"]["payments"]["anyOf"][0]
+    assert (payments["minItems"], payments["maxItems"]) == (1, 10)
+    payment = schemas["PaymentIn"]["properties"]
+    assert payment["amount"]["type"] == "string" and re.fullmatch(payment["amount"]["pattern"], "4.80")
+    assert not re.fullmatch(payment["amount"]["pattern"], "0.00"), "a payment is more than zero"
+    assert "discount" in schemas["OrderLineIn"]["properties"] and "tax_id" in schemas["Client"]["properties"]
+    assert set(schemas["ParentOut"]["properties"]) == {"order_id", "fiscal"}
+    assert "parent" in schemas["OrderOut"]["properties"]
+    event = document["webhooks"]["order"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    event = schemas[event.rsplit("/", 1)[-1]]
+    assert event["properties"]["type"]["enum"] == ["validated", "terminated", "failed"]
+    assert {"parentOrderID", "reason", "message"} <= set(event["properties"])

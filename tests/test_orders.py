@@ -7,6 +7,7 @@ import json
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
 from tests.conftest import demo_order, demo_shop, queue_messages
+from tests.test_edge_results import fiscalize
 
 
 def post(api, shop, body):
@@ -51,15 +52,19 @@ def test_aws_calls_per_order(api, shop, aws_calls):
     assert aws_calls == ["dynamodb.TransactWriteItems", "dynamodb.BatchGetItem"], "one read: the order and its outbox entry"
 
 
-def test_refund_needs_existing_parent(api, shop):
+def test_refund_needs_existing_parent_printed(api, shop):
     r = post(api, shop, demo_order("R-1", is_refund=True, parent_order_id="NOPE"))
     assert r.status_code == 422
     post(api, shop, demo_order("B-5"))
+    r = post(api, shop, demo_order("R-2", is_refund=True, parent_order_id="B-5"))
+    assert r.status_code == 409 and r.json["code"] == "E_PARENT_NOT_FISCALIZED", "nothing printed to name yet"
+    fiscalize(api, shop, "B-5")
     assert post(api, shop, demo_order("R-2", is_refund=True, parent_order_id="B-5")).status_code == 201
 
 
 def test_refund_larger_than_what_is_left_is_refused(api, shop):
     post(api, shop, demo_order("B-6"))  # 8.20
+    fiscalize(api, shop, "B-6")
     too_big = demo_order("R-3", is_refund=True, parent_order_id="B-6",
                          items=[{"name": "Goodwill", "quantity": "1", "unit_price": "8.21", "vat_rate": "20"}])
     r = post(api, shop, too_big)

@@ -128,11 +128,33 @@ def test_metadata_limits(api, merchant, metadata, ok):
     ("data.currency", "euro", "pattern"),
     ("head.seller", {"name": "x", "iban": "DE00"}, "Extra inputs"),
     ("head.date", "yesterday", "valid integer"),
+    ("data.lines.0.discount", "0.50", "quantity x price_per_unit - discount"),
+    ("data.payment_types.0.tendered", "10.00", "only a cash payment has a tendered amount"),
+    ("head.refund_of", {"id": "SALE-1000", "number": "1000", "date": 1764000000}, "only for a refund"),
 ])
 def test_schema_must_be_valid_and_add_up(api, merchant, path, value, words):
     r = put(api, merchant, spoiled(path, value))
     assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION", r.body
     assert words in r.json["message"]
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "http://x/\"onmouseover=alert(1)", "data:text/html,x", "//evil"])
+def test_a_refunds_link_to_its_original_is_a_web_link_only(api, merchant, url):
+    original = {"id": "SALE-1000", "number": "1000", "date": 1764000000, "url": url}
+    body = spoiled("head.refund_of", original)
+    body["schema"]["ekabs_v0"]["head"]["is_refund"] = True
+    r = put(api, merchant, body)
+    assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION", r.body
+
+
+def test_a_refund_put_by_the_merchant_links_to_its_original(api, merchant):
+    original = {"id": "SALE-1000", "number": "1000", "date": 1764000000, "url": "https://receipts.example/r/abc"}
+    body = spoiled("head.refund_of", original)
+    body["schema"]["ekabs_v0"]["head"]["is_refund"] = True
+    created = put(api, merchant, body)
+    assert created.status_code == 200, created.body
+    page = api.call("GET", f"/r/{token_of(created.json)}").body.decode()
+    assert 'Refund of receipt <a href="https://receipts.example/r/abc">1000</a>' in page
 
 
 def test_merchant_get_and_tenant_isolation(api, merchant, other_merchant):

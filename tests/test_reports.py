@@ -13,14 +13,18 @@ from xml.etree import ElementTree
 import pytest
 
 from devstack.stack import DEMO_CATALOG
+from tests.test_edge_results import fiscalize
 
 DAY = "2026-03-29"  # Berlin switches to summer time that night: a 23-hour day
+# A 8.20 cash; B 2.80 card; E split tender: coffee x2 7.00 - 0.50 line discount, cookie 1.20, 1.00 off the
+# order spread pro rata to the cent (0.84 + 0.16) = 5.66 + 1.04 = 6.70, paid 3.00 cash (5.00 tendered) + 3.70 card;
+# A-R refunds 3.50 of A in cash.
 EXPECTED = {
-    "totals": {"orders": "2", "refunds": "1", "sales_gross": "11.00", "refunds_gross": "3.50", "net_gross": "7.50",
-               "net_vat": "1.16", "net_excl_vat": "6.34"},
-    "vats": {"9": ("1.20", "1.10", "0.10"), "20": ("6.30", "5.24", "1.06")},
-    "payments": {"Cash": "4.70", "Card": "2.80"},
-    "lines": 4,
+    "totals": {"orders": "3", "refunds": "1", "sales_gross": "17.70", "refunds_gross": "3.50", "net_gross": "14.20",
+               "net_vat": "2.19", "net_excl_vat": "12.01", "discounts": "1.50"},
+    "vats": {"9": ("2.24", "2.05", "0.19"), "20": ("11.96", "9.96", "2.00")},
+    "payments": {"Cash": ("7.70", "3"), "Card": ("6.50", "2")},
+    "lines": 6,
 }
 
 
@@ -40,11 +44,18 @@ def berlin(api, merchant) -> dict:
         ("C", "2026-03-29T22:30:00", "card", [{"item_id": "tea", "quantity": "5"}]),  # 00:30 next day in Berlin
         ("D", "2026-03-28T22:30:00", "cash", [{"item_id": "tea", "quantity": "7"}]),  # 23:30 the day before
     ]
+    split = {"payments": [{"payment_method_id": "cash", "amount": "3.00", "tendered": "5.00"},
+                          {"payment_method_id": "card", "amount": "3.70"}], "discount": "1.00"}
+    orders.append(("E", "2026-03-29T08:00:00", split, [{"item_id": "coffee", "quantity": "2", "discount": "0.50"},
+                                                        {"name": "Cookie", "quantity": "1", "unit_price": "1.20",
+                                                         "vat_rate": "9"}]))
     for order_id, at, payment, items in orders:
+        paid = payment if isinstance(payment, dict) else {"payment_method_id": payment}
         r = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/orders",
-                     {"order_id": order_id, "payment_method_id": payment, "delivery_method_id": "pickup",
+                     {"order_id": order_id, **paid, "delivery_method_id": "pickup",
                       "user_id": "demo-cashier", "items": items, "date": utc(at)}, {"x-shop-key": shop["shop_key"]})
         assert r.status_code == 201, r.body
+    fiscalize(api, shop, "A")
     refund = {"order_id": "A-R", "payment_method_id": "cash", "delivery_method_id": "pickup", "user_id": "demo-cashier",
               "is_refund": True, "parent_order_id": "A", "date": utc("2026-03-29T10:00:00"),
               "items": [{"name": "Coffee back", "quantity": "1", "unit_price": "3.50", "vat_rate": "20"}]}
@@ -88,14 +99,14 @@ def from_html(body: bytes) -> dict:
     parser.feed(body.decode())
     t = parser.tables
     return {"totals": {k: v for k, v in t["totals"][1:]}, "vats": {r[0]: (r[1], r[2], r[3]) for r in t["vat"][1:]},
-            "payments": {r[0]: r[3] for r in t["payments"][1:]}, "lines": len(t["lines"]) - 1}
+            "payments": {r[0]: (r[3], r[2]) for r in t["payments"][1:]}, "lines": len(t["lines"]) - 1}
 
 
 def from_csv(body: bytes) -> dict:
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     return {"totals": {r["name"]: r["amount"] for r in rows if r["section"] == "total"},
             "vats": {r["vat_rate"]: (r["amount"], r["net"], r["vat"]) for r in rows if r["section"] == "vat"},
-            "payments": {r["name"]: r["amount"] for r in rows if r["section"] == "payment"},
+            "payments": {r["name"]: (r["amount"], r["count"]) for r in rows if r["section"] == "payment"},
             "lines": sum(1 for r in rows if r["section"] == "line")}
 
 
@@ -103,7 +114,7 @@ def from_xml(body: bytes) -> dict:
     root = ElementTree.fromstring(body)
     return {"totals": dict(root.find("totals").attrib),
             "vats": {v.get("rate"): (v.get("gross"), v.get("net"), v.get("vat")) for v in root.iter("vat")},
-            "payments": {p.get("name"): p.get("amount") for p in root.iter("payment")},
+            "payments": {p.get("name"): (p.get("amount"), p.get("count")) for p in root.iter("payment")},
             "lines": len(root.findall("lines/line"))}
 
 
@@ -119,7 +130,7 @@ def from_xlsx(body: bytes) -> dict:
 
     return {"totals": {r[0]: str(r[1]) if r[0] in ("orders", "refunds") else money(r[1]) for r in rows["Totals"]},
             "vats": {r[0]: (money(r[1]), money(r[2]), money(r[3])) for r in rows["VAT"]},
-            "payments": {r[0]: money(r[3]) for r in rows["Payments"]}, "lines": len(rows["Lines"])}
+            "payments": {r[0]: (money(r[3]), str(r[2])) for r in rows["Payments"]}, "lines": len(rows["Lines"])}
 
 
 def from_pdf(body: bytes) -> dict:
@@ -130,8 +141,9 @@ def from_pdf(body: bytes) -> dict:
     totals = {name: re.search(rf"{name}\s+(-?[\d.]+)", text).group(1) for name in EXPECTED["totals"]}
     vats = {m.group(1): (m.group(2), m.group(3), m.group(4))
             for m in re.finditer(rf"^(\d+(?:\.\d+)?)\s+{money}\s+{money}\s+{money}$", text, re.M)}
-    payments = {m.group(1): m.group(2) for m in re.finditer(rf"^(Cash|Card)\s+\w+\s+\d+\s+{money}$", text, re.M)}
-    lines = len(re.findall(r"^(A|B|A-R)\s+\d\d:\d\d:\d\d", text, re.M))
+    payments = {m.group(1): (m.group(3), m.group(2))
+                for m in re.finditer(rf"^(Cash|Card)\s+\w+\s+(\d+)\s+{money}$", text, re.M)}
+    lines = len(re.findall(r"^(A|B|E|A-R)\s+\d\d:\d\d:\d\d", text, re.M))
     return {"totals": totals, "vats": vats, "payments": payments, "lines": lines}
 
 
@@ -145,9 +157,10 @@ def test_every_format_parses_back_to_the_same_totals(api, berlin, merchant, fmt,
 
 def test_the_day_is_the_shops_own(api, berlin, merchant):
     rows = list(csv.DictReader(io.StringIO(fetch(api, berlin, merchant, "csv").body.decode("utf-8-sig"))))
-    lines = [(r["order_id"], r["time"], r["amount"]) for r in rows if r["section"] == "line"]
-    assert lines == [("A", "00:30:00", "7.00"), ("A", "00:30:00", "1.20"), ("A-R", "12:00:00", "-3.50"),
-                     ("B", "23:30:00", "2.80")]
+    lines = [(r["order_id"], r["time"], r["discount"], r["amount"]) for r in rows if r["section"] == "line"]
+    assert lines == [("A", "00:30:00", "0.00", "7.00"), ("A", "00:30:00", "0.00", "1.20"),
+                     ("E", "10:00:00", "1.34", "5.66"), ("E", "10:00:00", "0.16", "1.04"),
+                     ("A-R", "12:00:00", "0.00", "-3.50"), ("B", "23:30:00", "0.00", "2.80")]
     next_day = from_csv(fetch(api, berlin, merchant, "csv", "2026-03-30").body)
     assert next_day["totals"]["sales_gross"] == "14.00" and next_day["lines"] == 1
 

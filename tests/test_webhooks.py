@@ -13,8 +13,15 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib.aws import clients as aws
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
+from chalicelib.contracts import (
+    FailureReason,
+    FiscalJob,
+    FiscalRecord,
+    JobResult,
+    ResultStatus,
+)
 from chalicelib.core.settings import settings
+from chalicelib.openapi.responses import WebhookEvent
 from devstack.pump import scheduled_event, sqs_event, succeeded
 from devstack.receiver import WebhookReceiver
 from tests.conftest import demo_order, queue_messages, run_dispatch
@@ -95,6 +102,19 @@ def terminate(api, shop, aws_env, order_id: str) -> None:
     assert r.status_code == 200, r.body
 
 
+def fail(api, shop, order_id: str) -> None:
+    """The edge gives up on the order's job (paper out), which queues `failed`."""
+    from tests.test_edge_results import stored_job
+
+    job = stored_job(shop, order_id)
+    session = api.call("POST", "/api/v1/edge/session", {"edge_key": shop["edge_key"]}).json
+    result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=order_id, status=ResultStatus.FAILED,
+                       reason=FailureReason.PAPER_OUT, message="the printer is out of paper")
+    r = api.call("POST", "/api/v1/edge/results", raw=result.model_dump_json().encode(),
+                 headers={"authorization": f"Bearer {session['token']}"})
+    assert r.status_code == 200 and r.json["order_status"] == "failed", r.body
+
+
 def deliveries(api, shop, merchant, **query) -> list[dict]:
     qs = "&".join(f"{k}={v}" for k, v in query.items())
     r = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/webhook/deliveries?{qs}", headers=merchant["auth"])
@@ -119,6 +139,63 @@ def test_both_events_delivered_signed_with_every_seed_field(api, shop, merchant,
     assert [log[t]["status"] for t in ("validated", "terminated")] == ["delivered", "delivered"]
     assert [a["status_code"] for a in log["validated"]["attempts"]] == [204]
     assert log["validated"]["delivery_id"] == received[0].webhook_id
+
+
+def test_a_failed_order_is_told_after_its_validated_event_never_before(api, shop, merchant, receiver, aws_env, clock):
+    """The third delivery (§4.3): `failed` with the order's fields plus reason and message, held back while
+    `validated` is still failing, delivered after it; replaying `validated` resends `failed` after it."""
+    receiver.status = 500
+    post(api, shop, "FAIL-1")
+    pump(aws_env)
+    fail(api, shop, "FAIL-1")
+    pump(aws_env)
+    log = by_type(api, shop, merchant, "FAIL-1")
+    assert log["failed"]["status"] == "pending" and log["failed"]["attempts"] == [], "held back behind validated"
+    assert log["failed"]["payload"]["reason"] == "paper_out"
+    receiver.status = 204
+    for _ in range(10):
+        log = by_type(api, shop, merchant, "FAIL-1")
+        if log["failed"]["status"] == "delivered":
+            break
+        clock.now = max(clock.now + 1, log["validated"].get("next_attempt_at") or 0,
+                        log["failed"].get("next_attempt_at") or 0)
+        sweep_and_pump(aws_env)
+    received = receiver.for_order("FAIL-1")
+    assert [d.body["type"] for d in received] == ["validated", "failed"]
+    validated, failed = (d.body for d in received)
+    assert set(failed) == SEED_FIELDS | {"reason", "message"} and receiver.rejected == 0
+    assert (failed["reason"], failed["message"]) == ("paper_out", "the printer is out of paper")
+    assert all(WebhookEvent.model_validate(body) for body in (validated, failed)), "as the OpenAPI document says"
+    assert {k: v for k, v in failed.items() if k not in ("type", "reason", "message")} == \
+        {k: v for k, v in validated.items() if k != "type"}, "the same fields as validated"
+    assert received[1].webhook_id == f"msg_{validated['orderInternalID']}_failed"
+    r = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/webhook/deliveries/{received[0].webhook_id}/replay",
+                 headers=merchant["auth"])
+    assert r.status_code == 202
+    pump(aws_env)
+    assert [d.body["type"] for d in receiver.for_order("FAIL-1")] == ["validated", "failed", "validated", "failed"]
+    path = f"/api/v1/shops/{shop['shop_id']}/webhook/deliveries/{received[1].webhook_id}/replay"
+    assert api.call("POST", path, headers=merchant["auth"]).status_code == 202, "a failed delivery id is a delivery id"
+
+
+def test_a_refunds_webhooks_name_the_sale_it_reverses(api, shop, merchant, receiver, aws_env, clock):
+    post(api, shop, "SALE-9")
+    terminate(api, shop, aws_env, "SALE-9")
+    body = demo_order("REF-9", is_refund=True, parent_order_id="SALE-9",
+                      items=[{"item_id": "coffee", "quantity": "1", "discount": "0.50"}])
+    r = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", body, {"x-shop-key": shop["shop_key"]})
+    assert r.status_code == 201, r.body
+    pump(aws_env)
+    terminate(api, shop, aws_env, "REF-9")
+    pump(aws_env)
+    refund = receiver.for_order("REF-9")
+    assert [(d.body["type"], d.body["isRefund"], d.body["parentOrderID"]) for d in refund] == \
+        [("validated", True, "SALE-9"), ("terminated", True, "SALE-9")]
+    assert [(i["unitPrice"], i["discount"], i["price"]) for i in refund[0].body["items"]] == [("3.50", "0.50", "3.00")]
+    assert refund[0].body["price"] == "3.00"
+    assert all(set(d.body) == SEED_FIELDS | {"parentOrderID"} for d in refund)
+    assert all(set(d.body) == SEED_FIELDS for d in receiver.for_order("SALE-9")), "a sale's body is the seed's"
+    assert all(WebhookEvent.model_validate(d.body) for d in refund)
 
 
 def test_a_failing_event_holds_back_only_its_own_orders_later_events(api, shop, merchant, receiver, aws_env, clock,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+from chalicelib.contracts import FiscalJob
 from tests.conftest import queue_messages
+from tests.test_edge_results import fiscalize
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -47,10 +49,29 @@ def test_query_string_works_and_matches_the_json_route(api, shop):
 
 def test_refund_through_the_seed_names(api, shop):
     assert form_post(api, params(shop, "WS-3")).status_code == 201
+    fiscalize(api, shop, "WS-3")
     refund = params(shop, "WS-3R", is_refund="true", parent_order_id="WS-3",
                     items=json.dumps([{"name": "Back", "quantity": "1", "unit_price": "9.00", "vat_rate": "20"}]))
     r = form_post(api, refund)
     assert r.status_code == 422 and r.json["code"] == "E_REFUND_EXCEEDS_PARENT"
+
+
+def test_split_tender_discount_tax_id_and_printer_through_the_seed_names(api, shop):
+    fields = params(shop, "WS-6", ID_PAYMENTMETHOD=None, discount="0.20", CLIENT_NAME="Ana", CLIENT_TAX_ID="BG123456789",
+                    printer="till-2", payments=json.dumps([{"payment_method_id": "cash", "amount": "5.00",
+                                                            "tendered": "10"},
+                                                           {"payment_method_id": "card", "amount": 3.00}]))
+    r = form_post(api, fields)
+    assert r.status_code == 201 and r.json["total"] == "8.00", r.body
+    [job] = [FiscalJob.model_validate_json(m["Body"]) for m in queue_messages(shop["queue_url"])]
+    assert [(p.method_id, p.amount, p.tendered) for p in job.tender] == [("cash", 500, 1000), ("card", 300, None)]
+    assert (job.v, job.buyer_tax_id, job.printer, sum(line.discount for line in job.lines)) == (2, "BG123456789", "till-2", 20)
+    both = form_post(api, {**fields, "order_id": "WS-7", "ID_PAYMENTMETHOD": "card"})
+    assert both.status_code == 400 and both.json["code"] == "E_FAILED_SCHEMA_VALIDATION"
+    short = form_post(api, {**fields, "order_id": "WS-8", "discount": "0.30"})
+    assert short.status_code == 422 and short.json["code"] == "E_PAYMENT_MISMATCH"
+    broken = form_post(api, {**fields, "order_id": "WS-9", "payments": "[{"})
+    assert broken.status_code == 400 and "payments" in broken.json["message"]
 
 
 def test_hostile_parameters_get_typed_errors(api, shop):

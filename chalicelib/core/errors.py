@@ -135,3 +135,27 @@ class RateLimited(BridgeError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PaymentMismatch(BridgeError):
+    """An order whose payments do not add up to its total."""
+
+    status_code, code = 422, "E_PAYMENT_MISMATCH"
+
+
+class TenderedInvalid(BridgeError):
+    """A ``tendered`` amount on a payment that is not cash, or less than the payment it covers."""
+
+    status_code, code = 422, "E_TENDERED_INVALID"
+
+
+class DiscountExceedsLine(BridgeError):
+    """A discount that would take a line (or the order) below zero."""
+
+    status_code, code = 422, "E_DISCOUNT_EXCEEDS_LINE"
+
+
+class ParentNotFiscalized(BridgeError):
+    """A refund of a sale whose fiscal receipt has not been printed yet: there is nothing to name as the original."""
+
+    status_code, code = 409, "E_PARENT_NOT_FISCALIZED"

@@ -186,7 +186,8 @@ def _responses(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
-    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [(m.ErrorBody, "serialization")]
+    models: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = [
+        (m.ErrorBody, "serialization"), (m.WebhookEvent, "serialization")]
     for op in OPERATIONS.values():
         if op.body is not None:
             models.append((op.body, "validation"))
@@ -212,6 +213,13 @@ def document() -> dict[str, Any]:
                  "description": "Orders to fiscal receipts and eReceipts. Errors: "
                                 '{"status_code", "error", "code", "message"}; every response has a request-id header.'},
         "paths": paths,
+        "webhooks": {"order": {"post": {
+            "summary": "An order's events, signed per Standard Webhooks (webhook-id, webhook-timestamp, "
+                       "webhook-signature), POSTed to the shop's webhook URL", "tags": ["webhooks"],
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": refs[(m.WebhookEvent, "serialization")]}}},
+            "responses": {"200": {"description": "Any 2xx acknowledges the event; anything else is retried"}},
+        }}},
         "components": {
             "schemas": definitions.get("$defs", {}),
             "securitySchemes": {

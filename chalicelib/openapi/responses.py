@@ -4,10 +4,11 @@ models the views already parse with."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from chalicelib.contracts import FailureReason
 from chalicelib.orders.adapters.shopify import ShopifyOrder
 from chalicelib.orders.adapters.woocommerce import WooOrder
 from chalicelib.shops.catalog import Client, Department, Item, PaymentMethod
@@ -79,3 +80,46 @@ class EdgeSession(BaseModel):
     queue_url: str
     region: str
     credentials: EdgeCredentials
+
+
+class WebhookItem(BaseModel):
+    name: str
+    quantity: str
+    unitPrice: str
+    discount: str = Field(description="VAT included, off quantity × unitPrice (the line's and its share of the order's).")
+    price: str = Field(description="The line's total after its discount.")
+    VATrate: str
+    itemID: str | None
+
+
+class WebhookVat(BaseModel):
+    rate: str
+    amount: str
+    base: str
+
+
+class WebhookEvent(BaseModel):
+    """The body of every webhook (seed 003's fields and names), money as two-decimal strings. Each order is
+    delivered ``validated`` then ``terminated`` (printed), or ``validated`` then ``failed`` (the edge gave up:
+    ``reason`` and ``message`` say why); the later one never overtakes ``validated``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [
+        {"if": {"properties": {"type": {"const": "failed"}}}, "then": {"required": ["reason", "message"]}},
+        {"if": {"properties": {"isRefund": {"const": True}}}, "then": {"required": ["parentOrderID"]}}]})
+    type: Literal["validated", "terminated", "failed"]
+    orderID: str = Field(description="The merchant's order_id.")
+    orderInternalID: str = Field(description="The bridge's order_internal_id.")
+    price: str
+    clientID: str | None
+    customer: dict[str, Any] | None
+    cashBoxID: str
+    deliveryMethod: str
+    PDFinvoice: str | None
+    items: list[WebhookItem]
+    VATs: list[WebhookVat]
+    VAT: str
+    isRefund: bool
+    parentOrderID: str | None = Field(default=None, description="Ours, in the seed's naming, only on a refund: the "
+                                                                "orderID of the sale it reverses.")
+    reason: FailureReason | None = Field(default=None, description="Only on failed: the edge's typed failure reason.")
+    message: str | None = Field(default=None, description="Only on failed: the edge's message.")

@@ -7,12 +7,12 @@ its batch, then their jobs on the shop queues (ten messages per request), then d
 entries (25 per request). If intake stopped between its commit and that message, or a dispatch
 failed half way, the scheduled sweep finds the entry once ``GRACE_SECONDS`` have passed and
 dispatches the order again. Repeats are harmless: the webhook is keyed by its webhook-id and the edge
-journals jobs by job_id. The webhook goes first so `validated` exists before the job can print.
+journals jobs by job_id. The webhook goes first so `validated` exists before the job can print. A job goes
+on the queue through ``FiscalJob.wire_json``: in version 1's shape unless it uses something of version 2.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections import defaultdict
 from typing import Any
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib.aws.clients import client, queue_url, send_message_batches
 from chalicelib.aws.storage import batch_get, batch_write, from_item, key
+from chalicelib.contracts import FiscalJob
 from chalicelib.core import resource_names as names
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import settings
@@ -75,12 +76,18 @@ def send_many(orders: list[dict[str, Any]]) -> set[int]:
         if position not in failed:
             by_queue[order["jobs_queue_url"]].append(position)
     for url, positions in by_queue.items():
-        unsent = send_message_batches(url, [{"MessageBody": json.dumps(orders[p]["job"])} for p in positions])
+        unsent = send_message_batches(url, [{"MessageBody": _wire(orders[p]["job"])} for p in positions])
         failed |= {positions[i] for i in unsent}
     _leave_outbox([order for position, order in enumerate(orders) if position not in failed])
     if failed:
         log.warning("dispatch_incomplete", order_ids=[orders[p]["order_id"] for p in sorted(failed)])
     return failed
+
+
+def _wire(job: dict[str, Any]) -> str:
+    """The stored job as it goes on the shop's queue: version 1's exact shape when it needs nothing of
+    version 2, so an edge not yet upgraded keeps printing plain sales."""
+    return FiscalJob.model_validate(job).wire_json()
 
 
 def dispatch_batch(messages: list[tuple[str, str]]) -> dict[str, list[dict[str, str]]]:

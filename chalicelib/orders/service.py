@@ -5,6 +5,11 @@
 merchant's ``order_id`` (the order, its job, its entry in the shop's day index
 and, for a refund, the parent's refunded amount, conditioned on what is left),
 then the job to the shop's queue and the ``validated`` webhook.
+
+The job is built as version 2 of the contract (split tender, discounts spread to the cent, the buyer's
+tax id, the original receipt a refund names, the printer); the outbox writes it in version 1's shape
+when it needs nothing of version 2. A refund's parent must be printed already: its fiscal record is
+what the refund's device names.
 """
 
 from __future__ import annotations
@@ -35,11 +40,14 @@ from chalicelib.aws.storage import (
     to_item,
 )
 from chalicelib.contracts import (
+    JOB_VERSION_2,
     MAX_MINOR_UNITS,
     FiscalJob,
+    FiscalRecord,
     Identifier,
     JobLine,
     JobPayment,
+    OriginalReceipt,
     PaymentType,
     Quantity,
 )
@@ -49,10 +57,14 @@ from chalicelib.core.errors import (
     AuthenticationError,
     CatalogReferenceError,
     ConflictError,
+    DiscountExceedsLine,
     OrderNotFound,
+    ParentNotFiscalized,
+    PaymentMismatch,
     RefundExceedsParent,
     SchemaValidationError,
     ServiceUnavailable,
+    TenderedInvalid,
 )
 from chalicelib.core.settings import settings
 from chalicelib.orders import outbox as dispatch
@@ -79,6 +91,11 @@ _CATALOGUE_OR_FREE_LINE = {"anyOf": [
     {"required": ["name", "unit_price", "vat_rate"],
      "properties": {"name": {"type": "string"}, "unit_price": {"type": "string"}, "vat_rate": {"type": "string"}}},
 ]}
+_ONE_PAYMENT_OR_SPLIT = {"oneOf": [{"required": ["payment_method_id"]}, {"required": ["payments"]}]}
+# A payment or discount: what a fiscal receipt can carry (MAX_MINOR_UNITS), in cents.
+PaymentAmount = Annotated[Decimal, Field(gt=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)]
+DiscountAmount = Annotated[Decimal, Field(ge=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)]
+PrinterName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class OrderLineIn(BaseModel):
@@ -88,6 +105,8 @@ class OrderLineIn(BaseModel):
     quantity: _decimal_string(Quantity)
     unit_price: _decimal_string(PriceString) | None = None
     vat_rate: _decimal_string(RateString) | None = None
+    discount: _decimal_string(DiscountAmount) | None = Field(
+        default=None, description="VAT included, off this line's quantity × unit_price.")
 
     @model_validator(mode="after")
     def _catalogue_or_free_line(self) -> OrderLineIn:
@@ -96,21 +115,39 @@ class OrderLineIn(BaseModel):
         return self
 
 
-class OrderIn(BaseModel):
+class PaymentIn(BaseModel):
+    """One payment of a split tender; ``tendered`` (cash only) is what the customer handed over."""
+
     model_config = ConfigDict(extra="forbid")
-    order_id: Identifier
     payment_method_id: Identifier
+    amount: _decimal_string(PaymentAmount)
+    tendered: _decimal_string(PaymentAmount) | None = Field(
+        default=None, description="Cash only, at least amount: the receipt prints the change.")
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_ONE_PAYMENT_OR_SPLIT)
+    order_id: Identifier
+    payment_method_id: Identifier | None = Field(default=None, description="One payment of the whole total.")
+    payments: Annotated[list[PaymentIn], Field(min_length=1, max_length=10)] | None = Field(
+        default=None, description="Split tender instead of payment_method_id: the amounts add up to the total.")
     delivery_method_id: Identifier
     user_id: Identifier
     client_id: Identifier | None = None
     client: Client | None = None
     items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=500)]
+    discount: _decimal_string(DiscountAmount) | None = Field(
+        default=None, description="VAT included, off the whole order: spread over the lines pro rata, to the cent.")
     date: Annotated[int, Field(ge=946684800, le=4102444800)] | None = None
     is_refund: bool = False
     parent_order_id: Identifier | None = None
+    printer: PrinterName | None = Field(
+        default=None, description="The edge fiscal device (its name) that prints this order; else the edge's default.")
 
     @model_validator(mode="after")
     def _consistent(self) -> OrderIn:
+        if (self.payment_method_id is None) == (self.payments is None):
+            raise ValueError("give payment_method_id or payments, one of them")
         if self.client_id is not None and self.client is not None:
             raise ValueError("give client_id or client, not both")
         if self.is_refund != (self.parent_order_id is not None):
@@ -147,19 +184,83 @@ def _line(snapshot: ShopSnapshot, index: int, line: OrderLineIn) -> dict[str, An
     else:
         name, price, rate = line.name, line.unit_price, line.vat_rate
     unit_price = money.to_minor(price)
+    gross = money.line_amount(line.quantity, unit_price)
+    discount = money.to_minor(line.discount) if line.discount is not None else 0
+    if discount > gross or discount > line.quantity * unit_price:
+        raise DiscountExceedsLine(f"items[{index}].discount {money.format_minor(discount)} is more than the line "
+                                  f"({money.format_minor(gross)})")
     return {
         "item_id": line.item_id,
         "name": name,
         "quantity": money.plain_decimal(line.quantity),
         "unit_price": unit_price,
         "vat_rate": money.plain_decimal(rate),
-        "amount": money.line_amount(line.quantity, unit_price),
+        "discount": discount,
+        "amount": gross - discount,
     }
 
 
-def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str, Any]:
-    """The order record the bridge stores, with its fiscal job; no I/O."""
-    payment = _reference(snapshot, CatalogKind.PAYMENT_METHODS, request.payment_method_id, "payment_method_id")
+def _spread_discount(lines: list[dict[str, Any]], discount: int) -> None:
+    """Take the order's discount off its lines pro rata to what each still costs, to the cent: every line
+    its share rounded down, the cents left over one each to the lines with the largest remainders (the
+    earlier line first on a tie), so the lines still add up to the order's total."""
+    base = sum(line["amount"] for line in lines)
+    if discount > base:
+        raise DiscountExceedsLine(f"the order's discount {money.format_minor(discount)} is more than its lines "
+                                  f"({money.format_minor(base)})")
+    if discount == 0:
+        return
+    shares = [discount * line["amount"] // base for line in lines]
+    by_remainder = sorted(range(len(lines)), key=lambda i: (-(discount * lines[i]["amount"] % base), i))
+    for i in by_remainder[:discount - sum(shares)]:
+        shares[i] += 1
+    for index, (line, share) in enumerate(zip(lines, shares)):
+        line["discount"] += share
+        line["amount"] -= share
+        if line["discount"] > Decimal(line["quantity"]) * line["unit_price"]:
+            raise DiscountExceedsLine(f"the order's discount takes items[{index}] below zero")
+
+
+def _payments(snapshot: ShopSnapshot, request: OrderIn, total: int) -> list[dict[str, Any]]:
+    """The order's payments, each with its catalogue method: one of the whole total, or the split tender
+    (which must add up to the total; ``tendered`` only on cash, and covering its payment)."""
+    if request.payments is None:
+        method = _reference(snapshot, CatalogKind.PAYMENT_METHODS, request.payment_method_id, "payment_method_id")
+        return [{"method_id": request.payment_method_id, "name": method["name"], "type": method["type"],
+                 "amount": total}]
+    methods = [_reference(snapshot, CatalogKind.PAYMENT_METHODS, p.payment_method_id,
+                          f"payments[{i}].payment_method_id") for i, p in enumerate(request.payments)]
+    payments: list[dict[str, Any]] = []
+    for index, (paid, method) in enumerate(zip(request.payments, methods)):
+        payment = {"method_id": paid.payment_method_id, "name": method["name"], "type": method["type"],
+                   "amount": money.to_minor(paid.amount)}
+        if paid.tendered is not None:
+            payment["tendered"] = money.to_minor(paid.tendered)
+            if method["type"] != PaymentType.CASH.value:
+                raise TenderedInvalid(f"payments[{index}].tendered: only a cash payment has a tendered amount "
+                                      f"('{paid.payment_method_id}' is {method['type']})")
+            if payment["tendered"] < payment["amount"]:
+                raise TenderedInvalid(f"payments[{index}].tendered {money.format_minor(payment['tendered'])} is less "
+                                      f"than its amount {money.format_minor(payment['amount'])}")
+        payments.append(payment)
+    paid_total = sum(payment["amount"] for payment in payments)
+    if paid_total != total:
+        raise PaymentMismatch(f"the payments add up to {money.format_minor(paid_total)}, the order's total is "
+                              f"{money.format_minor(total)}")
+    return payments
+
+
+def _original(parent: dict[str, Any]) -> dict[str, Any]:
+    """What a refund keeps of its parent sale: the fiscal record its device must name, the total it may
+    reverse, and the parent's eReceipt link (the refund's eReceipt links to it)."""
+    return {"order_id": parent["order_id"], "fiscal": parent["fiscal"], "total": parent["total"],
+            "receipt_id": parent.get("receipt_id"), "public_link": parent.get("public_link")}
+
+
+def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int,
+                parent: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The order record the bridge stores, with its fiscal job; no I/O. ``parent`` is a refund's
+    fiscalized parent sale."""
     delivery = _reference(snapshot, CatalogKind.DELIVERY_METHODS, request.delivery_method_id, "delivery_method_id")
     user = _reference(snapshot, CatalogKind.USERS, request.user_id, "user_id")
     if request.client_id is not None:
@@ -167,15 +268,20 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
     else:
         customer = request.client.model_dump(exclude_none=True) if request.client else None
     lines = [_line(snapshot, i, line) for i, line in enumerate(request.items)]
+    if request.discount is not None:
+        _spread_discount(lines, money.to_minor(request.discount))
     total = sum(line["amount"] for line in lines)
     if total > MAX_MINOR_UNITS:
         raise AmountTooLarge(f"the order's total {money.format_minor(total)} is more than a fiscal receipt can carry "
                              f"({money.format_minor(MAX_MINOR_UNITS)})")
     if total <= 0:
         raise SchemaValidationError("an order's total must be greater than zero")
+    payments = _payments(snapshot, request, total)
     vats = money.vat_breakdown([(Decimal(line["vat_rate"]), line["amount"]) for line in lines])
+    original = _original(parent) if parent is not None else None
     order_internal_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
     job = FiscalJob(
+        v=JOB_VERSION_2,
         job_id=job_id,
         shop_id=snapshot.shop_id,
         order_id=request.order_id,
@@ -185,9 +291,14 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
         is_refund=request.is_refund,
         operator=request.user_id,
         lines=[JobLine(name=l["name"], quantity=Decimal(l["quantity"]), unit_price=l["unit_price"],
-                       vat_rate=Decimal(l["vat_rate"]), amount=l["amount"]) for l in lines],
-        payment=JobPayment(type=PaymentType(payment["type"]), method_id=request.payment_method_id, amount=total),
+                       vat_rate=Decimal(l["vat_rate"]), discount=l["discount"], amount=l["amount"]) for l in lines],
+        payments=[JobPayment(type=PaymentType(p["type"]), method_id=p["method_id"], amount=p["amount"],
+                             tendered=p.get("tendered")) for p in payments],
         total=total,
+        buyer_tax_id=(customer or {}).get("tax_id"),
+        original=OriginalReceipt(order_id=original["order_id"], fiscal=FiscalRecord(**original["fiscal"]),
+                                 total=original["total"]) if original else None,
+        printer=request.printer,
     )
     return {
         "order_id": request.order_id,
@@ -201,15 +312,18 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int) -> dict[str,
         "currency": snapshot.profile["currency"],
         "lines": lines,
         "total": total,
+        "discount": sum(line["discount"] for line in lines),
         "vat_total": sum(int(v["vat"]) for v in vats),
         "vats": [{**v, "rate": money.plain_decimal(Decimal(v["rate"]))} for v in vats],
-        "payment": {"method_id": request.payment_method_id, "name": payment["name"], "type": payment["type"]},
+        "payments": payments,
         "delivery": {"method_id": request.delivery_method_id, "name": delivery["name"]},
         "user": {"user_id": request.user_id, "name": user["name"]},
         "client_id": request.client_id,
         "customer": customer,
         "is_refund": request.is_refund,
         "parent_order_id": request.parent_order_id,
+        "parent": original,
+        "printer": request.printer,
         "job_id": job_id,
         "job": job.model_dump(mode="json"),
         "jobs_queue_url": snapshot.profile["queue_url"],
@@ -236,7 +350,7 @@ def get_order(shop_id: str, order_id: str) -> dict[str, Any]:
 
 
 _DAY_FIELDS = ("order_id", "order_internal_id", "date", "created_at", "currency", "lines", "total", "vat_total",
-               "vats", "payment", "is_refund", "parent_order_id")
+               "vats", "payments", "discount", "is_refund", "parent_order_id")
 
 
 def _parent(snapshot: ShopSnapshot, parent_order_id: str) -> dict[str, Any]:
@@ -246,6 +360,9 @@ def _parent(snapshot: ShopSnapshot, parent_order_id: str) -> dict[str, Any]:
         parent = None
     if parent is None or parent["is_refund"]:
         raise CatalogReferenceError("parent_order_id must name an existing sale of this shop")
+    if not parent.get("fiscal"):
+        raise ParentNotFiscalized(f"order {parent_order_id} has no fiscal receipt yet ({parent['status']}): a refund "
+                                  "names the original receipt, so it can be recorded once the sale is printed")
     return parent
 
 
@@ -268,7 +385,7 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
     Two synchronous AWS requests: the transaction and the dispatch message. ``guard`` (the shop key's
     condition check) rides in the transaction: a key rotated or a shop deleted a moment ago is refused there."""
     parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
-    order = build_order(snapshot, request, clock.now())
+    order = build_order(snapshot, request, clock.now(), parent)
     table = _table()
     day = local_day(snapshot.profile.get("timezone"), order["date"])
     items: list[dict[str, Any]] = [
@@ -342,6 +459,11 @@ class PublicLinkOut(BaseModel):
     expires_at: int
 
 
+class ParentOut(BaseModel):
+    order_id: str
+    fiscal: dict[str, Any] | None = Field(description="The parent sale's fiscal record, as its device printed it.")
+
+
 class OrderOut(BaseModel):
     """An order as the API shows it (both order routes, adapters, lookups)."""
 
@@ -352,6 +474,7 @@ class OrderOut(BaseModel):
     currency: str
     is_refund: bool
     parent_order_id: str | None
+    parent: ParentOut | None = Field(description="For a refund: the sale it reverses and that sale's fiscal record.")
     refunded: str | None = Field(description="Sum of the refunds recorded against this sale, for sales.")
     created_at: int
     fiscal: dict[str, Any] | None
@@ -371,6 +494,8 @@ def public_view(order: dict[str, Any]) -> dict[str, Any]:
         currency=order["currency"],
         is_refund=order["is_refund"],
         parent_order_id=order.get("parent_order_id"),
+        parent={"order_id": order["parent_order_id"], "fiscal": (order.get("parent") or {}).get("fiscal")}
+        if order["is_refund"] else None,
         refunded=None if order["is_refund"] else money.format_minor(order.get("refunded_total", 0)),
         created_at=order["created_at"],
         fiscal=order.get("fiscal"),

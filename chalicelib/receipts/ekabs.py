@@ -2,7 +2,7 @@
 
 Money, quantities and percentages are decimal strings ("3.50", "2", "19"), never
 JSON numbers. Beyond field shapes, a receipt must add up: every line's amount
-is its quantity times its unit price, the lines, the VAT table and the payments
+is its quantity times its unit price less its discount, the lines, the VAT table and the payments
 all sum to ``full_amount_incl_vat``, and each VAT row splits its gross amount
 into net and VAT at its rate. Pure: no I/O.
 """
@@ -70,6 +70,7 @@ class Seller(_Strict):
 class Buyer(_Strict):
     name: Text | None = None
     customer_number: ShortText | None = None
+    tax_number: ShortText | None = None
     email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     address: Address | None = None
 
@@ -82,14 +83,31 @@ class PointOfSale(_Strict):
     cashier: Text | None = None
 
 
+class RefundOf(_Strict):
+    """The receipt a refund reverses, as its device numbered it, and where its eReceipt is."""
+
+    id: ShortText = Field(description="The merchant's own id of the original sale.")
+    number: ShortText = Field(description="The original's receipt number as printed.")
+    date: Epoch = Field(description="When the original was printed.")
+    url: Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://[^\s\"'<>]+$")] | None = Field(
+        default=None, description="The original's eReceipt (its public link).")
+
+
 class Head(_Strict):
     id: ShortText = Field(description="The merchant's own id of this sale.")
     number: ShortText = Field(description="Receipt number as printed.")
     date: Epoch
     is_refund: bool = False
+    refund_of: RefundOf | None = Field(default=None, description="On a refund: the original receipt it reverses.")
     seller: Seller
     buyer: Buyer | None = None
     pos: PointOfSale | None = None
+
+    @model_validator(mode="after")
+    def _refund_names_original(self) -> Head:
+        if self.refund_of is not None and not self.is_refund:
+            raise ValueError("head.refund_of is only for a refund (is_refund)")
+        return self
 
 
 class LineVat(_Strict):
@@ -109,6 +127,7 @@ class Line(_Strict):
     text: Text
     additional_text: Text | None = None
     item: LineItem
+    discount: Money | None = Field(default=None, description="VAT included, off quantity x price_per_unit.")
     vat_amounts: Annotated[list[LineVat], Field(min_length=1, max_length=1)]
 
     @property
@@ -131,6 +150,13 @@ class PaymentType(_Strict):
     name: Text
     type: Literal["cash", "card", "other"] = "other"
     amount: Money
+    tendered: Money | None = Field(default=None, description="Cash only: what the customer handed over.")
+
+    @model_validator(mode="after")
+    def _tendered_covers_cash(self) -> PaymentType:
+        if self.tendered is not None and (self.type != "cash" or self.tendered < self.amount):
+            raise ValueError("only a cash payment has a tendered amount, and it covers the payment")
+        return self
 
 
 class Security(_Strict):
@@ -173,10 +199,11 @@ def totals_problems(data: Data) -> list[str]:
     by_rate: dict[Decimal, int] = defaultdict(int)
     lines_at_rate: dict[Decimal, int] = defaultdict(int)
     for index, line in enumerate(data.lines):
-        expected = money.line_amount(line.item.quantity, money.to_minor(line.item.price_per_unit))
+        discount = money.to_minor(line.discount) if line.discount is not None else 0
+        expected = money.line_amount(line.item.quantity, money.to_minor(line.item.price_per_unit)) - discount
         if line.amount != expected:
             problems.append(f"data.lines[{index}]: incl_vat {money.format_minor(line.amount)} is not quantity x "
-                            f"price_per_unit = {money.format_minor(expected)}")
+                            f"price_per_unit - discount = {money.format_minor(expected)}")
         by_rate[line.percentage] += line.amount
         lines_at_rate[line.percentage] += 1
     if sum(by_rate.values()) != total:

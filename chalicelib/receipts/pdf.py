@@ -54,13 +54,21 @@ def layout(view: ReceiptView) -> list[Block]:
     blocks = [Block("text", view.merchant, size=11, bold=True, centered=True)]
     blocks += [Block("text", detail, size=7, centered=True) for detail in view.merchant_details]
     blocks += [Block("text", f"{view.title} {view.number}", centered=True), Block("text", view.issued, size=7, centered=True)]
-    blocks += [Block("text", extra, size=7, centered=True) for extra in (view.pos, view.buyer and f"For {view.buyer}") if extra]
+    blocks += [Block("text", extra, size=7, centered=True) for extra in (
+        view.pos, view.buyer and f"For {view.buyer}", view.buyer_tax_number and f"Buyer tax no. {view.buyer_tax_number}",
+        view.refund_of and f"Refund of receipt {view.refund_of.number} of {view.refund_of.issued}") if extra]
+    if view.refund_of and view.refund_of.url:
+        blocks.append(Block("text", view.refund_of.url, size=5, centered=True))
     blocks.append(Block("rule"))
     for line in view.lines:
         blocks.append(Block("text", line.text + (f" ({line.detail})" if line.detail else "")))
         blocks.append(Block("pair", f"  {line.quantity} x {line.unit_price}  {line.vat}%", line.amount))
+        if line.discount:
+            blocks.append(Block("pair", "  discount", f"-{line.discount}"))
     blocks += [Block("rule"), Block("pair", f"TOTAL {view.currency}", view.total, bold=True)]
     blocks += [Block("pair", f"Paid by {name}", amount) for name, amount in view.payments]
+    for tendered, change in view.change:
+        blocks += [Block("pair", "Cash tendered", tendered), Block("pair", "Change", change)]
     blocks += [Block("rule"), Block("pair", "VAT", "net / VAT / gross")]
     blocks += [Block("pair", f"{row.rate}%", f"{row.net} / {row.vat} / {row.gross}") for row in view.vat_rows]
     if view.fiscal:

@@ -300,6 +300,26 @@ def save_records(records: list[dict[str, Any]]) -> None:
 
 # --- receipts of orders ----------------------------------------------------------------------------
 
+def _payments_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's payments; an order recorded before split tender has one ``payment`` of its whole total."""
+    return order.get("payments") or [{**order["payment"], "amount": order["total"]}]
+
+
+def _refund_of(order: dict[str, Any]) -> dict[str, Any] | None:
+    """A refund's original receipt: its number and time as printed, and its eReceipt's public link."""
+    parent = order.get("parent")
+    if not order["is_refund"] or not parent:
+        return None
+    link = parent.get("public_link")
+    return {"id": parent["order_id"], "number": parent["fiscal"]["fiscal_number"],
+            "date": parent["fiscal"]["printed_at"], "url": link["url"] if link else None}
+
+
+def _buyer(customer: dict[str, Any]) -> dict[str, Any] | None:
+    buyer = {"name": customer.get("name"), "tax_number": customer.get("tax_id")}
+    return {k: v for k, v in buyer.items() if v} or None
+
+
 def put_for_order(order: dict[str, Any], shop_name: str) -> ReceiptPut:
     """The eReceipt PUT an order amounts to: same model, same validation as a merchant's PUT."""
     fiscal = order.get("fiscal") or {}
@@ -311,20 +331,24 @@ def put_for_order(order: dict[str, Any], shop_name: str) -> ReceiptPut:
             "number": fiscal.get("fiscal_number") or order["order_internal_id"][:8],
             "date": fiscal.get("printed_at", order["date"]),
             "is_refund": order["is_refund"],
+            "refund_of": _refund_of(order),
             "seller": {"name": shop_name},
-            "buyer": {"name": customer["name"]} if customer.get("name") else None,
+            "buyer": _buyer(customer),
             "pos": {"id": order["shop_id"], "cashier": order["user"]["name"]},
         },
         "data": {
             "currency": order["currency"],
             "full_amount_incl_vat": total,
-            "payment_types": [{"name": order["payment"]["name"], "type": order["payment"]["type"], "amount": total}],
+            "payment_types": [{"name": p["name"], "type": p["type"], "amount": money.format_minor(p["amount"]),
+                               **({"tendered": money.format_minor(p["tendered"])} if p.get("tendered") else {})}
+                              for p in _payments_of(order)],
             "vat_amounts": [{"percentage": v["rate"], "incl_vat": money.format_minor(v["gross"]),
                              "excl_vat": money.format_minor(v["net"]), "vat": money.format_minor(v["vat"])}
                             for v in order["vats"]],
             "lines": [{"text": line["name"],
                        "item": {"number": line.get("item_id"), "quantity": line["quantity"],
                                 "price_per_unit": money.format_minor(line["unit_price"])},
+                       **({"discount": money.format_minor(line["discount"])} if line.get("discount") else {}),
                        "vat_amounts": [{"percentage": line["vat_rate"], "incl_vat": money.format_minor(line["amount"])}]}
                       for line in order["lines"]],
         },

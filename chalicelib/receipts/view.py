@@ -18,6 +18,16 @@ class LineView:
     unit_price: str
     amount: str
     vat: str
+    discount: str | None
+
+
+@dataclass(frozen=True)
+class RefundOfView:
+    """The original receipt a refund reverses: printed number and time, and the link to its eReceipt."""
+
+    number: str
+    issued: str
+    url: str | None
 
 
 @dataclass(frozen=True)
@@ -36,12 +46,15 @@ class ReceiptView:
     number: str
     issued: str
     buyer: str | None
+    buyer_tax_number: str | None
+    refund_of: RefundOfView | None
     pos: str | None
     lines: list[LineView]
     vat_rows: list[VatRow]
     total: str
     currency: str
     payments: list[tuple[str, str]]
+    change: list[tuple[str, str]]
     fiscal: list[tuple[str, str]]
     url: str
     pdf_url: str | None
@@ -77,6 +90,7 @@ def build(record: dict[str, Any], url: str, pdf_url: str | None) -> ReceiptView:
         ("Fiscal device", security.get("fiscal_device")),
         ("Printed", when(security.get("printed_at")) if security.get("printed_at") else None),
     ) if value]
+    refund_of = head.get("refund_of")
     return ReceiptView(
         title="Refund" if head.get("is_refund") else "Receipt",
         merchant=head["seller"]["name"],
@@ -84,18 +98,24 @@ def build(record: dict[str, Any], url: str, pdf_url: str | None) -> ReceiptView:
         number=head["number"],
         issued=when(head["date"]),
         buyer=(head.get("buyer") or {}).get("name"),
+        buyer_tax_number=(head.get("buyer") or {}).get("tax_number"),
+        refund_of=RefundOfView(number=refund_of["number"], issued=when(refund_of["date"]), url=refund_of.get("url"))
+        if refund_of else None,
         pos=" · ".join(p for p in (pos.get("name") or pos.get("id"), pos.get("cashier") and f"served by {pos['cashier']}") if p) or None,
         lines=[LineView(text=line["text"], detail=line.get("additional_text"),
                         quantity=money.plain_decimal(Decimal(line["item"]["quantity"])),
                         unit_price=_amount(line["item"]["price_per_unit"]),
                         amount=_amount(line["vat_amounts"][0]["incl_vat"]),
-                        vat=money.plain_decimal(Decimal(line["vat_amounts"][0]["percentage"])))
+                        vat=money.plain_decimal(Decimal(line["vat_amounts"][0]["percentage"])),
+                        discount=_amount(line["discount"]) if line.get("discount") else None)
                for line in data["lines"]],
         vat_rows=[VatRow(rate=money.plain_decimal(Decimal(row["percentage"])), net=_amount(row["excl_vat"]),
                          vat=_amount(row["vat"]), gross=_amount(row["incl_vat"])) for row in data["vat_amounts"]],
         total=_amount(data["full_amount_incl_vat"]),
         currency=data["currency"],
         payments=[(p["name"], _amount(p["amount"])) for p in data["payment_types"]],
+        change=[(_amount(p["tendered"]), money.format_minor(money.to_minor(Decimal(p["tendered"]) - Decimal(p["amount"]))))
+                for p in data["payment_types"] if p.get("tendered")],
         fiscal=fiscal,
         url=url,
         pdf_url=pdf_url,

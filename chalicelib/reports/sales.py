@@ -1,7 +1,8 @@
 """Daily sales report of one shop: pure building logic, no I/O and no rendering.
 
 The day is the shop's own calendar day in its time zone. Refunds are netted:
-their lines, VAT and payments count negative. Money stays in integer minor
+their lines, discounts, VAT and payments count negative. Payments are split by
+method: an order paid part cash, part card counts in both rows with each part. Money stays in integer minor
 units here; the renderers in ``sales_formats`` format it at the edge.
 """
 
@@ -40,6 +41,7 @@ class ReportLine(BaseModel):
     quantity: str
     unit_price: int
     vat_rate: str
+    discount: int
     amount: int
 
 
@@ -56,7 +58,7 @@ class PaymentRow(BaseModel):
     method_id: str
     name: str
     type: str
-    count: int
+    count: int  # orders that paid (or were refunded) with this method
     amount: int
 
 
@@ -69,6 +71,7 @@ class SalesTotals(BaseModel):
     net_gross: int
     net_vat: int
     net_excl_vat: int
+    discounts: int
 
 
 class SalesReport(BaseModel):
@@ -90,6 +93,11 @@ def _signed(order: dict[str, Any], amount: int) -> int:
     return -amount if order["is_refund"] else amount
 
 
+def payments_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's payments; an order recorded before split tender has one ``payment`` of its whole total."""
+    return order.get("payments") or [{**order["payment"], "amount": order["total"]}]
+
+
 def build_sales_report(profile: dict[str, Any], day: str, orders: list[dict[str, Any]]) -> SalesReport:
     """One shop's orders of one local day as a report: lines, VAT per rate, payments, totals."""
     zone = shop_zone(profile.get("timezone"))
@@ -104,16 +112,19 @@ def build_sales_report(profile: dict[str, Any], day: str, orders: list[dict[str,
             lines.append(ReportLine(order_id=order["order_id"], time=at, is_refund=order["is_refund"],
                                     name=line["name"], quantity=line["quantity"],
                                     unit_price=_signed(order, line["unit_price"]), vat_rate=line["vat_rate"],
+                                    discount=_signed(order, line.get("discount", 0)),
                                     amount=_signed(order, line["amount"])))
         for vat in order["vats"]:
             rate = Decimal(vat["rate"]).normalize()
             vat_gross[rate] += _signed(order, vat["gross"])
             vat_tax[rate] += _signed(order, vat["vat"])
-        payment = order["payment"]
-        row = payments.setdefault(payment["method_id"], {"method_id": payment["method_id"], "name": payment["name"],
-                                                          "type": payment["type"], "count": 0, "amount": 0})
-        row["count"] += 1
-        row["amount"] += _signed(order, order["total"])
+        used: set[str] = set()
+        for payment in payments_of(order):
+            row = payments.setdefault(payment["method_id"], {"method_id": payment["method_id"], "name": payment["name"],
+                                                              "type": payment["type"], "count": 0, "amount": 0})
+            row["count"] += payment["method_id"] not in used
+            row["amount"] += _signed(order, payment["amount"])
+            used.add(payment["method_id"])
     vats = [VatRow(rate=money.plain_decimal(rate), gross=gross, vat=vat_tax[rate], net=gross - vat_tax[rate])
             for rate, gross in sorted(vat_gross.items())]
     sales = sum(o["total"] for o in ordered if not o["is_refund"])
@@ -121,7 +132,8 @@ def build_sales_report(profile: dict[str, Any], day: str, orders: list[dict[str,
     net_vat = sum(v.vat for v in vats)
     totals = SalesTotals(orders=sum(1 for o in ordered if not o["is_refund"]),
                          refunds=sum(1 for o in ordered if o["is_refund"]), sales_gross=sales, refunds_gross=refunds,
-                         net_gross=sales - refunds, net_vat=net_vat, net_excl_vat=sales - refunds - net_vat)
+                         net_gross=sales - refunds, net_vat=net_vat, net_excl_vat=sales - refunds - net_vat,
+                         discounts=sum(line.discount for line in lines))
     return SalesReport(shop_id=profile["shop_id"], shop_name=profile["name"], day=day, timezone=zone.key,
                        currency=profile["currency"], lines=lines, vats=vats,
                        payments=[PaymentRow(**p) for _, p in sorted(payments.items())], totals=totals)

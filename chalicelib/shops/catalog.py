@@ -20,6 +20,8 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=120, strip_whit
 ItemName = Annotated[str, StringConstraints(min_length=1, max_length=LINE_NAME_MAX, strip_whitespace=True)]
 PriceString = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), max_digits=12, decimal_places=2),
                         BeforeValidator(money.ascii_decimal_text)]
+TaxId = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 ./-]+$",
+                                         strip_whitespace=True)]  # what a fiscal job's buyer_tax_id can carry
 RateString = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2), BeforeValidator(money.ascii_decimal_text)]
 
 
@@ -53,6 +55,8 @@ class Client(_Entry):
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
     phone: Annotated[str, StringConstraints(max_length=40)] | None = None
     address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    tax_id: TaxId | None = Field(default=None, description="The buyer's tax or VAT number, printed on the fiscal "
+                                                           "receipt where the device can.")
 
 
 class PaymentMethod(_Entry):

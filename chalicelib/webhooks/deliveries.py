@@ -7,9 +7,9 @@ jitter (``next_attempt_at``); once the retry window (≥ 24 h, settings) is
 spent the record is dead-lettered. ``sweep`` (a scheduled handler) finds due
 records through a sparse index and puts them back on the FIFO queue.
 
-Order per order is kept by state, not by the queue alone: a ``terminated``
-delivery is never attempted while its order's ``validated`` one is pending;
-it waits until that one is delivered or dead-lettered. Time is always passed
+Order per order is kept by state, not by the queue alone: a ``terminated`` (or
+``failed``) delivery is never attempted while its order's ``validated`` one is
+pending; it waits until that one is delivered or dead-lettered. Time is always passed
 in (``now``), so a test can move it by a day without sleeping.
 """
 
@@ -50,7 +50,7 @@ MAX_PARALLEL_GROUPS = 10  # an SQS FIFO batch holds at most ten messages
 KEEP_SECONDS = 30 * 86400
 PENDING, DELIVERED, DEAD_LETTERED = "pending", "delivered", "dead_lettered"
 _rng = random.SystemRandom()
-_DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(validated|terminated)$")
+_DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(validated|terminated|failed)$")
 
 
 class AttemptOut(BaseModel):
@@ -137,9 +137,11 @@ def _predecessor(record: dict[str, Any]) -> str | None:
     return f"msg_{record['order_internal_id']}_{earlier[0]}" if earlier else None
 
 
-def _successor(record: dict[str, Any]) -> str | None:
-    later = [t for t, seq in webhooks.EVENT_SEQUENCE.items() if seq == record["seq"] + 1]
-    return f"msg_{record['order_internal_id']}_{later[0]}" if later else None
+def _successors(record: dict[str, Any]) -> list[str]:
+    """The deliveries that may follow this one (``terminated`` or ``failed`` after ``validated``; an order has
+    one of them)."""
+    return [f"msg_{record['order_internal_id']}_{t}" for t, seq in webhooks.EVENT_SEQUENCE.items()
+            if seq == record["seq"] + 1]
 
 
 def _get(shop_id: str, delivery_id: str) -> dict[str, Any] | None:
@@ -256,12 +258,11 @@ def _attempt(record: dict[str, Any], token: str, now: int) -> None:
 
 def _resume_successor(record: dict[str, Any], now: int) -> None:
     """After an earlier event finished late, attempt the later one it held back right away."""
-    later_id = _successor(record)
-    token = uuid.uuid4().hex
-    later = _lease(record["shop_id"], later_id, now, token, due_by=now + settings().webhook_retry_window_seconds) \
-        if later_id else None
-    if later is not None:
-        _attempt(later, token, now)
+    for later_id in _successors(record):
+        token = uuid.uuid4().hex
+        later = _lease(record["shop_id"], later_id, now, token, due_by=now + settings().webhook_retry_window_seconds)
+        if later is not None:
+            _attempt(later, token, now)
 
 
 def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
@@ -357,17 +358,18 @@ def _rearm(shop_id: str, delivery_id: str, now: int) -> dict[str, Any] | None:
 
 
 def replay(shop_id: str, delivery_id: str, now: int) -> dict[str, Any]:
-    """Deliver a finished event again (same webhook-id); replaying ``validated`` replays ``terminated`` after it."""
+    """Deliver a finished event again (same webhook-id); replaying ``validated`` replays ``terminated`` (or
+    ``failed``) after it."""
     record = _rearm(shop_id, delivery_id, now)
     if record is None:
         if _get(shop_id, delivery_id) is None:
             raise DeliveryNotFound(f"delivery {delivery_id} not found")
         raise ConflictError(f"delivery {delivery_id} is still pending; replay it once it is delivered or dead-lettered")
     replayed = [record]
-    later_id = _successor(record)
-    later = _rearm(shop_id, later_id, now) if later_id else None
-    if later is not None:
-        replayed.append(later)
+    for later_id in _successors(record):
+        later = _rearm(shop_id, later_id, now)
+        if later is not None:
+            replayed.append(later)
     _publish(replayed)
     return view(record)
 

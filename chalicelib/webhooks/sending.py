@@ -31,7 +31,8 @@ from chalicelib.webhooks import guard as net_guard
 
 transport = lazy("chalicelib.webhooks.transport")  # only delivery needs httpcore; intake and dispatch do not
 
-EVENT_SEQUENCE = {"validated": 1, "terminated": 2}
+# An order's events in the order they are delivered: ``validated``, then how it ended (printed or failed).
+EVENT_SEQUENCE = {"validated": 1, "terminated": 2, "failed": 2}
 MAX_REDIRECTS = 3
 
 
@@ -72,9 +73,12 @@ def check_target(url: str) -> None:
 
 
 def payload(order: dict[str, Any], event_type: str) -> dict[str, Any]:
-    """The seed's webhook body for one order, money as two-decimal strings."""
+    """The seed's webhook body for one order, money as two-decimal strings. Each item carries its ``discount``;
+    a refund adds ``parentOrderID`` (the sale it reverses, named in the seed's style) and a ``failed`` event
+    ``reason`` and ``message`` (why the edge gave up on the order's fiscal receipt); a sale's ``validated``
+    and ``terminated`` carry exactly the seed's fields."""
     link = order.get("public_link")
-    return {
+    body = {
         "type": event_type,
         "orderID": order["order_id"],
         "orderInternalID": order["order_internal_id"],
@@ -86,7 +90,8 @@ def payload(order: dict[str, Any], event_type: str) -> dict[str, Any]:
         "PDFinvoice": f"{link['url']}.pdf" if link else None,
         "items": [
             {"name": line["name"], "quantity": line["quantity"], "unitPrice": money.format_minor(line["unit_price"]),
-             "price": money.format_minor(line["amount"]), "VATrate": line["vat_rate"], "itemID": line.get("item_id")}
+             "discount": money.format_minor(line.get("discount", 0)), "price": money.format_minor(line["amount"]),
+             "VATrate": line["vat_rate"], "itemID": line.get("item_id")}
             for line in order["lines"]
         ],
         "VATs": [{"rate": vat["rate"], "amount": money.format_minor(vat["vat"]), "base": money.format_minor(vat["net"])}
@@ -94,6 +99,12 @@ def payload(order: dict[str, Any], event_type: str) -> dict[str, Any]:
         "VAT": money.format_minor(order["vat_total"]),
         "isRefund": order["is_refund"],
     }
+    if order["is_refund"]:
+        body["parentOrderID"] = order["parent_order_id"]
+    if event_type == "failed":
+        failure = order["failure"]
+        body.update(reason=failure["reason"], message=failure["message"])
+    return body
 
 
 def webhook_id(order: dict[str, Any], event_type: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from chalicelib.core import money
 from chalicelib.reports.sales import SalesReport
 
-TOTAL_FIELDS = ["orders", "refunds", "sales_gross", "refunds_gross", "net_gross", "net_vat", "net_excl_vat"]
+TOTAL_FIELDS = ["orders", "refunds", "sales_gross", "refunds_gross", "net_gross", "net_vat", "net_excl_vat", "discounts"]
 COUNTS = {"orders", "refunds"}
 
 
@@ -34,9 +34,9 @@ def totals(report: SalesReport) -> list[tuple[str, str]]:
 def sections(report: SalesReport) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of each table, every cell a display string."""
     return [
-        ("Lines", ["order", "time", "refund", "item", "qty", "unit price", "VAT %", "amount"],
+        ("Lines", ["order", "time", "refund", "item", "qty", "unit price", "VAT %", "discount", "amount"],
          [[l.order_id, l.time, "yes" if l.is_refund else "", l.name, l.quantity, m(l.unit_price), l.vat_rate,
-           m(l.amount)] for l in report.lines]),
+           m(l.discount), m(l.amount)] for l in report.lines]),
         ("VAT", ["rate %", "gross", "net", "VAT"], [[v.rate, m(v.gross), m(v.net), m(v.vat)] for v in report.vats]),
         ("Payments", ["method", "type", "orders", "amount"],
          [[p.name, p.type, str(p.count), m(p.amount)] for p in report.payments]),

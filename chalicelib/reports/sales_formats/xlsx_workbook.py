@@ -9,7 +9,7 @@ from chalicelib.reports.rendering import printable
 from chalicelib.reports.sales import SalesReport
 from chalicelib.reports.sales_formats.base import COUNTS, SalesFormat, sections
 
-_MONEY_HEADERS = {"unit price", "amount", "gross", "net", "VAT"}
+_MONEY_HEADERS = {"unit price", "discount", "amount", "gross", "net", "VAT"}
 
 
 def render_xlsx(report: SalesReport) -> bytes:

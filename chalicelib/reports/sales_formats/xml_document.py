@@ -16,7 +16,7 @@ def render_xml(report: SalesReport) -> str:
     for l in report.lines:
         ElementTree.SubElement(lines, "line", orderId=l.order_id, time=l.time, refund=str(l.is_refund).lower(),
                                name=l.name, quantity=l.quantity, unitPrice=m(l.unit_price), vatRate=l.vat_rate,
-                               amount=m(l.amount))
+                               discount=m(l.discount), amount=m(l.amount))
     vats = ElementTree.SubElement(root, "vats")
     for v in report.vats:
         ElementTree.SubElement(vats, "vat", rate=v.rate, gross=m(v.gross), net=m(v.net), vat=m(v.vat))
