@@ -179,3 +179,23 @@ def test_retried_post_after_a_stop_dispatches_at_once(api, shop, monkeypatch):
     assert job.order_id == "LOST-2"
     assert post(api, shop, demo_order("LOST-2")).status_code == 200
     assert queue_messages(shop["queue_url"]) == [], "once dispatched, a replay hands nothing over again"
+
+
+def test_a_refund_recorded_before_its_parent_had_to_be_printed_still_replays(api, shop):
+    """Refunds recorded before the printed-parent rule name a parent without a fiscal record: their replay is still
+    the same order (200), and another body under that id still a conflict, never E_PARENT_NOT_FISCALIZED."""
+    from chalicelib.core.settings import settings
+    from chalicelib.orders.service import order_key
+
+    post(api, shop, demo_order("B-9"))
+    fiscalize(api, shop, "B-9")
+    refund = demo_order("R-9", is_refund=True, parent_order_id="B-9",
+                        items=[{"name": "Coffee back", "quantity": "1", "unit_price": "1.00", "vat_rate": "20"}])
+    first = post(api, shop, refund)
+    assert first.status_code == 201
+    aws.client("dynamodb").update_item(TableName=settings().table("orders"), Key=order_key(shop["shop_id"], "B-9"),
+                                       UpdateExpression="REMOVE fiscal")  # as a parent of a pre-upgrade refund
+    replay = post(api, shop, refund)
+    assert replay.status_code == 200 and replay.json["order_internal_id"] == first.json["order_internal_id"]
+    other = post(api, shop, {**refund, "payment_method_id": "card"})
+    assert other.status_code == 409 and other.json["code"] == "E_CONFLICT"

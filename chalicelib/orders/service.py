@@ -384,7 +384,13 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
 
     Two synchronous AWS requests: the transaction and the dispatch message. ``guard`` (the shop key's
     condition check) rides in the transaction: a key rotated or a shop deleted a moment ago is refused there."""
-    parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
+    try:
+        parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
+    except ParentNotFiscalized:
+        recorded = _replayed(snapshot.shop_id, request)  # a refund recorded before refunds needed a printed parent
+        if recorded is None:
+            raise
+        return recorded, False
     order = build_order(snapshot, request, clock.now(), parent)
     table = _table()
     day = local_day(snapshot.profile.get("timezone"), order["date"])
@@ -420,6 +426,19 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
         return existing, False
     dispatch.request(order)
     return order, True
+
+
+def _replayed(shop_id: str, request: OrderIn) -> dict[str, Any] | None:
+    """The order already recorded under ``request.order_id`` (handed to the outbox if it never was), or None;
+    a different body under that id is a conflict."""
+    existing, outbox = _order_with_outbox(shop_id, request.order_id)
+    if existing is None:
+        return None
+    if existing["fingerprint"] != request.fingerprint():
+        raise ConflictError(f"order {request.order_id} exists with a different body")
+    if dispatch.overdue(outbox, clock.now()):
+        dispatch.request(existing)
+    return existing
 
 
 def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: list[str],
