@@ -33,7 +33,7 @@ from edge.config import (
     reveal,
     serial_port_url,
 )
-from edge.drivers import FAMILIES, SUPPORTED
+from edge.drivers import FAMILIES
 from edge.terminals import simulated as simulated_terminal
 
 DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
@@ -150,12 +150,12 @@ def supported_devices() -> SupportedDevices:
         ManufacturerInfo(
             value=name,
             label=name,
-            models=list(models),
-            default_port=FAMILIES[name].default_port,
-            supports_serial="serial" in FAMILIES[name].connections,
-            supports_network=bool({"tcp", "http"} & set(FAMILIES[name].connections)),
+            models=list(family.models),
+            default_port=family.default_port,
+            supports_serial="serial" in family.connections,
+            supports_network=bool({"tcp", "http"} & set(family.connections)),
         )
-        for name, (models, _) in SUPPORTED.items()
+        for name, family in FAMILIES.items()
     ]
     pos = [
         ManufacturerInfo(
@@ -187,7 +187,7 @@ def _wrong_link(device: DeviceConfig, allowed: tuple[str, ...]) -> ConfigRejecte
 
 def fiscal_settings(device: DeviceConfig, previous: FiscalDeviceConfig | None, com_ports: list[str]) -> FiscalDeviceConfig:
     """The edge's config for a device as saved through the API; driver tuning of an earlier save is kept."""
-    _check_model(device.manufacturer, device.model, {name: models for name, (models, _) in SUPPORTED.items()})
+    _check_model(device.manufacturer, device.model, {name: family.models for name, family in FAMILIES.items()})
     allowed = FAMILIES[device.manufacturer].connections
     link = device.connection_details
     connection: SerialConnection | TcpConnection | HttpConnection | None

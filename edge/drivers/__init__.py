@@ -69,7 +69,7 @@ def _by_manufacturer() -> dict[str, Family]:
     return merged
 
 
-# Views of DRIVEN per manufacturer, as edge/devices.py reads them (get_supported_devices, save_fiscal_device).
+# DRIVEN per manufacturer, as the management API lists and checks them (get_supported_devices, save_fiscal_device).
 FAMILIES: dict[str, Family] = _by_manufacturer()
 
 
@@ -83,6 +83,3 @@ def create_driver(device: FiscalDeviceConfig, state_dir: Path) -> FiscalDriver:
             return row.opener(device, state_dir)
     raise UnsupportedDevice(f"unsupported {device.manufacturer} model {device.model!r} (supported: {', '.join(listed.models)})")
 
-
-# The models per manufacturer as edge/devices.py reads them; create_driver picks the family's row.
-SUPPORTED: dict[str, tuple[tuple[str, ...], _Opener]] = {name: (family.models, create_driver) for name, family in FAMILIES.items()}
