@@ -38,9 +38,12 @@ CHAOS_TUNING = {
 }
 
 
-def chaos_edge_config(stack_config: Path, api_url: str, aws_url: str, target: Path) -> Path:
-    """The stack's edge.toml, with the cloud reached through the proxies and the chaos tuning."""
+def chaos_edge_config(stack_config: Path, api_url: str, aws_url: str, target: Path, fiscal_toml: str | None = None) -> Path:
+    """The stack's edge.toml, with the cloud reached through the proxies and the chaos tuning; ``fiscal_toml``
+    replaces its ``[fiscal_device]`` tables (the bench's own emulator instead of the stack's)."""
     text = stack_config.read_text()
+    if fiscal_toml is not None:
+        text = re.sub(r"^\[fiscal_device\].*?(?=^\[pos_terminal\])", lambda _: fiscal_toml, text, flags=re.M | re.S)
     text = re.sub(r'^api_base = ".*"$', f'api_base = "{api_url}"', text, flags=re.M)
     text = re.sub(r'^aws_endpoint_url = ".*"$', f'aws_endpoint_url = "{aws_url}"', text, flags=re.M)
     head, sep, tables = text.partition("\n[")
