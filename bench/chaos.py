@@ -189,7 +189,7 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
                 "messages_redelivered": injected.redelivered, "duplicate_job_messages": injected.duplicate_messages,
                 "pump_restarts": injected.pump_restarts, "offline_windows": len(injected.offline_windows),
                 "offline_seconds": round(sum(end - start for start, end in injected.offline_windows) / 1000, 1),
-                **_simulated_paths(fiscal)},
+                "printer_faults_took_effect": dict(sorted(fiscal.took_effect.items())), **_simulated_paths(fiscal)},
         posts={"statuses": dict(poster.log.statuses), "retried": poster.log.retries, "replays": poster.log.replays},
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,7 @@ from edge.emulators.isl.server import PtyServer
 from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 
+SIMULATED_CLEAR: dict[str, Any] = {"paper_out": False, "cover_open": False, "link_loss": False, "busy": False, "latency_ms": 0}
 FAMILIES = ("simulated", "datecs", "datecs-p", "daisy", "caspos")
 # One model per family, as devstack runs them (devstack/stack.py ``_start_device``).
 ISL_MODELS = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "daisy": ("Daisy", "eXpert SX")}
@@ -57,6 +59,9 @@ class DeviceZ:
 class FiscalDevice(ABC):
     family: str
     faults: tuple[str, ...]  # the printer faults this family's device can be given
+    # Faults seen to bite before they were cleared (a lost answer that was lost, a NAK that was sent), where the
+    # emulator shows it; a fault whose window passed without traffic bites nothing.
+    took_effect: Counter[str]
 
     @abstractmethod
     def edge_toml(self) -> str | None:
@@ -103,10 +108,10 @@ class SimulatedFiscal(FiscalDevice):
 
     family = "simulated"
     faults = ("paper_out", "cover_open", "link_loss", "slow_replies", "lost_answer")
-    _CLEAR: dict[str, Any] = {"paper_out": False, "cover_open": False, "link_loss": False, "busy": False, "latency_ms": 0}
 
     def __init__(self, state_dir: Path, manage_base: str) -> None:
         self.register = SimulatedRegister(state_dir / REGISTER_FILE)
+        self.took_effect = Counter()  # the simulated register does not tell
         self._manage = manage_base
         self.via_api = 0
         self.via_memory = 0
@@ -126,7 +131,7 @@ class SimulatedFiscal(FiscalDevice):
             self._set(**{fault: True})
 
     def clear(self) -> None:
-        self._set(**self._CLEAR)
+        self._set(**SIMULATED_CLEAR)
 
     def _set(self, **changes: Any) -> None:
         try:
@@ -167,6 +172,8 @@ class IslFiscal(FiscalDevice):
         self.manufacturer, self.model = ISL_MODELS[family]
         self.printer = FiscalPrinter(self.model)
         self.server = PtyServer(self.printer).start()
+        self.took_effect = Counter()
+        self._armed: str | None = None
         flags = [f for f in ("paper_out", "cover_open") if f in self.printer.family.layout.names]
         self.faults = (*flags, "link_loss", "slow_replies", "lost_answer", "line_noise")
 
@@ -177,6 +184,7 @@ class IslFiscal(FiscalDevice):
 
     def inject(self, fault: str, window_s: float, latency_ms: int) -> None:
         link = self.server.faults
+        self._armed = fault
         if fault in ("paper_out", "cover_open"):
             with self.printer.lock:
                 setattr(self.printer.faults, fault, True)
@@ -193,6 +201,11 @@ class IslFiscal(FiscalDevice):
 
     def clear(self) -> None:
         link, fresh = self.server.faults, LinkFaults()
+        if self._armed == "lost_answer" and link.silent:
+            self.took_effect["lost_answer"] += 1  # 38h ran and its answer was never sent
+        if self._armed == "line_noise" and not (link.nak or link.corrupt_checksum or link.truncate or link.garbage):
+            self.took_effect["line_noise"] += 1
+        self._armed = None
         for spec in fields(LinkFaults):
             setattr(link, spec.name, getattr(fresh, spec.name))
         with self.printer.lock:
@@ -237,6 +250,8 @@ class CasposFiscal(FiscalDevice):
         self.register = CasposRegister()
         self.server = CasposServer(self.register).start()
         self.proxy = TcpProxy(self.server.port)
+        self.took_effect = Counter()
+        self._armed: Counter[str] = Counter()
 
     def edge_toml(self) -> str:
         return ('[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Chaos Caspos Mobile"\n'
@@ -252,16 +267,25 @@ class CasposFiscal(FiscalDevice):
                 r.delay_seconds = latency_ms / 1000
             elif fault == "lost_answer":  # the sale is recorded, its answer is lost (seed 002 §Close Shift l.250 covers the retry)
                 r.drop_answer_to.append("sale")
+                self._armed["lost_answer"] += 1
             elif fault == "server_error":
                 r.http_status_next.extend([500, 500])
+                self._armed["server_error"] += 2
             elif fault == "garbage":
                 r.garbage_next += 1
+                self._armed["garbage"] += 1
             else:
                 raise ValueError(f"caspos cannot inject {fault}")
 
     def clear(self) -> None:
         self.proxy.restore()
         with self.register.lock:
+            r = self.register
+            bit = {"lost_answer": self._armed["lost_answer"] - len(r.drop_answer_to),
+                   "server_error": self._armed["server_error"] - len(r.http_status_next),
+                   "garbage": self._armed["garbage"] - r.garbage_next}
+            self.took_effect.update({kind: n for kind, n in bit.items() if n > 0})
+            self._armed = Counter()
             self.register.delay_seconds = 0.0
             self.register.drop_answer_to.clear()
             self.register.http_status_next.clear()
