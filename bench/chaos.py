@@ -259,6 +259,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--card-ratio", type=float, default=0.4)
     parser.add_argument("--replay-ratio", type=float, default=0.08)
+    parser.add_argument("--crash-armed-ratio", type=float, default=0.6, help="share of edge lives that carry a crash point")
     parser.add_argument("--crash-max-hits", type=int, default=25, help="an armed edge life dies on hit 1..N of its crash point")
     parser.add_argument("--window-scale", type=float, default=1.0, help="scale every fault/outage window")
     parser.add_argument("--settle-timeout", type=float, default=600.0)
@@ -267,7 +268,8 @@ def main() -> None:
     args = parser.parse_args()
     options = ChaosOptions(
         device=args.device, orders=args.orders, actions=args.actions if args.actions is not None else max(7, args.orders // 8), seed=args.seed,
-        card_ratio=args.card_ratio, replay_ratio=args.replay_ratio, crash_max_hits=args.crash_max_hits,
+        card_ratio=args.card_ratio, replay_ratio=args.replay_ratio, crash_armed_ratio=args.crash_armed_ratio,
+        crash_max_hits=args.crash_max_hits,
         window_scale=args.window_scale, settle_timeout=args.settle_timeout, verbose=not args.quiet,
     )
     report = run(options)
