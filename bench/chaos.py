@@ -139,7 +139,7 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     fiscal = fiscal_device(options.device, state_dir, demo["edge_base"])
     config = chaos_edge_config(stack_config, proxies["api"].url, proxies["aws"].url, state_dir / "chaos-edge.toml", fiscal.edge_toml())
     crash_plan = CrashPlan(random.Random(f"{seed}:crash"), options.crash_armed_ratio, options.crash_max_hits)
-    edge = EdgeRunner(config, var_dir / "logs" / "chaos-edge.log", crash_plan, random.Random(f"{seed}:edge"))
+    edge = EdgeRunner(config, var_dir / "logs" / "chaos-edge.log", crash_plan, random.Random(f"{seed}:edge"), fiscal.arm_crash)
     devices = Devices(state_dir, demo["edge_base"], fiscal)
     journal = JournalView(state_dir)
     chaos = Chaos(stack, edge, proxies, devices, cloud, journal, random.Random(f"{seed}:chaos"), say)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,7 @@ from edge.emulators.caspos.server import CasposServer
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.endpoint import LinkFaults
 from edge.emulators.isl.server import PtyServer
+from edge.emulators.isl.wire import HostFrame
 from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 
@@ -84,6 +86,11 @@ class FiscalDevice(ABC):
     @abstractmethod
     def order_key(order: dict[str, Any]) -> str | None:
         """The device key an order's cloud record names (None while it has no fiscal record)."""
+
+    def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
+        """Take over an edge life's crash point where the edge has none for this device: call ``kill`` at its
+        ``hits``-th hit. False: the edge's own ``EDGE_CRASH_AT`` handles it. ``point=None`` disarms."""
+        return False
 
     def close(self) -> None:
         return None
@@ -170,7 +177,7 @@ class IslFiscal(FiscalDevice):
     def __init__(self, family: str) -> None:
         self.family = family
         self.manufacturer, self.model = ISL_MODELS[family]
-        self.printer = FiscalPrinter(self.model)
+        self.printer = _CrashingPrinter(self.model)
         self.server = PtyServer(self.printer).start()
         self.took_effect = Counter()
         self._armed: str | None = None
@@ -231,8 +238,42 @@ class IslFiscal(FiscalDevice):
         unp = _fiscal(order).get("unique_sale_number")
         return str(unp) if unp else None
 
+    def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
+        """The ISL driver has no ``during_device_call`` crash point: the device kills the edge itself, after the
+        hits-th receipt closed and before its answer goes out, so the receipt exists and the edge never heard."""
+        armed = point == "during_device_call"
+        self.printer.arm(hits if armed else 0, kill if armed else None)
+        return armed
+
     def close(self) -> None:
         self.server.stop()
+
+
+class _CrashingPrinter(FiscalPrinter):
+    """The emulated printer, calling the bench's kill after the n-th receipt 38h closed (the answer is sent afterwards)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        self._closes_left = 0
+        self._kill: Callable[[], None] | None = None
+
+    def arm(self, hits: int, kill: Callable[[], None] | None) -> None:
+        with self.lock:
+            self._closes_left, self._kill = hits, kill
+
+    def answer(self, frame: HostFrame) -> tuple[bytes, bool]:
+        kill = None
+        with self.lock:
+            before = len(self.journal)
+            reply, ran = super().answer(frame)
+            closed = ran and frame.cmd == ISL_CLOSE_RECEIPT and len(self.journal) > before
+            if closed and self._kill is not None:
+                self._closes_left -= 1
+                if self._closes_left <= 0:
+                    kill, self._kill = self._kill, None
+        if kill is not None:  # outside the lock: the bench's edge runner arms this printer under its own lock
+            kill()
+        return reply, ran
 
 
 def _isl_cash(paid: tuple[tuple[str, int], ...]) -> int:
