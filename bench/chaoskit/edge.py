@@ -3,7 +3,8 @@
 
 Every life of the edge may carry a crash point (``EDGE_CRASH_AT=<point>:<n>``), drawn from
 the seeded plan: the points are taken round-robin from a shuffled list so that every one of
-them is covered, the hit ``n`` at random. A monitor thread restarts the edge whenever it
+them is covered, the hit ``n`` at random. A crash point the edge has no hook for on the run's device
+is carried out by the device instead (``FiscalDevice.arm_crash``), which SIGKILLs that life. A monitor thread restarts the edge whenever it
 exits, after a short random pause, until ``heal()`` or ``stop()``.
 """
 

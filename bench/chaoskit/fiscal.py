@@ -8,6 +8,9 @@ fault flags while the edge runs, and read their electronic journal / ledger dire
 is still started with ``BRIDGE_EDGE_DEVICE=<family>`` so its demo shop fits the device (AZN and the Caspos VAT
 types for ``caspos``); the edge's config is pointed at the bench's emulator instead of the stack's.
 
+The ISL driver has no ``during_device_call`` crash point, so on ISL printers the device carries it out
+(``arm_crash``): the bench kills the edge right after the printer closed a receipt, before the answer leaves.
+
 Each adapter reports receipts as ``DeviceReceipt``: ``key`` is what identifies the receipt on the device and
 also appears in the cloud's fiscal record of the order (``order_key``), so an order is matched to the
 device's receipts without asking the edge.
