@@ -2,7 +2,11 @@
 its network drops, SQS redelivers and duplicates, and the cloud pump restarts; then every order is
 checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhooks.
 
-    .venv/bin/python bench/chaos.py [--orders 1000] [--actions 120] [--seed N] [--quiet]
+    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|daisy|caspos] [--orders 1000] [--actions 120] [--seed N] [--quiet]
+
+``--device`` picks the fiscal device family (``BRIDGE_EDGE_DEVICE``): the simulated register, or an emulated
+Datecs C (DP25), Datecs P (FP800), Daisy (eXpert SX) or Caspos Mobile, each with the faults its emulator can
+show (``bench/chaoskit/fiscal.py``); receipts are counted in the device's own journal.
 
 The seed is printed first; ``--seed`` reproduces the run's plan (orders, chaos actions and their
 parameters, the crash point of each edge life). Exit status 1 on any violation, with the stack's
@@ -29,6 +33,7 @@ from bench.chaoskit.actions import Chaos, Say  # noqa: E402
 from bench.chaoskit.cloud import CloudAdmin  # noqa: E402
 from bench.chaoskit.devices import Devices  # noqa: E402
 from bench.chaoskit.edge import CrashPlan, EdgeRunner, chaos_edge_config  # noqa: E402
+from bench.chaoskit.fiscal import FAMILIES, DeviceZ, FiscalDevice, SimulatedFiscal, fiscal_device  # noqa: E402
 from bench.chaoskit.journal_view import JournalView  # noqa: E402
 from bench.chaoskit.plan import OrderSpec, plan_actions, plan_orders  # noqa: E402
 from bench.chaoskit.poster import Poster  # noqa: E402
@@ -36,7 +41,7 @@ from bench.chaoskit.proxy import TcpProxy  # noqa: E402
 from bench.chaoskit.verify import Evidence, Verdict, verify  # noqa: E402
 from chalicelib.core import resource_names as names  # noqa: E402
 from devstack.demo import configure_webhook  # noqa: E402
-from devstack.harness import RunningStack, running_stack  # noqa: E402
+from devstack.harness import RunningStack, free_port, running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
 
 # The edge is the bench's to kill; the pump is restarted by the stack's supervisor whenever the bench kills it.
@@ -50,6 +55,7 @@ JOBS_VISIBILITY = 5
 
 @dataclass(frozen=True)
 class ChaosOptions:
+    device: str = "simulated"
     orders: int = 1000
     actions: int = 120
     seed: int | None = None
@@ -66,6 +72,7 @@ class ChaosOptions:
 @dataclass
 class ChaosReport:
     seed: int
+    device: str
     verdict: Verdict
     wall_seconds: float
     crashes: dict[str, Any] = field(default_factory=dict)
@@ -80,6 +87,7 @@ class ChaosReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
+            "device": self.device,
             "ok": self.ok,
             "orders": self.verdict.counts.get("orders"),
             "crashes_injected": self.crashes.get("total"),
@@ -100,11 +108,15 @@ class ChaosReport:
 
 def run(options: ChaosOptions) -> ChaosReport:
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    print(f"chaos seed {seed} (reproduce with --seed {seed})", flush=True)
+    print(f"chaos seed {seed} on {options.device} (reproduce with --seed {seed} --device {options.device})", flush=True)
+    if options.device not in FAMILIES:
+        raise ValueError(f"device must be one of {', '.join(FAMILIES)}, not {options.device!r}")
     say = Say(options.verbose)
+    # The stack's shop fits the family; the stack's own Caspos emulator is moved off the fixed port 5544.
+    env = {**STACK_ENV, "BRIDGE_EDGE_DEVICE": options.device, "BRIDGE_CASPOS_PORT": str(free_port())}
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
         var_dir = Path(tmp)
-        with running_stack(var_dir, extra_env=STACK_ENV) as stack:
+        with running_stack(var_dir, extra_env=env) as stack:
             report = _run_on(stack, var_dir, seed, options, say)
             if not report.ok:
                 kept = options.keep_logs or Path(tempfile.mkdtemp(prefix=f"chaos-logs-{seed}-"))
@@ -124,14 +136,15 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     proxies = {"api": TcpProxy(stack.ports["api"]), "aws": TcpProxy(stack.ports["aws"])}
     stack_config = Path(demo["edge_config"])
     state_dir = stack_config.parent
-    config = chaos_edge_config(stack_config, proxies["api"].url, proxies["aws"].url, state_dir / "chaos-edge.toml")
+    fiscal = fiscal_device(options.device, state_dir, demo["edge_base"])
+    config = chaos_edge_config(stack_config, proxies["api"].url, proxies["aws"].url, state_dir / "chaos-edge.toml", fiscal.edge_toml())
     crash_plan = CrashPlan(random.Random(f"{seed}:crash"), options.crash_armed_ratio, options.crash_max_hits)
-    edge = EdgeRunner(config, var_dir / "logs" / "chaos-edge.log", crash_plan, random.Random(f"{seed}:edge"))
-    devices = Devices(state_dir, demo["edge_base"])
+    edge = EdgeRunner(config, var_dir / "logs" / "chaos-edge.log", crash_plan, random.Random(f"{seed}:edge"), fiscal.arm_crash)
+    devices = Devices(state_dir, demo["edge_base"], fiscal)
     journal = JournalView(state_dir)
     chaos = Chaos(stack, edge, proxies, devices, cloud, journal, random.Random(f"{seed}:chaos"), say)
     orders = plan_orders(random.Random(f"{seed}:orders"), f"CH{seed}", options.orders, options.card_ratio, options.replay_ratio)
-    actions = plan_actions(random.Random(f"{seed}:actions"), options.actions, options.window_scale)
+    actions = plan_actions(random.Random(f"{seed}:actions"), options.actions, options.window_scale, fiscal.faults)
     poster = Poster(demo["api_base"], shop["shop_id"], shop["shop_key"])
     started = time.monotonic()
     edge.start()
@@ -144,7 +157,7 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
         say(f"settled={settled}; closing the day (Z report)")
         z_report = _z_report(devices, say)
         evidence = Evidence(
-            orders=orders, cloud_orders=cloud.orders(), receipts=devices.register.receipts(), z_report=z_report,
+            orders=orders, cloud_orders=cloud.orders(), receipts=fiscal.receipts(), order_key=fiscal.order_key, z_report=z_report,
             card_transactions=devices.terminal.transactions(), ereceipts=cloud.ereceipts(), deliveries=cloud.deliveries(),
             webhooks=list(receiver.deliveries), results=journal.results(), offline_windows=chaos.injected.offline_windows,
         )
@@ -167,6 +180,7 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     crashpoints = edge.crashpoint_exits()
     return ChaosReport(
         seed=seed,
+        device=options.device,
         verdict=verdict,
         wall_seconds=wall,
         crashes={"total": sum(crashpoints.values()) + edge.sigkills, "at_crash_points": dict(sorted(crashpoints.items())),
@@ -175,8 +189,7 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
                 "messages_redelivered": injected.redelivered, "duplicate_job_messages": injected.duplicate_messages,
                 "pump_restarts": injected.pump_restarts, "offline_windows": len(injected.offline_windows),
                 "offline_seconds": round(sum(end - start for start, end in injected.offline_windows) / 1000, 1),
-                "printer_faults_via_api": devices.via_api, "printer_faults_via_memory": devices.via_memory,
-                "manage_api_misses": devices.api_misses[:10]},
+                "printer_faults_took_effect": dict(sorted(fiscal.took_effect.items())), **_simulated_paths(fiscal)},
         posts={"statuses": dict(poster.log.statuses), "retried": poster.log.retries, "replays": poster.log.replays},
     )
 
@@ -218,11 +231,20 @@ def _settle(orders: list[OrderSpec], cloud: CloudAdmin, receiver: WebhookReceive
         time.sleep(3)
 
 
-def _z_report(devices: Devices, say: Say) -> Any:
+def _simulated_paths(fiscal: FiscalDevice) -> dict[str, Any]:
+    """How the simulated register's faults were set: through the edge's management API or on its memory."""
+    if not isinstance(fiscal, SimulatedFiscal):
+        return {}
+    return {"printer_faults_via_api": fiscal.via_api, "printer_faults_via_memory": fiscal.via_memory,
+            "manage_api_misses": fiscal.api_misses[:10]}
+
+
+def _z_report(devices: Devices, say: Say) -> DeviceZ | None:
+    """Close the day through the edge; the report is then read from the device's own journal."""
     for _ in range(30):
         try:
             devices.z_report()
-            return devices.register.z_reports()[-1]
+            return devices.fiscal.last_z()
         except Exception as exc:  # the edge may still be starting; the report is retried
             say(f"Z report not yet: {exc}")
             time.sleep(1)
@@ -231,11 +253,13 @@ def _z_report(devices: Devices, say: Say) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=FAMILIES, default="simulated", help="the fiscal device family (BRIDGE_EDGE_DEVICE)")
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--actions", type=int, default=None, help="chaos actions (default: one per ~8 orders)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--card-ratio", type=float, default=0.4)
     parser.add_argument("--replay-ratio", type=float, default=0.08)
+    parser.add_argument("--crash-armed-ratio", type=float, default=0.6, help="share of edge lives that carry a crash point")
     parser.add_argument("--crash-max-hits", type=int, default=25, help="an armed edge life dies on hit 1..N of its crash point")
     parser.add_argument("--window-scale", type=float, default=1.0, help="scale every fault/outage window")
     parser.add_argument("--settle-timeout", type=float, default=600.0)
@@ -243,8 +267,9 @@ def main() -> None:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     options = ChaosOptions(
-        orders=args.orders, actions=args.actions if args.actions is not None else max(7, args.orders // 8), seed=args.seed,
-        card_ratio=args.card_ratio, replay_ratio=args.replay_ratio, crash_max_hits=args.crash_max_hits,
+        device=args.device, orders=args.orders, actions=args.actions if args.actions is not None else max(7, args.orders // 8), seed=args.seed,
+        card_ratio=args.card_ratio, replay_ratio=args.replay_ratio, crash_armed_ratio=args.crash_armed_ratio,
+        crash_max_hits=args.crash_max_hits,
         window_scale=args.window_scale, settle_timeout=args.settle_timeout, verbose=not args.quiet,
     )
     report = run(options)
@@ -252,7 +277,7 @@ def main() -> None:
     print(json.dumps(summary, indent=2))
     if args.json_out:
         args.json_out.write_text(json.dumps(summary, indent=2))
-    print(f"{'OK' if report.ok else 'VIOLATIONS'}: seed {report.seed}, {summary['orders']} orders, "
+    print(f"{'OK' if report.ok else 'VIOLATIONS'}: {report.device}, seed {report.seed}, {summary['orders']} orders, "
           f"{summary['crashes_injected']} crashes, {summary['faults_injected']} faults, {summary['duplicates']} duplicates, "
           f"{summary['losses']} losses, {summary['wall_seconds']} s")
     sys.exit(0 if report.ok else 1)

@@ -52,14 +52,7 @@ class Chaos:
 
     def _printer_fault(self, fault: str, window_s: float, latency_ms: int = 0) -> None:
         self.injected.faults[f"printer_{fault}"] += 1
-        if fault == "slow_replies":
-            self.devices.set_faults(latency_ms=latency_ms)
-        elif fault == "lost_answer":  # a slow reply, and the link drops while the register still answers
-            self.devices.set_faults(latency_ms=latency_ms)
-            time.sleep(min(window_s, latency_ms / 2000))
-            self.devices.set_faults(link_loss=True)
-        else:
-            self.devices.set_faults(**{fault: True})
+        self.devices.inject(fault, window_s, latency_ms)
         time.sleep(window_s)
         self.devices.clear_faults()
 

@@ -3,7 +3,8 @@
 
 Every life of the edge may carry a crash point (``EDGE_CRASH_AT=<point>:<n>``), drawn from
 the seeded plan: the points are taken round-robin from a shuffled list so that every one of
-them is covered, the hit ``n`` at random. A monitor thread restarts the edge whenever it
+them is covered, the hit ``n`` at random. A crash point the edge has no hook for on the run's device
+is carried out by the device instead (``FiscalDevice.arm_crash``), which SIGKILLs that life. A monitor thread restarts the edge whenever it
 exits, after a short random pause, until ``heal()`` or ``stop()``.
 """
 
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,9 +40,12 @@ CHAOS_TUNING = {
 }
 
 
-def chaos_edge_config(stack_config: Path, api_url: str, aws_url: str, target: Path) -> Path:
-    """The stack's edge.toml, with the cloud reached through the proxies and the chaos tuning."""
+def chaos_edge_config(stack_config: Path, api_url: str, aws_url: str, target: Path, fiscal_toml: str | None = None) -> Path:
+    """The stack's edge.toml, with the cloud reached through the proxies and the chaos tuning; ``fiscal_toml``
+    replaces its ``[fiscal_device]`` tables (the bench's own emulator instead of the stack's)."""
     text = stack_config.read_text()
+    if fiscal_toml is not None:
+        text = re.sub(r"^\[fiscal_device\].*?(?=^\[pos_terminal\])", lambda _: fiscal_toml, text, flags=re.M | re.S)
     text = re.sub(r'^api_base = ".*"$', f'api_base = "{api_url}"', text, flags=re.M)
     text = re.sub(r'^aws_endpoint_url = ".*"$', f'aws_endpoint_url = "{aws_url}"', text, flags=re.M)
     head, sep, tables = text.partition("\n[")
@@ -56,6 +61,7 @@ class Exit:
     code: int
     crash_at: str | None
     stopped: bool = False  # stopped by the bench (SIGTERM), not a crash
+    by_device: bool = False  # killed by the device at the life's crash point (``FiscalDevice.arm_crash``)
 
 
 @dataclass
@@ -78,9 +84,16 @@ class CrashPlan:
         return f"{point}:{hits}"
 
 
+# (crash point or None, hit, kill) -> whether the device carries out this crash point (``FiscalDevice.arm_crash``)
+DeviceCrash = Callable[[str | None, int, Callable[[], None]], bool]
+
+
 class EdgeRunner:
-    def __init__(self, config: Path, log_path: Path, plan: CrashPlan, rng: random.Random) -> None:
+    def __init__(self, config: Path, log_path: Path, plan: CrashPlan, rng: random.Random,
+                 device_crash: DeviceCrash | None = None) -> None:
         self._config = config
+        self._device_crash = device_crash
+        self._killed_by_device: int | None = None  # the life the device killed
         self._log_path = log_path
         self._plan = plan
         self._rng = rng
@@ -135,7 +148,7 @@ class EdgeRunner:
             return self._process is not None and self._process.poll() is None
 
     def crashpoint_exits(self) -> Counter[str]:
-        return Counter(e.crash_at.split(":")[0] for e in self.exits if e.code == CRASH_EXIT_CODE and e.crash_at)
+        return Counter(e.crash_at.split(":")[0] for e in self.exits if (e.code == CRASH_EXIT_CODE or e.by_device) and e.crash_at)
 
     def unexpected_exits(self) -> list[Exit]:
         return [e for e in self.exits if not e.stopped and e.code not in (CRASH_EXIT_CODE, -signal.SIGKILL)]
@@ -150,7 +163,10 @@ class EdgeRunner:
         self._spec = self._plan.next_spec() if self._arming else None
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EDGE_", "BRIDGE_"))}
         env["PYTHONUNBUFFERED"] = "1"
-        if self._spec:
+        point, _, hits = (self._spec or "").partition(":")
+        life = self._life
+        by_device = self._device_crash is not None and self._device_crash(point or None, int(hits or 0), lambda: self._kill_from_device(life))
+        if self._spec and not by_device:
             env["EDGE_CRASH_AT"] = self._spec
         with self._log_path.open("ab") as log:
             log.write(f"\n=== edge life {self._life} crash_at={self._spec} at {time.time():.3f}\n".encode())
@@ -169,13 +185,22 @@ class EdgeRunner:
                 process = self._process
                 if process is None or process.poll() is None:
                     continue
-                self.exits.append(Exit(self._life, process.returncode, self._spec))
+                self.exits.append(Exit(self._life, process.returncode, self._spec, by_device=self._killed_by_device == self._life))
                 self._process = None
                 pause = self._rng.uniform(0.1, 0.8)
             time.sleep(pause)
             with self._lock:
                 if self._running and self._process is None:
                     self._spawn()
+
+    def _kill_from_device(self, life: int) -> None:
+        """The device's crash point of ``life`` was reached: SIGKILL it, unless a later life runs by now."""
+        with self._lock:
+            process = self._process
+            if life != self._life or process is None or process.poll() is not None:
+                return
+            self._killed_by_device = life
+            os.killpg(process.pid, signal.SIGKILL)
 
     def _graceful_stop(self) -> int | None:
         with self._lock:

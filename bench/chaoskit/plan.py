@@ -22,7 +22,7 @@ WEIGHTS: dict[ActionKind, float] = {
     "duplicate_message": 1.0,
     "pump_restart": 1.0,
 }
-PRINTER_FAULTS = ("paper_out", "cover_open", "link_loss", "slow_replies", "lost_answer")
+PRINTER_FAULTS = ("paper_out", "cover_open", "link_loss", "slow_replies", "lost_answer")  # the simulated register's
 
 
 @dataclass(frozen=True)
@@ -62,23 +62,25 @@ def plan_orders(rng: random.Random, run_id: str, count: int, card_ratio: float, 
     return orders
 
 
-def plan_actions(rng: random.Random, count: int, window_scale: float) -> list[Action]:
-    """Every kind once first (shuffled), so even a short run covers them all; then weighted draws."""
+def plan_actions(rng: random.Random, count: int, window_scale: float,
+                 printer_faults: tuple[str, ...] = PRINTER_FAULTS) -> list[Action]:
+    """Every kind once first (shuffled), so even a short run covers them all; then weighted draws.
+    ``printer_faults``: what the run's fiscal device can be given (``fiscal.py``)."""
     first = list(KINDS)
     rng.shuffle(first)
     kinds = first[:count] + rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=max(0, count - len(first)))
-    return [_action(rng, kind, window_scale) for kind in kinds]
+    return [_action(rng, kind, window_scale, printer_faults) for kind in kinds]
 
 
 def _seconds(rng: random.Random, low: float, high: float, scale: float) -> float:
     return round(rng.uniform(low, high) * scale, 2)
 
 
-def _action(rng: random.Random, kind: ActionKind, scale: float) -> Action:
+def _action(rng: random.Random, kind: ActionKind, scale: float, printer_faults: tuple[str, ...]) -> Action:
     if kind == "sigkill":
         return Action(kind, {"after_s": _seconds(rng, 0.0, 1.5, scale)})
     if kind == "printer_fault":
-        fault = rng.choice(PRINTER_FAULTS)
+        fault = rng.choice(printer_faults)
         params: dict[str, Any] = {"fault": fault, "window_s": _seconds(rng, 1.0, 4.0, scale)}
         if fault in ("slow_replies", "lost_answer"):
             params["latency_ms"] = rng.randint(300, 1500)

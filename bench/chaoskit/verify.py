@@ -1,16 +1,18 @@
-"""The end-of-run checks, each from the record its owner keeps: the register's fiscal memory, the
-terminal's transactions, the cloud's tables, the webhook receiver, and the edge's journal."""
+"""The end-of-run checks, each from the record its owner keeps: the fiscal device's own journal
+(fiscal memory, EJ or ledger, ``fiscal.py``), the terminal's transactions, the cloud's tables, the
+webhook receiver, and the edge's journal."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.chaoskit.fiscal import DeviceReceipt, DeviceZ
 from bench.chaoskit.journal_view import Reported
 from bench.chaoskit.plan import OrderSpec
 from devstack.receiver import Delivery
-from edge.emulators.simulated.models import Receipt, Report
 from edge.terminals.base import CardTransaction
 
 
@@ -18,8 +20,9 @@ from edge.terminals.base import CardTransaction
 class Evidence:
     orders: list[OrderSpec]
     cloud_orders: dict[str, dict[str, Any]]
-    receipts: list[Receipt]
-    z_report: Report | None
+    receipts: list[DeviceReceipt]
+    order_key: Callable[[dict[str, Any]], str | None]  # the device key the order's fiscal record names
+    z_report: DeviceZ | None
     card_transactions: list[CardTransaction]
     ereceipts: list[tuple[str, str]]  # (receipt_id, order_id)
     deliveries: dict[str, dict[str, Any]]
@@ -46,9 +49,9 @@ class Verdict:
 
 def verify(e: Evidence) -> Verdict:
     v = Verdict()
-    by_sale: dict[str, list[Receipt]] = defaultdict(list)
+    by_key: dict[str, list[DeviceReceipt]] = defaultdict(list)
     for receipt in e.receipts:
-        by_sale[receipt.sale_id].append(receipt)
+        by_key[receipt.key].append(receipt)
     charges: dict[str, list[CardTransaction]] = defaultdict(list)
     for charge in e.card_transactions:
         charges[charge.reference].append(charge)
@@ -62,6 +65,7 @@ def verify(e: Evidence) -> Verdict:
     lost: Counter[str] = Counter()
     expected_total = 0
     job_ids: set[str] = set()
+    claimed: set[str] = set()
 
     for spec in e.orders:
         order = e.cloud_orders.get(spec.order_id)
@@ -75,14 +79,20 @@ def verify(e: Evidence) -> Verdict:
         if order["status"] != "terminated":
             lost["orders_not_terminated"] += 1
             v.fail(f"{spec.order_id}: status {order['status']} ({order.get('failure')})")
-        printed = by_sale.get(job_id, [])
+        key = e.order_key(order)
+        printed = by_key.get(key, []) if key else []
+        if key in claimed:  # two orders naming one receipt: one of them has none of its own
+            lost["fiscal_receipts"] += 1
+            v.fail(f"{spec.order_id}: names device receipt {key}, which another order names too")
+        if key:
+            claimed.add(key)
         if len(printed) != 1:
             (dup if printed else lost)["fiscal_receipts"] += abs(len(printed) - 1)
-            v.fail(f"{spec.order_id}: {len(printed)} fiscal receipts for job {job_id}")
+            v.fail(f"{spec.order_id}: {len(printed)} fiscal receipts on the device for job {job_id} (device key {key})")
         elif printed[0].total != total:
             v.fail(f"{spec.order_id}: receipt total {printed[0].total} != order total {total}")
-        elif (order.get("fiscal") or {}).get("fiscal_number") != printed[0].fiscal_number:
-            v.fail(f"{spec.order_id}: cloud has fiscal {order.get('fiscal')}, the register {printed[0].fiscal_number}")
+        elif printed[0].fiscal_number and (order.get("fiscal") or {}).get("fiscal_number") != printed[0].fiscal_number:
+            v.fail(f"{spec.order_id}: cloud has fiscal {order.get('fiscal')}, the device {printed[0].fiscal_number}")
         charged = charges.get(job_id, [])
         want = 1 if spec.payment == "card" else 0
         if len(charged) != want:
@@ -96,7 +106,7 @@ def verify(e: Evidence) -> Verdict:
             v.fail(f"{spec.order_id}: eReceipt {order.get('receipt_id')}, records {records}")
         _check_webhooks(v, spec.order_id, str(order["order_internal_id"]), webhooks.get(spec.order_id, []), e.deliveries, dup, lost)
 
-    stray_receipts = [r for r in e.receipts if r.sale_id not in job_ids]
+    stray_receipts = [r for r in e.receipts if r.key not in claimed]  # printed, but no order names it: a duplicate
     stray_charges = [c for c in e.card_transactions if c.reference not in job_ids]
     stray_ereceipts = sum(len(ids) for order_id, ids in ereceipts.items() if order_id not in e.cloud_orders)
     for name, stray in (("stray fiscal receipts", len(stray_receipts)), ("stray card charges", len(stray_charges)), ("stray eReceipts", stray_ereceipts)):
@@ -150,12 +160,12 @@ def _check_z(v: Verdict, e: Evidence, expected_total: int) -> None:
         v.fail("no Z report")
         return
     v.counts["z_report_net_cents"] = e.z_report.net
-    v.counts["z_report_receipts"] = e.z_report.receipt_count
-    if e.z_report.net != expected_total or e.z_report.receipt_count != len(e.orders):
-        v.fail(f"Z report: {e.z_report.receipt_count} receipts, net {e.z_report.net}; orders: {len(e.orders)}, total {expected_total}")
-    cash = sum(r.total for r in e.receipts if r.payment_type == "cash")
-    if e.z_report.cash.cash_sales != cash:
-        v.fail(f"Z report cash sales {e.z_report.cash.cash_sales} != cash receipts {cash}")
+    v.counts["z_report_receipts"] = e.z_report.receipts
+    if e.z_report.net != expected_total or e.z_report.receipts != len(e.orders):
+        v.fail(f"Z report: {e.z_report.receipts} receipts, net {e.z_report.net}; orders: {len(e.orders)}, total {expected_total}")
+    cash = sum(r.cash for r in e.receipts)
+    if e.z_report.cash is not None and e.z_report.cash != cash:
+        v.fail(f"Z report cash sales {e.z_report.cash} != cash receipts {cash}")
 
 
 def _check_offline(v: Verdict, e: Evidence) -> None:
