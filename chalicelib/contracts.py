@@ -17,6 +17,7 @@ version 2 job, so an upgraded edge prints whatever was in flight.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Final, Literal
@@ -25,6 +26,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 CONTRACT_VERSION: Final = 1  # what results carry, and what a job needing nothing of version 2 says
 JOB_VERSION_2: Final = 2
+NEWEST_JOB_VERSION: Final = JOB_VERSION_2
+
+
+def job_version(body: str | bytes) -> int | None:
+    """The ``v`` a queued job says it is written in, read without validating the rest; None if it names none."""
+    try:
+        version = json.loads(body).get("v")
+    except (ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 MAX_MINOR_UNITS: Final = 10**12  # the largest amount a job carries; intake refuses more
 LINE_NAME_MAX: Final = 72

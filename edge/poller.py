@@ -18,7 +18,14 @@ from typing import Protocol
 import structlog
 from pydantic import ValidationError
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
+from chalicelib.contracts import (
+    NEWEST_JOB_VERSION,
+    FiscalJob,
+    FiscalRecord,
+    JobResult,
+    ResultStatus,
+    job_version,
+)
 from edge.backoff import RetryGate
 from edge.cloud import CloudRejected, CloudUnavailable, EdgeSession
 from edge.config import EdgeConfig
@@ -132,6 +139,13 @@ class Poller:
         try:
             job = FiscalJob.model_validate_json(message.body)
         except ValidationError as exc:
+            version = job_version(message.body)
+            if version is not None and version > NEWEST_JOB_VERSION:
+                # A job for a newer edge: left on the queue (it comes back, then goes to the DLQ), never dropped as poison,
+                # so the order prints once this edge is upgraded.
+                log.error("job_needs_a_newer_edge", message_id=message.message_id, job_version=version,
+                          edge_knows=NEWEST_JOB_VERSION)
+                return
             self._reject_message(message, "E_POISON", f"not a fiscal job: {exc.error_count()} validation error(s)")
             return
         if session is not None and job.shop_id != session.shop_id:

@@ -156,7 +156,7 @@ class SimulatedFiscal(FiscalDevice):
         self.via_memory += 1
 
     def receipts(self) -> list[DeviceReceipt]:
-        return [DeviceReceipt(r.sale_id, r.fiscal_number, r.total, r.total if r.payment_type == "cash" else 0)
+        return [DeviceReceipt(r.sale_id, r.fiscal_number, r.total, r.paid_by("cash"))
                 for r in self.register.receipts()]
 
     def last_z(self) -> DeviceZ | None:

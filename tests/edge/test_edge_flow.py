@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from edge_harness import EDGE_KEY, Stack, make_job, wait_for
 
 
@@ -54,6 +56,20 @@ def test_poison_messages_are_journaled_deleted_and_the_loop_goes_on(stack: Stack
     assert stack.cloud.result_ids() == ["job-after-poison"]
     assert stack.receipts_for("job-elsewhere") == 0
     assert edge.proc.poll() is None
+
+
+def test_a_job_for_a_newer_edge_is_left_on_the_queue_not_dropped_as_poison(stack: Stack) -> None:
+    """What an edge does with a job a newer contract wrote: it never deletes it, so an upgraded edge prints it."""
+    edge = stack.start_edge()
+    future = json.loads(make_job("job-from-the-future").model_dump_json())
+    stack.send_raw(json.dumps({**future, "v": 3, "something_new": True}))
+    stack.send(make_job("job-today"))
+    wait_for(lambda: stack.cloud.result_ids() == ["job-today"] and stack.journal_state("job-today") == "reported",
+             what="the job this edge can print")
+    wait_for(lambda: any(e["event"] == "job_needs_a_newer_edge" for e in edge.events()), what="the newer job noticed")
+    assert not [e for e in edge.events() if e["event"] == "message_rejected"]
+    assert stack.queue_depth() == 1, "the newer job is still on the queue"
+    assert stack.receipts_for("job-from-the-future") == 0
 
 
 def test_job_the_device_cannot_print_is_reported_failed(stack: Stack) -> None:
