@@ -8,14 +8,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobLine, JobPayment, OriginalReceipt, PaymentType
+from chalicelib.contracts import (
+    FiscalJob,
+    FiscalRecord,
+    JobLine,
+    JobPayment,
+    OriginalReceipt,
+    PaymentType,
+)
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
 from edge.drivers.caspos.driver import CasposDriver
 
-SEED = Path("/work/shared/seeds/002_06205e61675752b2.txt")
-if not SEED.exists():
-    SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "002_06205e61675752b2.txt"
+SEED = Path(__file__).resolve().parents[3].parent / "shared" / "seeds" / "002_06205e61675752b2.txt"  # ../shared beside the repo
 # Section heading (a whole line of the seed) -> the operation its example request performs.
 SECTIONS = {
     "[Login](#)": "toLogin", "[Logout](#)": "toLogout", "GetInfo": "getInfo", "Get Shift Status": "getShiftStatus",

@@ -4,14 +4,20 @@ against the emulated register, and the register's refusals with the document's c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from caspos_support import DEVICE, azn_job, example_request, open_driver, refund_job, split_job
+from caspos_support import (
+    DEVICE,
+    azn_job,
+    example_request,
+    open_driver,
+    refund_job,
+    split_job,
+)
 
 from chalicelib.contracts import FiscalRecord
 from edge.drivers.base import InvalidJob
@@ -24,25 +30,6 @@ from edge.emulators.caspos.register import CasposRegister
 from edge.emulators.caspos.server import CasposServer
 
 D = Decimal
-
-
-@pytest.fixture
-def register() -> CasposRegister:
-    return CasposRegister()
-
-
-@pytest.fixture
-def server(register: CasposRegister) -> Iterator[CasposServer]:
-    running = CasposServer(register).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def driver(server: CasposServer, tmp_path: Path) -> Iterator[CasposDriver]:
-    opened = open_driver(server.url, tmp_path)
-    yield opened
-    opened.close()
 
 
 def sent(register: CasposRegister, operation: str) -> dict[str, Any]:

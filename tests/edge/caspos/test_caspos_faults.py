@@ -10,22 +10,17 @@ import pytest
 from caspos_support import azn_job, open_driver
 
 from edge.drivers.base import DeviceError, DeviceUnreachable, InvalidJob, LinkLost
-from edge.drivers.caspos.client import CasposAuthFailed, CasposError, CasposGarbled, CasposRejected, ShiftClosed, ShiftTooLong
+from edge.drivers.caspos.client import (
+    CasposAuthFailed,
+    CasposError,
+    CasposGarbled,
+    CasposRejected,
+    ShiftClosed,
+    ShiftTooLong,
+)
 from edge.drivers.caspos.driver import CasposDriver, document_uuid
 from edge.emulators.caspos.register import CasposRegister
 from edge.emulators.caspos.server import CasposServer
-
-
-@pytest.fixture
-def register() -> CasposRegister:
-    return CasposRegister()
-
-
-@pytest.fixture
-def server(register: CasposRegister) -> Iterator[CasposServer]:
-    running = CasposServer(register).start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,34 +15,27 @@ from structlog.testing import capture_logs
 from chalicelib.contracts import PaymentType
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import DeviceUnreachable, InvalidJob, LinkLost, OperationRefused, UnsupportedDevice, UnsupportedOperation
+from edge.drivers.base import (
+    DeviceUnreachable,
+    InvalidJob,
+    LinkLost,
+    OperationRefused,
+    UnsupportedDevice,
+    UnsupportedOperation,
+)
 from edge.drivers.caspos.api import MoneyBackType, VatType
-from edge.drivers.caspos.client import CasposAuthFailed, CasposClient, CasposError, CasposRejected
+from edge.drivers.caspos.client import (
+    CasposAuthFailed,
+    CasposClient,
+    CasposError,
+    CasposRejected,
+)
 from edge.drivers.caspos.driver import CasposDriver, document_uuid
 from edge.drivers.caspos.memory import DriverMemory
 from edge.drivers.caspos.models import Item, Payments
 from edge.emulators.caspos import wire
 from edge.emulators.caspos.register import CasposRegister
 from edge.emulators.caspos.server import CasposServer
-
-
-@pytest.fixture
-def register() -> CasposRegister:
-    return CasposRegister()
-
-
-@pytest.fixture
-def server(register: CasposRegister) -> Iterator[CasposServer]:
-    running = CasposServer(register).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def driver(server: CasposServer, tmp_path: Path) -> Iterator[CasposDriver]:
-    opened = open_driver(server.url, tmp_path)
-    yield opened
-    opened.close()
 
 
 def sales(register: CasposRegister, job_id: str) -> int:

@@ -4,7 +4,6 @@ document itself), and the emulator accepting those examples as they are printed.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from caspos_support import SECTIONS, azn_job, example_request, example_response, open_driver
+from caspos_support import (
+    SECTIONS,
+    azn_job,
+    example_request,
+    example_response,
+)
 
 from edge.drivers.caspos.api import CodeType, QuantityType, VatType
 from edge.drivers.caspos.client import CasposClient
@@ -22,26 +26,7 @@ from edge.emulators.caspos import wire
 from edge.emulators.caspos.register import CasposRegister
 from edge.emulators.caspos.server import CasposServer
 
-EMULATOR = Path(__file__).resolve().parents[2] / "edge" / "emulators" / "caspos"
-
-
-@pytest.fixture
-def register() -> CasposRegister:
-    return CasposRegister()
-
-
-@pytest.fixture
-def server(register: CasposRegister) -> Iterator[CasposServer]:
-    running = CasposServer(register).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def driver(server: CasposServer, tmp_path: Path) -> Iterator[CasposDriver]:
-    opened = open_driver(server.url, tmp_path)
-    yield opened
-    opened.close()
+EMULATOR = Path(__file__).resolve().parents[3] / "edge" / "emulators" / "caspos"
 
 
 @pytest.fixture
