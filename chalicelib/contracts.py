@@ -58,8 +58,9 @@ class PaymentType(str, Enum):
 class FiscalRecord(_Message):
     """The printed receipt as the device numbers it: what a refund (storno) must later name."""
 
-    device: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    fiscal_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    device: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+    fiscal_number: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")] = Field(
+        description="As the device numbers the receipt; never blank: a refund and the eReceipt name it.")
     printed_at: int = Field(description="UTC epoch seconds from the device clock.")
     fiscal_memory_number: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
         default=None, description="The serial of the fiscal memory that holds the receipt (Bulgarian devices).")

@@ -151,6 +151,7 @@ def test_a_blank_fiscal_number_is_refused_and_the_order_stays_open_for_a_real_on
     r = api.call("POST", "/api/v1/edge/results", raw=json.dumps(body).encode(),
                  headers={"authorization": f"Bearer {session['token']}"})
     assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION"
+    assert "fiscal.fiscal_number" in r.json["message"], "refused by the contract itself, not later by the eReceipt"
     assert report(api, session, printed(job, "0000077")).status_code == 200
     order = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/BLANK-1", headers={"x-shop-key": shop["shop_key"]})
     assert order.json["status"] == "terminated" and order.json["fiscal"]["fiscal_number"] == "0000077"

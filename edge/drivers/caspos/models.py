@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from edge.drivers.caspos.api import CodeType, QuantityType, VatType, amount, qty
+
+
+NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
 
 
 class Item(BaseModel):
@@ -98,12 +101,13 @@ class Client(BaseModel):
 
 
 class Document(BaseModel):
-    """What the register answers for a fiscal document (§Sales response table l.599-607)."""
+    """What the register answers for a fiscal document (§Sales response table l.599-607). The ids are what the
+    receipt's fiscal record and a later refund name, so an answer with a blank one is no answer."""
 
-    document_id: str
+    document_id: NonBlank
     document_number: int
     shift_document_number: int
-    short_document_id: str
+    short_document_id: NonBlank
     number: str | None = None
     total: int
     rrn: str | None = None

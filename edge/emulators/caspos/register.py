@@ -1,7 +1,7 @@
 """An emulated Caspos Mobile register: the operations of seed 002 with the checks and answer codes it documents.
 
 Every rule cites seed 002 by section and line (the text has no page numbers). Where the document is silent
-the comment says what the emulator assumes. Test knobs (``fail_next``, ``drop_answer_to``, ``garbage_next``,
+the comment says what the emulator assumes. Test knobs (``fail_next``, ``drop_answer_to``, ``garbage_next``, ``blank_ids_next``,
 ``http_status_next``, ``delay_seconds``, ``repeat_without_data``, ``info_nulls``, ``require_token``) make it
 behave as the faults a real register or its network produce.
 """
@@ -47,6 +47,7 @@ class CasposRegister:
         self.fail_next: list[int] = []
         self.drop_answer_to: list[str] = []  # operations whose next answer is lost after they were carried out
         self.garbage_next = 0
+        self.blank_ids_next = 0  # documents answered with an empty short_document_id: a malfunction, not the document
         self.http_status_next: list[int] = []
         self.delay_seconds = 0.0
         self.requests: list[str] = []

@@ -49,6 +49,10 @@ class CasposServer:
                     delay = served.delay_seconds
                     garbage = served.garbage_next > 0
                     served.garbage_next -= int(garbage)
+                    data = answer.get("data") if isinstance(answer, dict) else None
+                    if served.blank_ids_next > 0 and isinstance(data, dict) and "short_document_id" in data:
+                        served.blank_ids_next -= 1
+                        answer = {**answer, "data": {**data, "short_document_id": ""}}
                 time.sleep(delay)
                 if drop:
                     self.close_connection = True

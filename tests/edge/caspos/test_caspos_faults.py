@@ -144,3 +144,15 @@ def test_the_register_refuses_what_the_document_does_not_define(register: Caspos
     for operation in ("_items", "print", "getZReport"):
         assert register.handle({"operation": operation})["code"] == 305  # §Error Messages 305 "handler: unknown command"
     assert register.handle({"operation": "getXReport", "data": {}})["code"] == 503  # no open shift
+
+
+def test_a_sale_answered_without_its_id_is_uncertain_and_resending_records_it_once(driver: CasposDriver,
+                                                                                     register: CasposRegister) -> None:
+    """A recorded sale whose answer has a blank document id cannot be reported (a refund and the eReceipt name that id):
+    the driver says it may have printed, and the resend under the same documentUUID gets the register's real answer."""
+    register.blank_ids_next = 1
+    with pytest.raises(CasposGarbled) as blank:
+        driver.print_receipt(azn_job("job-blank"))
+    assert blank.value.may_have_printed and sales(register, "job-blank") == 1
+    record = driver.print_receipt(azn_job("job-blank"))
+    assert record.fiscal_number.strip() and sales(register, "job-blank") == 1
