@@ -28,7 +28,6 @@ contracts = lazy("chalicelib.contracts")
 deliveries = lazy("chalicelib.webhooks.deliveries")
 dispatch = lazy("chalicelib.orders.outbox")
 edge_api = lazy("chalicelib.edge_api")
-errors = lazy("chalicelib.core.errors")
 exports = lazy("chalicelib.reports.rendering")
 exports_catalog = lazy("chalicelib.reports.catalog_export")
 exports_sales = lazy("chalicelib.reports.sales_export")
@@ -65,10 +64,7 @@ def _source_ip() -> str:
 @route("/api/v1/auth", methods=["POST"])
 def authenticate():
     body = validation.parse_body(merchants.AuthRequest, app.current_request.raw_body)
-    try:
-        return merchants.authenticate(body, _source_ip())
-    except errors.RateLimited as exc:
-        return json_response(exc.body(), exc.status_code, {"Retry-After": str(exc.retry_after)})
+    return merchants.authenticate(body, _source_ip())
 
 
 @route("/api/v1/auth/secret/rotate", methods=["POST"])

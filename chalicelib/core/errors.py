@@ -25,6 +25,10 @@ class BridgeError(Exception):
     def body(self) -> dict[str, Any]:
         return error_body(self.status_code, self.code, self.message)
 
+    def headers(self) -> dict[str, str]:
+        """Headers the error's response carries beside the body (none but for a few errors)."""
+        return {}
+
 
 def error_body(status_code: int, code: str, message: str) -> dict[str, Any]:
     return {
@@ -135,6 +139,9 @@ class RateLimited(BridgeError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class PaymentMismatch(BridgeError):

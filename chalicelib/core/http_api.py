@@ -63,7 +63,7 @@ def translating_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except BridgeError as exc:
             logs.get_logger(__name__).info("request_refused", code=exc.code, status=exc.status_code, reason=exc.message)
-            return json_response(exc.body(), exc.status_code)
+            return json_response(exc.body(), exc.status_code, exc.headers())
         except (ClientError, BotoCoreError) as exc:
             logs.get_logger(__name__).error("aws_error", error=type(exc).__name__, detail=str(exc))
             return _error_response(503, "E_SERVICE_UNAVAILABLE", "a backing service is unavailable; retry later")
