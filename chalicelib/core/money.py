@@ -70,3 +70,9 @@ def ascii_decimal_text(value: Any) -> Any:
     if isinstance(value, str) and not _ASCII_DECIMAL.match(value.strip()):
         raise ValueError("must be a decimal string of ASCII digits such as \"3.50\"")
     return value
+
+
+def payments_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """A stored order's payments (minor units); an order recorded before split tender has one ``payment`` of its
+    whole total. Receipts and reports both read orders this way and may not import each other."""
+    return order.get("payments") or [{**order["payment"], "amount": order["total"]}]

@@ -300,11 +300,6 @@ def save_records(records: list[dict[str, Any]]) -> None:
 
 # --- receipts of orders ----------------------------------------------------------------------------
 
-def _payments_of(order: dict[str, Any]) -> list[dict[str, Any]]:
-    """The order's payments; an order recorded before split tender has one ``payment`` of its whole total."""
-    return order.get("payments") or [{**order["payment"], "amount": order["total"]}]
-
-
 def _refund_of(order: dict[str, Any]) -> dict[str, Any] | None:
     """A refund's original receipt: its number and time as printed, and its eReceipt's public link."""
     parent = order.get("parent")
@@ -341,7 +336,7 @@ def put_for_order(order: dict[str, Any], shop_name: str) -> ReceiptPut:
             "full_amount_incl_vat": total,
             "payment_types": [{"name": p["name"], "type": p["type"], "amount": money.format_minor(p["amount"]),
                                **({"tendered": money.format_minor(p["tendered"])} if p.get("tendered") else {})}
-                              for p in _payments_of(order)],
+                              for p in money.payments_of(order)],
             "vat_amounts": [{"percentage": v["rate"], "incl_vat": money.format_minor(v["gross"]),
                              "excl_vat": money.format_minor(v["net"]), "vat": money.format_minor(v["vat"])}
                             for v in order["vats"]],

@@ -93,11 +93,6 @@ def _signed(order: dict[str, Any], amount: int) -> int:
     return -amount if order["is_refund"] else amount
 
 
-def payments_of(order: dict[str, Any]) -> list[dict[str, Any]]:
-    """The order's payments; an order recorded before split tender has one ``payment`` of its whole total."""
-    return order.get("payments") or [{**order["payment"], "amount": order["total"]}]
-
-
 def build_sales_report(profile: dict[str, Any], day: str, orders: list[dict[str, Any]]) -> SalesReport:
     """One shop's orders of one local day as a report: lines, VAT per rate, payments, totals."""
     zone = shop_zone(profile.get("timezone"))
@@ -119,7 +114,7 @@ def build_sales_report(profile: dict[str, Any], day: str, orders: list[dict[str,
             vat_gross[rate] += _signed(order, vat["gross"])
             vat_tax[rate] += _signed(order, vat["vat"])
         used: set[str] = set()
-        for payment in payments_of(order):
+        for payment in money.payments_of(order):
             row = payments.setdefault(payment["method_id"], {"method_id": payment["method_id"], "name": payment["name"],
                                                               "type": payment["type"], "count": 0, "amount": 0})
             row["count"] += payment["method_id"] not in used
