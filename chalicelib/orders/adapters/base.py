@@ -18,7 +18,7 @@ The rules, the same for every platform:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -86,7 +86,8 @@ def client_of(contact: Contact | None) -> dict[str, str] | None:
 @dataclass(frozen=True)
 class Line:
     """A platform line in minor units: ``gross`` before discount and ``discount`` both VAT included, ``vat`` the
-    platform's VAT amount (None: the bridge computes it, e.g. for a share of a refund)."""
+    platform's VAT amount (None: the bridge computes it, e.g. for a share of a refund); ``where`` names it in the
+    platform's payload for an error."""
 
     name: str
     quantity: int
@@ -94,6 +95,7 @@ class Line:
     discount: int
     rate: Decimal
     vat: int | None
+    where: str = ""
 
     @property
     def amount(self) -> int:
@@ -112,26 +114,26 @@ def check_currency(snapshot: ShopSnapshot, currency: str | None, where: str) -> 
                                "converted")
 
 
-def supported_rate(config: dict[str, Any], rate: Decimal, where: str) -> Decimal:
-    """``rate`` if the shop's device prints it (the config's ``vat_rates``; a config stored before they were asked
-    for accepts every rate)."""
+def check_rate(config: dict[str, Any], rate: Decimal, where: str) -> None:
+    """Refuse ``rate`` unless the shop's device prints it (the config's ``vat_rates``; a config stored before they
+    were asked for accepts every rate)."""
     printable = config.get("vat_rates")
     if printable is not None and rate.normalize() not in {Decimal(r).normalize() for r in printable}:
         raise VatRateUnsupported(f"{where} is at {money.plain_decimal(rate)}% VAT, which the shop's fiscal device does "
                                  f"not print (vat_rates: {', '.join(printable) or 'none'})")
-    return rate
 
 
 def rate_matching(config: dict[str, Any], net: int, vat: int, where: str) -> Decimal:
     """The one printable rate whose VAT on ``net`` is the platform's ``vat`` (within a minor unit), for a platform
     that gives a tax amount without its rate."""
     if vat == 0:
-        return supported_rate(config, Decimal(0), where)
+        return Decimal(0)
     candidates = [Decimal(r) for r in config.get("vat_rates") or []
                   if Decimal(r) > 0 and abs(Decimal(net) * Decimal(r) / 100 - vat) < 1]
     if len(candidates) != 1:
-        raise VatRateUnsupported(f"{where}: tax {money.format_minor(vat)} on {money.format_minor(net)} is not one of "
-                                 f"the rates the shop's fiscal device prints ({', '.join(config.get('vat_rates') or [])})")
+        raise VatRateUnsupported(f"{where}: tax {money.format_minor(vat)} on {money.format_minor(net)} is not the tax "
+                                 "of exactly one rate the shop's fiscal device prints "
+                                 f"({', '.join(config.get('vat_rates') or []) or 'none configured'})")
     return candidates[0]
 
 
@@ -168,10 +170,12 @@ def epoch_of(moment: datetime | None) -> int | None:
 def order_in(order_id: str, config: dict[str, Any], lines: list[Line], *, order_discount: int = 0,
              date: int | None = None, customer: dict[str, str] | None = None,
              parent_order_id: str | None = None) -> OrderIn:
-    """The order (or, with ``parent_order_id``, the refund). An order discount changes every line's amount, so
+    """The order (or, with ``parent_order_id``, the refund) of the lines that cost something (free shipping
+    prints nothing), each at a rate the shop's device prints. An order discount changes every line's amount, so
     its lines carry no platform VAT: the bridge computes it per rate."""
-    kept = [line if not order_discount else Line(line.name, line.quantity, line.gross, line.discount, line.rate, None)
-            for line in lines if line.gross > 0]
+    kept = [replace(line, vat=None) if order_discount else line for line in lines if line.gross > 0]
+    for line in kept:
+        check_rate(config, line.rate, line.where)
     body: dict[str, Any] = {
         "order_id": order_id, "payment_method_id": config["payment_method_id"],
         "delivery_method_id": config["delivery_method_id"], "user_id": config["user_id"],
@@ -183,7 +187,8 @@ def order_in(order_id: str, config: dict[str, Any], lines: list[Line], *, order_
 
 def parent_lines(parent: dict[str, Any]) -> list[Line]:
     """A recorded sale's lines as weights for a refund that names none of them."""
-    return [Line(line["name"], 1, line["amount"], 0, Decimal(line["vat_rate"]), None) for line in parent["lines"]]
+    return [Line(line["name"], 1, line["amount"], 0, Decimal(line["vat_rate"]), None, f"the sale's line '{line['name']}'")
+            for line in parent["lines"]]
 
 
 def spread(amount: int, weights: list[Line]) -> list[Line]:
@@ -196,5 +201,5 @@ def spread(amount: int, weights: list[Line]) -> list[Line]:
     by_remainder = sorted(range(len(shares)), key=lambda i: (-(amount * weights[i].amount % base), i))
     for i in by_remainder[:amount - sum(shares)]:
         shares[i] += 1
-    return [line if share == line.amount else Line(line.name, 1, share, 0, line.rate, None)
+    return [line if share == line.amount else Line(line.name, 1, share, 0, line.rate, None, line.where)
             for line, share in zip(weights, shares) if share > 0]

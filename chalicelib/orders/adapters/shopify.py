@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from chalicelib.core import money
 from chalicelib.core.errors import MultipleTaxLines
 from chalicelib.orders.adapters.base import (
     Contact,
@@ -32,7 +33,6 @@ from chalicelib.orders.adapters.base import (
     parent_lines,
     rate_matching,
     spread,
-    supported_rate,
 )
 from chalicelib.orders.service import OrderIn
 from chalicelib.shops.service import ShopSnapshot
@@ -114,33 +114,33 @@ class ShopifyRefund(Lenient):
     transactions: Annotated[list[ShopifyTransaction], Field(max_length=100)] = []
 
 
-def _tax(config: dict[str, Any], taxes: list[ShopifyTaxLine], where: str) -> tuple[Decimal, int]:
+def _tax(taxes: list[ShopifyTaxLine], where: str) -> tuple[Decimal, int]:
     """The line's one VAT rate (percent) and the platform's VAT amount; no tax is 0 %."""
     charged = [t for t in taxes if t.rate > 0 or t.price > 0]
     if len(charged) > 1:
-        rates = ", ".join(f"{t.rate * 100:g}%" for t in charged)
+        rates = ", ".join(f"{money.plain_decimal(t.rate * 100)}%" for t in charged)
         raise MultipleTaxLines(f"{where} carries {len(charged)} taxes ({rates}): a fiscal receipt prints one VAT rate "
                                "per line")
     rate = (charged[0].rate * 100).normalize() if charged else Decimal(0)
-    return supported_rate(config, rate, where), sum((minor(t.price) for t in taxes), 0)
+    return rate, sum((minor(t.price) for t in taxes), 0)
 
 
 def _line(config: dict[str, Any], line: ShopifyLine, taxes_included: bool, where: str) -> Line:
-    rate, vat = _tax(config, line.tax_lines, where)
+    rate, vat = _tax(line.tax_lines, where)
     discount = (sum((minor(a.amount) for a in line.discount_allocations), 0) if line.discount_allocations is not None
                 else minor(line.total_discount))
     gross = minor(line.price) * line.quantity + (0 if taxes_included else vat)
-    return Line(line.label, line.quantity, gross, discount, rate, vat)
+    return Line(line.label, line.quantity, gross, discount, rate, vat, where)
 
 
 def _shipping(config: dict[str, Any], shipping: ShopifyShippingLine, taxes_included: bool, where: str) -> Line:
-    rate, vat = _tax(config, shipping.tax_lines, where)
+    rate, vat = _tax(shipping.tax_lines, where)
     if shipping.discount_allocations:
         discount = sum((minor(a.amount) for a in shipping.discount_allocations), 0)
     else:
         discount = max(0, minor(shipping.price) - minor(shipping.discounted_price or shipping.price))
     gross = minor(shipping.price) + (0 if taxes_included else vat)
-    return Line(f"Shipping: {shipping.title}", 1, gross, discount, rate, vat)
+    return Line(f"Shipping: {shipping.title}", 1, gross, discount, rate, vat, where)
 
 
 def shopify_order(snapshot: ShopSnapshot, config: dict[str, Any], order: ShopifyOrder) -> OrderIn:
@@ -173,14 +173,17 @@ def shopify_refunds(snapshot: ShopSnapshot, config: dict[str, Any], refund: Shop
         return []
     taxed, untaxed = [], []
     for i, item in enumerate(refund.refund_line_items):
-        rate, _ = _tax(config, item.line_item.tax_lines, f"{where} refund_line_items[{i}]")
+        named = f"{where} refund_line_items[{i}] '{item.line_item.label[:40]}'"
+        rate, _ = _tax(item.line_item.tax_lines, named)
         vat, subtotal = minor(item.total_tax), minor(item.subtotal)
-        taxed.append(Line(item.line_item.label, item.quantity, subtotal + vat, 0, rate, vat))
-        untaxed.append(Line(item.line_item.label, item.quantity, subtotal, 0, rate, vat))
-    shipping = [Line("Shipping", 1, -minor(a.amount) - minor(a.tax_amount), 0,
-                     rate_matching(config, -minor(a.amount), -minor(a.tax_amount), f"{where} order_adjustments[{i}]"),
-                     -minor(a.tax_amount))
-                for i, a in enumerate(refund.order_adjustments) if a.kind == "shipping_refund" and a.amount < 0]
+        taxed.append(Line(item.line_item.label, item.quantity, subtotal + vat, 0, rate, vat, named))
+        untaxed.append(Line(item.line_item.label, item.quantity, subtotal, 0, rate, vat, named))
+    shipping = []
+    for i, adjustment in enumerate(refund.order_adjustments):
+        net, vat = -minor(adjustment.amount), -minor(adjustment.tax_amount)
+        if adjustment.kind == "shipping_refund" and net > 0:
+            named = f"{where} order_adjustments[{i}]"
+            shipping.append(Line("Shipping", 1, net + vat, 0, rate_matching(config, net, vat, named), vat, named))
     for lines in (taxed + shipping, untaxed + shipping):
         if sum(line.amount for line in lines) == amount:
             break

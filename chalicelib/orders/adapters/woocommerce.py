@@ -5,17 +5,19 @@ Fields as the REST API v3 Order resource names them (woocommerce-rest-api-docs, 
 properties", "Line items", "Tax lines", "Shipping lines", "Fee lines", "Refunds"): a line's ``subtotal`` is before
 coupons and ``total`` after, both without tax (``subtotal_tax``, ``total_tax``); ``tax_lines[].rate_percent`` (WooCommerce
 3.7+) gives a tax's rate; a fee may be negative (a discount); ``refunds[]`` lists each refund's id and (negative)
-``total``, WooCommerce sends no refund webhook of its own.
+``total``, WooCommerce sends no refund webhook of its own. Names arrive HTML-escaped (``&ndash;``) and are printed
+unescaped.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from chalicelib.core.errors import MultipleTaxLines
 from chalicelib.orders.adapters.base import (
@@ -33,7 +35,6 @@ from chalicelib.orders.adapters.base import (
     parent_lines,
     rate_matching,
     spread,
-    supported_rate,
 )
 from chalicelib.orders.service import OrderIn
 from chalicelib.shops.service import ShopSnapshot
@@ -43,9 +44,14 @@ Amount = Annotated[Decimal, Field(ge=0, le=10_000_000)]
 SignedAmount = Annotated[Decimal, Field(ge=-10_000_000, le=10_000_000)]
 
 
+def _blank_as_none(value: Any) -> Any:
+    """WooCommerce writes an empty string for a tax it did not compute."""
+    return None if value == "" else value
+
+
 class WooTax(Lenient):
     id: int
-    total: SignedAmount | None = None
+    total: Annotated[SignedAmount | None, BeforeValidator(_blank_as_none)] = None
 
 
 class WooLine(Lenient):
@@ -104,7 +110,7 @@ def _rate(config: dict[str, Any], order: WooOrder, net: int, vat: int, taxes: li
                                f"{', '.join(str(t.id) for t in charged)}): a fiscal receipt prints one VAT rate per line")
     percent = {t.rate_id: t.rate_percent for t in order.tax_lines if t.rate_percent is not None}
     if charged and charged[0].id in percent:
-        return supported_rate(config, percent[charged[0].id].normalize(), where)
+        return percent[charged[0].id].normalize()
     return rate_matching(config, net, vat, where)
 
 
@@ -117,21 +123,22 @@ def _lines(config: dict[str, Any], order: WooOrder) -> tuple[list[Line], int]:
         net, vat = minor(item.total), minor(item.total_tax)
         before = minor(item.subtotal) + minor(item.subtotal_tax or 0) if item.subtotal is not None else net + vat
         gross = max(before, net + vat)
-        lines.append(Line(item.name, item.quantity, gross, gross - net - vat,
-                          _rate(config, order, net, vat, item.taxes, where), vat))
+        lines.append(Line(html.unescape(item.name), item.quantity, gross, gross - net - vat,
+                          _rate(config, order, net, vat, item.taxes, where), vat, where))
     for i, shipping in enumerate(order.shipping_lines):
         net, vat = minor(shipping.total), minor(shipping.total_tax)
         where = f"shipping_lines[{i}] '{shipping.method_title[:40]}'"
-        lines.append(Line(f"Shipping: {shipping.method_title}", 1, net + vat, 0,
-                          _rate(config, order, net, vat, shipping.taxes, where), vat))
+        lines.append(Line(f"Shipping: {html.unescape(shipping.method_title)}", 1, net + vat, 0,
+                          _rate(config, order, net, vat, shipping.taxes, where), vat, where))
     discount = 0
     for i, fee in enumerate(order.fee_lines):
         net, vat = minor(fee.total), minor(fee.total_tax)
         if net + vat < 0:
             discount -= net + vat
         elif net + vat > 0:
-            lines.append(Line(f"Fee: {fee.name}", 1, net + vat, 0,
-                              _rate(config, order, net, vat, fee.taxes, f"fee_lines[{i}] '{fee.name[:40]}'"), vat))
+            where = f"fee_lines[{i}] '{fee.name[:40]}'"
+            lines.append(Line(f"Fee: {html.unescape(fee.name)}", 1, net + vat, 0, _rate(config, order, net, vat, fee.taxes, where),
+                              vat, where))
     return lines, discount
 
 
