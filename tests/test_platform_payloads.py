@@ -278,6 +278,7 @@ def test_woocommerce_refunds_listed_by_order_updated_become_refund_orders(api, m
     assert again.status_code == 200 and queue_messages(shop["queue_url"]) == []
     assert get(api, shop, "woo-723").json["refunded"] == "19.00"
     assert printed_totals(api, shop, "woo-723-r726") == ("10.00", "0.00")
+    assert printed_totals(api, shop, "woo-723-r724") == ("9.00", "0.00")
 
 
 def test_refund_deliveries_that_cannot_be_recorded_get_typed_errors(api, merchant):

@@ -171,25 +171,25 @@ def shopify_refunds(snapshot: ShopSnapshot, config: dict[str, Any], refund: Shop
     amount = sum((minor(t.amount) for t in paid), 0)
     if amount == 0:
         return []
-    taxed, untaxed = [], []
+    taxed: list[Line] = []
+    untaxed: list[Line] = []
     for i, item in enumerate(refund.refund_line_items):
         named = f"{where} refund_line_items[{i}] '{item.line_item.label[:40]}'"
         rate, _ = _tax(item.line_item.tax_lines, named)
         vat, subtotal = minor(item.total_tax), minor(item.subtotal)
         taxed.append(Line(item.line_item.label, item.quantity, subtotal + vat, 0, rate, vat, named))
         untaxed.append(Line(item.line_item.label, item.quantity, subtotal, 0, rate, vat, named))
-    shipping = []
+    shipping: list[Line] = []
     for i, adjustment in enumerate(refund.order_adjustments):
         net, vat = -minor(adjustment.amount), -minor(adjustment.tax_amount)
         if adjustment.kind == "shipping_refund" and net > 0:
             named = f"{where} order_adjustments[{i}]"
             shipping.append(Line("Shipping", 1, net + vat, 0, rate_matching(config, net, vat, named), vat, named))
-    for lines in (taxed + shipping, untaxed + shipping):
-        if sum(line.amount for line in lines) == amount:
-            break
-    else:
-        named = [line for line in taxed + shipping if line.amount > 0]
-        lines = spread(amount, named or parent_lines(parent(f"{ADAPTER_PREFIX}-{refund.order_id}")))
+    lines = next((basis for basis in (taxed + shipping, untaxed + shipping)
+                  if sum(line.amount for line in basis) == amount), None)
+    if lines is None:
+        priced = [line for line in taxed + shipping if line.amount > 0]
+        lines = spread(amount, priced or parent_lines(parent(f"{ADAPTER_PREFIX}-{refund.order_id}")))
     return [order_in(f"{ADAPTER_PREFIX}-{refund.order_id}-r{refund.id}", config, lines,
                      date=epoch_of(refund.created_at), parent_order_id=f"{ADAPTER_PREFIX}-{refund.order_id}")]
 
