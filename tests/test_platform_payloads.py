@@ -295,3 +295,23 @@ def test_refund_deliveries_that_cannot_be_recorded_get_typed_errors(api, merchan
         r = deliver(api, shop, "shopify", hostile, "refunds/create")
         assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION", (hostile, r.body)
     assert queue_messages(shop["queue_url"]) == []
+
+
+def test_a_lines_given_vat_is_recorded_not_recomputed(api, shop):
+    """What the adapters rely on, through the order API: two lines of 1.05 at 20 % contain 0.175 each, which a
+    platform rounds per line (0.18 + 0.18 = 0.36) where the bridge would round the group (2.10 contains 0.35): the
+    given amounts are recorded. An amount further than a minor unit from the rate's, or VAT at 0 %, is refused."""
+    def order(order_id: str, *vats: str, rate: str = "20") -> Any:
+        items = [{"name": f"Card {i}", "quantity": "1", "unit_price": "1.05", "vat_rate": rate, "vat": vat}
+                 for i, vat in enumerate(vats)]
+        body = {"order_id": order_id, "payment_method_id": "card", "delivery_method_id": "pickup",
+                "user_id": "demo-cashier", "items": items}
+        return api.call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", body, {"x-shop-key": shop["shop_key"]})
+
+    assert order("V-1", "0.18", "0.18").status_code == 201
+    assert printed_totals(api, shop, "V-1") == ("2.10", "0.36")
+    for order_id, vats, rate in (("V-2", ("0.18", "0.16"), "20"), ("V-3", ("0.19", "0.18"), "20"),
+                                 ("V-4", ("0.01", "0.00"), "0")):
+        r = order(order_id, *vats, rate=rate)
+        assert r.status_code == 422 and r.json["code"] == "E_VAT_INCONSISTENT", r.body
+        assert get(api, shop, order_id).json["code"] == "E_ORDER_NOT_FOUND"
