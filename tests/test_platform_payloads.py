@@ -86,7 +86,8 @@ def test_woocommerce_blank_and_hostile_values(api, merchant):
     assert deliver(api, shop, "woocommerce", blank, "order.created").status_code == 201
     queue_messages(shop["queue_url"])
     for hostile in ({**payload, "refunds": [{"id": 1, "total": "abc"}]}, {**payload, "refunds": "all"},
-                    {**payload, "total": "1e400"}, {**payload, "fee_lines": [{"name": "x", "total": None}]}):
+                    {**payload, "total": "1e400"}, {**payload, "fee_lines": [{"name": "x", "total": None}]},
+                    {**payload, "id": 10**30}):
         r = deliver(api, shop, "woocommerce", hostile, "order.updated")
         assert r.status_code == 400 and r.json["code"] == "E_FAILED_SCHEMA_VALIDATION", r.body
     assert queue_messages(shop["queue_url"]) == []

@@ -74,7 +74,7 @@ class ShopifyShippingLine(Lenient):
 
 
 class ShopifyOrder(Lenient):
-    id: int = Field(gt=0)
+    id: int = Field(gt=0, lt=2**63)
     created_at: datetime | None = None
     currency: Annotated[str, StringConstraints(max_length=8)] | None = None
     taxes_included: bool
@@ -106,8 +106,8 @@ class ShopifyTransaction(Lenient):
 
 
 class ShopifyRefund(Lenient):
-    id: int = Field(gt=0)
-    order_id: int = Field(gt=0)
+    id: int = Field(gt=0, lt=2**63)
+    order_id: int = Field(gt=0, lt=2**63)
     created_at: datetime | None = None
     refund_line_items: Annotated[list[ShopifyRefundLine], Field(max_length=500)] = []
     order_adjustments: Annotated[list[ShopifyAdjustment], Field(max_length=100)] = []

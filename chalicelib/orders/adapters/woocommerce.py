@@ -84,12 +84,12 @@ class WooFeeLine(Lenient):
 
 
 class WooRefundEntry(Lenient):
-    id: int = Field(gt=0)
+    id: int = Field(gt=0, lt=2**63)
     total: SignedAmount
 
 
 class WooOrder(Lenient):
-    id: int = Field(gt=0)
+    id: int = Field(gt=0, lt=2**63)
     currency: Annotated[str, StringConstraints(max_length=8)] | None = None
     date_created_gmt: datetime | None = None
     total: Amount
