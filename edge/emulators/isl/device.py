@@ -32,6 +32,7 @@ from edge.emulators.isl.journal import (
     OpenReceipt,
     StornoOrigin,
 )
+from edge.emulators.isl import wire_x
 from edge.emulators.isl.wire import HostFrame, encode_answer
 
 FAULTS = (
@@ -96,6 +97,7 @@ class FiscalPrinter:
         self.open: OpenReceipt | None = None
         self.last_closed: OpenReceipt | None = None
         self.journal: list[Document] = []
+        self.last_z: tuple[int, dict[str, int], datetime] | None = None  # the last Z: number, sales per group, when (X 40h)
         self.ej_cursor: list[str] = []  # EJ text lines still to hand out to "next line" reads
         self.ej_records: list[str] = []  # EJ structured records still to hand out
         self.clock_offset = timedelta()
@@ -136,12 +138,13 @@ class FiscalPrinter:
             if last is not None and last[0] == frame.seq and (last[1] == frame.cmd or not self.family.repeat_needs_same_cmd):
                 return last[2], False
             data, status = self.execute(frame.cmd, frame.data)
-            reply = encode_answer(frame.seq, frame.cmd, data, status)
+            encode = wire_x.encode_answer if self.family.x_protocol else encode_answer
+            reply = encode(frame.seq, frame.cmd, data, status)
             self._last = (frame.seq, frame.cmd, reply)
             return reply, True
 
     def execute(self, cmd: int, data: bytes) -> tuple[bytes, bytes]:
-        """Run one command; returns the answer's data and its six status bytes."""
+        """Run one command; returns the answer's data and its status bytes."""
         with self.lock:
             self.commands.append(cmd)
             extra: frozenset[str] = frozenset()
@@ -156,6 +159,8 @@ class FiscalPrinter:
                 answer = handler(self, text)
             except CommandError as exc:
                 extra, answer = exc.conditions, ""
+                if self.family.x_protocol and not isinstance(exc, SyntaxFault | UnknownCommand):
+                    answer = f"{exc.x_code}\t"  # X doc p.5: a failed command answers {ErrorCode}<SEP>
             return answer if isinstance(answer, bytes) else answer.encode("cp1251"), self.status(extra)
 
     def status(self, extra: frozenset[str] = frozenset()) -> bytes:
