@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from test_isl_every_sale import COFFEE, TEA, card, cash, refund, sale
 
+from edge.config import FiscalDeviceConfig
+from edge.drivers import create_driver
 from edge.drivers.base import InvalidJob, OperationRefused, PaperOut
 from edge.drivers.isl.datecs_x import DATECS_X, DatecsXDriver
 from edge.drivers.isl.driver import DeviceRefused
@@ -19,7 +21,7 @@ from edge.drivers.isl.frame_x import X_FRAMING
 from edge.drivers.isl.link import IslLink, SerialTransport
 from edge.drivers.isl.sales import open_book
 from edge.emulators.isl.device import FiscalPrinter
-from edge.emulators.isl.server import PtyServer
+from edge.emulators.isl.server import PtyServer, TcpServer
 
 LINES = [COFFEE, TEA]  # 20 %: the emulator's group 2 (Б), X doc p.9 TaxCd '2'
 
@@ -142,3 +144,22 @@ def test_a_refusal_names_the_devices_error_code(emulated: Emulated) -> None:
         driver._ask(0x38)
     driver._ask(0x3C)
     assert [d.kind for d in emulated.printer.journal] == ["cancelled"]
+
+
+@pytest.mark.parametrize("connection", ["serial", "tcp"])
+def test_an_x_model_from_the_config_gets_the_x_driver_over_serial_or_tcp(tmp_path: Path, connection: str) -> None:
+    """``create_driver`` picks the X dialect by model (edge/drivers/__init__.py DRIVEN); X doc p.3: RS232 or LAN."""
+    printer = FiscalPrinter("DP-25X")
+    server = PtyServer(printer).start() if connection == "serial" else TcpServer(printer).start()
+    details = {"type": "serial", "port": server.path, "baud_rate": 115200} if isinstance(server, PtyServer) else \
+        {"type": "tcp", "host": "127.0.0.1", "port": server.port}
+    config = FiscalDeviceConfig(manufacturer="DATECS", model="DP25X", connection=details,
+                                timeouts={"answer_seconds": 0.15, "busy_seconds": 0.6, "retries": 2})
+    driver = create_driver(config, tmp_path)
+    try:
+        assert isinstance(driver, DatecsXDriver)
+        record = driver.print_receipt(sale("job-1", LINES, [cash(980)]))
+        assert record.unique_sale_number == printer.fiscal_receipts()[0].unp
+    finally:
+        driver.close()
+        server.stop()
