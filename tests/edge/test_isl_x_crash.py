@@ -82,7 +82,7 @@ def test_a_crash_at_any_step_ends_with_exactly_one_receipt(kind: str, before_run
         first = driver_on(CrashPort(printer), tmp_path)
         original: FiscalRecord = first.print_receipt(plain("job-0"))
         first.book.close()
-        make = lambda job_id: refund(job_id, original, [COFFEE, TEA], [cash(500), card(480)])  # noqa: E731
+        make = lambda job_id: refund(job_id, original, [COFFEE, TEA], [cash(500), card(480)])
     before = len(printer.journal)
 
     crashing = driver_on(CrashPort(printer, step, before_run), tmp_path)

@@ -21,7 +21,14 @@ from pathlib import Path
 from chalicelib.contracts import FiscalJob, PaymentType
 from edge.config import FiscalDeviceConfig
 from edge.drivers.base import DeviceError, InvalidJob
-from edge.drivers.isl.commands import Command, FieldError, format_clock, line_amount, money, parse_clock
+from edge.drivers.isl.commands import (
+    Command,
+    FieldError,
+    format_clock,
+    line_amount,
+    money,
+    parse_clock,
+)
 from edge.drivers.isl.dialect import Dialect, StornoOf
 from edge.drivers.isl.driver import (
     Answer,

@@ -41,6 +41,7 @@ MAX_DEVICE_DATA = 218
 WORD = 4  # LEN and CMD: four nibbles each
 BCC_LENGTH = 4
 _HEADER = 1 + WORD + 1 + WORD  # 01 LEN SEQ CMD
+_SHORTEST = _HEADER + 1 + BCC_LENGTH + 1  # a frame without data: ... 05 BCC 03
 
 
 def word(value: int) -> bytes:
@@ -134,10 +135,8 @@ class XFrameReader:
             if partial:
                 partial.append(byte)
                 if len(partial) <= 1 + WORD:
-                    if not 0x30 <= byte <= 0x3F:  # LEN is nibbles: this was no frame
-                        self.garbage += len(partial)
-                        partial.clear()
-                    elif len(partial) == 1 + WORD and (frame_length(partial) or 0) < _HEADER + 1 + BCC_LENGTH + 1:
+                    too_short = len(partial) == 1 + WORD and (frame_length(partial) or 0) < _SHORTEST
+                    if not 0x30 <= byte <= 0x3F or too_short:  # LEN is nibbles of a possible length: this was no frame
                         self.garbage += len(partial)
                         partial.clear()
                     continue

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from edge.emulators.isl import wire_x
 from edge.emulators.isl.amounts import decimal_text, stotinki_text
 from edge.emulators.isl.commands import commands_for
 from edge.emulators.isl.errors import (
@@ -32,7 +33,6 @@ from edge.emulators.isl.journal import (
     OpenReceipt,
     StornoOrigin,
 )
-from edge.emulators.isl import wire_x
 from edge.emulators.isl.wire import HostFrame, encode_answer
 
 FAULTS = (

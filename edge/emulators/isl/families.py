@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from edge.emulators.isl.status import C_LAYOUT, DAISY_LAYOUT, P_LAYOUT, X_LAYOUT, StatusLayout
+from edge.emulators.isl.status import (
+    C_LAYOUT,
+    DAISY_LAYOUT,
+    P_LAYOUT,
+    X_LAYOUT,
+    StatusLayout,
+)
 
 CYRILLIC_GROUPS = "АБВГДЕЖЗ"  # cp1251 C0h-C7h
 LATIN_GROUPS = "ABCDEFGH"

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import time
 
-from edge.emulators.isl.wire import ETX, OFFSET, POSTAMBLE, SEPARATOR, STALE_SECONDS, STX, BadFrame, HostFrame, checksum
+from edge.emulators.isl.wire import (
+    ETX,
+    OFFSET,
+    POSTAMBLE,
+    SEPARATOR,
+    STALE_SECONDS,
+    STX,
+    BadFrame,
+    HostFrame,
+    checksum,
+)
 
 _NIBBLES = 4
 

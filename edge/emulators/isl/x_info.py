@@ -12,7 +12,13 @@ from edge.emulators.isl.amounts import decimal_text
 from edge.emulators.isl.errors import X_MESSAGES, NotAllowed, SyntaxFault
 from edge.emulators.isl.info import FIRMWARE, FIRMWARE_DATE
 from edge.emulators.isl.journal import GROUPS, DocKind
-from edge.emulators.isl.x_fields import fields, format_datetime, no_data, ok, parse_datetime
+from edge.emulators.isl.x_fields import (
+    fields,
+    format_datetime,
+    no_data,
+    ok,
+    parse_datetime,
+)
 from edge.emulators.isl.x_receipt import slip
 
 if TYPE_CHECKING:
@@ -80,7 +86,7 @@ def transaction_status(p: FiscalPrinter, data: str) -> str:
 def diagnostic(p: FiscalPrinter, data: str) -> str:
     """5Ah: syntax 1 "{Param}<SEP>" answers Name, FwRev, FwDate, FwTime, Checksum, Sw, SerialNumber, FMNumber as
     fields; syntax 2 "{Param}" the same joined by commas and spaces, without an error code (X doc p.24)."""
-    param = data[:-1] if data.endswith("\t") else data
+    param = data.removesuffix("\t")
     if param not in ("", "1"):
         raise SyntaxFault("Param is empty or 1")
     checksum = f"{zlib.crc32(p.serial.encode()) & 0xFFFF:04X}" if param == "1" else "FFFF"

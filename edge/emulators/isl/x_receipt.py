@@ -8,10 +8,26 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from edge.emulators.isl.amounts import decimal_text, line_amount, parse_money, parse_number, parse_quantity, percent_of
+from edge.emulators.isl.amounts import (
+    decimal_text,
+    line_amount,
+    parse_money,
+    parse_number,
+    parse_quantity,
+    percent_of,
+)
 from edge.emulators.isl.errors import NotAllowed, SyntaxFault
 from edge.emulators.isl.journal import GROUPS, OpenReceipt
-from edge.emulators.isl.receipt import _correction, _finish, _own_unp, _spread, _start, _till, _void, fiscal_receipt
+from edge.emulators.isl.receipt import (
+    _correction,
+    _finish,
+    _own_unp,
+    _spread,
+    _start,
+    _till,
+    _void,
+    fiscal_receipt,
+)
 from edge.emulators.isl.x_fields import fields, flags, no_data, ok, parse_datetime
 
 if TYPE_CHECKING:
