@@ -90,11 +90,12 @@ def main() -> None:
     parser.add_argument("--receipts", type=int, default=300, help="receipts per placement, split over the rounds")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    results = {name: measure(DEVICES[name], args.receipts, args.rounds) for name in args.device or DEVICES}
+    where = placements()  # before any pinning narrows this process's CPU set
+    results = {name: measure(DEVICES[name], args.receipts, args.rounds, where) for name in args.device or DEVICES}
     print(json.dumps({"devices": results}, indent=2))
 
 
-def measure(device: Device, receipts: int, rounds: int) -> dict[str, object]:
+def measure(device: Device, receipts: int, rounds: int, where: dict[str, tuple[set[int], set[int]]]) -> dict[str, object]:
     """One family's driver on its emulator: prints the human summary, returns the numbers."""
     per_round = max(1, receipts // rounds)
     # Operator 1 with the family's factory password, as an unconfigured device sends it (P doc p.31, C doc p.23...).
@@ -105,7 +106,6 @@ def measure(device: Device, receipts: int, rounds: int) -> dict[str, object]:
         assert emulator.stdout is not None
         ready = emulator.stdout.readline().split()
         pty = ready[2].removeprefix("pty=")
-        where = placements()
         with tempfile.TemporaryDirectory() as state:
             config = FiscalDeviceConfig(manufacturer=device.manufacturer, model=device.model,
                                         connection={"type": "serial", "port": pty, "baud_rate": BAUD})

@@ -89,3 +89,21 @@ def test_the_reader_takes_frames_a_byte_at_a_time_between_signals_and_noise() ->
 def test_a_preamble_followed_by_no_length_is_dropped_as_garbage() -> None:
     reader = XFrameReader()
     assert reader.feed(b"\x01\x20\x30") == [] and reader.garbage == 3 and not reader.in_frame  # 01 20, then 30 alone
+
+
+def test_a_receipt_the_cashier_cancelled_after_the_link_died_is_printed_again_once(emulated: Emulated) -> None:
+    """The variable UNP names the job's sale (it was opened), but the EJ has a cancelled receipt (type 8), not a fiscal
+    one (type 1), where the job's receipt would be: not printed (X doc p.44, pp.35-36)."""
+    emulated.server.faults.drop_after = Command.SALE
+    with pytest.raises(ReceiptInterrupted):
+        emulated.driver.print_receipt(sale("job-1", [COFFEE, TEA], [cash(980)]))
+    emulated.driver.close()
+    emulated.printer.execute(0x3C, b"")  # cancelled at the keyboard, not by the driver
+    assert emulated.printer.execute(0xFF, b"UNP\t\t\t")[0] == b"0\tDT000600-0001-0000001\t"
+
+    emulated.server.faults.silent = False
+    emulated.driver = emulated.fresh()
+    assert emulated.driver.find_receipt("job-1") is None
+    record = emulated.driver.print_receipt(sale("job-1", [COFFEE, TEA], [cash(980)]))
+    assert [d.kind for d in emulated.printer.journal] == ["cancelled", "fiscal"]
+    assert record.unique_sale_number == "DT000600-0001-0000002"

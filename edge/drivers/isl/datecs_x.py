@@ -118,9 +118,10 @@ _THOUSANDTH = Decimal("0.001")
 class DatecsXDriver(IslDriver):
     """The ISL driver's receipt, reports, cash and reconciliation, with the X doc's fields.
 
-    After a crash, a sale is proved printed by the device variable ``UNP``, the last printed unique sale number
-    (FFh, p.44), and dated by the EJ (7Dh option 0, p.35-36); a storno, which carries the original's UNP, by the
-    EJ alone: the document after the plan's last one must be a storno receipt (type 6).
+    After a crash the EJ decides (7Dh option 0, p.35-36): the document after the plan's last one must be a fiscal
+    receipt (type 1), or a storno receipt (type 6) for a refund, and its date-time is the receipt's. For a sale the
+    device variable ``UNP``, the last printed unique sale number (FFh, p.44), must be the plan's first; a storno
+    carries the original's UNP, so only the EJ can tell it.
     """
 
     # -- the exchange: every answer starts with an error code ----------------------------------------
@@ -256,9 +257,9 @@ class DatecsXDriver(IslDriver):
         try:
             fields = self._fields(Command.READ_DOCUMENT, f"0\t{number}\t{kind}\t", 5)
         except DeviceRefused:
-            return not plan.storno  # no such document of that type; a sale's UNP already proved it
+            return False  # no such document of that type: the receipt was cancelled, or never opened
         if fields[0].strip() != str(number) or fields[3].strip() != kind:
-            return not plan.storno
+            return False
         match = _X_CLOCK.fullmatch(fields[2].strip())
         try:
             return parse_clock(match[1]) if match else True
