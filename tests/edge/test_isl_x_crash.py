@@ -1,14 +1,17 @@
-"""Exactly once on Datecs X: the host dies between any two device steps of a receipt (before or after the emulated
+"""Exactly once on Datecs X: the driver's host dies between any two device steps of a receipt (before or after the emulated
 printer ran the step), restarts with a new link and the same sale book, asks the printer what became of the job
 (the variable UNP and the EJ, X doc p.44 and pp.35-36), prints again only if the printer proves it was not printed,
 and every job ends with one receipt, paid as the job says."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from edge_harness import CrashRun, open_stack, wait_for
+from test_isl_crash import PASSWORD, crash_and_restart_each
 from test_isl_every_sale import COFFEE, TEA, card, cash, refund, sale
 
 from chalicelib.contracts import FiscalJob, FiscalRecord
@@ -18,6 +21,8 @@ from edge.drivers.isl.link import IslLink
 from edge.drivers.isl.sales import open_book
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.endpoint import IslEndpoint
+from edge.emulators.isl.server import PtyServer
+from edge.faults import CRASH_EXIT_CODE
 
 STEPS = 15  # commands a receipt takes on a fresh link, the priming status request included (split tender: two 35h)
 
@@ -108,3 +113,47 @@ def test_a_crash_at_any_step_ends_with_exactly_one_receipt(kind: str, before_run
     assert len(made) == 1, (outcome, [d.kind for d in printer.journal])
     assert made[0].total == 980 and sum(amount for _, amount in made[0].paid) == handed
     assert printer.open is None and found.fiscal_number == f"{made[0].number:07d}"
+
+
+# The same through the edge process on the X emulator: the edge dies just before or just after the device call,
+# restarts, reconciles with the printer, and reports one receipt.
+EDGE_POINTS = ("before_device_call", "after_device_call")
+
+
+@pytest.fixture(scope="module")
+def edge_crash_runs(tmp_path_factory: pytest.TempPathFactory, sqs: Any, aws_url: str) -> Iterator[dict[str, tuple[CrashRun, FiscalPrinter]]]:
+    servers, stacks, printers = [], {}, {}
+    for point in EDGE_POINTS:
+        printer = FiscalPrinter("DP-25X")
+        printer.passwords[1] = PASSWORD
+        server = PtyServer(printer).start()
+        servers.append(server)
+        stack = open_stack(sqs, aws_url, tmp_path_factory.mktemp(f"x-{point}"))
+        stack.device_toml = (
+            f'[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "DP25X"\noperator_password = "{PASSWORD}"\n'
+            f'[fiscal_device.connection]\ntype = "serial"\nport = "{server.path}"\nbaud_rate = 115200\n'
+            "[fiscal_device.timeouts]\nanswer_seconds = 0.3\nretries = 2"
+        )
+        stacks[("X", point)], printers[point] = stack, printer
+    try:
+        runs = crash_and_restart_each(stacks)
+        yield {point: (run, printers[point]) for (_, point), run in runs.items()}
+    finally:
+        for stack in stacks.values():
+            stack.close()
+        for server in servers:
+            server.stop()
+
+
+@pytest.mark.parametrize("point", EDGE_POINTS)
+def test_the_edge_killed_around_the_device_call_prints_once(edge_crash_runs: dict[str, tuple[CrashRun, FiscalPrinter]], point: str) -> None:
+    run, printer = edge_crash_runs[point]
+    assert run.crashed_with == CRASH_EXIT_CODE
+    run.restarted.wait_ready(timeout=30)
+    wait_for(lambda: run.stack.settled("job-isl"), timeout=30, what=f"job settled on Datecs X after a crash {point}")
+    assert [len(docs) for docs in printer.receipts_by_unp().values()] == [1]
+    assert len(printer.receipts_with_text("job-isl")) == 1
+    [result] = run.stack.cloud.results
+    assert result.status.value == "printed" and result.fiscal is not None
+    assert result.fiscal.fiscal_number == f"{printer.fiscal_receipts()[0].number:07d}"
+    assert run.restarted.stop() == 0
