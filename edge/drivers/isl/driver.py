@@ -1,4 +1,5 @@
-"""The ISL driver, shared by the Datecs P, Datecs C and Daisy families over serial or TCP.
+"""The ISL driver, shared by the Datecs P, Datecs C and Daisy families over serial or TCP (and, with its own fields
+and frame, by Datecs X: ``isl.datecs_x``).
 
 A receipt is: finish whatever is left open, read the last document number, plan the
 job's unique sale number (UNP) and payments durably (``isl.sales``), open with it (a refund

@@ -1,4 +1,4 @@
-"""Transports (serial port, TCP) and the request/answer exchange of the ISL framing.
+"""Transports (serial port, TCP) and the request/answer exchange of the ISL framing (or another ``Framing``: Datecs X).
 
 Every wait is bounded: an attempt waits ``answer_timeout`` for the first byte of an
 answer, SYN bytes extend the wait up to ``busy_timeout`` in all, NAK or a bad frame
@@ -7,10 +7,10 @@ last answer instead of running the command twice), and after ``retries`` resends
 exchange fails with a typed ``LinkError``.
 
 A printer answers a frame whose SEQ equals the previous frame's with its previous answer,
-without running it (C doc p.5, P doc p.9, Daisy doc p.4). The host's counter goes on across
+without running it (C doc p.5, P doc p.9, Daisy doc p.4, X doc p.4). The host's counter goes on across
 reconnects, but a restarted host cannot know the printer's last SEQ. So the first exchange
 after the link is opened, and after every reconnect, is a status request (4Ah, harmless to
-run or to skip: C doc p.20, P doc p.24, Daisy doc p.26): if its SEQ was the printer's last,
+run or to skip: C doc p.20, P doc p.24, Daisy doc p.26, X doc p.20): if its SEQ was the printer's last,
 the repeated answer is spent on it, never on a command that prints. An answer with our SEQ
 but another command is such a repeat too, and the frame is sent again under the next SEQ.
 """
