@@ -161,3 +161,10 @@ def test_cash_out_beyond_the_drawer_is_refused_by_error_code(x: XWire) -> None:
     fields, _ = x.send(0x46, "1\t20.00\t")
     assert int(fields[0]) < 0 and x.printer.cash == 1000
     assert x.send(0x46, "1\t0\t")[0] == ["0", "10.00", "10.00", "0.00"]  # Amount 0: only the answer
+
+
+def test_an_unsynchronised_clock_is_bit_0_2_and_refuses_nothing(x: XWire) -> None:
+    x.printer.faults.clock_not_set = True
+    open_sale(x)  # X doc p.46: 0.2 is not a '#' error, and p.9 names no refusal for it
+    _, status = x.send(0x4A)
+    assert bit(status, 0, 2) and not bit(status, 0, 5)

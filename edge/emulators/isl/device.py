@@ -197,8 +197,9 @@ class FiscalPrinter:
             raise NotAllowed("the fiscal memory cannot be written")
 
     def require_clock(self) -> None:
-        """P doc p.13/p.17 and Daisy doc p.10/p.14 refuse receipts while the clock is not set (the C document does not)."""
-        if self.faults.clock_not_set and self.family.key != "C":
+        """P doc p.13/p.17 and Daisy doc p.10/p.14 refuse receipts while the clock is not set (the C and X documents
+        do not: X doc p.46 names bit 0.2 only)."""
+        if self.faults.clock_not_set and self.family.key not in ("C", "X"):
             raise NotAllowed("the clock is not set")
 
     def check_operator(self, operator_text: str, password: str) -> int:
