@@ -12,7 +12,7 @@ from isl_x_fake import FM, SERIAL, XFakePort
 from test_isl_every_sale import COFFEE, TEA, card, cash, refund, sale
 
 from chalicelib.contracts import FiscalRecord
-from edge.drivers.base import InvalidJob, PaperOut
+from edge.drivers.base import DeviceError, InvalidJob, PaperOut
 from edge.drivers.isl.datecs_x import DATECS_X, DatecsXDriver
 from edge.drivers.isl.driver import DeviceRefused, GarbledAnswer
 from edge.drivers.isl.frame_x import X_FRAMING, decode_response, encode_request, word
@@ -152,3 +152,19 @@ def test_a_vat_rate_the_device_has_not_enabled_is_refused_before_the_open(tmp_pa
     with pytest.raises(InvalidJob, match="no tax group for VAT 5"):
         driver_on(port, tmp_path).print_receipt(sale("job-1", [line], [cash(280)]))
     assert not any(cmd == 0x30 for cmd, _ in port.sent())
+
+
+HOSTILE = ["", "0", "0\t", "-1\t", "0\tx\t", "0\t" + "NaN\t" * 18, "0\t" + "99999999999999999999\t" * 18, "0\tЂя\t" * 3]  # cp1251 80h and FFh
+
+
+@pytest.mark.parametrize("answer", HOSTILE)
+@pytest.mark.parametrize("cmd", sorted({cmd for cmd, _ in SALE}))
+def test_any_hostile_answer_to_any_command_of_a_sale_is_a_typed_device_error(tmp_path: Path, cmd: int, answer: str) -> None:
+    """A device reply is outside input: whatever a command is answered, the driver fails with a DeviceError or goes on."""
+    port = XFakePort()
+    for _ in range(3):
+        port.queue(cmd, answer)
+    try:
+        driver_on(port, tmp_path).print_receipt(sale("job-1", [COFFEE, TEA], [cash(980)]))
+    except DeviceError:
+        pass

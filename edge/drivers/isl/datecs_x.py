@@ -183,6 +183,8 @@ class DatecsXDriver(IslDriver):
                     rate = Decimal(text.strip().rstrip("%")).normalize()
                 except ArithmeticError as exc:
                     raise GarbledAnswer(f"unexpected tax rate {text!r}") from exc
+                if not rate.is_finite():
+                    raise GarbledAnswer(f"unexpected tax rate {text!r}")
                 if 0 <= rate < 100:
                     rates.setdefault(rate, code)
             self._rates = rates
