@@ -570,6 +570,8 @@ class IslDriver(FiscalDriver):
                     rate = Decimal(text).normalize()
                 except ArithmeticError as exc:
                     raise GarbledAnswer(f"unexpected tax rate {text!r}") from exc
+                if not rate.is_finite():  # "NaN" parses, and then cannot be compared
+                    raise GarbledAnswer(f"unexpected tax rate {text!r}")
                 if rate >= 0:
                     rates.setdefault(rate, group)
             self._rates = rates
