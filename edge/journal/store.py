@@ -313,7 +313,8 @@ class Journal(SalesLedger):
                 "SELECT o.id, o.started_ms, o.finished_ms, o.device_name, o.device_id, o.action_type, o.description, o.state,"
                 " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id,"
                 " COALESCE(j.order_id, s.order_id), COALESCE(j.body, s.receipt)"
-                " FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id LEFT JOIN sales s ON s.job_id = o.job_id WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
+                " FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id LEFT JOIN sales s ON s.job_id = o.job_id"
+                f" WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
                 (*LOOKUPS, *params),
             ).fetchall()
         return [row_to_operation_entry(row) for row in rows]
