@@ -2,7 +2,8 @@
 print time, and how fast a backlog of offline sales uploads once the link is back.
 
 1. The device's own print time: the simulated register driven directly (``SimulatedDriver.print_receipt``, the
-   register's state file as durable as the edge keeps it), one receipt after another.
+   register's state file as durable as the edge keeps it), one receipt before each till sale (interleaved, so
+   both see the same disk load on a shared machine).
 2. The till: ``python -m edge run`` with the same simulated register, its cloud out of reach (503); each sale is one
    ``POST /manage/sales`` over loopback (keep-alive, local token), timed from request to answer: HTTP, validation,
    three fsync'd journal transactions and the device.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,6 +66,10 @@ class StandInCloud:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
+            def setup(self) -> None:
+                super().setup()  # headers and body go out in two writes: without TCP_NODELAY each answer waits
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # for the delayed ACK (40 ms)
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 status, payload = cloud.handle(self.path, body)
@@ -98,21 +104,16 @@ class StandInCloud:
         return 200, {"order_id": sold.receipt.order_id, "order_status": "terminated", "duplicate": duplicate}
 
 
-def device_print_times(count: int, state_dir: Path) -> list[float]:
-    driver = SimulatedDriver.open(state_dir, "bench")
-    times = []
-    try:
-        for i in range(count):
-            job = receipt_for(SaleIn.model_validate(sale(f"D-{i}")), "bench-shop", int(time.time()))
-            started = time.perf_counter()
-            driver.print_receipt(job)
-            times.append(time.perf_counter() - started)
-    finally:
-        driver.close()
-    return times
+def device_print(driver: SimulatedDriver, order_id: str) -> float:
+    """One receipt straight on the register, as the till would print it: seconds."""
+    job = receipt_for(SaleIn.model_validate(sale(order_id)), "bench-shop", int(time.time()))
+    started = time.perf_counter()
+    driver.print_receipt(job)
+    return time.perf_counter() - started
 
 
 def start_edge(cloud: StandInCloud, state_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    state_dir.parent.mkdir(parents=True, exist_ok=True)
     config = state_dir.parent / "edge.toml"
     config.write_text("\n".join([
         f'api_base = "{cloud.url}"', f'edge_key = "{EDGE_KEY}"', 'aws_endpoint_url = "http://127.0.0.1:9"',
@@ -141,16 +142,19 @@ def pending(state_dir: Path) -> int:
 
 def run(sales: int, backlog: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="till-bench-") as tmp:
-        device = device_print_times(sales, Path(tmp) / "device")
         cloud = StandInCloud()
         state_dir, port = Path(tmp) / "edge" / "state", free_port()
         edge = start_edge(cloud, state_dir, port)
+        driver = SimulatedDriver.open(Path(tmp) / "device", "bench")
         try:
             token = (state_dir / TOKEN_FILE).read_text().strip()
             till: list[float] = []
+            device: list[float] = []
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"},
                               timeout=30) as client:
                 for i in range(max(sales, backlog)):
+                    if i < sales:  # interleaved, so both see the same disk (fsync) load
+                        device.append(device_print(driver, f"D-{i}"))
                     started = time.perf_counter()
                     reply = client.post("/manage/sales", json=sale(f"S-{i}"))
                     elapsed = time.perf_counter() - started
@@ -165,6 +169,7 @@ def run(sales: int, backlog: int) -> dict[str, Any]:
                 time.sleep(0.02)
             drained = time.monotonic()
         finally:
+            driver.close()
             edge.terminate()
             edge.wait(10)
             cloud.server.shutdown()
