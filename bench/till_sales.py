@@ -34,13 +34,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile  # noqa: E402
-from chalicelib.contracts import TillSale  # noqa: E402
-from devstack.harness import free_port  # noqa: E402
-from edge.drivers.simulated import SimulatedDriver  # noqa: E402
-from edge.journal import Journal  # noqa: E402
-from edge.local_token import TOKEN_FILE  # noqa: E402
-from edge.tillsales.model import SaleIn, receipt_for  # noqa: E402
+from bench.common import percentile
+from chalicelib.contracts import TillSale
+from devstack.harness import free_port
+from edge.drivers.simulated import SimulatedDriver
+from edge.journal import Journal
+from edge.local_token import TOKEN_FILE
+from edge.tillsales.model import SaleIn, receipt_for
 
 EDGE_KEY = "ek_bench_till"
 

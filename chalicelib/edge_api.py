@@ -18,7 +18,13 @@ from chalicelib.auth import tokens
 from chalicelib.auth.tokens import TokenKind
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import cancellation_codes, from_item, to_item
-from chalicelib.contracts import JobResult, ResultAck, ResultStatus, TillSale, TillSaleAck
+from chalicelib.contracts import (
+    JobResult,
+    ResultAck,
+    ResultStatus,
+    TillSale,
+    TillSaleAck,
+)
 from chalicelib.core import clock
 from chalicelib.core import resource_names as names
 from chalicelib.core.errors import (

@@ -11,7 +11,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from chalicelib.aws.clients import client
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobLine, JobPayment, PaymentType, TillSale
+from chalicelib.contracts import (
+    FiscalJob,
+    FiscalRecord,
+    JobLine,
+    JobPayment,
+    PaymentType,
+    TillSale,
+)
 from chalicelib.core import resource_names as names
 from chalicelib.core.settings import settings
 from tests.conftest import demo_order, queue_messages

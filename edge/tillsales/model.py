@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from chalicelib.contracts import (
     JOB_VERSION_2,
@@ -34,14 +43,16 @@ TILL_NAMESPACE = uuid.UUID("5b1e4d0c-7f0e-4a53-9d8e-7c2b51f0a1a5")
 CENT = Decimal("0.01")
 
 
+_DECIMAL_TEXT = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+
+
 def _decimal_text(value: Any) -> Any:
-    """Decimal strings of ASCII digits ("3.50"); a JSON integer is tolerated, a float refused (never float money)."""
-    if isinstance(value, float) or isinstance(value, bool):
-        raise ValueError('money and quantities are decimal strings such as "3.50", not JSON numbers')
-    if isinstance(value, str) and not value.strip().replace(".", "", 1).isascii():
+    """Decimal strings of ASCII digits ("3.50"); a JSON integer is tolerated, a float refused (never float money).
+    Python's Decimal would read Arabic-Indic or full-width digits too, which no fiscal device would."""
+    if isinstance(value, (float, bool)):
+        raise ValueError('money and quantities are decimal strings such as "3.50", not JSON numbers')  # noqa: TRY004
+    if isinstance(value, str) and not _DECIMAL_TEXT.match(value.strip()):
         raise ValueError('must be a decimal string of ASCII digits such as "3.50"')
-    if isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
-        raise ValueError('must be a decimal string such as "3.50"')
     return value
 
 
@@ -49,8 +60,8 @@ def _decimal(**bounds: Any) -> Any:
     return Annotated[Decimal, Field(**bounds), BeforeValidator(_decimal_text)]
 
 
-Quantity = _decimal(gt=0, le=Decimal("100000"), max_digits=12, decimal_places=3)
-Price = _decimal(ge=0, le=Decimal("10000000"), max_digits=12, decimal_places=2)
+Quantity = _decimal(gt=0, le=Decimal(100000), max_digits=12, decimal_places=3)
+Price = _decimal(ge=0, le=Decimal(10000000), max_digits=12, decimal_places=2)
 Rate = _decimal(ge=0, le=100, max_digits=5, decimal_places=2)
 Amount = _decimal(gt=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)
 Discount = _decimal(ge=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)

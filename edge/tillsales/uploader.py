@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import structlog
 
@@ -81,7 +82,7 @@ class SalesUploader:
             if self._stop.is_set():
                 break
             try:
-                ack = self._link.post_sale(lambda session, row=row: upload_body(row, session))  # type: ignore[misc]
+                ack = self._link.post_sale(partial(upload_body, row))
             except CloudUnavailable as exc:
                 log.info("till_sales_deferred", pending=self._journal.pending_sales(), error=str(exc))
                 break
