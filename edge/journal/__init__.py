@@ -33,11 +33,11 @@ from edge.journal.records import (
     iso_ms,
     now_ms,
 )
-from edge.journal.sales import PENDING_SALES, SaleRow, SaleState
+from edge.journal.sales import SaleRow, SaleState
 from edge.journal.store import Journal
 
 __all__ = [
     "AWAITING_ACK", "BACKLOG", "DEVICE_WORK", "SETTLED", "ActionType", "ChargeRow", "ChargeState", "InboundMessage",
     "JobEntry", "JobRow", "JobState", "Journal", "JournalEntry", "JournalSummary", "LastResult", "MessageRow", "iso_ms",
-    "now_ms", "PENDING_SALES", "SaleRow", "SaleState",
+    "now_ms", "SaleRow", "SaleState",
 ]

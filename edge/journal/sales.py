@@ -161,14 +161,13 @@ class SalesLedger:
                        " WHERE order_id = ? AND state = ?",
                        (SaleState.UPLOADED.value, ts, ts, order_id, SaleState.PRINTED.value))
 
-    def record_sale_upload_failed(self, order_id: str, code: str, message: str, *, final: bool) -> None:
-        """An upload the cloud did not take: counted and kept for a later try, or ``rejected`` for good (``final``)."""
+    def record_sale_rejected(self, order_id: str, code: str, message: str) -> None:
+        """The cloud refused the upload for good (e.g. another order under its id): kept as ``rejected``, never dropped."""
         ts = now_ms()
         with self._tx() as db:
             db.execute("UPDATE sales SET state = ?, error_code = ?, error_message = ?, updated_ms = ?,"
                        " upload_attempts = upload_attempts + 1 WHERE order_id = ? AND state = ?",
-                       ((SaleState.REJECTED if final else SaleState.PRINTED).value, code, message[:500], ts, order_id,
-                        SaleState.PRINTED.value))
+                       (SaleState.REJECTED.value, code, message[:500], ts, order_id, SaleState.PRINTED.value))
 
     def unsettled_sales(self) -> list[SaleRow]:
         """Sales a crash or a lost device answer left before or during printing, oldest first."""

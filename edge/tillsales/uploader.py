@@ -87,7 +87,7 @@ class SalesUploader:
                 log.info("till_sales_deferred", pending=self._journal.pending_sales(), error=str(exc))
                 break
             except CloudRejected as exc:
-                self._journal.record_sale_upload_failed(row.order_id, exc.code, str(exc), final=True)
+                self._journal.record_sale_rejected(row.order_id, exc.code, str(exc))
                 log.error("till_sale_rejected", order_id=row.order_id, status=exc.status, code=exc.code, error=str(exc))
                 continue
             crashpoint("till_after_upload")
