@@ -387,6 +387,11 @@ _DAY_FIELDS = ("order_id", "order_internal_id", "date", "created_at", "currency"
                "vats", "payments", "discount", "is_refund", "parent_order_id")
 
 
+def day_entry(shop_id: str, day: str, order: dict[str, Any]) -> dict[str, Any]:
+    """The order's entry in the shop's day index (what the daily sales report reads)."""
+    return {"pk": f"DAY#{shop_id}#{day}", "sk": f"ORDER#{order['order_id']}", **{name: order[name] for name in _DAY_FIELDS}}
+
+
 def _parent(snapshot: ShopSnapshot, parent_order_id: str) -> dict[str, Any]:
     try:
         parent = get_order(snapshot.shop_id, parent_order_id)
@@ -435,9 +440,7 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
                  "Item": to_item({"pk": f"JOB#{order['job_id']}", "sk": "JOB", "job_id": order["job_id"],
                                   "shop_id": snapshot.shop_id, "order_id": request.order_id,
                                   "status": "queued", "created_at": order["created_at"]})}},
-        {"Put": {"TableName": table,
-                 "Item": to_item({"pk": f"DAY#{snapshot.shop_id}#{day}", "sk": f"ORDER#{request.order_id}",
-                                  **{name: order[name] for name in _DAY_FIELDS}})}},
+        {"Put": {"TableName": table, "Item": to_item(day_entry(snapshot.shop_id, day, order))}},
         {"Put": {"TableName": table, "Item": to_item(dispatch.outbox_entry(order, order["created_at"]))}},
     ]
     if parent is not None:
@@ -523,6 +526,8 @@ class OrderOut(BaseModel):
     order_id: str
     order_internal_id: str
     status: str
+    source: str = Field(description='"web" for an order recorded through the API (or a shop platform), "till" for a '
+                                    'sale the edge printed at the till (POST /manage/sales) and uploaded later.')
     total: str
     currency: str
     is_refund: bool
@@ -543,6 +548,7 @@ def public_view(order: dict[str, Any]) -> dict[str, Any]:
         order_id=order["order_id"],
         order_internal_id=order["order_internal_id"],
         status=order["status"],
+        source=order.get("source", "web"),
         total=money.format_minor(order["total"]),
         currency=order["currency"],
         is_refund=order["is_refund"],
