@@ -1,0 +1,55 @@
+"""The emulated PT listening on TCP (127.0.0.1 by default; port 20007 on a real PT, any free port in tests).
+
+One ECR connection is served at a time, as a PT has one ECR; a second waits in the listen queue. The
+outcome of each coming booking is taken from the script (``memory.PtMemory.script``); an empty script
+approves.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+from edge.emulators.zvt.memory import Outcome, PtMemory, Stored
+from edge.emulators.zvt.session import Limits, Session
+
+
+class ZvtEmulator:
+    def __init__(self, state: Path, *, host: str = "127.0.0.1", port: int = 0, limits: Limits | None = None) -> None:
+        self.memory = PtMemory(state)
+        self._limits = limits or Limits()
+        self._listener = socket.create_server((host, port))
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._stopping = threading.Event()
+        self._current: socket.socket | None = None
+        self._thread = threading.Thread(target=self._accept, name="zvt-emulator", daemon=True)
+
+    def start(self) -> ZvtEmulator:
+        self._thread.start()
+        return self
+
+    def script(self, *outcomes: Outcome) -> None:
+        self.memory.script(*outcomes)
+
+    def bookings(self) -> list[Stored]:
+        return self.memory.bookings()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._listener.close()
+        if self._current is not None:
+            self._current.close()
+        self._thread.join(timeout=5)
+        self.memory.close()
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._current = conn
+            with conn:
+                Session(conn, self.memory, self._limits).serve()
+            self._current = None
