@@ -43,10 +43,6 @@ from edge.terminals.zvt.link import LinkDown, LinkSilent, ZvtLink
 
 log = structlog.get_logger("edge.terminals.zvt")
 
-# The seed's terminals (seed 000 get_supported_devices): driven when their payment application has the
-# ZVT ECR interface on TCP enabled, as the German acquirers' builds do.
-MANUFACTURERS: dict[str, tuple[str, ...]] = {"Ingenico": ("Desk3200", "Desk3500"), "PAX": ("A920", "A920 Pro")}
-DEFAULT_PORT = 20007  # kotlin ZvtConstants.DEFAULT_PORT
 ACK_TIMEOUT = 5.0  # kotlin ZvtConstants.ACK_TIMEOUT_MS: the PT acknowledges a command at once
 LEDGER_FILE = "zvt_{host}_{port}.sqlite"
 
