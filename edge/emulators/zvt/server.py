@@ -7,6 +7,7 @@ approves.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from pathlib import Path
@@ -37,18 +38,24 @@ class ZvtEmulator:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._listener.close()
-        if self._current is not None:
-            self._current.close()
+        current = self._current
+        if current is not None:
+            with contextlib.suppress(OSError):
+                current.shutdown(socket.SHUT_RDWR)  # wakes the session blocked in recv
         self._thread.join(timeout=5)
+        self._listener.close()
         self.memory.close()
 
     def _accept(self) -> None:
+        self._listener.settimeout(0.1)
         while not self._stopping.is_set():
             try:
                 conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            conn.settimeout(None)
             self._current = conn
             with conn:
                 Session(conn, self.memory, self._limits).serve()
