@@ -1,5 +1,7 @@
 """The emulated PT listening on TCP (127.0.0.1 by default; port 20007 on a real PT, any free port in tests).
 
+``python -m edge.emulators.zvt.server --port 20007 --state pt.sqlite`` prints ``ZVT READY port=<port>``.
+
 One ECR connection is served at a time, as a PT has one ECR; a second waits in the listen queue. The
 outcome of each coming booking is taken from the script (``memory.PtMemory.script``); an empty script
 approves.
@@ -7,10 +9,13 @@ approves.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import signal
 import socket
 import threading
 from pathlib import Path
+from types import FrameType
 
 from edge.emulators.zvt.memory import Outcome, PtMemory, Stored
 from edge.emulators.zvt.session import Limits, Session
@@ -60,3 +65,26 @@ class ZvtEmulator:
             with conn:
                 Session(conn, self.memory, self._limits).serve()
             self._current = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Emulated ZVT payment terminal (PA00P015 ECR interface over TCP).")
+    parser.add_argument("--port", type=int, default=20007)
+    parser.add_argument("--state", type=Path, required=True, help="the PT's stored bookings (SQLite file)")
+    parser.add_argument("--password", default=Limits.password)
+    args = parser.parse_args(argv)
+    emulator = ZvtEmulator(args.state, port=args.port, limits=Limits(password=args.password)).start()
+    stop = threading.Event()
+
+    def request_stop(signum: int, _: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    print(f"ZVT READY port={emulator.port}", flush=True)
+    stop.wait()
+    emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
