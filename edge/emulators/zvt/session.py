@@ -22,7 +22,17 @@ import socket
 import time
 from dataclasses import dataclass
 
-from edge.emulators.zvt.codec import ACK, Message, cut, frame, from_bcd, lll, nak, request_bmps, to_bcd
+from edge.emulators.zvt.codec import (
+    ACK,
+    Message,
+    cut,
+    frame,
+    from_bcd,
+    lll,
+    nak,
+    request_bmps,
+    to_bcd,
+)
 from edge.emulators.zvt.memory import DayEnd, PtMemory, Stored
 
 ECR_ACK_TIMEOUT = 5.0
