@@ -177,11 +177,13 @@ class ZvtTerminal(PosTerminal):
                 log.warning("zvt_outcome_unknown", kind=kind, reference=reference, error=str(exc))
                 raise TerminalTimeout(f"{kind} {reference}: no final answer from the card terminal ({exc})") from exc
             crashpoint("during_terminal_call")
-            return self._conclude(booking, kind, reference, outcome)
+            return self._conclude(booking, kind, reference, amount, outcome)
 
-    def _conclude(self, booking: int, kind: Kind, reference: str, outcome: Outcome) -> Booking:
+    def _conclude(self, booking: int, kind: Kind, reference: str, amount: int, outcome: Outcome) -> Booking:
         status = outcome.status
         if outcome.completed and status is not None and status.result_code == 0 and status.receipt_no is not None:
+            if status.amount is not None and status.amount != amount:
+                log.warning("zvt_amount_differs", kind=kind, reference=reference, asked=amount, booked=status.amount, receipt_no=status.receipt_no)
             return self._approve(booking, status, outcome.receipt)
         if outcome.completed:
             raise TerminalTimeout(f"{kind} {reference}: completion without an approved status information")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 from zvt_support import ScriptedPt, hexbytes
 
 from edge.terminals.base import PaymentCancelled, PaymentDeclined
@@ -145,4 +146,21 @@ def test_abort_from_the_pt_is_a_decline_and_charges_nothing(tmp_path: Path, answ
         terminal.sale("job-x", 1000, "EUR")
     pt.finish()
     assert terminal.find("job-x") is None
+    terminal.close()
+
+
+def test_an_approval_of_another_amount_than_asked_is_kept_and_flagged(tmp_path: Path) -> None:
+    """The PT booked what its status information says (20.40, receipt 0470); the driver records the approval
+    (the money moved) and warns, instead of pretending the 1.00 it asked for was booked."""
+    pt = ScriptedPt([
+        *_registered(CAPTURED_463),
+        ("expect", hexbytes("06 01 0A 04 00 00 00 00 01 00 49 09 78")), ("send", ACK),
+        ("send", CAPTURED_470), ("expect", ACK), ("send", COMPLETION), ("expect", ACK),
+    ])  # fmt: skip
+    terminal = _terminal(pt, tmp_path)
+    with capture_logs() as logs:
+        assert terminal.sale("job-3", 100, "EUR").approval_code == "0470"
+    pt.finish()
+    [warning] = [e for e in logs if e["event"] == "zvt_amount_differs"]
+    assert (warning["asked"], warning["booked"]) == (100, 2040)
     terminal.close()
