@@ -164,7 +164,10 @@ class ZvtTerminal(PosTerminal):
             raise PaymentDeclined(f"amount {amount} does not fit a ZVT amount (6 BCD bytes)")
         with self._lock:
             self._connect()
-            self._settle()
+            try:
+                self._settle()
+            except LookupUnresolved as exc:  # an earlier booking's outcome: this one is not sent, so nothing is charged
+                raise TerminalUnavailable(f"{kind} {reference} not sent: {exc}") from exc
             baseline = self._baseline()
             booking = self._ledger.begin(reference, kind, amount, currency, baseline)
             try:
