@@ -97,7 +97,7 @@ class Ledger:
                 "UPDATE bookings SET state = ?, receipt_no = ?, trace = ?, receipt = ? WHERE id = ?",
                 (state, receipt_no, status.trace if status else None, "\n".join(receipt or []), booking_id),
             )
-            if state == "approved" and receipt_no is not None:
+            if receipt_no is not None:  # a declined booking may take a receipt number too: it is the PT's last
                 db.execute("INSERT OR REPLACE INTO settings VALUES ('last_receipt', ?)", (receipt_no,))
         found = self._rows("WHERE id = ?", (booking_id,))
         return found[0]

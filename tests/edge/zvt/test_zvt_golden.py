@@ -15,7 +15,7 @@ import pytest
 from structlog.testing import capture_logs
 from zvt_support import ScriptedPt, hexbytes
 
-from edge.terminals.base import PaymentCancelled, PaymentDeclined
+from edge.terminals.base import PaymentCancelled, PaymentDeclined, TerminalTimeout
 from edge.terminals.zvt.terminal import ZvtTerminal
 
 ACK = hexbytes("80 00 00")
@@ -163,4 +163,28 @@ def test_an_approval_of_another_amount_than_asked_is_kept_and_flagged(tmp_path: 
     pt.finish()
     [warning] = [e for e in logs if e["event"] == "zvt_amount_differs"]
     assert (warning["asked"], warning["booked"]) == (100, 2040)
+    terminal.close()
+
+
+def test_a_declined_booking_with_a_receipt_number_becomes_the_baseline_of_the_next(tmp_path: Path) -> None:
+    """A PT may number a declined receipt (here 0464, result 05) and repeat it as its last; a later booking whose
+    answer is lost is then proven absent by that number, not left unresolved."""
+    declined_464 = CAPTURED_DECLINED + hexbytes("87 04 64")
+    declined_464 = declined_464[:2] + bytes([len(declined_464) - 3]) + declined_464[3:]
+    pt = ScriptedPt([
+        *_registered(CAPTURED_463),
+        ("expect", hexbytes("06 01 0A 04 00 00 00 00 20 40 49 09 78")), ("send", ACK),
+        ("send", declined_464), ("expect", ACK), ("send", hexbytes("06 1E 01 05")), ("expect", ACK),
+        ("expect", hexbytes("06 01 0A 04 00 00 00 00 20 40 49 09 78")), ("send", ACK),  # then silence: outcome unknown
+        ("reconnect", b""),
+        ("expect", REGISTRATION), ("send", ACK), ("send", COMPLETION), ("expect", ACK),
+        ("expect", REPEAT_RECEIPT), ("send", ACK), ("send", declined_464), ("expect", ACK), ("send", COMPLETION), ("expect", ACK),
+    ])  # fmt: skip
+    terminal = ZvtTerminal("127.0.0.1", pt.port, tmp_path / "ledger.sqlite", timeout_seconds=0.5)
+    with pytest.raises(PaymentDeclined):
+        terminal.sale("job-d", 2040, "EUR")
+    with pytest.raises(TerminalTimeout):
+        terminal.sale("job-e", 2040, "EUR")
+    assert terminal.find("job-e") is None
+    pt.finish()
     terminal.close()

@@ -12,7 +12,8 @@ def hexbytes(text: str) -> bytes:
 
 
 class ScriptedPt:
-    """Steps are ``("expect", bytes)`` (what the ECR must send next) or ``("send", bytes)``."""
+    """Steps are ``("expect", bytes)`` (what the ECR must send next), ``("send", bytes)``, or ``("reconnect", b"")``:
+    wait for the ECR to hang up and accept its next connection."""
 
     def __init__(self, steps: list[tuple[str, bytes]]) -> None:
         self._steps = steps
@@ -30,6 +31,13 @@ class ScriptedPt:
             for kind, data in self._steps:
                 if kind == "send":
                     conn.sendall(data)
+                    continue
+                if kind == "reconnect":
+                    while conn.recv(4096):
+                        pass
+                    conn.close()
+                    conn, _ = self._listener.accept()
+                    conn.settimeout(5)
                     continue
                 got = b""
                 while len(got) < len(data):
