@@ -99,7 +99,7 @@ class StatusInformation(BaseModel):
     terminal_id: str | None = None
     card_type: int | None = None
     additional_text: str | None = None
-    totals: bytes | None = None
+    closed_receipts: tuple[int, int] | None = None  # end-of-day: first and last receipt number of the batch
 
 
 def status_information(apdu: Apdu) -> StatusInformation:
@@ -121,11 +121,11 @@ def status_information(apdu: Apdu) -> StatusInformation:
         terminal_id=values[TERMINAL_ID].hex() if TERMINAL_ID in values else None,
         card_type=values[CARD_TYPE][0] if CARD_TYPE in values else None,
         additional_text=values[ADDITIONAL_TEXT].decode("cp437", "replace") if ADDITIONAL_TEXT in values else None,
-        totals=values.get(TOTALS),
+        closed_receipts=_receipt_range(values[TOTALS]) if TOTALS in values else None,
     )
 
 
-def receipt_range(totals: bytes) -> tuple[int, int]:
+def _receipt_range(totals: bytes) -> tuple[int, int]:
     """The first and last receipt numbers an end-of-day closed (BMP 60 starts with them, 2 BCD bytes each;
     spec §2.15.4, "individual totals")."""
     if len(totals) < 4:

@@ -36,7 +36,7 @@ from edge.terminals.base import (
 )
 from edge.terminals.zvt import commands
 from edge.terminals.zvt.apdu import Apdu
-from edge.terminals.zvt.bmp import MalformedApdu, StatusInformation, receipt_range
+from edge.terminals.zvt.bmp import MalformedApdu, StatusInformation
 from edge.terminals.zvt.dialogue import Outcome, Refused, exchange
 from edge.terminals.zvt.ledger import Booking, Kind, Ledger
 from edge.terminals.zvt.link import LinkDown, LinkSilent, ZvtLink
@@ -240,14 +240,19 @@ class ZvtTerminal(PosTerminal):
             return row.baseline == 0
         if last.receipt_no is not None:
             return last.receipt_no == row.baseline
-        return last.totals is not None and receipt_range(last.totals)[1] == row.baseline
+        return last.closed_receipts is not None and last.closed_receipts[1] == row.baseline
 
     def _baseline(self) -> int:
         known = self._ledger.last_receipt()
         if known is not None:
             return known
         last, _ = self._last_stored()
-        baseline = 0 if last is None else last.receipt_no if last.receipt_no is not None else receipt_range(last.totals)[1] if last.totals else 0
+        if last is None:
+            baseline = 0
+        elif last.receipt_no is not None:
+            baseline = last.receipt_no
+        else:
+            baseline = last.closed_receipts[1] if last.closed_receipts else 0
         self._ledger.set_last_receipt(baseline)
         return baseline
 
