@@ -272,7 +272,8 @@ def link_of(settings: FiscalDeviceConfig) -> SerialLink | NetworkLink | None:
 
 def terminal_settings(device: DeviceConfig, previous: PosTerminalConfig | None) -> PosTerminalConfig:
     """The simulated terminal takes no connection; a ZVT terminal (PAX, Ingenico) a Network one, its ZVT
-    password in ``operator_password`` (6 digits; kept from the earlier save when left out, else 000000)."""
+    password in ``operator_password`` (6 digits). The listing never shows it (``terminal_as_listed``), so left out
+    or null it is kept from the earlier save of that terminal; a new terminal gets the factory 000000."""
     _check_model(device.manufacturer, device.model, {simulated_terminal.MANUFACTURER: simulated_terminal.MODELS, **zvt_models.MANUFACTURERS})
     timeout = previous.timeout_seconds if previous else PosTerminalConfig.model_fields["timeout_seconds"].default
     link = device.connection_details
@@ -286,7 +287,7 @@ def terminal_settings(device: DeviceConfig, previous: PosTerminalConfig | None) 
         raise ConfigRejected(400, "E_BAD_PORT", f"network port {link.details.port} is not in 1..65535")
     factory = PosTerminalConfig.model_fields["password"].default
     kept = previous.password if previous and previous.manufacturer == device.manufacturer else factory
-    password = (link.details.operator_password or factory) if "operator_password" in link.details.model_fields_set else kept
+    password = link.details.operator_password or kept
     try:
         return PosTerminalConfig(
             manufacturer=device.manufacturer, model=device.model, name=device.name, timeout_seconds=timeout,
@@ -297,8 +298,17 @@ def terminal_settings(device: DeviceConfig, previous: PosTerminalConfig | None) 
 
 
 def terminal_link_of(settings: PosTerminalConfig) -> NetworkLink | None:
-    """The seed's connection details for a card terminal configured in ``edge.toml``."""
+    """The seed's connection details for a card terminal configured in ``edge.toml`` (without its password)."""
     if settings.connection is None:
         return None
-    details = NetworkDetails(ip_address=settings.connection.host, port=settings.connection.port, operator_password=settings.password)
-    return NetworkLink(type="Network", details=details)
+    return NetworkLink(type="Network", details=NetworkDetails(ip_address=settings.connection.host, port=settings.connection.port))
+
+
+def terminal_as_listed(device: DeviceConfig) -> DeviceConfig:
+    """A card terminal as saved, without its ZVT password: unlike a fiscal operator's keypad PIN it lets
+    whoever holds it pay money back to cards (refund 06 31), so it is kept in the settings only."""
+    link = device.connection_details
+    if not isinstance(link, NetworkLink) or link.details.operator_password is None:
+        return device
+    details = link.details.model_copy(update={"operator_password": None})
+    return device.model_copy(update={"connection_details": link.model_copy(update={"details": details})})

@@ -44,6 +44,10 @@ def test_a_wrong_zvt_password_is_refused_by_the_pt_and_charges_nothing(stack: St
     stack.start_edge()
     ingenico = {**_pax(pt, operator_password="654321"), "manufacturer": "Ingenico", "model": "Desk3500"}
     assert stack.manage("save_pos_terminal", ingenico).json()["success"] is True
+    [listed] = stack.manage("get_pos_terminals").json()
+    assert listed["connection_details"]["details"]["operator_password"] is None  # kept in the settings only
+    resaved = stack.manage("save_pos_terminal", {**listed, "name": "Counter Ingenico"})  # the listing saved back
+    assert resaved.json()["success"] is True  # keeps 654321: the PT below still refuses it
     sale = stack.manage("device_operation", {"action_type": "Sale", "amount_cents": 500})
     assert sale.status_code >= 400 and sale.json()["code"] == "E_TERMINAL_REFUSED"
     assert pt.bookings() == []
