@@ -144,12 +144,21 @@ class Session:
         self._outcome("reversal", sale.amount, sale.currency, sale.receipt_no)
 
     def _end_of_day(self, body: bytes) -> None:
-        """06 50 <password> (spec §2.15): status information with the total and BMP 60, then Completion."""
+        """06 50 <password> (spec §2.15): status information with the total and BMP 60, then Completion. Of the
+        scripted outcomes it heeds ``drop`` and ``lost``; any other closes the batch normally."""
         if not self._password_ok(body):
             self._send(nak(0x83))
             return
         self._send(ACK)
+        outcome = self._memory.next_outcome()
+        if outcome == "drop":  # the connection drops before the batch is closed
+            self._sock.close()
+            raise EcrGone("dropped before the end-of-day")
         day = self._memory.end_of_day()
+        if outcome == "lost":  # closed and reported, the connection drops before the Completion
+            self._send(frame(0x04, 0x0F, self._day_end_status(day)))
+            self._sock.close()
+            raise EcrGone("dropped after the end-of-day")
         self._tell(frame(0x04, 0x0F, self._day_end_status(day)))
         self._tell(frame(0x06, 0x0F))
 

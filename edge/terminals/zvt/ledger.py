@@ -80,6 +80,14 @@ class Ledger:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO settings VALUES ('last_receipt', ?)", (receipt_no,))
 
+    def day_end_pending(self) -> bool:
+        """An end-of-day was sent and its answer never read."""
+        return bool(self._setting("day_end_pending"))
+
+    def set_day_end_pending(self, pending: bool) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO settings VALUES ('day_end_pending', ?)", (int(pending),))
+
     # -- bookings ------------------------------------------------------------------------------------
 
     def begin(self, reference: str, kind: Kind, amount: int, currency: str, baseline: int | None) -> int:

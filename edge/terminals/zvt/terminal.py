@@ -116,7 +116,16 @@ class ZvtTerminal(PosTerminal):
         with self._lock:
             self._connect()
             self._settle()
-            outcome = self._run(commands.end_of_day(self._password), "end-of-day")
+            self._ledger.set_day_end_pending(True)
+            try:
+                outcome = exchange(self._link, commands.end_of_day(self._password), ack_timeout=self._ack, idle_timeout=self._idle)
+            except Refused as exc:
+                self._ledger.set_day_end_pending(False)
+                raise TerminalRefused(f"end-of-day: {exc}") from exc
+            except (LinkDown, LinkSilent, MalformedApdu) as exc:
+                self._link.close()
+                raise TerminalTimeout(f"end-of-day: no final answer from the card terminal ({exc}); its batch is checked before the next booking") from exc
+            self._ledger.set_day_end_pending(False)
             status = outcome.status
             if not outcome.completed or status is None or status.result_code != 0:
                 code = outcome.abort_code if outcome.abort_code is not None else (status.result_code if status else None)
@@ -210,7 +219,14 @@ class ZvtTerminal(PosTerminal):
     # -- the look-up -------------------------------------------------------------------------------------------
 
     def _settle(self) -> None:
-        """Resolve a booking whose answer was lost, before the PT books anything else (module docstring)."""
+        """Resolve a booking whose answer was lost, before the PT books anything else (module docstring); and an
+        end-of-day whose answer was lost: if the PT's last record is an end-of-day, it closed the batch."""
+        if self._ledger.day_end_pending():
+            last, _ = self._last_stored()
+            if last is not None and last.closed_receipts is not None:
+                batch = self._ledger.close_batch()
+                log.info("zvt_day_end_found", batch=batch, closed_receipts=last.closed_receipts)
+            self._ledger.set_day_end_pending(False)
         pending = self._ledger.pending()
         if not pending:
             return

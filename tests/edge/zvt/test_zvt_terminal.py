@@ -64,3 +64,14 @@ def test_a_lost_answer_after_an_end_of_day_is_proven_absent_by_its_receipt_range
     restarted = ZvtTerminal(pt.host, pt.port, tmp_path / "ledger.sqlite", timeout_seconds=1.0)
     assert restarted.sale("job-2", 250, "EUR").approval_code == "0002"
     restarted.close()
+
+
+@pytest.mark.parametrize(("fault", "closed"), [("drop", False), ("lost", True)])
+def test_an_end_of_day_whose_answer_was_lost_is_checked_before_the_next_booking(pt: ZvtEmulator, terminal: ZvtTerminal, fault: str, closed: bool) -> None:
+    terminal.sale("job-1", 100, "EUR")
+    pt.script(fault)  # type: ignore[arg-type]
+    with pytest.raises(TerminalTimeout):
+        terminal.settlement()
+    terminal.sale("job-2", 250, "EUR")  # reads the PT's last record first: an end-of-day or still job-1's receipt
+    settled = terminal.settlement()
+    assert (settled.sales, settled.sales_amount) == ((1, 250) if closed else (2, 350))
