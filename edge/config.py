@@ -184,6 +184,9 @@ class PosTerminalConfig(BaseModel):
     model: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=64)] = "Card terminal"
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 90.0
+    # A ZVT terminal (PAX, Ingenico) on the LAN, and its password: 6 digits, 3 BCD bytes (ZVT spec §1.2).
+    connection: TcpConnection | None = None
+    password: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = "000000"
 
 
 class SmtpConfig(BaseModel):

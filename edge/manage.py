@@ -34,6 +34,7 @@ from edge.devices import (
     as_listed,
     fiscal_settings,
     supported_devices,
+    terminal_as_listed,
     terminal_settings,
 )
 from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
@@ -167,7 +168,8 @@ def _device_router(ctx: ManageContext) -> APIRouter:
         def change(settings: Settings) -> Settings:
             index = _index(settings.pos_terminals, body.id, "POS terminal")
             previous = settings.pos_terminals[index].settings if index is not None else None
-            entry = TerminalEntry(device=body.model_copy(update={"id": body.id or new_id()}), settings=terminal_settings(body, previous))
+            device = terminal_as_listed(body.model_copy(update={"id": body.id or new_id()}))
+            entry = TerminalEntry(device=device, settings=terminal_settings(body, previous))
             settings.pos_terminals = _put(settings.pos_terminals, index, entry)
             return settings
 

@@ -33,7 +33,9 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     assert (fiscal["Daisy"]["supports_serial"], fiscal["Daisy"]["supports_network"], fiscal["Daisy"]["default_port"]) == (True, False, None)
     assert (fiscal["Caspos"]["models"], fiscal["Caspos"]["default_port"], fiscal["Caspos"]["supports_serial"]) == (["Caspos Mobile"], 5544, False)
     assert fiscal["Simulated"]["models"] == ["Simulated"]
-    assert body["pos"]["banks"] == [] and [m["value"] for m in body["pos"]["manufacturers"]] == ["Simulated"]
+    assert body["pos"]["banks"] == [] and [m["value"] for m in body["pos"]["manufacturers"]] == ["Simulated", "Ingenico", "PAX"]
+    zvt = {m["value"]: (m["models"], m["default_port"], m["supports_serial"], m["supports_network"]) for m in body["pos"]["manufacturers"][1:]}
+    assert zvt == {"Ingenico": (["Desk3200", "Desk3500"], 20007, False, True), "PAX": (["A920", "A920 Pro"], 20007, False, True)}
 
 
 def test_save_creates_updates_deletes_and_survives_a_restart(stack: Stack) -> None:
