@@ -94,10 +94,14 @@ def parse_clock(text: str) -> datetime:
         raise FieldError(f"not a device date/time: {text!r}") from exc
 
 
-def encode_text(text: str) -> bytes:
-    """Text in cp1251 (p.6); control characters, the field separator and letters cp1251 lacks become '?'/' '."""
-    cleaned = "".join("?" if ord(c) < 0x20 else c for c in text).replace(SEPARATOR, ",")
-    return cleaned.encode(ENCODING, errors="replace")
+def clean(text: str) -> str:
+    """A text of ours made safe for a field: control characters become '?', the field separator ',' (p.6)."""
+    return "".join("?" if ord(c) < 0x20 else c for c in text).replace(SEPARATOR, ",")
+
+
+def encode_text(data: str) -> bytes:
+    """A command's data in cp1251 (p.6); letters cp1251 lacks become '?'."""
+    return data.encode(ENCODING, errors="replace")
 
 
 def decode_text(data: bytes) -> str:
@@ -105,5 +109,5 @@ def decode_text(data: bytes) -> str:
 
 
 def fit(text: str, limit: int) -> str:
-    """Text cut to ``limit`` symbols (one byte each in cp1251)."""
-    return text[:limit]
+    """A text of ours, made safe (``clean``) and cut to ``limit`` symbols (one byte each in cp1251)."""
+    return clean(text)[:limit]

@@ -290,13 +290,13 @@ class TremolDriver(FiscalDriver):
                 if len(text) > 8:  # p.47: DiscAddV up to 8 symbols
                     raise InvalidJob(f"line {line.name!r}: a discount of {text} does not fit the device's 8 symbols")
                 data += f":{text}"
-            lines.append(encode_text(data).decode("cp1251"))
+            lines.append(data)
         return lines
 
     def _text(self, text: str) -> None:
         """37h, cut into lines of the device's width (p.54)."""
         for start in range(0, len(text), TEXT_SYMBOLS):
-            self._ask(Command.PRINT_TEXT, text[start : start + TEXT_SYMBOLS])
+            self._ask(Command.PRINT_TEXT, fit(text[start : start + TEXT_SYMBOLS], TEXT_SYMBOLS))
 
     def _pay(self, payments: Sequence[Payment]) -> None:
         """35h <type>;0;<amount>: with change (p.53)."""
@@ -442,7 +442,7 @@ class TremolDriver(FiscalDriver):
         return self._serial
 
     def _vat_classes(self) -> dict[Decimal, str]:
-        """62h (p.25): eight rates "##.##%", one per class А..З; a negative rate marks a class not in use."""
+        """62h (p.25): eight rates "##.##%", one per class А..З; a rate several classes share goes to the first."""
         if self._rates is None:
             parts = self._ask(Command.READ_VAT_RATES).split(SEPARATOR)
             if len(parts) != 8:
