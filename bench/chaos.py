@@ -2,7 +2,7 @@
 its network drops, SQS redelivers and duplicates, and the cloud pump restarts; then every order is
 checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhooks.
 
-    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|daisy|caspos] [--orders 1000] [--actions 120] [--seed N] [--quiet]
+    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|daisy|tremol|caspos] [--orders 1000] [--actions 120] [--seed N] [--quiet]
 
 ``--device`` picks the fiscal device family (``BRIDGE_EDGE_DEVICE``): the simulated register, or an emulated
 Datecs C (DP25), Datecs P (FP800), Daisy (eXpert SX) or Caspos Mobile, each with the faults its emulator can
