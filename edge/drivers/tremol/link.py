@@ -77,13 +77,14 @@ class TremolTcpTransport(TcpTransport):
 class TremolLink:
     """Serialises exchanges (``lock``) and numbers messages 20h-9Fh (p.6)."""
 
-    def __init__(self, transport: Transport, answer_timeout: float, busy_timeout: float, retries: int) -> None:
+    def __init__(self, transport: Transport, answer_timeout: float, busy_timeout: float, retries: int, first_nbl: int | None = None) -> None:
         self.transport = transport
         self.lock = threading.RLock()
         self.answer_timeout = answer_timeout
         self.busy_timeout = busy_timeout
         self.retries = retries
-        self._nbl = NBL_FIRST + int(time.time()) % 0x80
+        # Another number than the last session's, as p.92 asks of each message: started from the clock.
+        self._nbl = first_nbl - 1 if first_nbl is not None else NBL_FIRST + int(time.time()) % 0x80
         self._reader = FrameReader()
 
     def request(self, cmd: int, data: bytes = b"", *, query: bool = False) -> Acknowledgement | Message:
