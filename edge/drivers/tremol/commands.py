@@ -34,9 +34,10 @@ class Command(IntEnum):
     DAILY_REPORT = 0x7C  # p.80
 
 
-# Commands that only read: asked again under a new message number when their answer is lost.
+# Commands that only read: asked again under a new message number when their answer is lost. 33h is one as this
+# driver sends it ("0;0": no printing, no display, no discount; p.50).
 QUERIES = frozenset({Command.STATUS, Command.READ_NUMBERS, Command.READ_VAT_RATES, Command.READ_CLOCK, Command.DAILY_AMOUNTS,
-                     Command.LAST_RECEIPT_NUMBER, Command.RECEIPT_INFO, Command.LAST_DAILY_REPORT})
+                     Command.LAST_RECEIPT_NUMBER, Command.RECEIPT_INFO, Command.LAST_DAILY_REPORT, Command.SUBTOTAL})
 
 # p.47: VAT classes А..З, Cyrillic capitals.
 VAT_CLASSES = ("А", "Б", "В", "Г", "Д", "Е", "Ж", "З")

@@ -20,6 +20,8 @@ ENCODING = "cp1251"  # p.6
 VAT_CLASSES = "АБВГДЕЖЗ"  # p.47
 MODELS = ("A19 Plus", "M20", "M23", "S21", "S25", "Tremol S")
 PAYMENT_TYPES = 12  # p.53: payments 0-11, 0 in cash
+# p.47: Price[*Quantity][,DiscAddP][:DiscAddV], up to 10, 10, 7 and 8 symbols.
+_SALE = re.compile(r"([+-]?\d{1,7}(?:\.\d{1,2})?)(?:\*(\d{1,6}(?:\.\d{1,3})?))?(?:,([+-]?\d{1,3}(?:\.\d{1,2})?))?(?::([+-]?\d{1,5}(?:\.\d{1,2})?))?")
 _UNP = re.compile(r"^([A-Za-z0-9]{8})-([A-Za-z0-9]{4})-([0-9]{7})$")  # p.39: NRA format
 
 
@@ -301,7 +303,7 @@ class TremolDevice:
             raise SYNTAX if group != "*" else ILLEGAL
         if receipt.paid:
             raise Refused("7", "2")  # p.7: 37 payment registered, the receipt not closed; p.53: no more sales
-        match = re.fullmatch(r"([+-]?\d{1,7}(?:\.\d{1,2})?)(?:\*(\d{1,6}(?:\.\d{1,3})?))?(?:,([+-]?\d{1,3}(?:\.\d{1,2})?))?(?::([+-]?\d{1,5}(?:\.\d{1,2})?))?", rest)
+        match = _SALE.fullmatch(rest)
         if match is None:
             raise SYNTAX
         price, qty_text, percent, value = match.groups()

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tremol_support import COFFEE, TEA, EmulatedPort, card, cash, driver_on, refund, sale
+from tremol_support import TEA, EmulatedPort, card, cash, driver_on, refund, sale
 
-from chalicelib.contracts import FiscalRecord, JobLine
+from chalicelib.contracts import JobLine
 from edge.drivers.tremol.frame import Acknowledgement, FrameReader, Message, checksum, decode_answer, encode_request
 from edge.emulators.tremol.device import TremolDevice
 from edge.emulators.tremol.endpoint import TremolEndpoint

@@ -1,0 +1,99 @@
+"""Line faults on every frame of a receipt: NAK and RETRY (Tremol doc p.8) are sent again and print once; garbage,
+a bad checksum, half a frame or a lost answer to a command that only reads is asked again; to one that prints, the
+driver stops, asks the device what became of the job, and the job ends with exactly one receipt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tremol_support import EmulatedPort, card, cash, driver_on, sale
+
+from edge.drivers.base import DeviceError
+from edge.drivers.tremol.driver import DeviceSilent
+from edge.emulators.tremol.device import TremolDevice
+
+FRAMES = 12  # a cash receipt on a fresh driver: 60h 62h 20h 71h 30h 31h 31h 37h 33h 35h 38h 72h
+SPLIT_FRAMES = 13
+QUERY_FRAMES = {1, 2, 3, 4, 9, 13}  # 60h 62h 20h 71h, 33h "0;0" (prints nothing, p.50), 72h B
+
+
+class FaultyPort(EmulatedPort):
+    """Spoils the answer to one frame (by number) with one fault; ``lost``: the device runs it and its answer is lost."""
+
+    def __init__(self, device: TremolDevice, at: int, kind: str) -> None:
+        super().__init__(device)
+        self.at, self.kind = at, kind
+
+    def write(self, data: bytes) -> None:
+        if data[:1] == b"\x02" and self.frames + 1 == self.at and self.kind != "spent":
+            kind, self.kind = self.kind, "spent"
+            if kind == "lost":
+                self.frames += 1
+                self.endpoint.receive(data, lambda _answer: None)
+                return
+            setattr(self.faults, kind, 1)
+        super().write(data)
+
+
+def _settle(port: EmulatedPort, tmp_path: Path, job_id: str, make=sale) -> str:  # type: ignore[no-untyped-def]
+    """What the poller does after a failed print: a fresh driver finds the job's receipt, or prints it again."""
+    driver = driver_on(port, tmp_path, first_nbl=0x60)
+    try:
+        found = driver.find_receipt(job_id)
+        return found.unique_sale_number if found is not None else driver.print_receipt(make(job_id)).unique_sale_number  # type: ignore[return-value]
+    finally:
+        driver.close()
+
+
+@pytest.mark.parametrize("kind", ["nak", "busy"])
+@pytest.mark.parametrize("at", range(1, FRAMES + 1))
+def test_nak_and_retry_are_sent_again_and_print_once(kind: str, at: int, device: TremolDevice, tmp_path: Path) -> None:
+    port = FaultyPort(device, at, kind)
+    driver = driver_on(port, tmp_path)
+    record = driver.print_receipt(sale("job-1"))
+    driver.close()
+    assert [(d.kind, d.unp) for d in device.journal] == [("fiscal", record.unique_sale_number)]
+    assert port.written.count(port.written[at - 1]) == 2  # the very same frame, same number, once more
+
+
+@pytest.mark.parametrize("kind", ["garbage", "corrupt_checksum", "truncate", "lost"])
+@pytest.mark.parametrize("at", range(1, SPLIT_FRAMES + 1))
+def test_an_unreadable_or_lost_answer_ends_with_one_receipt(kind: str, at: int, device: TremolDevice, tmp_path: Path) -> None:
+    def split(job_id: str):  # type: ignore[no-untyped-def]
+        return sale(job_id, payments=[cash(500, tendered=1000), card(480)])
+
+    port = FaultyPort(device, at, kind)
+    driver = driver_on(port, tmp_path)
+    try:
+        unp = driver.print_receipt(split("job-1")).unique_sale_number
+    except DeviceError as exc:
+        assert at not in QUERY_FRAMES  # a query is asked again: only a command that acts can leave the job unknown
+        assert exc.transient
+        driver.close()
+        unp = _settle(port, tmp_path, "job-1", split)
+    else:
+        driver.close()
+    fiscal = [d for d in device.journal if d.kind == "fiscal"]
+    assert [(d.unp, d.total, d.change) for d in fiscal] == [(unp, 980, 500)]
+    assert device.receipt is None
+
+
+def test_a_silent_device_is_offline_and_nothing_prints(device: TremolDevice, tmp_path: Path) -> None:
+    port = EmulatedPort(device)
+    port.faults.silent = True
+    driver = driver_on(port, tmp_path)
+    assert driver.status().online is False
+    with pytest.raises(DeviceSilent):
+        driver.print_receipt(sale("job-1"))
+    assert driver.find_receipt("job-1") is None and device.journal == []
+    driver.close()
+
+
+def test_garbage_to_a_query_is_asked_again_under_a_new_number(device: TremolDevice, tmp_path: Path) -> None:
+    port = EmulatedPort(device)
+    port.faults.garbage = 1
+    driver = driver_on(port, tmp_path, first_nbl=0x30)
+    assert driver.status().online
+    driver.close()
+    assert port.written[0][2] == 0x30 and port.written[1][2] == 0x31 and port.written[1][3] == port.written[0][3] == 0x60
