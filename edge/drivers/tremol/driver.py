@@ -172,8 +172,11 @@ class TremolDriver(FiscalDriver):
                 self._ask(Command.CLOSE_RECEIPT)
             except DeviceError as exc:
                 raise self._interrupted(exc) from exc
-            proof = self._proof(None)
-            return self._record(plan, proof.printed_at if proof is not None else self._clock())
+            try:
+                proof = self._proof(None)
+                return self._record(plan, proof.printed_at if proof is not None else self._clock())
+            except DeviceError as exc:  # the receipt is closed: only a reconcile may say what it was
+                raise ReceiptInterrupted(f"the receipt was closed, its date-time not read: {exc}") from exc
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
         plan = self.book.for_job(sale_id)
