@@ -1,8 +1,8 @@
 """The Tremol ZFP driver (Tremol doc "protocol_description_BG_1910211454", pages cited per rule) over serial or TCP.
 
-A receipt is: 20h (the state; a receipt left open is finished or cancelled first, and the one-time power-down
-error is read away), 71h the last receipt number, a durable plan (``isl.sales.SaleBook``: the job's unique sale
-number, the number before, its payments), 30h open (a refund opens a storno naming the original), one 31h per
+A receipt is: 71h the last receipt number, a durable plan (``isl.sales.SaleBook``: the job's unique sale
+number, the number before, its payments), 30h open (a refund opens a storno naming the original; refused because
+a receipt is open, 20h and that receipt finished or cancelled first), one 31h per
 line (a line discount as a value discount), 37h ``SALE ID <job id>`` (and the buyer's tax id), 33h subtotal
 checked against the job, one 35h per payment, 38h close, 72h 'B' for the receipt's own date-time.
 
@@ -55,7 +55,7 @@ from edge.drivers.tremol.commands import (
 )
 from edge.drivers.tremol.frame import Acknowledgement, MalformedFrame
 from edge.drivers.tremol.link import Busy, CorruptAnswer, LinkError, NoAnswer, TremolLink, TremolTcpTransport
-from edge.drivers.tremol.status import DeviceRefused, DeviceState, fiscal_memory_refusal, refusal
+from edge.drivers.tremol.status import DeviceRefused, DeviceState, ReceiptOpen, fiscal_memory_refusal, refusal
 
 MANUFACTURER = "Tremol"
 MODELS = ("A19 Plus", "M20", "M23", "S21", "S25", "Tremol S")  # seed 000's supported Tremol devices
@@ -136,28 +136,7 @@ class TremolDriver(FiscalDriver):
         with self.link.lock:
             serial = self._identity()
             sales = self._sale_lines(job)
-            state = self._state()
-            if state.fiscal_receipt_open or state.service_receipt_open:
-                self._settle(state)
-            doc_before = self._last_number()
-            seq = self.book.highest_seq(serial) + 1
-            own = f"{serial}-{self._operator:04d}-{seq:07d}"
-            if original is None:
-                unp, data = own, f"{self._operator};{self._password};1;1;0${own}"  # p.39: detailed, with VAT, step by step
-            else:
-                # p.40: no own unique number; the original's number, date-time "DD-MM-YY HH:MM:SS", FM and URN.
-                unp = original.unp or ""
-                data = (f"{self._operator};{self._password};1;1;@;1;{original.number};{storno_moment(original.printed_at)};"
-                        f"{original.fiscal_memory}" + (f";{original.unp}" if original.unp else ""))
-            plan = self.book.plan(job.job_id, serial, seq, unp, doc_before, len(job.lines), job.total,
-                                  storno=original is not None, payments=payments)
-            try:
-                self._ask(Command.OPEN_RECEIPT, data)
-            except DeviceError as exc:
-                if not isinstance(exc, DeviceUnreachable | DeviceBusy):
-                    self.book.discard(job.job_id)  # refused: nothing was opened
-                    raise self._explained(exc) from exc
-                raise ReceiptInterrupted(f"the open may have been carried out: {exc}") from exc
+            plan = self._open(job, serial, original, payments)
             try:
                 for line in sales:
                     self._ask(Command.SELL, line)
@@ -244,6 +223,41 @@ class TremolDriver(FiscalDriver):
         return self._cash(-amount)
 
     # -- receipt steps ---------------------------------------------------------------------------------------
+
+    def _open(self, job: FiscalJob, serial: str, original: Original | None, payments: tuple[Payment, ...]) -> SalePlan:
+        """Plan and open the receipt. The device's state is not read first: an open refused because a receipt is
+        open (p.7 device errors 4-7) reads 20h, finishes or cancels what is open, and plans and opens again, once."""
+        try:
+            return self._open_once(job, serial, original, payments)
+        except ReceiptOpen:
+            state = self._state()
+            if state.fiscal_receipt_open or state.service_receipt_open:
+                self._settle(state)
+            return self._open_once(job, serial, original, payments)
+
+    def _open_once(self, job: FiscalJob, serial: str, original: Original | None, payments: tuple[Payment, ...]) -> SalePlan:
+        """The last receipt number before it (71h, p.72), the durable plan, then 30h (p.39, or p.40 for a storno).
+        A refused open opened nothing: its plan is discarded."""
+        doc_before = self._last_number()
+        seq = self.book.highest_seq(serial) + 1
+        own = f"{serial}-{self._operator:04d}-{seq:07d}"
+        if original is None:
+            unp, data = own, f"{self._operator};{self._password};1;1;0${own}"  # p.39: detailed, with VAT, step by step
+        else:
+            # p.40: no own unique number; the original's number, date-time "DD-MM-YY HH:MM:SS", FM and URN.
+            unp = original.unp or ""
+            data = (f"{self._operator};{self._password};1;1;@;1;{original.number};{storno_moment(original.printed_at)};"
+                    f"{original.fiscal_memory}" + (f";{original.unp}" if original.unp else ""))
+        plan = self.book.plan(job.job_id, serial, seq, unp, doc_before, len(job.lines), job.total, storno=original is not None,
+                              payments=payments)
+        try:
+            self._ask(Command.OPEN_RECEIPT, data)
+        except DeviceError as exc:
+            if isinstance(exc, DeviceUnreachable | DeviceBusy):
+                raise ReceiptInterrupted(f"the open may have been carried out: {exc}") from exc
+            self.book.discard(job.job_id)
+            raise exc if isinstance(exc, ReceiptOpen) else self._explained(exc) from exc
+        return plan
 
     def _original_of(self, job: FiscalJob) -> Original | None:
         """What the storno names (p.40), checked before anything is sent: the original's receipt number (up to 6
@@ -493,8 +507,9 @@ class TremolDriver(FiscalDriver):
     def _ask(self, cmd: int, data: str = "") -> str:
         return decode_text(self._ask_raw(cmd, data))
 
-    def _ask_raw(self, cmd: int, data: str) -> bytes:
-        """One command; its answer's data (b"" for an acknowledgement), or a typed DeviceError."""
+    def _ask_raw(self, cmd: int, data: str, *, again: bool = True) -> bytes:
+        """One command; its answer's data (b"" for an acknowledgement), or a typed DeviceError. A command refused
+        only because power failed in a receipt (p.7 3d, "one time until status is read") is sent again after 20h."""
         try:
             answer = self.link.request(cmd, encode_text(data), query=cmd in QUERIES)
         except NoAnswer as exc:
@@ -506,6 +521,9 @@ class TremolDriver(FiscalDriver):
         except (LinkError, TransportError) as exc:
             raise (LinkLost if exc.sent and cmd not in QUERIES else DeviceUnreachable)(str(exc)) from exc
         if isinstance(answer, Acknowledgement):
+            if answer.device_error == "=" and answer.command_error == "0" and cmd != Command.STATUS and again:
+                self._state()
+                return self._ask_raw(cmd, data, again=False)
             error = refusal(cmd, answer.device_error, answer.command_error)
             if error is not None:
                 raise error

@@ -79,10 +79,10 @@ def decode_answer(raw: bytes) -> Acknowledgement | Message:
             raise MalformedFrame(f"an acknowledgement is 7 bytes, not {len(raw)}")
         if checksum(raw[1:4]) != raw[4:6]:
             raise MalformedFrame(f"bad acknowledgement checksum in {raw.hex()}")
-        digits = raw[2:4]
-        if not all(0x30 <= d <= 0x3F for d in digits):
-            raise MalformedFrame(f"status bytes {digits.hex()} are not the documented 30h-3Fh")
-        return Acknowledgement(raw[1], chr(digits[0]), chr(digits[1]))
+        device, command = raw[2], raw[3]
+        if not (0x30 <= device <= 0x3F and 0x30 <= command <= 0x3F):
+            raise MalformedFrame(f"status bytes {raw[2:4].hex()} are not the documented 30h-3Fh")
+        return Acknowledgement(raw[1], chr(device), chr(command))
     if raw[0] != STX:
         raise MalformedFrame(f"an answer starts with STX or ACK, not {raw[0]:02X}h")
     body = raw[1:-3]
@@ -103,33 +103,34 @@ class FrameReader:
         self._buffer.clear()
 
     def feed(self, chunk: bytes) -> list[Answer | MalformedFrame]:
-        self._buffer += chunk
+        buffer = self._buffer
+        buffer += chunk
         found: list[Answer | MalformedFrame] = []
-        while self._buffer:
-            first = self._buffer[0]
-            if first in (NAK, RETRY):
+        while buffer:
+            first = buffer[0]
+            if first == NAK or first == RETRY:
                 found.append(Signal(first))
-                del self._buffer[0]
-                continue
-            if first not in (ACK, STX):
-                start = next((i for i, b in enumerate(self._buffer) if b in (ACK, STX, NAK, RETRY)), len(self._buffer))
-                found.append(MalformedFrame(f"noise {bytes(self._buffer[:start]).hex()}"))
-                del self._buffer[:start]
+                del buffer[0]
                 continue
             if first == ACK:
                 size = 7
-            elif len(self._buffer) < 2:
+            elif first != STX:
+                start = next((i for i, b in enumerate(buffer) if b in (ACK, STX, NAK, RETRY)), len(buffer))
+                found.append(MalformedFrame(f"noise {bytes(buffer[:start]).hex()}"))
+                del buffer[:start]
+                continue
+            elif len(buffer) < 2:
                 break
-            elif not 0x23 <= self._buffer[1] <= 0x9F:
-                found.append(MalformedFrame(f"length byte {self._buffer[1]:02X}h out of 23h-9Fh"))
-                del self._buffer[0]
+            elif not 0x23 <= buffer[1] <= 0x9F:
+                found.append(MalformedFrame(f"length byte {buffer[1]:02X}h out of 23h-9Fh"))
+                del buffer[0]
                 continue
             else:
-                size = self._buffer[1] - 0x20 + 4  # STX, LEN..DATA, CS CS, ETX
-            if len(self._buffer) < size:
+                size = buffer[1] - 0x1C  # STX, LEN..DATA (LEN - 20h), CS CS, ETX
+            if len(buffer) < size:
                 break
-            raw = bytes(self._buffer[:size])
-            del self._buffer[:size]
+            raw = bytes(buffer[:size])
+            del buffer[:size]
             try:
                 found.append(decode_answer(raw))
             except MalformedFrame as exc:

@@ -19,14 +19,17 @@ import time
 
 from edge.drivers.isl.link import PortUnavailable, TcpTransport, Transport
 from edge.drivers.tremol.frame import (
+    ACK,
     NAK,
     NBL_FIRST,
     RETRY,
+    STX,
     Acknowledgement,
     FrameReader,
     MalformedFrame,
     Message,
     Signal,
+    decode_answer,
     encode_request,
     next_nbl,
 )
@@ -86,6 +89,9 @@ class TremolLink:
         # Another number than the last session's, as p.92 asks of each message: started from the clock.
         self._nbl = first_nbl - 1 if first_nbl is not None else NBL_FIRST + int(time.time()) % 0x80
         self._reader = FrameReader()
+        self.bytes_out = 0  # bytes that crossed the line each way, for the wire-time bench
+        self.bytes_in = 0
+        self._settled = False  # the last exchange ended with its answer read whole: nothing stale can follow
 
     def request(self, cmd: int, data: bytes = b"", *, query: bool = False) -> Acknowledgement | Message:
         with self.lock:
@@ -94,13 +100,17 @@ class TremolLink:
             busy_until = time.monotonic() + self.busy_timeout
             attempts = 0
             sent = False
-            while True:
+            if not self._settled:  # after a failure or a (re)open, a late answer or garbage may be waiting
                 self._reader.reset()
                 self.transport.discard_input()
+            self._settled = False
+            while True:
                 self.transport.write(frame)
+                self.bytes_out += len(frame)
                 sent = True
                 outcome = self._await(self._nbl, self.answer_timeout + self.transport.transmit_seconds(len(frame)))
                 if isinstance(outcome, Acknowledgement | Message):
+                    self._settled = not self._reader.pending
                     return outcome
                 if outcome == RETRY:
                     if time.monotonic() > busy_until:
@@ -126,14 +136,18 @@ class TremolLink:
     def _await(self, nbl: int, timeout: float) -> Acknowledgement | Message | str | int:
         """The answer to message ``nbl``, a NAK/RETRY byte, "silent" or "garbled"."""
         deadline = time.monotonic() + timeout
+        chunk = self.transport.read(timeout)
+        self.bytes_in += len(chunk)
+        if not self._reader.pending and (len(chunk) == 7 and chunk[0] == ACK or len(chunk) > 1 and chunk[0] == STX and len(chunk) == chunk[1] - 0x1C):
+            try:  # usually the whole answer arrives in one read
+                answer = decode_answer(chunk)
+            except MalformedFrame:
+                return "garbled"
+            if answer.nbl == nbl:
+                return answer
+            chunk = b""  # an answer to an earlier message, late: not ours
         garbled = False
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return "garbled" if garbled or self._reader.pending else "silent"
-            chunk = self.transport.read(left)
-            if not chunk:
-                continue
             for item in self._reader.feed(chunk):
                 if isinstance(item, MalformedFrame):
                     garbled = True
@@ -141,10 +155,16 @@ class TremolLink:
                     return item.byte
                 elif item.nbl == nbl:
                     return item
-                # an answer to an earlier message, late: not ours
+                # else an answer to an earlier message, late: not ours
             if garbled and not self._reader.pending:
                 return "garbled"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "garbled" if garbled or self._reader.pending else "silent"
+            chunk = self.transport.read(left)
+            self.bytes_in += len(chunk)
 
     def close(self) -> None:
         with self.lock:
+            self._settled = False
             self.transport.close()

@@ -25,6 +25,10 @@ class DeviceRefused(DeviceError):
     code = "E_DEVICE_REFUSED"
 
 
+class ReceiptOpen(DeviceRefused):
+    """Refused because a receipt is open or being paid (p.7 device errors 4-7)."""
+
+
 def _bit(status: bytes, byte: int, bit: int) -> bool:
     return bool(status[byte] & (1 << bit))
 
@@ -81,10 +85,10 @@ _DEVICE_ERRORS: dict[str, tuple[type[DeviceError], str]] = {
     "1": (PaperOut, "out of paper or printer failure"),
     "2": (OperationRefused, "registers overflow"),
     "3": (ClockNotSet, "clock failure or incorrect date and time"),
-    "4": (DeviceRefused, "a fiscal receipt is open"),
-    "5": (DeviceRefused, "payment residue due"),
-    "6": (DeviceRefused, "a non-fiscal receipt is open"),
-    "7": (DeviceRefused, "payment registered but the receipt is not closed"),
+    "4": (ReceiptOpen, "a fiscal receipt is open"),
+    "5": (ReceiptOpen, "payment residue due"),
+    "6": (ReceiptOpen, "a non-fiscal receipt is open"),
+    "7": (ReceiptOpen, "payment registered but the receipt is not closed"),
     "8": (FiscalMemoryError, "fiscal memory failure"),
     "9": (WrongPassword, "incorrect password"),
     ":": (PrinterFault, "missing external display"),

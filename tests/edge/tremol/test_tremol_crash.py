@@ -15,7 +15,7 @@ from chalicelib.contracts import FiscalJob, FiscalRecord
 from edge.drivers.base import DeviceError
 from edge.emulators.tremol.device import TremolDevice
 
-STEPS = 13  # frames of the longest receipt on a fresh driver (split tender: two 35h)
+STEPS = 12  # frames of the longest receipt on a fresh driver (split tender: two 35h)
 
 
 def _split(job_id: str) -> FiscalJob:
@@ -79,7 +79,7 @@ def test_a_receipt_cut_after_payment_is_finished_with_its_planned_payments(tmp_p
     """The host dies after the first of two payments: the restart pays the second as planned and closes."""
     device = TremolDevice()
     port = EmulatedPort(device)
-    port.cut_at = 11  # 60h 62h 20h 71h 30h 31h 31h 37h 33h 35h(card) | 35h(cash) never arrives
+    port.cut_at = 10  # 60h 62h 71h 30h 31h 31h 37h 33h 35h(card) | 35h(cash) never arrives
     port.before = True
     driver = driver_on(port, tmp_path)
     with pytest.raises(DeviceError) as raised:

@@ -152,6 +152,12 @@ def test_an_open_receipt_left_behind_is_cancelled_before_the_next(driver: Tremol
     assert [d.kind for d in device.journal] == ["void", "fiscal"] and record.fiscal_number == "000002"
 
 
+def test_after_a_power_failure_the_status_is_read_and_the_receipt_opens(driver: TremolDriver, device: TremolDevice) -> None:
+    device.faults.power_down = True  # p.7 3d: the first command is refused until 20h is read
+    record = driver.print_receipt(sale("job-1"))
+    assert [d.kind for d in device.journal] == ["fiscal"] and record.fiscal_number == "000001"
+
+
 def test_commands_the_device_refuses_in_its_state_are_typed(driver: TremolDriver, device: TremolDevice) -> None:
     with device.lock:
         device.open_receipt("1;0000;1;1;0")

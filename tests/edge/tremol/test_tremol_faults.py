@@ -13,9 +13,9 @@ from edge.drivers.base import DeviceError
 from edge.drivers.tremol.driver import DeviceSilent
 from edge.emulators.tremol.device import TremolDevice
 
-FRAMES = 12  # a cash receipt on a fresh driver: 60h 62h 20h 71h 30h 31h 31h 37h 33h 35h 38h 72h
-SPLIT_FRAMES = 13
-QUERY_FRAMES = {1, 2, 3, 4, 9, 13}  # 60h 62h 20h 71h, 33h "0;0" (prints nothing, p.50), 72h B
+FRAMES = 11  # a cash receipt on a fresh driver: 60h 62h 71h 30h 31h 31h 37h 33h 35h 38h 72h
+SPLIT_FRAMES = 12
+QUERY_FRAMES = {1, 2, 3, 8, 12}  # 60h 62h 71h, 33h "0;0" (prints nothing, p.50), 72h B
 
 
 class FaultyPort(EmulatedPort):

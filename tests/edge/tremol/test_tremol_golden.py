@@ -61,7 +61,6 @@ def test_the_documents_acknowledgement_and_message_are_read() -> None:
 RECEIPT = [
     (0x60, b""),  # p.25: serial and FM numbers
     (0x62, b""),  # p.25: VAT rates
-    (0x20, b""),  # p.10: status
     (0x71, b""),  # p.72: last receipt number
     (0x30, b"1;0000;1;1;0$ZK000601-0001-0000001"),  # p.39: OperNum;OperPass;detailed;with VAT;step by step$UNP
     (0x31, "Coffee;Б;3.50*2".encode("cp1251")),  # p.47: NamePLU;VAT class Б;Price*Quantity
@@ -85,7 +84,7 @@ def test_a_cash_sale_sends_the_documents_frames_and_the_emulator_acknowledges_th
 
 def test_the_emulator_answers_the_documents_frames_with_the_documents_bytes(device: TremolDevice) -> None:
     endpoint, out = TremolEndpoint(device), []
-    for nbl, (cmd, data) in enumerate(RECEIPT[:4], start=0x21):
+    for nbl, (cmd, data) in enumerate([*RECEIPT[:2], (0x20, b""), RECEIPT[2]], start=0x21):
         endpoint.receive(frame(nbl, cmd, data), out.append)
     assert out[0] == frame(0x21, 0x60, b"ZK000601;50000601")  # p.25: SerialNumber[8];FMNumber[8]
     assert out[1] == frame(0x22, 0x62, b"00.00%;20.00%;20.00%;09.00%;00.00%;00.00%;00.00%;00.00%")  # p.25: ##.##%
@@ -116,7 +115,7 @@ def test_split_tender_with_change_a_line_discount_and_the_buyer_tax_id(port: Emu
     driver.close()
 
     sent = [w[3:-3] for w in port.written]  # CMD and DATA of each frame
-    assert sent[5] == b"\x31" + "Coffee,large/hot;Б;3.50*2:-0.50".encode("cp1251")  # p.47: ':' value discount, '-' for discount
+    assert sent[4] == b"\x31" + "Coffee,large/hot;Б;3.50*2:-0.50".encode("cp1251")  # p.47: ':' value discount, '-' for discount
     assert b"\x37BUYER TAX ID BG123456789" in sent
     # p.53: the card first, then the cash with what was handed over; the device gives the change (5.00).
     assert [s for s in sent if s[:1] == b"\x35"] == [b"\x357;0;4.30", b"\x350;0;10.00"]
