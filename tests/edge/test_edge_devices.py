@@ -22,7 +22,10 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     stack.start_edge()
     body = stack.manage("get_supported_devices").json()
     fiscal = {m["value"]: m for m in body["fiscal"]["manufacturers"]}
-    assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos"}
+    assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos", "Tremol"}
+    # Seed 000's Tremol models, on ZFP (Tremol doc p.6: serial, or TCP on port 8000).
+    assert fiscal["Tremol"] == {"value": "Tremol", "label": "Tremol", "models": ["A19 Plus", "M20", "M23", "S21", "S25", "Tremol S"],
+                                "default_port": 8000, "supports_serial": True, "supports_network": True}
     # Datecs C (C doc p.1) and P (P doc p.1) models; the X models (DP25 MX, FP700) speak another protocol: not offered.
     assert fiscal["DATECS"] == {
         "value": "DATECS", "label": "DATECS",
