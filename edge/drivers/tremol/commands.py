@@ -23,7 +23,6 @@ class Command(IntEnum):
     CLOSE_RECEIPT = 0x38  # p.54
     CANCEL_RECEIPT = 0x39  # p.55
     CASH_IN_OUT = 0x3B  # p.55
-    SET_CLOCK = 0x48  # p.18
     READ_NUMBERS = 0x60  # p.25, serial and FM numbers
     READ_VAT_RATES = 0x62  # p.25
     READ_CLOCK = 0x68  # p.30
@@ -79,11 +78,6 @@ def line_amount(unit_price: int, qty: Decimal) -> int:
 
 def storno_moment(moment: datetime) -> str:
     """p.40: RelatedToRcpDateTime "DD-MM-YY HH:MM:SS"."""
-    return moment.strftime("%d-%m-%y %H:%M:%S")
-
-
-def set_clock_text(moment: datetime) -> str:
-    """p.18: 48h takes "DD-MM-YY HH:MM:SS"."""
     return moment.strftime("%d-%m-%y %H:%M:%S")
 
 

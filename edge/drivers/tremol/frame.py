@@ -46,10 +46,6 @@ class Acknowledgement:
     device_error: str
     command_error: str
 
-    @property
-    def ok(self) -> bool:
-        return self.device_error == "0" and self.command_error == "0"
-
 
 @dataclass(frozen=True)
 class Message:

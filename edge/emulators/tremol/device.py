@@ -91,7 +91,6 @@ class TremolDevice:
         self.day_storno = [0] * 8
         self.receipt: Receipt | None = None
         self.clock_offset = timedelta()
-        self.commands_run = 0
 
     def now(self) -> datetime:
         return (datetime.now(UTC) + self.clock_offset).replace(microsecond=0)
@@ -112,7 +111,6 @@ class TremolDevice:
                 result = handler(self, data)
             except Refused as refused:
                 return acknowledgement(frame.nbl, refused.device, refused.command), False
-            self.commands_run += 1
             if result is None:
                 return acknowledgement(frame.nbl), True
             raw = result if isinstance(result, bytes) else result.encode(ENCODING, errors="replace")
