@@ -13,6 +13,7 @@ device's last number reached it and its amount is the job's, and proven not prin
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ DEFAULT_OPERATOR, DEFAULT_PASSWORD = 1, "0000"  # ErpNet.FP BgTremolZfpFiscalPri
 OPERATORS = range(1, 21)  # p.38-39: operator numbers 1-20
 NAME_SYMBOLS = 36  # p.47: NamePLU, 36 symbols ('|' starts a new line)
 TEXT_SYMBOLS = 30  # p.54: 37h prints TextLength-2 symbols; 32-symbol lines on the narrowest (57 mm) models
+_NRA_UNP = re.compile(r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[0-9]{7}")  # p.39-40: XXXXXXXX-ZZZZ-YYYYYYY
 MAX_RECEIPT_NUMBER = 999_999  # p.40: RelatedToRcpNum up to 6 symbols; p.72: 71h answers ######
 
 
@@ -256,7 +258,9 @@ class TremolDriver(FiscalDriver):
             if isinstance(exc, DeviceUnreachable | DeviceBusy):
                 raise ReceiptInterrupted(f"the open may have been carried out: {exc}") from exc
             self.book.discard(job.job_id)
-            raise exc if isinstance(exc, ReceiptOpen) else self._explained(exc) from exc
+            if isinstance(exc, ReceiptOpen):
+                raise
+            raise self._explained(exc) from exc
         return plan
 
     def _original_of(self, job: FiscalJob) -> Original | None:
@@ -273,9 +277,12 @@ class TremolDriver(FiscalDriver):
         memory = (fiscal.fiscal_memory_number or "").strip()
         if len(memory) != 8 or not memory.isalnum():
             raise InvalidJob(f"a storno names the original's 8-symbol fiscal memory number (p.40), not {memory!r}")
+        urn = fiscal.unique_sale_number
+        if urn is not None and not _NRA_UNP.fullmatch(urn):
+            raise InvalidJob(f"a storno names the original's unique number in the NRA format (p.40), not {urn!r}")
         if job.total > job.original.total:
             raise InvalidJob(f"the refund ({money(job.total)}) exceeds the original receipt ({money(job.original.total)})")
-        return Original(int(number), datetime.fromtimestamp(fiscal.printed_at, UTC), memory, fiscal.unique_sale_number)
+        return Original(int(number), datetime.fromtimestamp(fiscal.printed_at, UTC), memory, urn)
 
     def _payments(self, job: FiscalJob) -> tuple[Payment, ...]:
         """One 35h per payment, in the job's order (p.53). The device gives change only on the payment that covers

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from tremol_support import COFFEE, TEA, EmulatedPort, card, cash, driver_on, refund, sale
 
-from chalicelib.contracts import JobLine
+from chalicelib.contracts import FiscalJob, JobLine
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
 from edge.drivers.base import FiscalMemoryFull, InvalidJob, OperationRefused, PaperOut, WrongPassword
@@ -165,3 +165,16 @@ def test_commands_the_device_refuses_in_its_state_are_typed(driver: TremolDriver
         driver.cash_in(100)  # p.7: 34 opened fiscal receipt
     with pytest.raises(DeviceRefused):
         driver.x_report()
+
+
+def test_a_refund_must_name_the_original_as_the_storno_asks(driver: TremolDriver, device: TremolDevice) -> None:
+    original = driver.print_receipt(sale("job-1"))
+    # p.40: RelatedToRcpNum up to 6 digits, FMNum 8 symbols, RelatedToURN in the NRA format.
+    for bad in ({"fiscal_number": "1234567"}, {"fiscal_memory_number": "123"}, {"unique_sale_number": "not-an-nra-number"}):
+        with pytest.raises(InvalidJob):
+            driver.print_receipt(refund("job-2", original.model_copy(update=bad), [TEA]))
+    v1 = FiscalJob(v=1, job_id="job-3", shop_id="shop-1", order_id="o-3", order_internal_id="i-3", created_at=1_700_000_000,
+                   operator="cashier", lines=[TEA], payment=cash(280), total=280, is_refund=True)  # v1 carries no original
+    with pytest.raises(InvalidJob, match="names the original"):
+        driver.print_receipt(v1)
+    assert [d.kind for d in device.journal] == ["fiscal"]
