@@ -198,11 +198,14 @@ class TremolDevice:
         'b;NNNNNN' a numbered one's (p.74), in the form ErpNet.FP reads: FM*number*YYYY-MM-DD*HH:MM:SS*amount."""
         if data == "":
             return self._current()
-        if data == "P":
+        if data == "P":  # the open receipt's payments, else the last receipt's ("valid after receipt closing also")
+            open_receipt = self.receipt if self.receipt is not None and self.receipt.kind != "service" else None
+            last = next((d for d in reversed(self.journal) if d.is_receipt), None)
+            paid = open_receipt.paid if open_receipt else list(last.paid) if last else []
             amounts = [0] * PAYMENT_TYPES
-            for code, amount in self.receipt.paid if self.receipt else []:
+            for code, amount in paid:
                 amounts[int(code)] += amount
-            return ";".join(["P", "1" if self.receipt else "0", *(_money(a) for a in amounts)])
+            return ";".join(["P", "1" if open_receipt else "0", *(_money(a) for a in amounts)])
         if data == "B":
             document = next((d for d in reversed(self.journal) if d.is_receipt), None)
         elif data.startswith("b;") and data[2:].isdigit() and len(data) == 8:

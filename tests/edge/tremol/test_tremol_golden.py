@@ -14,6 +14,7 @@ import pytest
 from tremol_support import TEA, EmulatedPort, card, cash, driver_on, refund, sale
 
 from chalicelib.contracts import JobLine
+from edge.drivers.base import DeviceError
 from edge.drivers.tremol.frame import Acknowledgement, FrameReader, Message, checksum, decode_answer, encode_request
 from edge.emulators.tremol.device import TremolDevice
 from edge.emulators.tremol.endpoint import TremolEndpoint
@@ -166,3 +167,62 @@ def test_the_emulator_refuses_frames_the_driver_would_never_send(device: TremolD
     answers = {data: device.answer(HostFrame(0x21, 0x30, data))[0] for data in (b"1;9999;1;1;0", b"1;0000;1;1;0$BAD")}
     assert answers[b"1;9999;1;1;0"] == ack(0x21, b"92")  # p.7: 39 incorrect password
     assert answers[b"1;0000;1;1;0$BAD"] == ack(0x21, b"04")  # p.39: the UNP's NRA format; else 34 syntax error
+
+
+def _sent(port: EmulatedPort, mark: int = 0) -> list[tuple[int, bytes]]:
+    return [(w[3], w[4:-3]) for w in port.written[mark:]]
+
+
+def test_an_open_receipt_refuses_the_open_and_is_cancelled_first(port: EmulatedPort, tmp_path: Path, device: TremolDevice) -> None:
+    with device.lock:
+        device.open_receipt("1;0000;1;1;0")
+        device.sell("Stray;Б;1.00")
+    driver = driver_on(port, tmp_path, first_nbl=0x21)
+    driver.print_receipt(sale("job-1"))
+    driver.close()
+
+    sent = _sent(port)
+    assert port.written[3] == frame(0x24, 0x30, b"1;0000;1;1;0$ZK000601-0001-0000001")
+    assert sent[4:9] == [
+        (0x20, b""),  # p.7: refused 4 (opened fiscal receipt): the status (p.10) says a fiscal receipt is open
+        (0x72, b""),  # p.72: not paid
+        (0x39, b""),  # p.55: cancel
+        (0x71, b""),  # p.72: the number before, again
+        (0x30, b"1;0000;1;1;0$ZK000601-0001-0000002"),  # a new plan, a new unique number
+    ]
+
+
+def test_a_reconcile_reads_the_receipt_after_the_planned_number(port: EmulatedPort, tmp_path: Path, device: TremolDevice) -> None:
+    port.cut_at, port.before = 10, False  # 38h runs, its answer is lost, the line dies
+    driver = driver_on(port, tmp_path, first_nbl=0x21)
+    with pytest.raises(DeviceError):
+        driver.print_receipt(sale("job-1"))
+    driver.close()
+
+    fresh = EmulatedPort(device)
+    again = driver_on(fresh, tmp_path, first_nbl=0x40)
+    record = again.find_receipt("job-1")
+    again.close()
+    # p.10 status (nothing open), p.72 last number, p.74 72h 'b' of the receipt after the planned number.
+    assert _sent(fresh) == [(0x60, b""), (0x20, b""), (0x71, b""), (0x72, b"b;000001")]
+    assert record is not None and record.fiscal_number == "000001"
+
+
+def test_a_receipt_left_part_paid_is_paid_as_planned(port: EmulatedPort, tmp_path: Path, device: TremolDevice) -> None:
+    port.cut_at, port.before = 10, True  # the second 35h never arrives
+    driver = driver_on(port, tmp_path, first_nbl=0x21)
+    with pytest.raises(DeviceError):
+        driver.print_receipt(sale("job-1", payments=[card(480), cash(500)]))
+    driver.close()
+
+    fresh = EmulatedPort(device)
+    again = driver_on(fresh, tmp_path, first_nbl=0x40)
+    assert again.find_receipt("job-1") is not None
+    again.close()
+    # p.72 the receipt (payment begun, not finalized), p.73 72h 'P' what is paid, the planned 35h, 38h, then the proof.
+    assert _sent(fresh) == [(0x60, b""), (0x20, b""), (0x72, b""), (0x72, b"P"), (0x35, b"0;0;5.00"), (0x38, b""),
+                            (0x71, b""), (0x72, b"b;000001")]
+    answers = TremolEndpoint(device)
+    out: list[bytes] = []
+    answers.receive(frame(0x50, 0x72, b"P"), out.append)  # p.73: valid after the receipt is closed too: the last one's
+    assert out == [frame(0x50, 0x72, b"P;0;5.00;0.00;0.00;0.00;0.00;0.00;0.00;4.80;0.00;0.00;0.00;0.00")]
