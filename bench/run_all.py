@@ -83,7 +83,7 @@ def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
     """(measure, value, ratio in this run, goal) for RESULTS.md; a bench missing from the run is skipped."""
     table: list[Row] = []
     extractors: list[Callable[[dict[str, dict[str, Any]]], list[Row]]] = [_cold, _requests, _e2e, _edge, _driver,
-                                                                         _receipts, _orders]
+                                                                         _tremol_driver, _receipts, _orders]
     for extract in extractors:
         try:
             table += extract(results)
@@ -133,6 +133,12 @@ def _driver(r: dict[str, dict[str, Any]]) -> list[Row]:
     return rows
 
 
+def _tremol_driver(r: dict[str, dict[str, Any]]) -> list[Row]:
+    d = r["tremol_driver"]
+    return [(f"Tremol driver CPU per receipt (emulator: {d['placement']})", f"{d['driver_cpu_ms_per_receipt']} ms",
+             f"{d['cpu_to_wire_ratio']}× its wire time at 115200 baud ({d['wire_ms_per_receipt']} ms)", "≤ 0.02×")]
+
+
 def _receipts(r: dict[str, dict[str, Any]]) -> list[Row]:
     p = r["receipts"]
     return [("eReceipt PUT/s (4 clients), p99", f"{p['put']['per_second']}/s, {p['put']['p99_ms']} ms",
@@ -169,6 +175,7 @@ BENCHES = [
     Bench("e2e_latency", "e2e_latency.py", ["--orders", "200", "--rate", "4"], ["--orders", "40", "--rate", "4"]),
     Bench("receipts", "receipts.py", ["--receipts", "300"], ["--receipts", "60"]),
     Bench("datecs_driver", "datecs_driver.py", ["--receipts", "300", "--rounds", "5"], ["--receipts", "60", "--rounds", "2"]),
+    Bench("tremol_driver", "tremol_driver.py", ["--receipts", "300", "--rounds", "5"], ["--receipts", "60", "--rounds", "2"]),
     Bench("edge_throughput", "edge_throughput.py", ["--jobs", "2000"], ["--jobs", "200"]),
     Bench("orders", "orders.py", ["--orders", "300", "--clients", "16"], ["--orders", "60", "--clients", "8"]),
 ]
