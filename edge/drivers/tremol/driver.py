@@ -73,6 +73,8 @@ NAME_SYMBOLS = 36  # p.47: NamePLU, 36 symbols ('|' starts a new line)
 TEXT_SYMBOLS = 30  # p.54: 37h prints TextLength-2 symbols; 32-symbol lines on the narrowest (57 mm) models
 _NRA_UNP = re.compile(r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[0-9]{7}")  # p.39-40: XXXXXXXX-ZZZZ-YYYYYYY
 MAX_RECEIPT_NUMBER = 999_999  # p.40: RelatedToRcpNum up to 6 symbols; p.72: 71h answers ######
+# p.74: FM Number*Receipt Number*Receipt Date*Receipt Hour*Receipt Amount, as ErpNet.FP reads it.
+_QR = re.compile(r"([^*]+)\*(\d{1,6})\*(\d{4})-(\d\d)-(\d\d)\*(\d\d):(\d\d):(\d\d)\*([^*]+)")
 
 
 class DeviceSilent(DeviceUnreachable):
@@ -389,14 +391,15 @@ class TremolDriver(FiscalDriver):
             answer = self._ask(Command.RECEIPT_INFO, "B" if number is None else f"b;{number:06d}")
         except DeviceRefused:
             return None
-        fields = answer.split("*")
-        if len(fields) != 5 or not fields[1].strip().isdigit():
+        match = _QR.fullmatch(answer.strip())
+        if match is None:
             raise GarbledAnswer(f"unexpected receipt QR data {answer!r}")
+        memory, number, amount = match.group(1, 2, 9)
         try:
-            moment = datetime.strptime(f"{fields[2]} {fields[3]}", "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            moment = datetime(*(int(match.group(i)) for i in range(3, 9)), tzinfo=UTC)  # type: ignore[misc]
         except ValueError as exc:
             raise GarbledAnswer(f"unexpected receipt date-time in {answer!r}") from exc
-        return ReceiptProof(fields[0], int(fields[1]), moment, self._amount(fields[4], "receipt amount"))
+        return ReceiptProof(memory, int(number), moment, self._amount(amount, "receipt amount"))
 
     def _record(self, plan: SalePlan, moment: datetime) -> FiscalRecord:
         self._identity()
