@@ -17,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,6 +71,7 @@ DEFAULT_OPERATOR, DEFAULT_PASSWORD = 1, "0000"  # ErpNet.FP BgTremolZfpFiscalPri
 OPERATORS = range(1, 21)  # p.38-39: operator numbers 1-20
 NAME_SYMBOLS = 36  # p.47: NamePLU, 36 symbols ('|' starts a new line)
 TEXT_SYMBOLS = 30  # p.54: 37h prints TextLength-2 symbols; 32-symbol lines on the narrowest (57 mm) models
+_RATE = re.compile(r"\d{1,3}\.\d{2}%")  # p.25: ##.##%
 _NRA_UNP = re.compile(r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[0-9]{7}")  # p.39-40: XXXXXXXX-ZZZZ-YYYYYYY
 MAX_RECEIPT_NUMBER = 999_999  # p.40: RelatedToRcpNum up to 6 symbols; p.72: 71h answers ######
 # p.74: FM Number*Receipt Number*Receipt Date*Receipt Hour*Receipt Amount, as ErpNet.FP reads it.
@@ -274,7 +275,7 @@ class TremolDriver(FiscalDriver):
             raise InvalidJob("a refund needs a storno receipt that names the original receipt; the job does not carry it")
         fiscal = job.original.fiscal
         number = fiscal.fiscal_number.strip()
-        if not number.isdigit() or not 1 <= int(number) <= MAX_RECEIPT_NUMBER:
+        if not (number.isascii() and number.isdigit()) or not 1 <= int(number) <= MAX_RECEIPT_NUMBER:
             raise InvalidJob(f"a storno names the original's receipt number (1-999999, p.40), not {fiscal.fiscal_number!r}")
         memory = (fiscal.fiscal_memory_number or "").strip()
         if len(memory) != 8 or not memory.isalnum():
@@ -455,7 +456,8 @@ class TremolDriver(FiscalDriver):
             parts = self._ask(Command.LAST_DAILY_REPORT).split(SEPARATOR)
         except DeviceError:
             return None
-        return int(parts[1]) if len(parts) > 1 and parts[1].strip().isdigit() else None
+        number = parts[1].strip() if len(parts) > 1 else ""
+        return int(number) if number.isascii() and number.isdigit() else None
 
     # -- identity and setup ----------------------------------------------------------------------------------------
 
@@ -476,12 +478,9 @@ class TremolDriver(FiscalDriver):
                 raise GarbledAnswer(f"62h answers eight VAT rates (p.25), not {len(parts)}")
             rates: dict[Decimal, str] = {}
             for group, text in zip(VAT_CLASSES, parts, strict=True):
-                try:
-                    rate = Decimal(text.strip().rstrip("%")).normalize()
-                except InvalidOperation as exc:
-                    raise GarbledAnswer(f"unexpected VAT rate {text!r}") from exc
-                if rate >= 0:
-                    rates.setdefault(rate, group)
+                if not _RATE.fullmatch(text.strip()):
+                    raise GarbledAnswer(f"unexpected VAT rate {text!r}")
+                rates.setdefault(Decimal(text.strip().rstrip("%")).normalize(), group)
             self._rates = rates
         return self._rates
 
@@ -495,7 +494,7 @@ class TremolDriver(FiscalDriver):
     def _last_number(self) -> int:
         """71h (p.72): the last issued receipt's number, six digits."""
         text = self._ask(Command.LAST_RECEIPT_NUMBER).strip()
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise GarbledAnswer(f"unexpected last receipt number {text!r}")
         return int(text)
 

@@ -12,6 +12,7 @@ from tremol_support import EmulatedPort, card, cash, driver_on, sale
 from edge.drivers.base import DeviceError
 from edge.drivers.tremol.driver import DeviceSilent
 from edge.emulators.tremol.device import TremolDevice
+from edge.emulators.tremol.wire import HostFrame, checksum
 
 FRAMES = 11  # a cash receipt on a fresh driver: 60h 62h 71h 30h 31h 31h 37h 33h 35h 38h 72h
 SPLIT_FRAMES = 12
@@ -97,3 +98,47 @@ def test_garbage_to_a_query_is_asked_again_under_a_new_number(device: TremolDevi
     assert driver.status().online
     driver.close()
     assert port.written[0][2] == 0x30 and port.written[1][2] == 0x31 and port.written[1][3] == port.written[0][3] == 0x60
+
+
+class LyingPort(EmulatedPort):
+    """Answers one command with well-framed data the document does not allow."""
+
+    def __init__(self, device: TremolDevice, cmd: int, data: bytes) -> None:
+        super().__init__(device)
+        self.cmd, self.data = cmd, data
+
+    def write(self, data: bytes) -> None:
+        if data[:1] == b"\x02" and data[3] == self.cmd:
+            self.written.append(data)
+            self.endpoint.device.answer(HostFrame(data[2], data[3], data[4:-3]))  # the device runs it; the answer lies
+            body = bytes((0x20 + 3 + len(self.data), data[2], self.cmd)) + self.data
+            self._inbox.append(b"\x02" + body + checksum(body) + b"\x0a")
+            return
+        super().write(data)
+
+
+@pytest.mark.parametrize(("cmd", "data"), [
+    (0x60, b"ZK000601"),  # p.25: two fields
+    (0x60, b"ZK0006;500006"),  # 8 symbols each
+    (0x62, b"NaN%;20.00%;20.00%;09.00%;00.00%;00.00%;00.00%;00.00%"),  # p.25: ##.##%
+    (0x62, b"20.00%"),  # eight rates
+    (0x71, b"00012a"),  # p.72: six digits
+    (0x33, b"9,80"),  # p.50: a decimal amount
+    (0x72, b"50000601*000001*2026-13-45*25:61:00*9.80"),  # p.74: a date that is none
+    (0x72, b"garbage"),
+])
+def test_answers_out_of_the_documents_format_are_typed_errors(cmd: int, data: bytes, device: TremolDevice, tmp_path: Path) -> None:
+    driver = driver_on(LyingPort(device, cmd, data), tmp_path)
+    with pytest.raises(DeviceError) as raised:
+        driver.print_receipt(sale("job-1"))
+    driver.close()
+    assert raised.value.transient  # never a crash; the poller retries or reconciles
+    assert _settle(EmulatedPort(device), tmp_path, "job-1")  # and the job still ends with one receipt
+    assert [d.kind for d in device.journal if d.kind == "fiscal"] == ["fiscal"]
+
+
+def test_a_status_of_other_than_seven_bytes_is_a_typed_error(device: TremolDevice, tmp_path: Path) -> None:
+    driver = driver_on(LyingPort(device, 0x20, b"\x80\x80"), tmp_path)
+    status = driver.status()
+    driver.close()
+    assert status.online is False and "seven bytes" in (status.error or "")
