@@ -521,12 +521,12 @@ class TremolDriver(FiscalDriver):
         only because power failed in a receipt (p.7 3d, "one time until status is read") is sent again after 20h."""
         try:
             answer = self.link.request(cmd, encode_text(data), query=cmd in QUERIES)
-        except NoAnswer as exc:
-            raise DeviceSilent(str(exc)) from exc
         except Busy as exc:
             raise DeviceBusy(str(exc)) from exc
-        except (CorruptAnswer, MalformedFrame) as exc:
-            raise GarbledAnswer(str(exc)) from exc
+        except (NoAnswer, CorruptAnswer, MalformedFrame) as exc:
+            if cmd not in QUERIES and getattr(exc, "sent", True):  # an acting command's answer is lost: it may have run
+                raise LinkLost(f"command {cmd:02X}h may have been carried out: {exc}") from exc
+            raise (DeviceSilent if isinstance(exc, NoAnswer) else GarbledAnswer)(str(exc)) from exc
         except (LinkError, TransportError) as exc:
             raise (LinkLost if exc.sent and cmd not in QUERIES else DeviceUnreachable)(str(exc)) from exc
         if isinstance(answer, Acknowledgement):

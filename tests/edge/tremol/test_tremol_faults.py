@@ -142,3 +142,13 @@ def test_a_status_of_other_than_seven_bytes_is_a_typed_error(device: TremolDevic
     status = driver.status()
     driver.close()
     assert status.online is False and "seven bytes" in (status.error or "")
+
+
+def test_a_lost_answer_to_cash_in_says_it_may_have_happened(device: TremolDevice, tmp_path: Path) -> None:
+    port = EmulatedPort(device)
+    port.faults.drop_after = 0x3B  # p.55: the deposit is recorded, its answer lost
+    driver = driver_on(port, tmp_path)
+    with pytest.raises(DeviceError) as raised:
+        driver.cash_in(1000)
+    driver.close()
+    assert raised.value.may_have_printed and device.cash_on_hand == 1000  # so no one is told to simply deposit again
