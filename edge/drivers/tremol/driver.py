@@ -123,12 +123,7 @@ class TremolDriver(FiscalDriver):
         self.book = book
         self.model = model
         self.name = name
-        self._operator = operator if operator is not None else DEFAULT_OPERATOR
-        if self._operator not in OPERATORS:
-            raise UnsupportedDevice(f"Tremol operators are numbered 1-20 (p.38), not {self._operator}")
-        self._password = password if password is not None else DEFAULT_PASSWORD
-        if len(self._password) > 6:
-            raise UnsupportedDevice("a Tremol operator password has at most 6 symbols (p.38)")
+        self._operator, self._password = credentials(operator, password)
         self._serial: str | None = None
         self._fiscal_memory: str | None = None
         self._rates: dict[Decimal, str] | None = None
@@ -558,6 +553,17 @@ def _unpaid(payments: list[Payment], paid: int) -> list[Payment]:
     return []
 
 
+def credentials(operator: int | None, password: str | None) -> tuple[int, str]:
+    """The configured operator and password, or the defaults; p.38: operators 1-20, passwords of up to 6 symbols."""
+    number = operator if operator is not None else DEFAULT_OPERATOR
+    if number not in OPERATORS:
+        raise UnsupportedDevice(f"Tremol operators are numbered 1-20 (p.38), not {number}")
+    secret = password if password is not None else DEFAULT_PASSWORD
+    if len(secret) > 6:
+        raise UnsupportedDevice("a Tremol operator password has at most 6 symbols (p.38)")
+    return number, secret
+
+
 def transport_for(device: FiscalDeviceConfig) -> Transport:
     connection = device.connection
     if isinstance(connection, SerialConnection):
@@ -568,6 +574,7 @@ def transport_for(device: FiscalDeviceConfig) -> Transport:
 
 
 def open_tremol(device: FiscalDeviceConfig, state_dir: Path) -> TremolDriver:
+    operator, password = credentials(device.operator, device.operator_password)  # refused before anything is opened
     timeouts = device.timeouts
     link = TremolLink(transport_for(device), answer_timeout=timeouts.answer_seconds, busy_timeout=timeouts.busy_seconds,
                       retries=timeouts.retries)
@@ -575,4 +582,4 @@ def open_tremol(device: FiscalDeviceConfig, state_dir: Path) -> TremolDriver:
         book = SaleBook(state_dir / BOOK_FILE)
     except sqlite3.Error as exc:
         raise OSError(f"cannot open {state_dir / BOOK_FILE}: {exc}") from exc
-    return TremolDriver(link, book, device.model, device.name, device.operator, device.operator_password)
+    return TremolDriver(link, book, device.model, device.name, operator, password)

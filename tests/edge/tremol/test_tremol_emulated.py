@@ -11,7 +11,7 @@ from tremol_support import COFFEE, TEA, EmulatedPort, card, cash, driver_on, ref
 from chalicelib.contracts import FiscalJob, JobLine
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import FiscalMemoryFull, InvalidJob, OperationRefused, PaperOut, WrongPassword
+from edge.drivers.base import FiscalMemoryFull, InvalidJob, OperationRefused, PaperOut, UnsupportedDevice, WrongPassword
 from edge.drivers.isl.sales import SaleBook
 from edge.drivers.tremol.driver import BOOK_FILE, TremolDriver
 from edge.drivers.tremol.link import TremolLink, TremolTcpTransport
@@ -67,10 +67,27 @@ def test_tcp_with_the_devices_password(device: TremolDevice, tmp_path: Path) -> 
     assert [d.kind for d in device.journal] == ["fiscal"]
 
 
+def test_a_serial_device_server_url_reaches_the_device(device: TremolDevice, tmp_path: Path) -> None:
+    server = TcpServer(device).start()  # a serial device server passes the bytes through unchanged
+    driver = create_driver(_config({"type": "serial", "port": f"socket://127.0.0.1:{server.port}"}), tmp_path)
+    try:
+        record = driver.print_receipt(sale("job-1"))
+    finally:
+        driver.close()
+        server.stop()
+    assert record.fiscal_number == "000001" and [d.kind for d in device.journal] == ["fiscal"]
+
+
 def test_the_registry_opens_tremol_over_tcp_and_refuses_what_it_cannot(tmp_path: Path) -> None:
     driver = create_driver(_config({"type": "tcp", "host": "127.0.0.1", "port": 8000}, "A19 Plus"), tmp_path)
     assert isinstance(driver, TremolDriver) and driver.model == "A19 Plus"
     driver.close()
+    with pytest.raises(UnsupportedDevice, match="serial or tcp"):
+        create_driver(FiscalDeviceConfig(manufacturer="Tremol", model="M20"), tmp_path)
+    with pytest.raises(UnsupportedDevice, match="unsupported Tremol model"):
+        create_driver(_config({"type": "serial", "port": "/dev/ttyS0"}, "Tremol X9"), tmp_path)
+    with pytest.raises(UnsupportedDevice, match="1-20"):
+        create_driver(_config({"type": "serial", "port": "/dev/ttyS0"}).model_copy(update={"operator": 25}), tmp_path)
 
 
 def test_status_warnings_come_from_the_status_bytes(device: TremolDevice, driver: TremolDriver) -> None:
