@@ -175,6 +175,13 @@ class Stack:
                 f'[fiscal_device]\nmanufacturer = "{manufacturer}"\nmodel = "{model}"\nname = "Emulated {manufacturer} {model}"\n'
                 f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty}"\nbaud_rate = 115200\n'
             )
+        if kind == "tremol":
+            device = self.supervisor.start(kind, [python, "-m", "edge.emulators.tremol.server", "--model", "M23"])
+            pty = device.wait_for_line("TREMOL READY", timeout=30).split()[2].removeprefix("pty=")
+            return (
+                '[fiscal_device]\nmanufacturer = "Tremol"\nmodel = "M23"\nname = "Emulated Tremol M23"\n'
+                f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty}"\nbaud_rate = 115200\n'
+            )
         if kind == "caspos":
             port = int(os.environ.get("BRIDGE_CASPOS_PORT", "5544"))
             if not port_is_free(port):
@@ -186,7 +193,7 @@ class Stack:
                 '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\n'
                 f'[fiscal_device.connection]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\nusername = "username"\npassword = "password"\n'
             )
-        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, datecs-x, daisy or caspos, not {kind!r}")
+        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, datecs-x, daisy, tremol or caspos, not {kind!r}")
 
     def _start_terminal(self) -> str:
         """The card terminal ``BRIDGE_EDGE_TERMINAL`` names (simulated, or zvt: the emulated ZVT PT on TCP as a

@@ -22,7 +22,10 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     stack.start_edge()
     body = stack.manage("get_supported_devices").json()
     fiscal = {m["value"]: m for m in body["fiscal"]["manufacturers"]}
-    assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos"}
+    assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos", "Tremol"}
+    # Seed 000's Tremol models, on ZFP (Tremol doc p.6: serial, or TCP on port 8000).
+    assert fiscal["Tremol"] == {"value": "Tremol", "label": "Tremol", "models": ["A19 Plus", "M20", "M23", "S21", "S25", "Tremol S"],
+                                "default_port": 8000, "supports_serial": True, "supports_network": True}
     # Datecs C (C doc p.1), P (P doc p.1) and X (X doc p.1; DP25 MX and FP700 as seed 000 names them) models, each once.
     assert fiscal["DATECS"] == {
         "value": "DATECS", "label": "DATECS",
