@@ -183,7 +183,10 @@ class IslDriver(FiscalDriver):
                 self._ask(Command.CLOSE_FISCAL_RECEIPT)
             except DeviceError as exc:
                 raise self._interrupted(exc, opened=True) from exc
-            return self._record(plan, True)
+            try:
+                return self._record(plan, True)
+            except DeviceError as exc:  # the receipt is closed: whatever fails now, it was printed (reconcile finds it)
+                raise ReceiptInterrupted(f"the receipt was closed, then its time could not be read: {exc}") from exc
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
         plan = self.book.for_job(sale_id)
