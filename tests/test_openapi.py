@@ -9,11 +9,17 @@ from openapi_spec_validator import validate
 
 def test_every_route_is_described_and_the_document_is_valid(api):
     from app import app
+    from chalicelib.openapi.document import OPERATIONS
 
     routes = {(method, path) for path, entry in app.routes.items() for method in entry}
     document = api.call("GET", "/api/v1/openapi.json").json
-    described = {(method.upper(), path) for path, operations in document["paths"].items() for method in operations}
+    described = {(method.upper(), OPERATIONS[(method.upper(), path)].route or path)
+                 for path, operations in document["paths"].items() for method in operations}
     assert routes == described, f"undocumented: {routes - described}; stale: {described - routes}"
+    assert {path for path in document["paths"] if path.startswith("/r/")} == {"/r/{token}", "/r/{token}.json",
+                                                                              "/r/{token}.pdf"}
+    token = next(p for p in document["paths"]["/r/{token}.json"]["get"]["parameters"] if p["name"] == "token")
+    assert not re.fullmatch(token["schema"]["pattern"], "A" * 44 + ".json"), "the suffix is no part of the token"
     validate(document)
 
 

@@ -42,6 +42,7 @@ from chalicelib.aws.storage import (
 from chalicelib.contracts import (
     JOB_VERSION_2,
     MAX_MINOR_UNITS,
+    FailureReason,
     FiscalJob,
     FiscalRecord,
     Identifier,
@@ -480,7 +481,14 @@ class PublicLinkOut(BaseModel):
 
 class ParentOut(BaseModel):
     order_id: str
-    fiscal: dict[str, Any] | None = Field(description="The parent sale's fiscal record, as its device printed it.")
+    fiscal: FiscalRecord | None = Field(description="The parent sale's fiscal record, as its device printed it.")
+
+
+class FailureOut(BaseModel):
+    """Why an order ended ``failed``: the edge's typed reason and its message."""
+
+    reason: FailureReason
+    message: str
 
 
 class OrderOut(BaseModel):
@@ -496,8 +504,8 @@ class OrderOut(BaseModel):
     parent: ParentOut | None = Field(description="For a refund: the sale it reverses and that sale's fiscal record.")
     refunded: str | None = Field(description="Sum of the refunds recorded against this sale, for sales.")
     created_at: int
-    fiscal: dict[str, Any] | None
-    failure: dict[str, Any] | None
+    fiscal: FiscalRecord | None = Field(description="The printed receipt as its device numbers it; null until printed.")
+    failure: FailureOut | None
     receipt_id: str | None
     public_link: PublicLinkOut | None
     invoice_pdf: str | None
