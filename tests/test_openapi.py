@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 
@@ -53,7 +54,10 @@ def test_every_kind_of_sale_is_documented(api):
     schemas = document["components"]["schemas"]
     order = schemas["OrderIn"]
     assert {"payments", "discount", "printer", "payment_method_id"} <= set(order["properties"])
-    assert order["oneOf"] == [{"required": ["payment_method_id"]}, {"required": ["payments"]}]
+    one_of_the_two = Draft202012Validator({**order, "properties": {}, "required": [], "additionalProperties": True})
+    assert [one_of_the_two.is_valid(body) for body in ({"payment_method_id": "cash"}, {"payments": []}, {},
+                                                        {"payment_method_id": "cash", "payments": []})] == [
+        True, True, False, False], "a payment_method_id or payments, never both"
     payments = order["properties"]["payments"]["anyOf"][0]
     assert (payments["minItems"], payments["maxItems"]) == (1, 10)
     payment = schemas["PaymentIn"]["properties"]

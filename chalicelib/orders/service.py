@@ -92,7 +92,10 @@ _CATALOGUE_OR_FREE_LINE = {"anyOf": [
     {"required": ["name", "unit_price", "vat_rate"],
      "properties": {"name": {"type": "string"}, "unit_price": {"type": "string"}, "vat_rate": {"type": "string"}}},
 ]}
-_ONE_PAYMENT_OR_SPLIT = {"oneOf": [{"required": ["payment_method_id"]}, {"required": ["payments"]}]}
+# Exactly one of the two, said without oneOf (a generated client turns an object with a top-level oneOf into Any):
+# no payments means a payment_method_id, and never both.
+_ONE_PAYMENT_OR_SPLIT = {"allOf": [{"if": {"not": {"required": ["payments"]}}, "then": {"required": ["payment_method_id"]}},
+                                   {"not": {"required": ["payment_method_id", "payments"]}}]}
 # A payment or discount: what a fiscal receipt can carry (MAX_MINOR_UNITS), in cents.
 PaymentAmount = Annotated[Decimal, Field(gt=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)]
 DiscountAmount = Annotated[Decimal, Field(ge=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)]
