@@ -38,8 +38,8 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import settings
-from chalicelib.shops.service import load_snapshot
 from chalicelib.webhooks import sending as webhooks
+from chalicelib.webhooks.target import WebhookTarget, current_target
 
 log = get_logger(__name__)
 
@@ -235,18 +235,17 @@ def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOu
                                **({"ExpressionAttributeNames": names_} if names_ else {}))
 
 
-def _attempt(record: dict[str, Any], token: str, now: int) -> None:
-    """One attempt of a leased record, unless its order's earlier event is still pending."""
+def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget | None) -> None:
+    """One attempt of a leased record at ``target`` (read for this delivery), unless its order's earlier event is
+    still pending."""
     earlier_id = _predecessor(record)
     earlier = _get(record["shop_id"], earlier_id) if earlier_id else None
     if earlier is not None and earlier["status"] == PENDING:
         _release(record, token, max(earlier["next_attempt_at"], now) + 1)
         log.info("webhook_waits_for_earlier_event", webhook_id=record["delivery_id"], earlier=earlier_id)
         return
-    profile = load_snapshot(record["shop_id"]).profile
-    if profile.get("webhook_url"):
-        outcome = webhooks.send(profile["webhook_url"], webhooks.signing_secrets(profile, now), record["delivery_id"],
-                                record["payload"])
+    if target is not None:
+        outcome = webhooks.send(target.url, target.secrets, record["delivery_id"], record["payload"])
     else:
         outcome = webhooks.SendOutcome(None, "no webhook url configured", 0)
     log.info("webhook_attempt", webhook_id=record["delivery_id"], status=outcome.status_code, error=outcome.error,
@@ -262,22 +261,23 @@ def _resume_successor(record: dict[str, Any], now: int) -> None:
         token = uuid.uuid4().hex
         later = _lease(record["shop_id"], later_id, now, token, due_by=now + settings().webhook_retry_window_seconds)
         if later is not None:
-            _attempt(later, token, now)
+            _attempt(later, token, now, current_target(record["shop_id"], now))
 
 
 def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
     """Consume one FIFO event: create (or lease) its delivery record and attempt it."""
     token = uuid.uuid4().hex
     record = None
+    target = current_target(message.shop_id, now)
     if not message.retry:
-        if not load_snapshot(message.shop_id).profile.get("webhook_url"):
+        if target is None:
             log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
             return
         record = _create_leased(message, now, token)
     if record is None:
         record = _lease(message.shop_id, message.webhook_id, now, token, due_by=now)
     if record is not None:
-        _attempt(record, token, now)
+        _attempt(record, token, now, target)
 
 
 def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[str, list[dict[str, str]]]:
