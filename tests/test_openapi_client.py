@@ -213,7 +213,7 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
                   body=m.AdapterConfigIn(secret=adapter_secret, payment_method_id="card", delivery_method_id="pickup",
                                          user_id="demo-cashier", default_vat_rate="20"))
         platform_order = m.ShopifyOrder.from_dict(
-            {"id": 820982911946154508, "currency": "EUR", "total_price": "4.00", "taxes_included": True,
+            {"id": 820982911946154508, "currency": "EUR", "total_price": "4.00", "total_tax": "0.67", "taxes_included": True,
              "line_items": [{"title": "Mug", "quantity": 1, "price": "4.00", "sku": "MUG",
                              "tax_lines": [{"rate": 0.2, "price": "0.67", "title": "VAT"}]}]})
         _, signature = _payload_signature(adapter_secret, platform_order.to_dict())

@@ -8,6 +8,7 @@ import time
 
 from chalicelib.shops import service as shops
 from devstack.receiver import WebhookReceiver
+from tests.conftest import run_dispatch
 from tests.test_webhooks import pump, post
 
 
@@ -19,8 +20,10 @@ def test_a_new_url_and_a_rotated_secret_reach_every_sender_at_once(api, shop, me
     shop_id = shop["shop_id"]
     old, new = WebhookReceiver(), WebhookReceiver()
     try:
+        stale = shops.load_snapshot(shop_id)
         r = api.call("PUT", f"/api/v1/shops/{shop_id}/webhook", {"url": old.start()}, merchant["auth"])
         old.secret = r.json["secret"]
+        _cached_before_the_change(shop_id, stale)  # cached with no webhook at all: not a reason to skip
         post(api, shop, "C-1")
         pump(aws_env)
         assert [d.body["orderID"] for d in old.deliveries] == ["C-1"]
@@ -48,3 +51,21 @@ def test_a_new_url_and_a_rotated_secret_reach_every_sender_at_once(api, shop, me
         old.stop()
         new.stop()
 
+
+
+def test_while_the_webhook_is_unchanged_a_delivery_costs_no_extra_request(api, shop, merchant, aws_env, clock,
+                                                                          aws_calls):
+    """The check rides in the transaction that creates the delivery record (in place of its PutItem)."""
+    hooks = WebhookReceiver()
+    try:
+        r = api.call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook", {"url": hooks.start()}, merchant["auth"])
+        hooks.secret = r.json["secret"]
+        post(api, shop, "R-1")
+        run_dispatch()
+        aws_calls.clear()
+        pump(aws_env)
+        assert [d.body["orderID"] for d in hooks.deliveries] == ["R-1"]
+        assert sorted(c for c in aws_calls if c.startswith("dynamodb.")) == [
+            "dynamodb.TransactWriteItems", "dynamodb.UpdateItem"], "create-and-check, then the attempt's outcome"
+    finally:
+        hooks.stop()

@@ -29,17 +29,18 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.storage import from_item, key, to_item
+from chalicelib.aws.storage import cancellation_codes, from_item, key, to_item
 from chalicelib.core import resource_names as names
 from chalicelib.core.errors import (
     ConflictError,
     DeliveryNotFound,
     SchemaValidationError,
+    ServiceUnavailable,
 )
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import settings
 from chalicelib.webhooks import sending as webhooks
-from chalicelib.webhooks.target import WebhookTarget, current_target
+from chalicelib.webhooks.target import WebhookTarget, cached_target, current_target, unchanged
 
 log = get_logger(__name__)
 
@@ -48,6 +49,7 @@ SWEEP_LIMIT_PER_SHARD = 200
 LOG_LIMIT = 100
 MAX_PARALLEL_GROUPS = 10  # an SQS FIFO batch holds at most ten messages
 KEEP_SECONDS = 30 * 86400
+TARGET_READS = 3  # a webhook changing faster than a delivery can confirm it: the event goes back to its queue
 PENDING, DELIVERED, DEAD_LETTERED = "pending", "delivered", "dead_lettered"
 _rng = random.SystemRandom()
 _DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(validated|terminated|failed)$")
@@ -161,8 +163,10 @@ def _conditional_update(shop_id: str, delivery_id: str, **request: Any) -> dict[
     return from_item(response["Attributes"])
 
 
-def _create_leased(message: webhooks.WebhookMessage, now: int, token: str) -> dict[str, Any] | None:
-    """The new delivery record, leased to this consumer; None if it exists already."""
+def _create_leased(message: webhooks.WebhookMessage, now: int,
+                   token: str) -> tuple[dict[str, Any] | None, WebhookTarget | None]:
+    """The new delivery record, leased to this consumer and created only while the shop's webhook is the one it
+    will go to: (record, target); (None, target) if the record exists already; (None, None) for no webhook."""
     order_internal_id = message.payload["orderInternalID"]
     event_type = message.payload["type"]
     record = {
@@ -174,14 +178,31 @@ def _create_leased(message: webhooks.WebhookMessage, now: int, token: str) -> di
         "lease_until": now + _lease_seconds(), "due_shard": _shard(order_internal_id),
         "due_at": _due(now + _lease_seconds()),
     }
-    try:
-        client("dynamodb").put_item(TableName=_table(), Item=to_item(record),
-                                    ConditionExpression="attribute_not_exists(pk)")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+    target = cached_target(message.shop_id, now)
+    for _ in range(TARGET_READS):
+        if target is None:  # the cache may predate the webhook: ask the profile before skipping
+            target = current_target(message.shop_id, now)
+            if target is None:
+                return None, None
+        try:
+            client("dynamodb").transact_write_items(TransactItems=[
+                {"Put": {"TableName": _table(), "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"ConditionCheck": unchanged(message.shop_id, target)}])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if codes[1:2] == ["ConditionalCheckFailed"]:  # the webhook changed since this container cached it
+                target = current_target(message.shop_id, now)
+                if target is None:
+                    return None, None
+                continue
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return None, target
             raise
-        return None
-    return from_item(to_item(record))
+        return from_item(to_item(record)), target
+    raise ServiceUnavailable(f"the webhook of shop {message.shop_id} changed during every attempt to create "
+                             f"delivery {message.webhook_id}; the event is retried")
 
 
 def _lease(shop_id: str, delivery_id: str, now: int, token: str, due_by: int) -> dict[str, Any] | None:
@@ -267,15 +288,15 @@ def _resume_successor(record: dict[str, Any], now: int) -> None:
 def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
     """Consume one FIFO event: create (or lease) its delivery record and attempt it."""
     token = uuid.uuid4().hex
-    record = None
-    target = current_target(message.shop_id, now)
+    record, target = None, None
     if not message.retry:
+        record, target = _create_leased(message, now, token)
         if target is None:
             log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
             return
-        record = _create_leased(message, now, token)
     if record is None:
         record = _lease(message.shop_id, message.webhook_id, now, token, due_by=now)
+        target = current_target(message.shop_id, now) if record is not None else None
     if record is not None:
         _attempt(record, token, now, target)
 
