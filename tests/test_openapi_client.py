@@ -63,9 +63,10 @@ def generated(document: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
     work = tmp_path_factory.mktemp("client")
     (work / "openapi.json").write_text(json.dumps(document))
     (work / "config.json").write_text(json.dumps({"package_name_override": PACKAGE}))
-    run = subprocess.run([sys.executable, "-m", "openapi_python_client", "generate", "--path", str(work / "openapi.json"),
-                          "--config", str(work / "config.json"), "--output-path", str(work / PACKAGE), "--meta", "none",
-                          "--fail-on-warning"], capture_output=True, text=True, timeout=120, cwd=work,
+    run = subprocess.run([sys.executable, "-m", "openapi_python_client", "generate",
+                          "--path", str(work / "openapi.json"), "--config", str(work / "config.json"),
+                          "--output-path", str(work / PACKAGE), "--meta", "none", "--fail-on-warning"],
+                         capture_output=True, text=True, timeout=120, cwd=work,
                          env={**os.environ, "NO_COLOR": "1",
                               "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])})
     assert run.returncode == 0, run.stdout + run.stderr
@@ -119,8 +120,8 @@ class ChaliceTransport(httpx.BaseTransport):
         self.seen: list[tuple[str, str, int]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self.client.http.request(request.method, request.url.raw_path.decode(), headers=dict(request.headers),
-                                            body=request.read())
+        response = self.client.http.request(request.method, request.url.raw_path.decode(),
+                                            headers=dict(request.headers), body=request.read())
         self.seen.append((request.method, request.url.path, response.status_code))
         return httpx.Response(response.status_code, headers=response.headers, content=response.body)
 
@@ -201,7 +202,8 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
         created = tour.call("orders.post_api_v1_shops_shop_id_orders", 201, "OrderOut", shop_id=shop_id,
                             client=by_key, body=order).parsed
         assert (created.total, created.fiscal) == ("7.00", None)
-        tour.call("orders.post_api_v1_shops_shop_id_orders", 200, "OrderOut", shop_id=shop_id, client=by_key, body=order)
+        tour.call("orders.post_api_v1_shops_shop_id_orders", 200, "OrderOut", shop_id=shop_id, client=by_key,
+                  body=order)
         ws = m.WsOrderParams(id_shop=shop.shop_id, keyparam=shop.shop_key, id_deliverymethod="pickup",
                              id_user="demo-cashier", id_paymentmethod="card", order_id="T-2",
                              items=json.dumps([{"item_id": "tea", "quantity": "1"}]))
@@ -213,7 +215,8 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
                   body=m.AdapterConfigIn(secret=adapter_secret, payment_method_id="card", delivery_method_id="pickup",
                                          user_id="demo-cashier", default_vat_rate="20"))
         platform_order = m.ShopifyOrder.from_dict(
-            {"id": 820982911946154508, "currency": "EUR", "total_price": "4.00", "total_tax": "0.67", "taxes_included": True,
+            {"id": 820982911946154508, "currency": "EUR", "total_price": "4.00", "total_tax": "0.67",
+             "taxes_included": True,
              "line_items": [{"title": "Mug", "quantity": 1, "price": "4.00", "sku": "MUG",
                              "tax_lines": [{"rate": 0.2, "price": "0.67", "title": "VAT"}]}]})
         _, signature = _payload_signature(adapter_secret, platform_order.to_dict())
@@ -272,15 +275,17 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
 
     receipt_id = uuid.uuid4()
     put = m.ReceiptPut.from_dict(receipt_body())
-    tour.call("receipts.put_api_v1_receipts_receipt_id", 200, "Receipt", receipt_id=receipt_id, client=merchant, body=put)
+    tour.call("receipts.put_api_v1_receipts_receipt_id", 200, "Receipt", receipt_id=receipt_id, client=merchant,
+              body=put)
     tour.call("receipts.get_api_v1_receipts_receipt_id", 200, "Receipt", receipt_id=receipt_id, client=merchant)
     listed = tour.call("receipts.get_api_v1_receipts", 200, "ReceiptList", client=merchant, limit=100).parsed
     assert str(receipt_id) in {r.field_id for r in listed.data}
 
     tour.call("webhooks.post_api_v1_shops_shop_id_webhook_secret_rotate", 200, "WebhookSecretOut", shop_id=shop_id,
               client=merchant, body=m.WebhookSecretRotateIn(grace_seconds=60))
-    tour.call("shops.post_api_v1_shops_shop_id_keys_shop_key_rotate", 200, "ShopKeyOut", shop_id=shop_id, client=merchant)
-    tour.call("shops.post_api_v1_shops_shop_id_keys_edge_key_rotate", 200, "EdgeKeyOut", shop_id=shop_id, client=merchant)
+    for key_kind, model in (("shop_key", "ShopKeyOut"), ("edge_key", "EdgeKeyOut")):
+        tour.call(f"shops.post_api_v1_shops_shop_id_keys_{key_kind}_rotate", 200, model, shop_id=shop_id,
+                  client=merchant)
     tour.call("auth.post_api_v1_auth_secret_rotate", 200, "RotatedSecretOut", client=merchant,
               body=m.RotateSecretIn(api_key=creds["api_key"]))
     tour.call("shops.delete_api_v1_shops_shop_id", 204, None, shop_id=shop_id, client=merchant)

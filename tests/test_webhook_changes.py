@@ -9,7 +9,7 @@ import time
 from chalicelib.shops import service as shops
 from devstack.receiver import WebhookReceiver
 from tests.conftest import run_dispatch
-from tests.test_webhooks import pump, post
+from tests.test_webhooks import post, pump
 
 
 def _cached_before_the_change(shop_id: str, stale: shops.ShopSnapshot) -> None:

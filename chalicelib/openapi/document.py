@@ -25,8 +25,8 @@ from chalicelib.orders.adapters import registry as adapter_registry
 from chalicelib.orders.adapters import service as adapters
 from chalicelib.receipts import service as receipts
 from chalicelib.reports import catalog_export as exports_catalog
-from chalicelib.reports.sales_formats import json_document as sales_json
 from chalicelib.reports import sales_export as exports_sales
+from chalicelib.reports.sales_formats import json_document as sales_json
 from chalicelib.shops import service as shops
 from chalicelib.webhooks import deliveries
 from chalicelib.webhooks import sending as webhooks

@@ -186,7 +186,8 @@ def _create_leased(message: webhooks.WebhookMessage, now: int,
                 return None, None
         try:
             client("dynamodb").transact_write_items(TransactItems=[
-                {"Put": {"TableName": _table(), "Item": to_item(record), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Put": {"TableName": _table(), "Item": to_item(record),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"ConditionCheck": unchanged(message.shop_id, target)}])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
@@ -257,8 +258,8 @@ def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOu
 
 
 def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget | None) -> None:
-    """One attempt of a leased record at ``target`` (read for this delivery), unless its order's earlier event is
-    still pending."""
+    """One attempt of a leased record at ``target`` (confirmed or read for this delivery), unless its order's
+    earlier event is still pending."""
     earlier_id = _predecessor(record)
     earlier = _get(record["shop_id"], earlier_id) if earlier_id else None
     if earlier is not None and earlier["status"] == PENDING:

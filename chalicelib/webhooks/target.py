@@ -60,5 +60,6 @@ def current_target(shop_id: str, now: int) -> WebhookTarget | None:
 def unchanged(shop_id: str, target: WebhookTarget) -> dict[str, Any]:
     """A TransactWriteItems ConditionCheck that holds while the profile still sends to ``target``."""
     return {"TableName": settings().table("tenants"), "Key": _profile_key(shop_id),
-            "ConditionExpression": "webhook_url = :url AND webhook_secret = :secret AND attribute_not_exists(deleted_at)",
+            "ConditionExpression": "webhook_url = :url AND webhook_secret = :secret "
+                                   "AND attribute_not_exists(deleted_at)",
             "ExpressionAttributeValues": to_item({":url": target.url, ":secret": target.secret})}

@@ -65,9 +65,9 @@ def report_out(report: SalesReport) -> SalesReportOut:
     return SalesReportOut(
         shop_id=report.shop_id, shop_name=report.shop_name, day=report.day, timezone=report.timezone,
         currency=report.currency,
-        lines=[SalesLineOut(order_id=l.order_id, time=l.time, is_refund=l.is_refund, name=l.name, quantity=l.quantity,
-                            unit_price=m(l.unit_price), vat_rate=l.vat_rate, discount=m(l.discount),
-                            amount=m(l.amount)) for l in report.lines],
+        lines=[SalesLineOut(order_id=line.order_id, time=line.time, is_refund=line.is_refund, name=line.name,
+                            quantity=line.quantity, unit_price=m(line.unit_price), vat_rate=line.vat_rate,
+                            discount=m(line.discount), amount=m(line.amount)) for line in report.lines],
         vats=[SalesVatOut(rate=v.rate, gross=m(v.gross), net=m(v.net), vat=m(v.vat)) for v in report.vats],
         payments=[SalesPaymentOut(method_id=p.method_id, name=p.name, type=p.type, count=p.count, amount=m(p.amount))
                   for p in report.payments],
