@@ -34,6 +34,7 @@ from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatu
 from devstack.receiver import WebhookReceiver
 from devstack.stack import DEMO_CATALOG
 from tests.conftest import queue_messages
+from tests.test_edge_sales import till_sale
 from tests.receipt_samples import receipt_body
 from tests.test_receipts import render_pending_pdfs
 from tests.test_webhooks import pump
@@ -213,7 +214,7 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
         tour.call("adapters.put_api_v1_shops_shop_id_adapters_platform", 200, "AdapterConfigOut", shop_id=shop_id,
                   platform=m.PutApiV1ShopsShopIdAdaptersPlatformPlatform("shopify"), client=merchant,
                   body=m.AdapterConfigIn(secret=adapter_secret, payment_method_id="card", delivery_method_id="pickup",
-                                         user_id="demo-cashier", default_vat_rate="20"))
+                                         user_id="demo-cashier", vat_rates=["20"]))
         platform_order = m.ShopifyOrder.from_dict(
             {"id": 820982911946154508, "currency": "EUR", "total_price": "4.00", "total_tax": "0.67",
              "taxes_included": True,
@@ -272,6 +273,11 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
         if fmt.value == "json":
             report = m.SalesReportOut.from_dict(json.loads(content))
             assert (report.totals.orders, report.totals.net_gross) == (3, "13.80"), "7.00 + 2.80 + 4.00, to the cent"
+
+    sale = till_sale({"shop_id": str(shop_id)}, "TILL-1")
+    ack = tour.call("edge.post_api_v1_edge_sales", 200, "TillSaleAck", client=tour.bearer(edge.token),
+                    body=m.TillSale.from_dict(sale.model_dump(mode="json"))).parsed
+    assert (ack.order_id, ack.order_status, ack.duplicate) == ("TILL-1", "terminated", False)
 
     receipt_id = uuid.uuid4()
     put = m.ReceiptPut.from_dict(receipt_body())
