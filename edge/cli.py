@@ -164,6 +164,7 @@ def status(config: Path = ConfigOption, as_json: bool = JsonOption) -> None:
         ("backlog", str(live["backlog"])),
         ("last result", f"{last.get('job_id')} {last.get('status')} {last.get('fiscal_number') or last.get('reason') or ''}" if last else "-"),
     ]
+    rows += [(f"warnings {view['name']}", ", ".join(view["status"]["warnings"]) or "none") for view in live.get("devices", [])]
     rows += [(f"jobs {state}", str(count)) for state, count in live["counts"].items() if count]
     for key, value in rows:
         table.add_row(key, value)

@@ -37,6 +37,7 @@ from edge.devices import (
     terminal_settings,
 )
 from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
+from edge.fiscal_day.service import FiscalDay
 from edge.hub import DeviceHub, NotConfigured
 from edge.journal import ActionType, Journal, JournalEntry
 from edge.local_token import TOKEN_FILE, matches
@@ -96,6 +97,7 @@ class ManageContext(BaseModel):
     hub: DeviceHub
     link: CloudLink
     operations: Operations
+    fiscal_day: FiscalDay
     updater: Updater
     simulator: SimulatorService
     serial_port_globs: list[str]
@@ -238,12 +240,13 @@ def _system_router(ctx: ManageContext) -> APIRouter:
     def status() -> dict[str, Any]:
         summary = ctx.journal.summary()
         session = ctx.link.current
-        device = ctx.hub.status()
+        devices = ctx.fiscal_day.statuses()
         return {
             "success": True,
             "shop_id": session.shop_id if session else None,
             "queue_url": session.queue_url if session else None,
-            "device": device.model_dump(mode="json") if device else None,
+            "device": devices[0].status.model_dump(mode="json") if devices else None,
+            "devices": [view.model_dump(mode="json") for view in devices],
             "backlog": summary.backlog,
             "counts": summary.counts,
             "last_result": summary.last_result.model_dump(mode="json") if summary.last_result else None,
@@ -277,6 +280,11 @@ def _system_router(ctx: ManageContext) -> APIRouter:
     @router.post("/simulator/set_faults")
     def simulator_set_faults(body: FaultChanges) -> dict[str, Any]:
         return ctx.simulator.set_faults(body).model_dump()
+
+    @router.post("/simulator/close_day", dependencies=[Depends(check_token)])
+    def simulator_close_day() -> dict[str, Any]:
+        report = ctx.simulator.close_day()
+        return {"success": True, "message": f"The register made Z report {report.z_number} by itself", "z_number": report.z_number}
 
     @router.get("/simulator/electronic_journal", response_class=PlainTextResponse)
     def simulator_electronic_journal() -> str:

@@ -11,6 +11,8 @@ import structlog
 from edge.backoff import RetryGate
 from edge.cloud import CloudClient, EdgeSession
 from edge.config import EdgeConfig
+from edge.fiscal_day.loop import FiscalDayLoop
+from edge.fiscal_day.service import FiscalDay
 from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
@@ -50,11 +52,14 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         link = CloudLink(client, RetryGate(config.retry_initial_seconds, config.retry_max_seconds), config.session_refresh_ratio)
         simulator = SimulatorService(store, config.state_dir)
         resources.callback(simulator.close)
+        operations = Operations(journal, hub, config.smtp)
+        fiscal_day = FiscalDay(journal, hub, operations, config.state_dir, config.time_zone, config.z_report, config.device_warnings)
         context = ManageContext(
             journal=journal,
             hub=hub,
             link=link,
-            operations=Operations(journal, hub, config.smtp),
+            operations=operations,
+            fiscal_day=fiscal_day,
             updater=Updater(config.updates, config.state_dir),
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
@@ -67,6 +72,9 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         resources.callback(manage.stop)
         manage.start()
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
+        day_loop = FiscalDayLoop(fiscal_day, stop)
+        resources.callback(day_loop.join)
+        day_loop.start()
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None
 
