@@ -63,28 +63,34 @@ class FiscalDay:
         self._z = z_report
         self._limits = warnings
         self._clock = clock
-        self._lock = threading.Lock()  # one tick at a time
+        self._tick_lock = threading.Lock()  # one tick at a time
+        self._observe_lock = threading.Lock()  # one reading of the Z counters at a time (a tick's, a status request's)
         self._retry_at: dict[str, datetime] = {}
 
     # -- the loop's step -------------------------------------------------------------------
 
     def tick(self) -> None:
         """Look at every fiscal device once: journal a Z it made by itself, then make the scheduled Z if due."""
-        with self._lock:
-            for entry, status in self._hub.statuses():
-                assert entry.device.id is not None
-                if status.online and status.z_counter is not None:
-                    self._observe_counter(entry, status.z_counter)
+        with self._tick_lock:
+            for entry, _status in self._observed():
                 self._scheduled_z(entry)
 
     def statuses(self) -> list[DeviceView]:
-        """Every fiscal device with its status and all its warnings: the device's own and the edge's."""
+        """Every fiscal device with its status and all its warnings, the device's own and the edge's; reading them
+        also notices a Z the device made by itself."""
         views = []
-        for entry, status in self._hub.statuses():
+        for entry, status in self._observed():
             assert entry.device.id is not None
-            views.append(DeviceView(id=entry.device.id, name=entry.device.name or entry.settings.name,
-                                    status=self.with_warnings(entry.device.id, status)))
+            views.append(DeviceView(id=entry.device.id, name=entry.settings.name, status=self.with_warnings(entry.device.id, status)))
         return views
+
+    def _observed(self) -> list[tuple[FiscalDeviceEntry, DeviceStatus]]:
+        with self._observe_lock:
+            found = self._hub.statuses()
+            for entry, status in found:
+                if status.online and status.z_counter is not None:
+                    self._observe_counter(entry, status.z_counter)
+        return found
 
     def with_warnings(self, device_id: str, status: DeviceStatus) -> DeviceStatus:
         now = self._clock()
