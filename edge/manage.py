@@ -6,6 +6,7 @@ with a 4xx status. Beyond the seed: ``status``, ``get_fiscal_devices``, ``get_po
 
 Every route answers only to loopback (``LoopbackOnly``, DESIGN §5); the dangerous calls (device
 changes, updates, notification settings, Z reports and card payments) also need the local token.
+``GET /`` is the operator's page (``edge.operator_page``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
@@ -49,6 +51,8 @@ from edge.operations import (
     OperationRequest,
     Operations,
 )
+from edge.operator_page.page import operator_router
+from edge.operator_page.tokens import PageTokens
 from edge.session import CloudLink
 from edge.simulator_service import FaultChanges, SimulatorService
 from edge.store import FiscalDeviceEntry, Settings, TerminalEntry, new_id
@@ -105,6 +109,7 @@ class ManageContext(BaseModel):
     manage_host: str
     manage_port: int
     local_token: SecretStr
+    time_zone: str = "UTC"
 
 
 def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -298,6 +303,8 @@ def create_manage_app(ctx: ManageContext) -> FastAPI:
     app.add_middleware(LoopbackOnly, bound_host=ctx.manage_host, port=ctx.manage_port)
     app.include_router(_device_router(ctx))
     app.include_router(_system_router(ctx))
+    tokens = PageTokens(ctx.local_token)
+    app.include_router(operator_router(ctx.journal, ctx.fiscal_day, ctx.operations, ctx.link, tokens, ZoneInfo(ctx.time_zone)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -67,6 +67,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             manage_host=config.manage_host,
             manage_port=config.manage_port,
             local_token=local_token,
+            time_zone=config.time_zone,
         )
         manage = ManageServer(create_manage_app(context), config.manage_host, config.manage_port)
         resources.callback(manage.stop)
