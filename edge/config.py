@@ -220,6 +220,7 @@ class ZReportConfig(BaseModel):
     at: Annotated[str, Field(description="HH:MM, 24-hour, in the shop's time zone")] | None = None
     catch_up_minutes: Annotated[int, Field(ge=0, le=720)] = 120
     due_warning_hours: Annotated[float, Field(gt=0, le=24)] = 22.0
+    check_seconds: Annotated[float, Field(ge=0.1, le=600)] = 30.0  # how often the devices are looked at for the fiscal day
 
     @field_validator("at", mode="before")
     @classmethod

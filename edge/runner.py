@@ -73,7 +73,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         resources.callback(manage.stop)
         manage.start()
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
-        day_loop = FiscalDayLoop(fiscal_day, stop)
+        day_loop = FiscalDayLoop(fiscal_day, stop, config.z_report.check_seconds)
         resources.callback(day_loop.join)
         day_loop.start()
 

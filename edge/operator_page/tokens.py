@@ -33,11 +33,17 @@ def _signed(key: SecretStr, purpose: str, seconds: int, now: float) -> str:
     return f"{expires}.{_mac(key, purpose, expires)}"
 
 
+def _seconds(text: str) -> int | None:
+    """An expiry as this module writes it (ASCII digits, epoch seconds); None for anything else."""
+    return int(text) if 0 < len(text) <= 12 and text.isascii() and text.isdigit() else None
+
+
 def _valid(key: SecretStr, purpose: str, value: str | None, now: float) -> bool:
-    if not value or value.count(".") != 1:
+    if not value or len(value) > 200 or value.count(".") != 1:
         return False
     expires, mac = value.split(".")
-    return expires.isdigit() and int(expires) >= now and hmac.compare_digest(mac, _mac(key, purpose, expires))
+    at = _seconds(expires)
+    return at is not None and at >= now and hmac.compare_digest(mac.encode(), _mac(key, purpose, expires).encode())
 
 
 def login_code(key: SecretStr, now: float | None = None) -> str:
@@ -68,15 +74,15 @@ class PageTokens:
     def use_form(self, token: str | None) -> bool:
         """True once for a form token this edge issued and that has not expired; False ever after."""
         parts = (token or "").split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
+        if len(parts) != 3 or len(token or "") > 200:
             return False
         nonce, expires, mac = parts
-        now = int(time.time())
-        if int(expires) < now or not hmac.compare_digest(mac, _mac(self._key, "form", nonce, expires)):
+        at, now = _seconds(expires), int(time.time())
+        if at is None or at < now or not hmac.compare_digest(mac.encode(), _mac(self._key, "form", nonce, expires).encode()):
             return False
         with self._lock:
             self._used = {n: e for n, e in self._used.items() if e >= now}
             if nonce in self._used:
                 return False
-            self._used[nonce] = int(expires)
+            self._used[nonce] = at
             return True

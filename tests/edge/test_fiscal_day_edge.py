@@ -60,7 +60,7 @@ def test_a_z_the_register_made_by_itself_is_journaled_once_and_warned(stack: Sta
 
 def test_the_scheduled_z_is_made_once_and_not_again_after_a_restart(stack: Stack) -> None:
     slot = (datetime.now(ZoneInfo(ZONE)) - timedelta(minutes=1)).strftime("%H:%M")
-    stack.extra_toml = f'[z_report]\nat = "{slot}"\n'
+    stack.extra_toml = f'[z_report]\nat = "{slot}"\ncheck_seconds = 0.2\n'
     edge = stack.start_edge(time_zone=ZONE)
     wait_for(lambda: len(stack.register().z_reports()) == 1, what="the scheduled Z")
     [entry] = wait_for(lambda: [e for e in _z_entries(stack) if e["success"]] or None, what="the Z journaled")
@@ -69,5 +69,5 @@ def test_the_scheduled_z_is_made_once_and_not_again_after_a_restart(stack: Stack
 
     stack.start_edge(time_zone=ZONE)
     assert _warnings(stack) == []
-    time.sleep(1.0)  # the restarted edge's first tick, which finds the slot done in the journal
+    time.sleep(1.0)  # the restarted edge's first ticks, which find the slot done in the journal
     assert len(stack.register().z_reports()) == 1 and len(_z_entries(stack)) == 1

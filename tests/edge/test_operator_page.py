@@ -83,6 +83,9 @@ def test_the_page_speaks_words_allows_no_script_and_presses_each_button_once(sta
         assert refused.status_code == 303, hostile
     assert len(_reports(stack, "XReport")) == 1 and len(_reports(stack, "ZReport")) == 1
     assert httpx.get(f"{_page_url(stack)}/operator/login", params={"code": "9999999999.00"}).headers["location"] == "/?notice=login"
+    for cookie in ("9" * 5000 + ".a", "1e9.x", "-5.x", "", "a.b.c"):
+        hostile_page = httpx.get(f"{_page_url(stack)}/", cookies={"rb_operator": cookie}, params={"notice": "failed", "code": "<b>x"})
+        assert hostile_page.status_code == 200 and re.search(r'value="Z" disabled', hostile_page.text) and "<b>x" not in hostile_page.text
 
 
 class EvilSite:
