@@ -1,5 +1,5 @@
-"""The fiscal day through a running edge: warnings the simulator raises in GET /manage/status and the CLI, a Z the
-register made by itself journaled and warned, and the scheduled Z made once even across a restart."""
+"""The fiscal day through a running edge: warnings the simulator and the ISL emulator raise in GET /manage/status and
+the CLI, a Z the device made by itself journaled and warned, and the scheduled Z made once even across a restart."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from edge_harness import Stack, wait_for
+
+from edge.emulators.isl.device import FiscalPrinter
+from edge.emulators.isl.server import PtyServer
 
 ZONE = "Europe/Sofia"
 
@@ -71,3 +74,28 @@ def test_the_scheduled_z_is_made_once_and_not_again_after_a_restart(stack: Stack
     assert _warnings(stack) == []
     time.sleep(1.0)  # the restarted edge's first ticks, which find the slot done in the journal
     assert len(stack.register().z_reports()) == 1 and len(_z_entries(stack)) == 1
+
+
+def test_a_datecs_printers_status_bits_and_its_own_z_reach_the_status(stack: Stack) -> None:
+    """Device bytes end to end: the emulated FP-800 raises 2.1 (low paper, P doc p.4) and its clock runs 5 minutes
+    late; a Z made on its own keyboard moves 40h's record, and the edge journals it as the device's."""
+    printer = FiscalPrinter("FP800")
+    printer.execute(0x45, b"0")  # a printer in service has closed days before
+    pty = PtyServer(printer).start()
+    try:
+        stack.device_toml = (
+            '[fiscal_device]\nmanufacturer = "DATECS"\nmodel = "FP800"\n'
+            f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty.path}"\nbaud_rate = 115200\n'
+            "[fiscal_device.timeouts]\nanswer_seconds = 0.2\nretries = 2"
+        )
+        stack.start_edge()
+        assert _warnings(stack) == []
+        printer.faults.paper_near_end = True
+        printer.clock_offset = timedelta(minutes=-5)
+        assert set(_warnings(stack)) == {"W_PAPER_NEAR_END", "W_CLOCK_DRIFT"}
+        printer.execute(0x45, b"0")
+        assert "W_Z_REPORT_BY_DEVICE" in _warnings(stack)
+        [entry] = _z_entries(stack)
+        assert entry["fiscal_number"] == "0002" and "made by the device itself" in entry["description"]
+    finally:
+        pty.stop()
