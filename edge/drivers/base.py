@@ -124,6 +124,30 @@ class UnsupportedOperation(DeviceError):
     transient = False
 
 
+class DeviceSilent(DeviceUnreachable):
+    """The device did not answer at all."""
+
+    code = "E_DEVICE_SILENT"
+
+
+class GarbledAnswer(DeviceUnreachable):
+    """The device answered with bytes that never made a valid frame or field (checksum, truncation, garbage)."""
+
+    code = "E_DEVICE_GARBLED"
+
+
+class DeviceRefused(DeviceError):
+    """The device refused a command in its present state (not allowed now, overflow, a device error code...)."""
+
+    code = "E_DEVICE_REFUSED"
+
+
+class ReceiptInterrupted(LinkLost):
+    """The link failed after the receipt was opened: it may have been completed."""
+
+    code = "E_RECEIPT_INTERRUPTED"
+
+
 class UnsupportedDevice(ValueError):
     """No driver for the configured manufacturer or model."""
 

@@ -29,18 +29,22 @@ from edge.drivers.base import (
     DeviceBusy,
     DeviceDocument,
     DeviceError,
+    DeviceRefused,
     DeviceReport,
+    DeviceSilent,
     DeviceStatus,
     DeviceUnreachable,
     FiscalDriver,
     FiscalMemoryError,
     FiscalMemoryFull,
+    GarbledAnswer,
     InvalidJob,
     JournalFull,
     LinkLost,
     OperationRefused,
     PaperOut,
     PrinterFault,
+    ReceiptInterrupted,
     UnsupportedDevice,
     WrongPassword,
 )
@@ -70,30 +74,6 @@ from edge.drivers.isl.link import (
 )
 from edge.drivers.isl.sales import Payment, SaleBook, SalePlan, open_book
 from edge.drivers.isl.status import DeviceState, decode
-
-
-class DeviceSilent(DeviceUnreachable):
-    """The printer did not answer at all."""
-
-    code = "E_DEVICE_SILENT"
-
-
-class GarbledAnswer(DeviceUnreachable):
-    """The printer answered with bytes that never made a valid frame or field (checksum, truncation, garbage)."""
-
-    code = "E_DEVICE_GARBLED"
-
-
-class DeviceRefused(DeviceError):
-    """The printer refused a command (not allowed now, overflow, a device error code…)."""
-
-    code = "E_DEVICE_REFUSED"
-
-
-class ReceiptInterrupted(LinkLost):
-    """The link failed after the receipt was opened: it may have been completed."""
-
-    code = "E_RECEIPT_INTERRUPTED"
 
 
 class CashState(BaseModel):

@@ -28,11 +28,14 @@ from edge.drivers.base import (
     DeviceDocument,
     DeviceError,
     DeviceReport,
+    DeviceSilent,
     DeviceStatus,
     DeviceUnreachable,
     FiscalDriver,
+    GarbledAnswer,
     InvalidJob,
     LinkLost,
+    ReceiptInterrupted,
     UnsupportedDevice,
 )
 from edge.drivers.isl.link import LinkError as TransportError
@@ -55,8 +58,21 @@ from edge.drivers.tremol.commands import (
     storno_moment,
 )
 from edge.drivers.tremol.frame import Acknowledgement, MalformedFrame
-from edge.drivers.tremol.link import Busy, CorruptAnswer, LinkError, NoAnswer, TremolLink, TremolTcpTransport
-from edge.drivers.tremol.status import DeviceRefused, DeviceState, ReceiptOpen, fiscal_memory_refusal, refusal
+from edge.drivers.tremol.link import (
+    Busy,
+    CorruptAnswer,
+    LinkError,
+    NoAnswer,
+    TremolLink,
+    TremolTcpTransport,
+)
+from edge.drivers.tremol.status import (
+    DeviceRefused,
+    DeviceState,
+    ReceiptOpen,
+    fiscal_memory_refusal,
+    refusal,
+)
 
 MANUFACTURER = "Tremol"
 MODELS = ("A19 Plus", "M20", "M23", "S21", "S25", "Tremol S")  # seed 000's supported Tremol devices
@@ -76,22 +92,6 @@ _NRA_UNP = re.compile(r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[0-9]{7}")  # p.39-40: XXX
 MAX_RECEIPT_NUMBER = 999_999  # p.40: RelatedToRcpNum up to 6 symbols; p.72: 71h answers ######
 # p.74: FM Number*Receipt Number*Receipt Date*Receipt Hour*Receipt Amount, as ErpNet.FP reads it.
 _QR = re.compile(r"([^*]+)\*(\d{1,6})\*(\d{4})-(\d\d)-(\d\d)\*(\d\d):(\d\d):(\d\d)\*([^*]+)")
-
-
-class DeviceSilent(DeviceUnreachable):
-    code = "E_DEVICE_SILENT"
-
-
-class GarbledAnswer(DeviceUnreachable):
-    """The device's answer never made a readable frame or field."""
-
-    code = "E_DEVICE_GARBLED"
-
-
-class ReceiptInterrupted(LinkLost):
-    """The link failed after the receipt was opened: it may have been completed."""
-
-    code = "E_RECEIPT_INTERRUPTED"
 
 
 class Original(NamedTuple):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from edge.drivers.base import (
     ClockNotSet,
     DeviceError,
+    DeviceRefused,
     FiscalMemoryError,
     FiscalMemoryFull,
     InvalidJob,
@@ -17,12 +18,6 @@ from edge.drivers.base import (
     PrinterFault,
     WrongPassword,
 )
-
-
-class DeviceRefused(DeviceError):
-    """The device refused a command in its present state (a receipt open, a Z report due...); nothing was done."""
-
-    code = "E_DEVICE_REFUSED"
 
 
 class ReceiptOpen(DeviceRefused):
