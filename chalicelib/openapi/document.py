@@ -17,6 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib import edge_api
 from chalicelib.auth import merchants
+from chalicelib.console import pages as console
 from chalicelib.contracts import JobResult, ResultAck, TillSale, TillSaleAck
 from chalicelib.openapi import responses as m
 from chalicelib.orders import service as orders
@@ -31,12 +32,13 @@ from chalicelib.shops import service as shops
 from chalicelib.webhooks import deliveries
 from chalicelib.webhooks import sending as webhooks
 
-Auth = Literal["bearer", "shop_key", "bearer_or_shop_key", "edge", "none"]
+Auth = Literal["bearer", "shop_key", "bearer_or_shop_key", "edge", "console", "none"]
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearerAuth": []}],
     "shop_key": [{"shopKey": []}],
     "bearer_or_shop_key": [{"bearerAuth": []}, {"shopKey": []}],
     "edge": [{"edgeBearer": []}],
+    "console": [{"consoleSession": []}],
     "none": [],
 }
 _UUID_PARAMS = {"shop_id", "receipt_id"}
@@ -60,6 +62,13 @@ class Operation:
     redirect: bool = False
     body_media: tuple[str, ...] = ("application/json",)
     files: tuple[str, ...] = ()  # downloads: these formats besides the JSON response, by ?format=
+
+
+def _console(summary: str, auth: Auth = "console", **options: Any) -> Operation:
+    """A merchant console page (HTML for a person; its forms post ``application/x-www-form-urlencoded`` and answer
+    303 to the next page)."""
+    form = {"body_media": ("application/x-www-form-urlencoded",), "status": 303} if "body" in options else {}
+    return Operation(summary, "console", auth=auth, media="text/html", **{**form, **options})
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -123,6 +132,26 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Public receipt: the page; <token>.json the public resource; <token>.pdf a redirect to the PDF",
         "public", auth="none", response=receipts.PublicReceipt, media="text/html", redirect=True),
     ("GET", "/api/v1/openapi.json"): Operation("This document", "meta", auth="none"),
+    ("GET", "/console"): _console("Merchant console: to the shops page, or the login page without a session",
+                                  auth="none", status=303),
+    ("GET", "/console/static/console.css"): _console("The console's stylesheet", auth="none"),
+    ("GET", "/console/login"): _console("Console login form", auth="none"),
+    ("POST", "/console/login"): _console("Log in with the API key pair: sets the HttpOnly session cookie",
+                                         auth="none", body=console.LoginForm),
+    ("POST", "/console/logout"): _console("Log out: clears the session cookie", body=console.CsrfForm),
+    ("GET", "/console/shops"): _console("The merchant's shops"),
+    ("GET", "/console/shops/{shop_id}"): _console("One shop"),
+    ("GET", "/console/shops/{shop_id}/catalog"): _console("The shop's catalogue"),
+    ("GET", "/console/shops/{shop_id}/orders"): _console("The orders of a day", query=console.DayQuery),
+    ("GET", "/console/shops/{shop_id}/orders/{order_id}"): _console(
+        "One order's trace: accepted, dispatched, printed, eReceipt, each webhook attempt"),
+    ("GET", "/console/receipts"): _console("The merchant's receipts with their links", query=console.ReceiptsQuery),
+    ("GET", "/console/shops/{shop_id}/webhooks"): _console("The webhook delivery log", query=console.DeliveriesQuery),
+    ("POST", "/console/shops/{shop_id}/webhooks/{delivery_id}/replay"): _console(
+        "Replay a finished webhook delivery", body=console.CsrfForm),
+    ("GET", "/console/shops/{shop_id}/reports"): _console("The daily sales report's formats", query=console.DayQuery),
+    ("GET", "/console/shops/{shop_id}/reports/sales"): _console(
+        "The daily sales report as a file", query=exports_sales.SalesReportQuery),
     # Rotations last: a fuzzer walking the document in order replaces the keys it was given only at the end.
     ("POST", "/api/v1/auth/secret/rotate"): Operation(
         "Rotate an API key's secret: the new one is shown once, the old one and refresh tokens from logins "
@@ -229,6 +258,8 @@ def document() -> dict[str, Any]:
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "edgeBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (edge session)"},
                 "shopKey": {"type": "apiKey", "in": "header", "name": "X-Shop-Key"},
+                "consoleSession": {"type": "apiKey", "in": "cookie", "name": "__Host-rb_console",
+                                   "description": "rb_console on the local stack over http://127.0.0.1"},
             },
         },
     }
