@@ -278,3 +278,10 @@ def test_the_edge_section_shows_the_fleet_view_through_its_function(api, shop, m
                  "2 jobs, 0 results, 1 sales"):
         assert text in response.text, text
     assert seen == [(merchant["merchant_id"], shop["shop_id"])]
+    never = {"online": False, "last_seen": None, "version": None, "devices": [], "backlog": None}
+    monkeypatch.setattr(application, "console", type("Wired", (), {
+        "__getattr__": lambda self, name: getattr(pages, name),
+        "shop_page": staticmethod(lambda request, shop_id: pages.shop_page(request, shop_id, lambda *_: never))})())
+    silent = browser.get(f"/console/shops/{shop['shop_id']}")
+    assert_protected_page(silent)
+    assert "never" in silent.text and "no heartbeat yet" in silent.text and "No device reported." in silent.text
