@@ -285,3 +285,22 @@ def test_the_edge_section_shows_the_fleet_view_through_its_function(api, shop, m
     silent = browser.get(f"/console/shops/{shop['shop_id']}")
     assert_protected_page(silent)
     assert "never" in silent.text and "no heartbeat yet" in silent.text and "No device reported." in silent.text
+
+
+def test_the_trace_shows_where_an_order_waits_and_why_it_failed(api, shop, merchant, browser, receiver, aws_env,
+                                                                clock):
+    from tests.test_webhooks import fail
+
+    post_order(api, shop, "C-3")
+    waiting = browser.get(f"/console/shops/{shop['shop_id']}/orders/C-3").text
+    assert re.search(r"Dispatched to the till&#39;s queue <span class=\"state\">\(waiting\)", waiting), waiting
+    assert "in the outbox" in waiting and "for the till to print and report" in waiting
+    assert "No delivery yet" in waiting
+    pump(aws_env)
+    fail(api, shop, "C-3")
+    pump(aws_env)
+    failed = browser.get(f"/console/shops/{shop['shop_id']}/orders/C-3").text
+    assert "Dispatched to the till&#39;s queue <span class=\"state\">(done)" in failed
+    assert "Print failed" in failed and "paper_out" in failed and "the printer is out of paper" in failed
+    assert "eReceipt" not in failed, "a failed order gets no eReceipt"
+    assert "Attempts of validated (delivered)" in failed and "Attempts of failed (delivered)" in failed
