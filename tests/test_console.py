@@ -143,7 +143,7 @@ def test_every_page_renders_and_no_secret_is_ever_on_one(api, shop, merchant, br
         "/console/shops": ["Demo shop"],
         f"/console/shops/{sid}": ["Demo shop", "UTC", "Catalogue"],
         f"/console/shops/{sid}/catalog": ["Coffee", "3.50", "Demo cashier", "Pickup"],
-        f"/console/shops/{sid}/orders?date={day}": ["C-1", "8.20 EUR"],
+        f"/console/shops/{sid}/orders?date={day}": ["C-1", "8.20 EUR", "sale (web)", "terminated", ">open</a>"],
         f"/console/shops/{sid}/orders/C-1": ["Accepted", "Dispatched", "Printed", "SIM-1", "0000042", "eReceipt",
                                               "Open the eReceipt", "validated", "terminated", "HTTP 204"],
         "/console/receipts": ["/r/"],

@@ -204,10 +204,17 @@ def orders_page(request: Any, shop_id: str) -> Response:
     shop = _owned(user, shop_id)
     day = _day(shop, _query(request, DayQuery))
     listed = sorted(orders.day_orders(shop.shop_id, day), key=lambda o: (o["created_at"], o["order_id"]))
-    rows = [{"order_id": o["order_id"], "created_at": o["created_at"], "total": money.format_minor(o["total"]),
-             "currency": o["currency"], "is_refund": o["is_refund"]} for o in listed]
+    stored = orders.orders_by_id(shop.shop_id, [o["order_id"] for o in listed])
+    rows = [_day_row(entry, stored.get(entry["order_id"], {})) for entry in listed]
     return page(_render("orders.html", user=user, shop=shops.public_view(shop.profile), day=day, orders=rows,
                         **_neighbours(day)))
+
+
+def _day_row(entry: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+    """A line of the day's list: the day index entry with its order's status and eReceipt link."""
+    return {"order_id": entry["order_id"], "created_at": entry["created_at"], "total": money.format_minor(entry["total"]),
+            "currency": entry["currency"], "is_refund": entry["is_refund"], "status": order.get("status"),
+            "source": order.get("source", "web"), "receipt": (order.get("public_link") or {}).get("url")}
 
 
 def _neighbours(day: str) -> dict[str, str]:

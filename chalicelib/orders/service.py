@@ -507,6 +507,11 @@ def order_and_dispatch(shop_id: str, order_id: str) -> tuple[dict[str, Any], boo
     return order, outbox is None
 
 
+def orders_by_id(shop_id: str, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The shop's orders of these ids (a BatchGetItem per hundred), by order id; ids not found are left out."""
+    return {order["order_id"]: order for order in batch_get(_table(), [order_key(shop_id, i) for i in order_ids])}
+
+
 def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:
     """Every order (sales and refunds) in the shop's day index for that local day."""
     records: list[dict[str, Any]] = []
