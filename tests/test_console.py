@@ -78,6 +78,8 @@ def assert_protected_page(response: Any, status: int = 200) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
     policy = response.headers["content-security-policy"]
     assert "default-src 'none'" in policy and "unsafe-inline" not in policy and "script-src" not in policy
     assert "frame-ancestors 'none'" in policy and "form-action 'self'" in policy

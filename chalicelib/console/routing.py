@@ -24,7 +24,9 @@ CONSOLE_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; f
                   "frame-ancestors 'none'")
 SECURITY_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer",
                     "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                    "Content-Security-Policy": CONSOLE_POLICY, "Cross-Origin-Opener-Policy": "same-origin"}
+                    "Content-Security-Policy": CONSOLE_POLICY, "Cross-Origin-Opener-Policy": "same-origin",
+                    "Cross-Origin-Resource-Policy": "same-origin",
+                    "Strict-Transport-Security": "max-age=31536000"}  # browsers heed it over HTTPS only
 
 
 def page(body: str, status_code: int = 200, headers: dict[str, Any] | None = None) -> Response:
