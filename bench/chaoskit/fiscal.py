@@ -43,6 +43,8 @@ SIMULATED_CLEAR: dict[str, Any] = {"paper_out": False, "cover_open": False, "lin
 FAMILIES = ("simulated", "datecs", "datecs-p", "daisy", "caspos")
 # One model per family, as devstack runs them (devstack/stack.py ``_start_device``).
 ISL_MODELS = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "daisy": ("Daisy", "eXpert SX")}
+# A Caspos refund is a moneyBack, or a rollBack of the whole original while its shift is open (seed 002 §Money Back, §Rollback).
+CASPOS_REFUNDS = ("money_back", "rollback")
 ISL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (C doc p.15, P doc p.20, Daisy doc p.18)
 
 
@@ -50,15 +52,16 @@ ISL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (C doc p.15, P doc p.2
 class DeviceReceipt:
     key: str  # the device's identity of the receipt, as the cloud's fiscal record names it
     fiscal_number: str | None  # the number the cloud's record must carry, where the device has one
-    total: int
-    cash: int
+    total: int  # what the receipt sold, or on a refund paid back (positive either way)
+    cash: int  # cash the receipt moved: taken less change on a sale, negative on a refund
+    refund: bool = False  # the device's own refund (storno, money back) document
 
 
 @dataclass(frozen=True)
 class DeviceZ:
-    receipts: int
-    net: int
-    cash: int | None  # cash sales, where the device's report gives them
+    receipts: int  # sale and refund receipts the day closed
+    net: int  # sales less refunds
+    cash: int | None  # cash sales less cash refunds, where the device's report gives them
 
 
 class FiscalDevice(ABC):
@@ -67,6 +70,7 @@ class FiscalDevice(ABC):
     # Faults seen to bite before they were cleared (a lost answer that was lost, a NAK that was sent), where the
     # emulator shows it; a fault whose window passed without traffic bites nothing.
     took_effect: Counter[str]
+    refunds_to_card = True  # whether the device's refund document may pay back to a card
 
     @abstractmethod
     def edge_toml(self) -> str | None:
@@ -156,7 +160,7 @@ class SimulatedFiscal(FiscalDevice):
         self.via_memory += 1
 
     def receipts(self) -> list[DeviceReceipt]:
-        return [DeviceReceipt(r.sale_id, r.fiscal_number, r.total, r.paid_by("cash"))
+        return [DeviceReceipt(r.sale_id, r.fiscal_number, r.total, -r.paid_by("cash") if r.is_refund else r.paid_by("cash"), r.is_refund)
                 for r in self.register.receipts()]
 
     def last_z(self) -> DeviceZ | None:
@@ -184,6 +188,7 @@ class IslFiscal(FiscalDevice):
         self.server = PtyServer(self.printer).start()
         self.took_effect = Counter()
         self._armed: str | None = None
+        self.refunds_to_card = family != "daisy"  # a Daisy storno is paid back in cash only (Daisy doc p.18, note 3)
         flags = [f for f in ("paper_out", "cover_open") if f in self.printer.family.layout.names]
         self.faults = (*flags, "link_loss", "slow_replies", "lost_answer", "line_noise")
 
@@ -224,22 +229,26 @@ class IslFiscal(FiscalDevice):
                     setattr(self.printer.faults, name, False)
 
     def receipts(self) -> list[DeviceReceipt]:
-        return [DeviceReceipt(unp, f"{doc.number:07d}", doc.total, _isl_cash(doc.paid))
-                for unp, docs in self.printer.receipts_by_unp().items() for doc in docs]
+        """Closed fiscal and storno receipts by unique sale number: a sale printed twice shows as two."""
+        with self.printer.lock:
+            closed = [d for d in self.printer.journal if d.kind in ("fiscal", "storno") and d.unp]
+        return [DeviceReceipt(_isl_key(str(d.unp), d.kind == "storno"), f"{d.number:07d}", d.total,
+                              -_isl_cash(d.paid) if d.kind == "storno" else _isl_cash(d.paid), d.kind == "storno") for d in closed]
 
     def last_z(self) -> DeviceZ | None:
+        """The day's receipts from the journal; the Z's own total is its sales (C doc p.18, P doc p.23), stornos apart."""
         with self.printer.lock:
             zs = [d for d in self.printer.journal if d.kind == "z_report"]
             if not zs:
                 return None
             z = zs[-1]
-            count = sum(1 for d in self.printer.journal if d.kind == "fiscal" and d.z_number == z.z_number)
-        return DeviceZ(count, z.total, None)
+            day = [d for d in self.printer.journal if d.kind in ("fiscal", "storno") and d.z_number == z.z_number]
+        return DeviceZ(len(day), z.total - sum(d.total for d in day if d.kind == "storno"), None)
 
     @staticmethod
     def order_key(order: dict[str, Any]) -> str | None:
         unp = _fiscal(order).get("unique_sale_number")
-        return str(unp) if unp else None
+        return _isl_key(str(unp), bool(order.get("is_refund"))) if unp else None
 
     def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
         """The ISL driver has no ``during_device_call`` crash point: the device kills the edge itself, after the
@@ -277,6 +286,12 @@ class _CrashingPrinter(FiscalPrinter):
         if kill is not None:  # outside the lock: the bench's edge runner arms this printer under its own lock
             kill()
         return reply, ran
+
+
+def _isl_key(unp: str, storno: bool) -> str:
+    """On Datecs C a storno receipt carries its original's unique sale number (C doc p.10, 2Eh NSale), while a P
+    storno has one of its own (P doc p.16): the UNP and the document kind together name one receipt either way."""
+    return f"{unp}/storno" if storno else unp
 
 
 def _isl_cash(paid: tuple[tuple[str, int], ...]) -> int:
@@ -337,15 +352,18 @@ class CasposFiscal(FiscalDevice):
 
     def receipts(self) -> list[DeviceReceipt]:
         return [DeviceReceipt(str(d.answer["short_document_id"]), str(d.answer["short_document_id"]), d.total,
-                              d.payments.get("cashPayment", 0))
-                for d in self.register.documents("sale")]
+                              d.payments.get("cashPayment", 0) * (-1 if d.kind in CASPOS_REFUNDS else 1), d.kind in CASPOS_REFUNDS)
+                for d in self.register.documents() if d.kind == "sale" or d.kind in CASPOS_REFUNDS]
 
     def last_z(self) -> DeviceZ | None:
         closed = [d for d in self.register.documents("z_report")]
         if not closed:
             return None
-        currency = closed[-1].answer["currencies"][0]
-        return DeviceZ(int(currency["saleCount"]), _minor(currency["saleSum"]), _minor(currency["saleCashSum"]))
+        c = closed[-1].answer["currencies"][0]  # the shift's sale, moneyBack and rollback totals (seed 002 §Close Shift l.280-390)
+        refunds = ("moneyBack", "rollback")
+        return DeviceZ(int(c["saleCount"]) + sum(int(c[f"{k}Count"]) for k in refunds),
+                       _minor(c["saleSum"]) - sum(_minor(c[f"{k}Sum"]) for k in refunds),
+                       _minor(c["saleCashSum"]) - sum(_minor(c[f"{k}CashSum"]) for k in refunds))
 
     @staticmethod
     def order_key(order: dict[str, Any]) -> str | None:
