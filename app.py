@@ -230,6 +230,13 @@ def edge_result():
     return edge_api.accept_result(claims, result).model_dump(mode="json")
 
 
+@route("/api/v1/edge/sales", methods=["POST"])
+def edge_sale():
+    claims = edge_api.session_claims(app.current_request.headers)
+    sale = validation.parse_body(contracts.TillSale, app.current_request.raw_body)
+    return edge_api.accept_sale(claims, sale).model_dump(mode="json")
+
+
 @route("/api/v1/receipts/{receipt_id}", methods=["PUT"])
 def put_receipt(receipt_id):
     receipt_id, merchant_id = validation.uuid4_param(receipt_id, "receipt_id"), _merchant()

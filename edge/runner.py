@@ -24,6 +24,8 @@ from edge.simulator_service import SimulatorService
 from edge.statelock import exclusive_state_dir
 from edge.store import SettingsStore
 from edge.terminals.charging import CardCharger
+from edge.tillsales.service import TillSales
+from edge.tillsales.uploader import SalesUploader
 from edge.updates import Updater
 
 log = structlog.get_logger("edge.runner")
@@ -48,6 +50,10 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         client = CloudClient(config.api_root, config.edge_key, config.http_timeout_seconds)
         resources.callback(client.close)
         link = CloudLink(client, RetryGate(config.retry_initial_seconds, config.retry_max_seconds), config.session_refresh_ratio)
+        sale_printed = threading.Event()  # wakes the uploader as soon as a sale is on paper
+        sales = TillSales(journal, hub, lambda: link.current.shop_id if link.current else None, sale_printed.set)
+        uploader = SalesUploader(journal, sales, link, stop, sale_printed, config.retry_initial_seconds,
+                                 config.retry_max_seconds)
         simulator = SimulatorService(store, config.state_dir)
         resources.callback(simulator.close)
         context = ManageContext(
@@ -55,6 +61,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             hub=hub,
             link=link,
             operations=Operations(journal, hub, config.smtp),
+            sales=sales,
             updater=Updater(config.updates, config.state_dir),
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
@@ -67,6 +74,8 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         resources.callback(manage.stop)
         manage.start()
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
+        resources.callback(uploader.stop)
+        uploader.start()
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None
 

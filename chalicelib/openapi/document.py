@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib import edge_api
 from chalicelib.auth import merchants
-from chalicelib.contracts import JobResult, ResultAck
+from chalicelib.contracts import JobResult, ResultAck, TillSale, TillSaleAck
 from chalicelib.openapi import responses as m
 from chalicelib.orders import service as orders
 from chalicelib.orders import ws_order
@@ -111,6 +111,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=edge_api.EdgeSessionIn, response=m.EdgeSession),
     ("POST", "/api/v1/edge/results"): Operation("Report a job's result (idempotent by job_id)", "edge",
                                                 auth="edge", body=JobResult, response=ResultAck),
+    ("POST", "/api/v1/edge/sales"): Operation(
+        "Upload a sale the till printed itself: a terminated order with source \"till\" (idempotent by order_id)",
+        "edge", auth="edge", body=TillSale, response=TillSaleAck),
     ("PUT", "/api/v1/receipts/{receipt_id}"): Operation("Create a receipt (idempotent)", "receipts",
                                                         body=receipts.ReceiptPut, response=receipts.Receipt),
     ("GET", "/api/v1/receipts/{receipt_id}"): Operation("Retrieve a receipt", "receipts", response=receipts.Receipt),
