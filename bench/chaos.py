@@ -4,7 +4,7 @@ checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhoo
 shop makes: cash, card, split tender (cash with change plus card) and refunds of earlier orders, in cash or
 back to the card (``bench/chaoskit/plan.py``).
 
-    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|datecs-x|daisy|caspos] [--orders 1000] [--till-sales 250] [--actions 120] [--seed N] [--quiet]
+    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|datecs-x|daisy|tremol|caspos] [--orders 1000] [--till-sales 250] [--actions 120] [--seed N] [--quiet]
 
 ``--till-sales`` sales are taken at the edge (``POST /manage/sales``, ``bench/chaoskit/till.py``) beside the web
 orders, across the same kills and offline windows: each must come out as one receipt on the device and one

@@ -1,7 +1,7 @@
 """Exactly once on every fiscal device family (issue 26, Build 4; issue 18: refunds and split tender): the chaos
 bench's plan on the real local stack against an emulated Datecs C (DP25), Datecs P (FP800), Datecs X (DP25X), Daisy
-(eXpert SX) and Caspos Mobile, with receipts (sales and refunds) counted in the emulator's own journal; and the checks
-that read that journal, on journals made by hand."""
+(eXpert SX), Tremol ZFP (M23) and Caspos Mobile, with receipts (sales and refunds) counted in the emulator's own
+journal; and the checks that read that journal, on journals made by hand."""
 
 from __future__ import annotations
 
@@ -18,14 +18,15 @@ from edge.emulators.caspos.ledger import Doc
 from edge.emulators.isl.journal import Document
 
 # A fixed seed per family whose plan (10 actions) has a lost answer and a dead link among its printer faults;
-# every edge life is armed with a crash point (on ISL printers the device carries out during_device_call).
-SEEDS = {"datecs": 9, "datecs-p": 17, "datecs-x": 17, "daisy": 124, "caspos": 271}
+# every edge life is armed with a crash point and dies at its first hit, so which lives a random SIGKILL cuts short
+# first does not decide whether crash points are reached (on ISL printers the device carries out during_device_call).
+SEEDS = {"datecs": 9, "datecs-p": 17, "datecs-x": 17, "daisy": 124, "tremol": 19, "caspos": 271}
 
 
 @pytest.mark.parametrize("device", list(SEEDS))
 def test_twenty_orders_through_chaos_make_one_receipt_each_on_the_device(device: str) -> None:
     report = run(ChaosOptions(device=device, orders=20, actions=10, seed=SEEDS[device], crash_armed_ratio=1.0,
-                              crash_max_hits=3, window_scale=0.5, settle_timeout=90, verbose=False,
+                              crash_max_hits=1, window_scale=0.5, settle_timeout=90, verbose=False,
                               split_ratio=0.25, refund_ratio=0.2))
 
     summary = report.as_dict()

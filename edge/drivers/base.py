@@ -129,6 +129,9 @@ class UnsupportedDevice(ValueError):
 
 
 class DeviceStatus(BaseModel):
+    """A device's state as the management API and the heartbeat show it; ``warnings`` are DESIGN §5's ``W_…``
+    codes read from the device's own status (the edge adds those of the fiscal day and of reachability)."""
+
     device: str
     manufacturer: str
     model: str
@@ -138,6 +141,8 @@ class DeviceStatus(BaseModel):
     last_fiscal_number: str | None = None
     receipts_since_z: int | None = None
     z_counter: int | None = None
+    clock_offset_seconds: int | None = None  # the device's clock minus the edge's, when the device tells its time
+    day_opened_at: int | None = None  # epoch seconds (UTC) the open fiscal day or shift began, when the device tells
     error: str | None = None
     warnings: list[str] = []
 
