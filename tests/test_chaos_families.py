@@ -69,7 +69,7 @@ def test_a_sale_printed_twice_under_one_unp_is_a_duplicate_in_the_printers_journ
     device = IslFiscal("datecs")
     try:
         first, second = OrderSpec("o-1", "cash", (("coffee", 1),), False), OrderSpec("o-2", "cash", (("tea", 1),), False)
-        device.printer.journal += [_isl_receipt(1, "DT000600-0001-0000001", 350), _isl_receipt(2, "DT000600-0001-0000001", 350)]
+        device.device.journal += [_isl_receipt(1, "DT000600-0001-0000001", 350), _isl_receipt(2, "DT000600-0001-0000001", 350)]
         verdict = verify(_evidence(device, {
             first: _order(first, "job-1", 350, {"fiscal_number": "0000001", "unique_sale_number": "DT000600-0001-0000001"}),
             second: _order(second, "job-2", 280, {"fiscal_number": "0000003", "unique_sale_number": "DT000600-0001-0000002"}),
@@ -86,7 +86,7 @@ def test_a_receipt_no_order_names_is_a_stray_duplicate_and_a_wrong_number_is_cau
     device = IslFiscal("daisy")
     try:
         spec = OrderSpec("o-1", "cash", (("coffee", 1),), False)
-        device.printer.journal += [_isl_receipt(4, "DY000600-0001-0000001", 350), _isl_receipt(5, "DY000600-0001-0000002", 350)]
+        device.device.journal += [_isl_receipt(4, "DY000600-0001-0000001", 350), _isl_receipt(5, "DY000600-0001-0000002", 350)]
         verdict = verify(_evidence(device, {
             spec: _order(spec, "job-1", 350, {"fiscal_number": "0000009", "unique_sale_number": "DY000600-0001-0000001"})}))
     finally:
@@ -104,7 +104,7 @@ def test_a_datecs_c_storno_under_its_originals_unp_is_the_refunds_own_receipt_an
         refund = OrderSpec("o-1R", "cash", (("coffee", 1),), False, refund_of="o-1")
         wrong = OrderSpec("o-2R", "cash", (("tea", 1),), False, refund_of="o-2")
         storno = Document(number=2, kind="storno", at=NOW, z_number=1, unp=unp, total=350, paid=(("cash", 350),))
-        device.printer.journal += [_isl_receipt(1, unp, 700), storno, _isl_receipt(3, "DT000600-0001-0000002", 280)]
+        device.device.journal += [_isl_receipt(1, unp, 700), storno, _isl_receipt(3, "DT000600-0001-0000002", 280)]
         fiscal = {"fiscal_number": "0000001", "unique_sale_number": unp}
         verdict = verify(_evidence(device, {
             sale: _order(sale, "job-1", 700, fiscal),
