@@ -1,6 +1,8 @@
 """Chaos run: N orders through the real local stack while the edge is killed, its devices fail,
 its network drops, SQS redelivers and duplicates, and the cloud pump restarts; then every order is
-checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhooks.
+checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhooks. The orders are every kind a
+shop makes: cash, card, split tender (cash with change plus card) and refunds of earlier orders, in cash or
+back to the card (``bench/chaoskit/plan.py``).
 
     .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|datecs-x|daisy|tremol|caspos] [--orders 1000] [--till-sales 250] [--actions 120] [--seed N] [--quiet]
 
@@ -66,7 +68,9 @@ class ChaosOptions:
     till_sales: int = 0  # sales taken at the edge (POST /manage/sales) beside the web orders
     actions: int = 120
     seed: int | None = None
-    card_ratio: float = 0.4
+    card_ratio: float = 0.3
+    split_ratio: float = 0.15
+    refund_ratio: float = 0.1
     replay_ratio: float = 0.08
     crash_armed_ratio: float = 0.6
     crash_max_hits: int = 25
@@ -151,7 +155,8 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     devices = Devices(state_dir, demo["edge_base"], fiscal)
     journal = JournalView(state_dir)
     chaos = Chaos(stack, edge, proxies, devices, cloud, journal, random.Random(f"{seed}:chaos"), say)
-    orders = plan_orders(random.Random(f"{seed}:orders"), f"CH{seed}", options.orders, options.card_ratio, options.replay_ratio)
+    orders = plan_orders(random.Random(f"{seed}:orders"), f"CH{seed}", options.orders, options.card_ratio, options.replay_ratio,
+                         options.split_ratio, options.refund_ratio, fiscal.refunds_to_card)
     actions = plan_actions(random.Random(f"{seed}:actions"), options.actions, options.window_scale, fiscal.faults)
     poster = Poster(demo["api_base"], shop["shop_id"], shop["shop_key"])
     till = TillSeller(demo["edge_base"], state_dir, plan_till_sales(random.Random(f"{seed}:till"), f"CH{seed}",
@@ -159,10 +164,11 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     started = time.monotonic()
     edge.start()
     try:
-        _drive(orders, actions, poster, chaos, say, random.Random(f"{seed}:gaps"), till)
+        waiting = _drive(orders, actions, poster, chaos, say, random.Random(f"{seed}:gaps"), till)
         say("healing: network up, faults cleared, no more crash points")
         chaos.heal()
         edge.heal()
+        _post_waiting_refunds(waiting, poster, options.settle_timeout, say)
         till.confirm(options.settle_timeout / 2, say)
         settled = _settle(orders, cloud, receiver, journal, options.settle_timeout, say, till)
         say(f"settled={settled}; closing the day (Z report)")
@@ -203,28 +209,47 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
                 "offline_seconds": round(sum(end - start for start, end in injected.offline_windows) / 1000, 1),
                 "printer_faults_took_effect": dict(sorted(fiscal.took_effect.items())), **_simulated_paths(fiscal)},
         posts={"statuses": dict(poster.log.statuses), "retried": poster.log.retries, "replays": poster.log.replays,
-               "till": till.summary()},
+               "refunds_deferred": poster.log.refunds_deferred, "till": till.summary()},
     )
 
 
 def _drive(orders: list[OrderSpec], actions: list[Any], poster: Poster, chaos: Chaos, say: Say, gaps: random.Random,
-           till: TillSeller) -> None:
+           till: TillSeller) -> list[OrderSpec]:
     """Post the orders in chunks with one chaos action after each; replays go out with the next chunk, and the
-    till sells its share of the till sales beside each chunk."""
+    till sells its share of the till sales beside each chunk. A refund whose original is not printed yet goes out
+    again with each later chunk; those still waiting are returned."""
     chunks = max(1, len(actions))
     size = -(-len(orders) // chunks)
     replays: list[OrderSpec] = []
+    waiting: list[OrderSpec] = []
     for i in range(chunks):
-        chunk = orders[i * size:(i + 1) * size]
-        poster.post_all(chunk)
+        chunk = waiting + orders[i * size:(i + 1) * size]
+        # Sales first: a refund goes out once its original was taken (a shop refunds what it sold).
+        waiting = poster.post_all([spec for spec in chunk if spec.refund_of is None])
+        waiting += poster.post_all([spec for spec in chunk if spec.refund_of is not None])
         poster.post_all(replays, replay=True)
-        replays = [spec for spec in chunk if spec.replay]
+        replays = [spec for spec in chunk if spec.replay and spec not in waiting]
         till.sell_chunk(i, chunks)
-        say(f"posted {min(len(orders), (i + 1) * size)}/{len(orders)} orders")
+        say(f"posted {min(len(orders), (i + 1) * size)}/{len(orders)} orders ({len(waiting)} refunds wait for their original)")
         if i < len(actions):
             chaos.run(actions[i])
         time.sleep(gaps.uniform(0.1, 0.6))
     poster.post_all(replays, replay=True)
+    return waiting
+
+
+def _post_waiting_refunds(waiting: list[OrderSpec], poster: Poster, timeout: float, say: Say) -> None:
+    """Once healed, post the refunds whose original was still unprinted until the cloud takes them."""
+    deadline = time.monotonic() + timeout
+    while waiting:
+        if time.monotonic() > deadline:
+            poster.log.problems.extend(f"{spec.order_id}: refund of {spec.refund_of} never accepted" for spec in waiting)
+            return
+        say(f"{len(waiting)} refunds wait for their original's receipt")
+        time.sleep(2)
+        still = poster.post_all(waiting)
+        poster.post_all([spec for spec in waiting if spec.replay and spec not in still], replay=True)
+        waiting = still
 
 
 def _settle(orders: list[OrderSpec], cloud: CloudAdmin, receiver: WebhookReceiver, journal: JournalView, timeout: float, say: Say,
@@ -277,7 +302,9 @@ def main() -> None:
     parser.add_argument("--till-sales", type=int, default=None, help="sales taken at the till (default: a quarter of --orders)")
     parser.add_argument("--actions", type=int, default=None, help="chaos actions (default: one per ~8 orders)")
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--card-ratio", type=float, default=0.4)
+    parser.add_argument("--card-ratio", type=float, default=0.3)
+    parser.add_argument("--split-ratio", type=float, default=0.15, help="share of orders paid part cash (with change), part card")
+    parser.add_argument("--refund-ratio", type=float, default=0.1, help="share of orders that refund an earlier order of the run")
     parser.add_argument("--replay-ratio", type=float, default=0.08)
     parser.add_argument("--crash-armed-ratio", type=float, default=0.6, help="share of edge lives that carry a crash point")
     parser.add_argument("--crash-max-hits", type=int, default=25, help="an armed edge life dies on hit 1..N of its crash point")
@@ -289,7 +316,8 @@ def main() -> None:
     options = ChaosOptions(
         device=args.device, orders=args.orders, till_sales=args.till_sales if args.till_sales is not None else args.orders // 4,
         actions=args.actions if args.actions is not None else max(7, args.orders // 8), seed=args.seed,
-        card_ratio=args.card_ratio, replay_ratio=args.replay_ratio, crash_armed_ratio=args.crash_armed_ratio,
+        card_ratio=args.card_ratio, split_ratio=args.split_ratio, refund_ratio=args.refund_ratio, replay_ratio=args.replay_ratio,
+        crash_armed_ratio=args.crash_armed_ratio,
         crash_max_hits=args.crash_max_hits,
         window_scale=args.window_scale, settle_timeout=args.settle_timeout, verbose=not args.quiet,
     )

@@ -19,5 +19,5 @@ def test_web_orders_and_till_sales_through_chaos_come_out_exactly_once() -> None
     assert counts["till_sales"] == counts["till_sales_answered"] == counts["till_orders_terminated"] == 20
     assert counts["fiscal_receipts"] == counts["ereceipts"] == counts["orders_terminated"] == 40
     assert counts["z_report_receipts"] == 40
-    assert counts["z_report_net_cents"] == counts["orders_total_cents"] + counts["till_sales_total_cents"]
+    assert counts["z_report_net_cents"] == counts["orders_net_cents"] + counts["till_sales_total_cents"]
     assert summary["faults"]["offline_windows"] >= 1 and summary["crashes_injected"] >= 1

@@ -35,34 +35,36 @@ from edge.emulators.caspos.server import CasposServer
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.endpoint import LinkFaults
 from edge.emulators.isl.server import PtyServer
-from edge.emulators.isl.wire import HostFrame
 from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
+from edge.emulators.simulated.register import SimulatedRegister
 from edge.emulators.tremol.device import TremolDevice
 from edge.emulators.tremol.endpoint import LinkFaults as TremolLinkFaults
 from edge.emulators.tremol.server import PtyServer as TremolPtyServer
-from edge.emulators.tremol.wire import HostFrame as TremolFrame
-from edge.emulators.simulated.register import SimulatedRegister
 
 SIMULATED_CLEAR: dict[str, Any] = {"paper_out": False, "cover_open": False, "link_loss": False, "busy": False, "latency_ms": 0}
 FAMILIES = ("simulated", "datecs", "datecs-p", "datecs-x", "daisy", "tremol", "caspos")
 # One model per family, as devstack runs them (devstack/stack.py ``_start_device``).
 ISL_MODELS = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "datecs-x": ("DATECS", "DP25X"), "daisy": ("Daisy", "eXpert SX")}
+# A Caspos refund is a moneyBack, or a rollBack of the whole original while its shift is open (seed 002 §Money Back, §Rollback).
+CASPOS_REFUNDS = ("money_back", "rollback")
 ISL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (C doc p.15, P doc p.20, Daisy doc p.18, X doc p.14)
+TREMOL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (Tremol doc p.54)
 
 
 @dataclass(frozen=True)
 class DeviceReceipt:
     key: str  # the device's identity of the receipt, as the cloud's fiscal record names it
     fiscal_number: str | None  # the number the cloud's record must carry, where the device has one
-    total: int
-    cash: int
+    total: int  # what the receipt sold, or on a refund paid back (positive either way)
+    cash: int  # cash the receipt moved: taken less change on a sale, negative on a refund
+    refund: bool = False  # the device's own refund (storno, money back) document
 
 
 @dataclass(frozen=True)
 class DeviceZ:
-    receipts: int
-    net: int
-    cash: int | None  # cash sales, where the device's report gives them
+    receipts: int  # sale and refund receipts the day closed
+    net: int  # sales less refunds
+    cash: int | None  # cash sales less cash refunds, where the device's report gives them
 
 
 class FiscalDevice(ABC):
@@ -71,6 +73,7 @@ class FiscalDevice(ABC):
     # Faults seen to bite before they were cleared (a lost answer that was lost, a NAK that was sent), where the
     # emulator shows it; a fault whose window passed without traffic bites nothing.
     took_effect: Counter[str]
+    refunds_to_card = True  # whether the device's refund document may pay back to a card
 
     @abstractmethod
     def edge_toml(self) -> str | None:
@@ -162,7 +165,7 @@ class SimulatedFiscal(FiscalDevice):
         self.via_memory += 1
 
     def receipts(self) -> list[DeviceReceipt]:
-        return [DeviceReceipt(r.sale_id, r.fiscal_number, r.total, r.paid_by("cash"))
+        return [DeviceReceipt(r.sale_id, r.fiscal_number, r.total, -r.paid_by("cash") if r.is_refund else r.paid_by("cash"), r.is_refund)
                 for r in self.register.receipts()]
 
     def last_z(self) -> DeviceZ | None:
@@ -180,17 +183,117 @@ class SimulatedFiscal(FiscalDevice):
         self.register.close()
 
 
-class IslFiscal(FiscalDevice):
-    """An emulated Datecs C / Datecs P / Datecs X / Daisy printer on a pseudo-terminal; receipts by unique sale number (UNP)."""
+class _KillsAfterClose:
+    """Mixin for an emulated serial device: call the bench's kill after the n-th receipt close (``close_command``)
+    ran, before its answer goes out, so the receipt exists and the edge never heard."""
+
+    close_command: int
+    lock: Any
+    journal: list[Any]
+    _closes_left = 0
+    _kill: Callable[[], None] | None = None
+
+    def arm(self, hits: int, kill: Callable[[], None] | None) -> None:
+        with self.lock:
+            self._closes_left, self._kill = hits, kill
+
+    def answer(self, frame: Any) -> tuple[bytes, bool]:
+        kill = None
+        with self.lock:
+            before = len(self.journal)
+            reply, ran = super().answer(frame)  # type: ignore[misc]
+            closed = ran and frame.cmd == self.close_command and len(self.journal) > before
+            if closed and self._kill is not None:
+                self._closes_left -= 1
+                if self._closes_left <= 0:
+                    kill, self._kill = self._kill, None
+        if kill is not None:  # outside the lock: the bench's edge runner arms this device under its own lock
+            kill()
+        return reply, ran
+
+
+class _CrashingPrinter(_KillsAfterClose, FiscalPrinter):
+    close_command = ISL_CLOSE_RECEIPT
+
+
+class _CrashingTremol(_KillsAfterClose, TremolDevice):
+    close_command = TREMOL_CLOSE_RECEIPT
+
+
+class _SerialFiscal(FiscalDevice):
+    """An emulated serial printer on a pseudo-terminal (ISL, Tremol) whose journal keeps its fiscal and storno
+    receipts under a unique sale number and its Z reports; the link faults are the endpoint's."""
+
+    device: Any  # the emulated device (_KillsAfterClose): lock, journal, faults
+    server: Any  # its PtyServer
+    number_width: int  # digits of the receipt number the cloud's fiscal record carries
+
+    @abstractmethod
+    def _cash(self, document: Any) -> int:
+        """Cash the receipt took, change deducted."""
+
+    def receipts(self) -> list[DeviceReceipt]:
+        """Closed fiscal and storno receipts by unique sale number: a sale printed twice shows as two."""
+        with self.device.lock:
+            closed = [d for d in self.device.journal if d.kind in ("fiscal", "storno") and d.unp]
+        return [DeviceReceipt(_unp_key(str(d.unp), d.kind == "storno"), f"{d.number:0{self.number_width}d}", d.total,
+                              -self._cash(d) if d.kind == "storno" else self._cash(d), d.kind == "storno") for d in closed]
+
+    def last_z(self) -> DeviceZ | None:
+        """The day's receipts from the journal; the Z's own total is its sales (C doc p.18, P doc p.23, Tremol doc
+        p.59), stornos apart."""
+        with self.device.lock:
+            zs = [d for d in self.device.journal if d.kind == "z_report"]
+            if not zs:
+                return None
+            z = zs[-1]
+            day = [d for d in self.device.journal if d.kind in ("fiscal", "storno") and d.z_number == z.z_number]
+        return DeviceZ(len(day), z.total - sum(d.total for d in day if d.kind == "storno"), None)
+
+    @staticmethod
+    def order_key(order: dict[str, Any]) -> str | None:
+        unp = _fiscal(order).get("unique_sale_number")
+        return _unp_key(str(unp), bool(order.get("is_refund"))) if unp else None
+
+    def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
+        """The serial drivers have no ``during_device_call`` crash point: the device kills the edge itself, after the
+        hits-th receipt closed and before its answer goes out."""
+        armed = point == "during_device_call"
+        self.device.arm(hits if armed else 0, kill if armed else None)
+        return armed
+
+    def _took_effect(self, link: Any) -> None:
+        if self._armed == "lost_answer" and link.silent:
+            self.took_effect["lost_answer"] += 1  # the close ran and its answer was never sent
+        if self._armed == "line_noise" and not (link.nak or link.corrupt_checksum or link.truncate or link.garbage):
+            self.took_effect["line_noise"] += 1
+        self._armed = None
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+def _unp_key(unp: str, storno: bool) -> str:
+    """On Datecs C and Tremol a storno receipt carries its original's unique sale number (C doc p.10, 2Eh NSale;
+    Tremol doc p.40), while a P storno has one of its own (P doc p.16): the UNP and the document kind together name
+    one receipt either way."""
+    return f"{unp}/storno" if storno else unp
+
+
+class IslFiscal(_SerialFiscal):
+    """An emulated Datecs C / Datecs P / Datecs X / Daisy printer on a pseudo-terminal."""
+
+    number_width = 7
 
     def __init__(self, family: str) -> None:
         self.family = family
         self.manufacturer, self.model = ISL_MODELS[family]
-        self.printer = _CrashingPrinter(self.model)
-        self.server = PtyServer(self.printer).start()
+        self.device = _CrashingPrinter(self.model)
+        self.server = PtyServer(self.device).start()
         self.took_effect = Counter()
         self._armed: str | None = None
-        flags = [f for f in ("paper_out", "cover_open") if f in self.printer.family.layout.names]
+        self.refunds_to_card = family != "daisy"  # a Daisy storno is paid back in cash only (Daisy doc p.18, note 3)
+        flags = [f for f in ("paper_out", "cover_open") if f in self.device.family.layout.names]
         self.faults = (*flags, "link_loss", "slow_replies", "lost_answer", "line_noise")
 
     def edge_toml(self) -> str:
@@ -202,8 +305,8 @@ class IslFiscal(FiscalDevice):
         link = self.server.faults
         self._armed = fault
         if fault in ("paper_out", "cover_open"):
-            with self.printer.lock:
-                setattr(self.printer.faults, fault, True)
+            with self.device.lock:
+                setattr(self.device.faults, fault, True)
         elif fault == "link_loss":
             link.silent = True
         elif fault == "slow_replies":  # SYN every 60 ms while busy, then the answer (C doc p.4)
@@ -217,88 +320,28 @@ class IslFiscal(FiscalDevice):
 
     def clear(self) -> None:
         link, fresh = self.server.faults, LinkFaults()
-        if self._armed == "lost_answer" and link.silent:
-            self.took_effect["lost_answer"] += 1  # 38h ran and its answer was never sent
-        if self._armed == "line_noise" and not (link.nak or link.corrupt_checksum or link.truncate or link.garbage):
-            self.took_effect["line_noise"] += 1
-        self._armed = None
+        self._took_effect(link)
         for spec in fields(LinkFaults):
             setattr(link, spec.name, getattr(fresh, spec.name))
-        with self.printer.lock:
+        with self.device.lock:
             for name in ("paper_out", "cover_open"):
-                if name in self.printer.family.layout.names:
-                    setattr(self.printer.faults, name, False)
+                if name in self.device.family.layout.names:
+                    setattr(self.device.faults, name, False)
 
-    def receipts(self) -> list[DeviceReceipt]:
-        return [DeviceReceipt(unp, f"{doc.number:07d}", doc.total, _isl_cash(doc.paid))
-                for unp, docs in self.printer.receipts_by_unp().items() for doc in docs]
-
-    def last_z(self) -> DeviceZ | None:
-        with self.printer.lock:
-            zs = [d for d in self.printer.journal if d.kind == "z_report"]
-            if not zs:
-                return None
-            z = zs[-1]
-            count = sum(1 for d in self.printer.journal if d.kind == "fiscal" and d.z_number == z.z_number)
-        return DeviceZ(count, z.total, None)
-
-    @staticmethod
-    def order_key(order: dict[str, Any]) -> str | None:
-        unp = _fiscal(order).get("unique_sale_number")
-        return str(unp) if unp else None
-
-    def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
-        """The ISL driver has no ``during_device_call`` crash point: the device kills the edge itself, after the
-        hits-th receipt closed and before its answer goes out, so the receipt exists and the edge never heard."""
-        armed = point == "during_device_call"
-        self.printer.arm(hits if armed else 0, kill if armed else None)
-        return armed
-
-    def close(self) -> None:
-        self.server.stop()
-
-
-class _CrashingPrinter(FiscalPrinter):
-    """The emulated printer, calling the bench's kill after the n-th receipt 38h closed (the answer is sent afterwards)."""
-
-    def __init__(self, model: str) -> None:
-        super().__init__(model)
-        self._closes_left = 0
-        self._kill: Callable[[], None] | None = None
-
-    def arm(self, hits: int, kill: Callable[[], None] | None) -> None:
-        with self.lock:
-            self._closes_left, self._kill = hits, kill
-
-    def answer(self, frame: HostFrame) -> tuple[bytes, bool]:
-        kill = None
-        with self.lock:
-            before = len(self.journal)
-            reply, ran = super().answer(frame)
-            closed = ran and frame.cmd == ISL_CLOSE_RECEIPT and len(self.journal) > before
-            if closed and self._kill is not None:
-                self._closes_left -= 1
-                if self._closes_left <= 0:
-                    kill, self._kill = self._kill, None
-        if kill is not None:  # outside the lock: the bench's edge runner arms this printer under its own lock
-            kill()
-        return reply, ran
-
-
-def _isl_cash(paid: tuple[tuple[str, int], ...]) -> int:
-    """Cash is payment code P in every ISL family (C doc p.13, P doc p.19, Daisy doc p.17); the journal names it "cash"."""
-    return sum(amount for mode, amount in paid if mode == "cash")
+    def _cash(self, document: Any) -> int:
+        """Cash is payment code P in every ISL family (C doc p.13, P doc p.19, Daisy doc p.17); the journal names it "cash"."""
+        return sum(amount for mode, amount in document.paid if mode == "cash")
 
 
 TREMOL_MODEL = "M23"  # as devstack runs it
-TREMOL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (Tremol doc p.54)
 
 
-class TremolFiscal(FiscalDevice):
-    """An emulated Tremol ZFP device on a pseudo-terminal; receipts by unique sale number, as for ISL printers."""
+class TremolFiscal(_SerialFiscal):
+    """An emulated Tremol ZFP device on a pseudo-terminal."""
 
     family = "tremol"
     faults = ("paper_out", "link_loss", "slow_replies", "lost_answer", "line_noise")
+    number_width = 6  # p.72: 71h answers ######
 
     def __init__(self) -> None:
         self.device = _CrashingTremol(TREMOL_MODEL)
@@ -329,69 +372,15 @@ class TremolFiscal(FiscalDevice):
 
     def clear(self) -> None:
         link, fresh = self.server.faults, TremolLinkFaults()
-        if self._armed == "lost_answer" and link.silent:
-            self.took_effect["lost_answer"] += 1
-        if self._armed == "line_noise" and not (link.nak or link.corrupt_checksum or link.truncate or link.garbage):
-            self.took_effect["line_noise"] += 1
-        self._armed = None
+        self._took_effect(link)
         for spec in fields(TremolLinkFaults):
             setattr(link, spec.name, getattr(fresh, spec.name))
         with self.device.lock:
             self.device.faults.paper_out = False
 
-    def receipts(self) -> list[DeviceReceipt]:
-        return [DeviceReceipt(unp, f"{doc.number:06d}", doc.total, sum(a for code, a in doc.paid if code == "0") - doc.change)
-                for unp, docs in self.device.receipts_by_unp().items() for doc in docs]
-
-    def last_z(self) -> DeviceZ | None:
-        with self.device.lock:
-            zs = [d for d in self.device.journal if d.kind == "z_report"]
-            if not zs:
-                return None
-            z = zs[-1]
-            count = sum(1 for d in self.device.journal if d.kind == "fiscal" and d.z_number == z.z_number)
-        return DeviceZ(count, z.total, None)
-
-    @staticmethod
-    def order_key(order: dict[str, Any]) -> str | None:
-        unp = _fiscal(order).get("unique_sale_number")
-        return str(unp) if unp else None
-
-    def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
-        """As for ISL printers: the device kills the edge after the hits-th receipt closed, before its answer goes out."""
-        armed = point == "during_device_call"
-        self.device.arm(hits if armed else 0, kill if armed else None)
-        return armed
-
-    def close(self) -> None:
-        self.server.stop()
-
-
-class _CrashingTremol(TremolDevice):
-    """The emulated Tremol device, calling the bench's kill after the n-th 38h closed a receipt."""
-
-    def __init__(self, model: str) -> None:
-        super().__init__(model)
-        self._closes_left = 0
-        self._kill: Callable[[], None] | None = None
-
-    def arm(self, hits: int, kill: Callable[[], None] | None) -> None:
-        with self.lock:
-            self._closes_left, self._kill = hits, kill
-
-    def answer(self, frame: TremolFrame) -> tuple[bytes, bool]:
-        kill = None
-        with self.lock:
-            before = len(self.journal)
-            reply, ran = super().answer(frame)
-            closed = ran and frame.cmd == TREMOL_CLOSE_RECEIPT and len(self.journal) > before
-            if closed and self._kill is not None:
-                self._closes_left -= 1
-                if self._closes_left <= 0:
-                    kill, self._kill = self._kill, None
-        if kill is not None:
-            kill()
-        return reply, ran
+    def _cash(self, document: Any) -> int:
+        """Payment type 0 is cash (Tremol doc p.47); the journal keeps the change apart."""
+        return sum(amount for code, amount in document.paid if code == "0") - document.change
 
 
 class CasposFiscal(FiscalDevice):
@@ -447,15 +436,18 @@ class CasposFiscal(FiscalDevice):
 
     def receipts(self) -> list[DeviceReceipt]:
         return [DeviceReceipt(str(d.answer["short_document_id"]), str(d.answer["short_document_id"]), d.total,
-                              d.payments.get("cashPayment", 0))
-                for d in self.register.documents("sale")]
+                              d.payments.get("cashPayment", 0) * (-1 if d.kind in CASPOS_REFUNDS else 1), d.kind in CASPOS_REFUNDS)
+                for d in self.register.documents() if d.kind == "sale" or d.kind in CASPOS_REFUNDS]
 
     def last_z(self) -> DeviceZ | None:
         closed = [d for d in self.register.documents("z_report")]
         if not closed:
             return None
-        currency = closed[-1].answer["currencies"][0]
-        return DeviceZ(int(currency["saleCount"]), _minor(currency["saleSum"]), _minor(currency["saleCashSum"]))
+        c = closed[-1].answer["currencies"][0]  # the shift's sale, moneyBack and rollback totals (seed 002 §Close Shift l.280-390)
+        refunds = ("moneyBack", "rollback")
+        return DeviceZ(int(c["saleCount"]) + sum(int(c[f"{k}Count"]) for k in refunds),
+                       _minor(c["saleSum"]) - sum(_minor(c[f"{k}Sum"]) for k in refunds),
+                       _minor(c["saleCashSum"]) - sum(_minor(c[f"{k}CashSum"]) for k in refunds))
 
     @staticmethod
     def order_key(order: dict[str, Any]) -> str | None:

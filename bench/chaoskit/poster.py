@@ -1,5 +1,7 @@
 """Post the plan's orders the way a web shop does: retried on network errors and 5xx (same
-``order_id``, so a retry is a replay), and some orders replayed on purpose later."""
+``order_id``, so a retry is a replay), and some orders replayed on purpose later. A refund whose original is
+not printed yet is answered 409 ``E_PARENT_NOT_FISCALIZED``: the shop tries it again later (``post_all``
+hands it back)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ class PostLog:
     statuses: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     replays: int = 0
+    refunds_deferred: int = 0  # refund posts answered "original not printed yet", tried again later
     problems: list[str] = field(default_factory=list)
 
 
@@ -28,14 +31,16 @@ class Poster:
         self._pool = ThreadPoolExecutor(clients)
         self.log = PostLog()
 
-    def post_all(self, orders: list[OrderSpec], *, replay: bool = False) -> None:
-        list(self._pool.map(lambda spec: self._post(spec, replay), orders))
+    def post_all(self, orders: list[OrderSpec], *, replay: bool = False) -> list[OrderSpec]:
+        """Post each order; return the refunds to post again later because their original is not printed yet."""
+        posted = list(self._pool.map(lambda spec: self._post(spec, replay), orders))
+        return [spec for spec, accepted in zip(orders, posted) if not accepted]
 
     def close(self) -> None:
         self._pool.shutdown()
         self._http.close()
 
-    def _post(self, spec: OrderSpec, replay: bool) -> None:
+    def _post(self, spec: OrderSpec, replay: bool) -> bool:
         retried = False
         for attempt in range(8):
             try:
@@ -48,9 +53,13 @@ class Poster:
                 self._retry(spec, str(response.status_code), attempt)
                 retried = True
                 continue
+            if spec.refund_of is not None and _parent_not_printed(response):
+                self.log.refunds_deferred += 1
+                return False
             self._record(spec, response.status_code, replay=replay, retried=retried)
-            return
+            return True
         self.log.problems.append(f"{spec.order_id}: could not be posted")
+        return True
 
     def _retry(self, spec: OrderSpec, why: str, attempt: int) -> None:
         self.log.retries += 1
@@ -65,3 +74,10 @@ class Poster:
                 self.log.problems.append(f"{spec.order_id}: replayed POST answered {status}, expected 200")
         elif status != 201 and not (retried and status == 200):
             self.log.problems.append(f"{spec.order_id}: first POST answered {status}, expected 201")
+
+
+def _parent_not_printed(response: httpx.Response) -> bool:
+    try:
+        return response.status_code == 409 and response.json().get("code") == "E_PARENT_NOT_FISCALIZED"
+    except ValueError:
+        return False

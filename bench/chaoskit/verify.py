@@ -78,7 +78,7 @@ def verify(e: Evidence) -> Verdict:
             continue
         job_id, total = str(order["job_id"]), int(order["total"])
         job_ids.add(job_id)
-        expected_total += total
+        expected_total += -total if spec.refund_of else total
         if order["status"] != "terminated":
             lost["orders_not_terminated"] += 1
             v.fail(f"{spec.order_id}: status {order['status']} ({order.get('failure')})")
@@ -94,15 +94,17 @@ def verify(e: Evidence) -> Verdict:
             v.fail(f"{spec.order_id}: {len(printed)} fiscal receipts on the device for job {job_id} (device key {key})")
         elif printed[0].total != total:
             v.fail(f"{spec.order_id}: receipt total {printed[0].total} != order total {total}")
+        elif printed[0].refund != (spec.refund_of is not None):
+            v.fail(f"{spec.order_id}: the device printed a {'refund' if printed[0].refund else 'sale'} receipt")
         elif printed[0].fiscal_number and (order.get("fiscal") or {}).get("fiscal_number") != printed[0].fiscal_number:
             v.fail(f"{spec.order_id}: cloud has fiscal {order.get('fiscal')}, the device {printed[0].fiscal_number}")
         charged = charges.get(job_id, [])
-        want = 1 if spec.payment == "card" else 0
+        want = 1 if spec.card_amount else 0
         if len(charged) != want:
             (dup if len(charged) > want else lost)["card_charges"] += abs(len(charged) - want)
-            v.fail(f"{spec.order_id}: {len(charged)} card charges, expected {want}")
-        elif charged and charged[0].amount != total:
-            v.fail(f"{spec.order_id}: charged {charged[0].amount}, order total {total}")
+            v.fail(f"{spec.order_id}: {len(charged)} card transactions, expected {want}")
+        elif charged and (charged[0].amount, charged[0].kind) != (spec.card_amount, "refund" if spec.refund_of else "sale"):
+            v.fail(f"{spec.order_id}: card {charged[0].kind} of {charged[0].amount}, the order's card part is {spec.card_amount}")
         records = ereceipts.get(spec.order_id, [])
         if records != [order.get("receipt_id")]:
             (dup if len(records) > 1 else lost)["ereceipts"] += max(1, len(records) - 1)
@@ -126,13 +128,16 @@ def verify(e: Evidence) -> Verdict:
         "orders": len(e.orders),
         "orders_terminated": sum(1 for o in e.cloud_orders.values() if o["status"] == "terminated"),
         "fiscal_receipts": len(e.receipts),
-        "card_orders": sum(1 for s in e.orders if s.payment == "card"),
+        "card_orders": sum(1 for s in e.orders if s.card_amount),
+        "split_orders": sum(1 for s in e.orders if s.payment == "split"),
+        "refund_orders": sum(1 for s in e.orders if s.refund_of),
+        "refund_receipts": sum(1 for r in e.receipts if r.refund),
         "card_charges": len(e.card_transactions),
         "ereceipts": len(e.ereceipts),
         "webhook_events": len({d.webhook_id for d in e.webhooks}),
         "webhook_deliveries": len(e.webhooks),
         "webhook_redeliveries_same_id": len(e.webhooks) - len({d.webhook_id for d in e.webhooks}),
-        "orders_total_cents": expected_total,
+        "orders_net_cents": expected_total,
     })
     return v
 
@@ -169,10 +174,10 @@ def _check_z(v: Verdict, e: Evidence, expected_total: int) -> None:
     v.counts["z_report_receipts"] = e.z_report.receipts
     sold = len(e.orders) + len(e.till_sales)
     if e.z_report.net != expected_total or e.z_report.receipts != sold:
-        v.fail(f"Z report: {e.z_report.receipts} receipts, net {e.z_report.net}; orders and till sales: {sold}, total {expected_total}")
+        v.fail(f"Z report: {e.z_report.receipts} receipts, net {e.z_report.net}; orders and till sales: {sold}, sales less refunds {expected_total}")
     cash = sum(r.cash for r in e.receipts)
     if e.z_report.cash is not None and e.z_report.cash != cash:
-        v.fail(f"Z report cash sales {e.z_report.cash} != cash receipts {cash}")
+        v.fail(f"Z report cash sales less refunds {e.z_report.cash} != cash the receipts moved {cash}")
 
 
 def _check_offline(v: Verdict, e: Evidence) -> None:
