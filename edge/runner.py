@@ -11,6 +11,7 @@ import structlog
 from edge.backoff import RetryGate
 from edge.cloud import CloudClient, EdgeSession
 from edge.config import EdgeConfig
+from edge.heartbeat import HeartbeatSender, SalesBacklog, read_devices
 from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
@@ -29,11 +30,13 @@ from edge.updates import Updater
 log = structlog.get_logger("edge.runner")
 
 
-def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress: bool = False) -> None:
+def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress: bool = False,
+             unsent_sales: SalesBacklog | None = None) -> None:
     """Run until ``stop`` is set. Setup failures raise (StateDirBusy, SettingsError, UnsupportedDevice, ManageError).
 
     Order matters: the state directory is locked before the journal opens, and
-    the management API listens only once journal and device are open.
+    the management API listens only once journal and device are open. The heartbeat runs when the
+    till's count of sales not yet uploaded (``unsent_sales``, the store-and-forward journal's) is given.
     """
     with ExitStack() as resources:
         resources.enter_context(exclusive_state_dir(config.state_dir))
@@ -50,12 +53,13 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         link = CloudLink(client, RetryGate(config.retry_initial_seconds, config.retry_max_seconds), config.session_refresh_ratio)
         simulator = SimulatorService(store, config.state_dir)
         resources.callback(simulator.close)
+        updater = Updater(config.updates, config.state_dir)
         context = ManageContext(
             journal=journal,
             hub=hub,
             link=link,
             operations=Operations(journal, hub, config.smtp),
-            updater=Updater(config.updates, config.state_dir),
+            updater=updater,
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
             serial_port_urls=config.serial_port_urls,
@@ -67,6 +71,11 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         resources.callback(manage.stop)
         manage.start()
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
+        if unsent_sales is not None:
+            beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, unsent_sales,
+                                    updater.current_version, stop)
+            resources.callback(beats.join)
+            beats.start()
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None
 

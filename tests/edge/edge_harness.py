@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from chalicelib.contracts import FiscalJob, JobLine, JobPayment, JobResult, PaymentType
+from chalicelib.contracts import FiscalJob, Heartbeat, JobLine, JobPayment, JobResult, PaymentType
 from edge.emulators.simulated.models import STATE_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 from edge.journal import Journal
@@ -85,6 +85,7 @@ class FakeCloud:
     mode: str | None = None
     reject: dict[str, tuple[int, str]] = field(default_factory=dict)
     results: list[JobResult] = field(default_factory=list)
+    heartbeats: list[Heartbeat] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sessions: int = 0
     unauthorized: int = 0
@@ -141,6 +142,8 @@ class FakeCloud:
                 return self._session(body)
             if path == "/api/v1/edge/results":
                 return self._result(authorization, body)
+            if path == "/api/v1/edge/heartbeat":
+                return self._heartbeat(authorization, body)
             return _error(404, "E_NOT_FOUND", "no such route")
 
     def _session(self, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -186,6 +189,17 @@ class FakeCloud:
         }
         self.acks.append(ack)
         return 200, ack
+
+    def _heartbeat(self, authorization: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        if authorization.removeprefix("Bearer ") not in self._tokens:
+            self.unauthorized += 1
+            return _error(401, "E_AUTHENTICATION", "bad token")
+        try:
+            heartbeat = Heartbeat.model_validate_json(body)
+        except ValidationError:
+            return _error(400, "E_FAILED_SCHEMA_VALIDATION", "not a heartbeat")
+        self.heartbeats.append(heartbeat)
+        return 200, {"last_seen": int(time.time())}
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:
