@@ -343,3 +343,33 @@ def test_aws_requests_per_heartbeat(api, shop, merchant, fleet_hooks, aws_env, c
     del aws_calls[:]
     view(api, shop, merchant)
     assert aws_calls == ["dynamodb.GetItem"]
+
+
+def test_a_heartbeat_full_of_warnings_is_told_over_the_next_heartbeats_once_each(api, shop, merchant, fleet_hooks,
+                                                                                  aws_env, clock):
+    """16 devices with 16 warnings each (the contract's caps): every heartbeat is taken, and each warning is told
+    once, at most 16 a heartbeat; clearing them all is told the same way. Every expression stays within
+    DynamoDB's 4 KB (which moto does not enforce)."""
+    from chalicelib.aws import clients as aws
+
+    longest: list[int] = [0]
+
+    def measure(params: dict[str, Any], **_: Any) -> None:
+        for name in ("UpdateExpression", "ConditionExpression"):
+            longest[0] = max(longest[0], len(params.get(name, "").encode()))
+
+    aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.UpdateItem", measure)
+    codes = [f"W_CODE_{n}" for n in range(16)]
+    full = {**beat(), "devices": [{**PRINTER, "id": f"dev-{d}", "warnings": codes} for d in range(16)]}
+    token = edge_token(api, shop)
+    for _ in range(17):
+        assert send(api, token, full).status_code == 200
+    pump(aws_env)
+    told = [(e["deviceID"], e["code"]) for e in fleet_events(fleet_hooks)]
+    assert len(told) == len(set(told)) == 256
+    for _ in range(17):
+        assert send(api, token, beat()).status_code == 200
+    pump(aws_env)
+    cleared = [(e["deviceID"], e["code"]) for e in fleet_events(fleet_hooks) if e["type"] == "device.warning_cleared"]
+    assert sorted(cleared) == sorted(told) and len(fleet_events(fleet_hooks)) == 512
+    assert 0 < longest[0] <= 4096

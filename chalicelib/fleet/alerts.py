@@ -17,6 +17,9 @@ from typing import Any
 from chalicelib.contracts import Heartbeat
 
 RAISED, CLEARED = "device.warning", "device.warning_cleared"
+MAX_PER_HEARTBEAT = 16
+"""Changes written, and notifications queued, by one heartbeat: what is left over waits for the next ones (a
+DynamoDB expression holds at most 4 KB; 16 devices with 16 warnings each come through in 16 heartbeats)."""
 
 
 def alert_key(device_id: str, code: str) -> str:
@@ -39,11 +42,12 @@ class AlertPlan:
 
 def plan(ledger: dict[str, dict[str, Any]], heartbeat: Heartbeat, now: int) -> AlertPlan:
     current = {alert_key(device.id, code): (device, code) for device in heartbeat.devices for code in device.warnings}
+    appeared = [(key, device, code) for key, (device, code) in current.items() if key not in ledger]
     raised = {key: {"device": device.id, "name": device.name, "manufacturer": device.manufacturer,
                     "model": device.model, "code": code, "since": now, "raised_sent": False}
-              for key, (device, code) in current.items() if key not in ledger}
-    cleared = {key: int(entry["since"]) for key, entry in ledger.items()
-               if key not in current and "cleared_at" not in entry}
+              for key, device, code in appeared[:MAX_PER_HEARTBEAT]}
+    gone = [(key, entry) for key, entry in sorted(ledger.items()) if key not in current and "cleared_at" not in entry]
+    cleared = {key: int(entry["since"]) for key, entry in gone[:MAX_PER_HEARTBEAT]}
     after = {**ledger, **raised}
     for key in cleared:
         after[key] = {**after[key], "cleared_at": now}
@@ -51,9 +55,11 @@ def plan(ledger: dict[str, dict[str, Any]], heartbeat: Heartbeat, now: int) -> A
 
 
 def owed(ledger: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any], str]]:
-    """The notifications the ledger still owes, as (key, entry, event type): each raise before its clear."""
+    """The notifications the ledger still owes, oldest first and at most ``MAX_PER_HEARTBEAT`` warnings' worth,
+    as (key, entry, event type): each raise before its clear."""
     due = []
-    for key, entry in sorted(ledger.items(), key=lambda item: (item[1]["since"], item[0])):
+    pending = [(key, entry) for key, entry in ledger.items() if not entry["raised_sent"] or "cleared_at" in entry]
+    for key, entry in sorted(pending, key=lambda item: (item[1]["since"], item[0]))[:MAX_PER_HEARTBEAT]:
         if not entry["raised_sent"]:
             due.append((key, entry, RAISED))
         if "cleared_at" in entry:
