@@ -145,9 +145,10 @@ def _predecessor(record: dict[str, Any]) -> str | None:
 
 
 def _successors(record: dict[str, Any]) -> list[str]:
-    """The deliveries that may follow this one (``terminated`` or ``failed`` after ``validated``; an order has
-    one of them)."""
-    return [f"msg_{_subject(record)}_{later}" for later, earlier in webhooks.FOLLOWS.items() if earlier == record["type"]]
+    """The deliveries that may follow this one (``terminated`` or ``failed`` after ``validated``, of which an order
+    has one; ``device.warning_cleared`` after ``device.warning``)."""
+    return [f"msg_{_subject(record)}_{later}" for later, earlier in webhooks.FOLLOWS.items()
+            if earlier == record["type"]]
 
 
 def _get(shop_id: str, delivery_id: str) -> dict[str, Any] | None:
