@@ -232,6 +232,13 @@ def edge_result():
     return edge_api.accept_result(claims, result).model_dump(mode="json")
 
 
+@route("/api/v1/edge/sales", methods=["POST"])
+def edge_sale():
+    claims = edge_api.session_claims(app.current_request.headers)
+    sale = validation.parse_body(contracts.TillSale, app.current_request.raw_body)
+    return edge_api.accept_sale(claims, sale).model_dump(mode="json")
+
+
 @route("/api/v1/edge/heartbeat", methods=["POST"])
 def edge_heartbeat():
     claims = edge_api.session_claims(app.current_request.headers)

@@ -2,7 +2,11 @@
 its network drops, SQS redelivers and duplicates, and the cloud pump restarts; then every order is
 checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhooks.
 
-    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|daisy|caspos] [--orders 1000] [--actions 120] [--seed N] [--quiet]
+    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|datecs-x|daisy|caspos] [--orders 1000] [--till-sales 250] [--actions 120] [--seed N] [--quiet]
+
+``--till-sales`` sales are taken at the edge (``POST /manage/sales``, ``bench/chaoskit/till.py``) beside the web
+orders, across the same kills and offline windows: each must come out as one receipt on the device and one
+``terminated`` till order in the cloud.
 
 ``--device`` picks the fiscal device family (``BRIDGE_EDGE_DEVICE``): the simulated register, or an emulated
 Datecs C (DP25), Datecs P (FP800), Daisy (eXpert SX) or Caspos Mobile, each with the faults its emulator can
@@ -32,17 +36,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.chaoskit.actions import Chaos, Say  # noqa: E402
 from bench.chaoskit.cloud import CloudAdmin  # noqa: E402
 from bench.chaoskit.devices import Devices  # noqa: E402
-from bench.chaoskit.edge import CrashPlan, EdgeRunner, chaos_edge_config  # noqa: E402
+from bench.chaoskit.edge import ALL_CRASHPOINTS, CrashPlan, EdgeRunner, chaos_edge_config  # noqa: E402
 from bench.chaoskit.fiscal import FAMILIES, DeviceZ, FiscalDevice, SimulatedFiscal, fiscal_device  # noqa: E402
 from bench.chaoskit.journal_view import JournalView  # noqa: E402
 from bench.chaoskit.plan import OrderSpec, plan_actions, plan_orders  # noqa: E402
 from bench.chaoskit.poster import Poster  # noqa: E402
 from bench.chaoskit.proxy import TcpProxy  # noqa: E402
+from bench.chaoskit.till import TillSeller, pending_till_sales, plan_till_sales  # noqa: E402
 from bench.chaoskit.verify import Evidence, Verdict, verify  # noqa: E402
 from chalicelib.core import resource_names as names  # noqa: E402
 from devstack.demo import configure_webhook  # noqa: E402
 from devstack.harness import RunningStack, free_port, running_stack  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
+from edge.faults import TILL_CRASHPOINTS  # noqa: E402
 
 # The edge is the bench's to kill; the pump is restarted by the stack's supervisor whenever the bench kills it.
 # Webhook attempts time out after 2 s, so a delivery leased by a killed pump is due again ~40 s later, not 70 s.
@@ -57,6 +63,7 @@ JOBS_VISIBILITY = 5
 class ChaosOptions:
     device: str = "simulated"
     orders: int = 1000
+    till_sales: int = 0  # sales taken at the edge (POST /manage/sales) beside the web orders
     actions: int = 120
     seed: int | None = None
     card_ratio: float = 0.4
@@ -138,7 +145,8 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     state_dir = stack_config.parent
     fiscal = fiscal_device(options.device, state_dir, demo["edge_base"])
     config = chaos_edge_config(stack_config, proxies["api"].url, proxies["aws"].url, state_dir / "chaos-edge.toml", fiscal.edge_toml())
-    crash_plan = CrashPlan(random.Random(f"{seed}:crash"), options.crash_armed_ratio, options.crash_max_hits)
+    crash_points = ALL_CRASHPOINTS + (TILL_CRASHPOINTS if options.till_sales else ())
+    crash_plan = CrashPlan(random.Random(f"{seed}:crash"), options.crash_armed_ratio, options.crash_max_hits, crash_points)
     edge = EdgeRunner(config, var_dir / "logs" / "chaos-edge.log", crash_plan, random.Random(f"{seed}:edge"), fiscal.arm_crash)
     devices = Devices(state_dir, demo["edge_base"], fiscal)
     journal = JournalView(state_dir)
@@ -146,20 +154,24 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
     orders = plan_orders(random.Random(f"{seed}:orders"), f"CH{seed}", options.orders, options.card_ratio, options.replay_ratio)
     actions = plan_actions(random.Random(f"{seed}:actions"), options.actions, options.window_scale, fiscal.faults)
     poster = Poster(demo["api_base"], shop["shop_id"], shop["shop_key"])
+    till = TillSeller(demo["edge_base"], state_dir, plan_till_sales(random.Random(f"{seed}:till"), f"CH{seed}",
+                                                                    options.till_sales, options.card_ratio))
     started = time.monotonic()
     edge.start()
     try:
-        _drive(orders, actions, poster, chaos, say, random.Random(f"{seed}:gaps"))
+        _drive(orders, actions, poster, chaos, say, random.Random(f"{seed}:gaps"), till)
         say("healing: network up, faults cleared, no more crash points")
         chaos.heal()
         edge.heal()
-        settled = _settle(orders, cloud, receiver, journal, options.settle_timeout, say)
+        till.confirm(options.settle_timeout / 2, say)
+        settled = _settle(orders, cloud, receiver, journal, options.settle_timeout, say, till)
         say(f"settled={settled}; closing the day (Z report)")
         z_report = _z_report(devices, say)
         evidence = Evidence(
             orders=orders, cloud_orders=cloud.orders(), receipts=fiscal.receipts(), order_key=fiscal.order_key, z_report=z_report,
             card_transactions=devices.terminal.transactions(), ereceipts=cloud.ereceipts(), deliveries=cloud.deliveries(),
             webhooks=list(receiver.deliveries), results=journal.results(), offline_windows=chaos.injected.offline_windows,
+            till_sales=till.sales, till_answers=till.confirmed,
         )
         verdict = verify(evidence)
         wall = time.monotonic() - started
@@ -190,12 +202,15 @@ def _run_on(stack: RunningStack, var_dir: Path, seed: int, options: ChaosOptions
                 "pump_restarts": injected.pump_restarts, "offline_windows": len(injected.offline_windows),
                 "offline_seconds": round(sum(end - start for start, end in injected.offline_windows) / 1000, 1),
                 "printer_faults_took_effect": dict(sorted(fiscal.took_effect.items())), **_simulated_paths(fiscal)},
-        posts={"statuses": dict(poster.log.statuses), "retried": poster.log.retries, "replays": poster.log.replays},
+        posts={"statuses": dict(poster.log.statuses), "retried": poster.log.retries, "replays": poster.log.replays,
+               "till": till.summary()},
     )
 
 
-def _drive(orders: list[OrderSpec], actions: list[Any], poster: Poster, chaos: Chaos, say: Say, gaps: random.Random) -> None:
-    """Post the orders in chunks with one chaos action after each; replays go out with the next chunk."""
+def _drive(orders: list[OrderSpec], actions: list[Any], poster: Poster, chaos: Chaos, say: Say, gaps: random.Random,
+           till: TillSeller) -> None:
+    """Post the orders in chunks with one chaos action after each; replays go out with the next chunk, and the
+    till sells its share of the till sales beside each chunk."""
     chunks = max(1, len(actions))
     size = -(-len(orders) // chunks)
     replays: list[OrderSpec] = []
@@ -204,6 +219,7 @@ def _drive(orders: list[OrderSpec], actions: list[Any], poster: Poster, chaos: C
         poster.post_all(chunk)
         poster.post_all(replays, replay=True)
         replays = [spec for spec in chunk if spec.replay]
+        till.sell_chunk(i, chunks)
         say(f"posted {min(len(orders), (i + 1) * size)}/{len(orders)} orders")
         if i < len(actions):
             chaos.run(actions[i])
@@ -211,13 +227,16 @@ def _drive(orders: list[OrderSpec], actions: list[Any], poster: Poster, chaos: C
     poster.post_all(replays, replay=True)
 
 
-def _settle(orders: list[OrderSpec], cloud: CloudAdmin, receiver: WebhookReceiver, journal: JournalView, timeout: float, say: Say) -> bool:
-    """Wait until every order has its `terminated` webhook (sent only after its eReceipt exists) and the
-    edge has no backlog; then confirm once in DynamoDB. Cheap signals first: moto is the bottleneck."""
-    deadline, wanted = time.monotonic() + timeout, {spec.order_id for spec in orders}
+def _settle(orders: list[OrderSpec], cloud: CloudAdmin, receiver: WebhookReceiver, journal: JournalView, timeout: float, say: Say,
+            till: TillSeller) -> bool:
+    """Wait until every order and till sale has its `terminated` webhook (sent only after its eReceipt exists) and
+    the edge has no backlog; then confirm once in DynamoDB. Cheap signals first: moto is the bottleneck."""
+    deadline = time.monotonic() + timeout
+    wanted = {spec.order_id for spec in orders} | {sale.order_id for sale in till.sales}
     while True:
         hooks = {d.body.get("orderID") for d in receiver.deliveries if d.body.get("type") == "terminated"}
         backlog = sum(n for state, n in journal.states().items() if state in ("received", "printing", "printed", "failed"))
+        backlog += pending_till_sales(till.state_dir)
         if wanted <= hooks and backlog == 0:
             stored = cloud.orders()
             open_orders = [oid for oid in wanted if not ((o := stored.get(oid)) and o["status"] == "terminated" and o.get("receipt_id"))]
@@ -255,6 +274,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=FAMILIES, default="simulated", help="the fiscal device family (BRIDGE_EDGE_DEVICE)")
     parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--till-sales", type=int, default=None, help="sales taken at the till (default: a quarter of --orders)")
     parser.add_argument("--actions", type=int, default=None, help="chaos actions (default: one per ~8 orders)")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--card-ratio", type=float, default=0.4)
@@ -267,7 +287,8 @@ def main() -> None:
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     options = ChaosOptions(
-        device=args.device, orders=args.orders, actions=args.actions if args.actions is not None else max(7, args.orders // 8), seed=args.seed,
+        device=args.device, orders=args.orders, till_sales=args.till_sales if args.till_sales is not None else args.orders // 4,
+        actions=args.actions if args.actions is not None else max(7, args.orders // 8), seed=args.seed,
         card_ratio=args.card_ratio, replay_ratio=args.replay_ratio, crash_armed_ratio=args.crash_armed_ratio,
         crash_max_hits=args.crash_max_hits,
         window_scale=args.window_scale, settle_timeout=args.settle_timeout, verbose=not args.quiet,
@@ -278,6 +299,7 @@ def main() -> None:
     if args.json_out:
         args.json_out.write_text(json.dumps(summary, indent=2))
     print(f"{'OK' if report.ok else 'VIOLATIONS'}: {report.device}, seed {report.seed}, {summary['orders']} orders, "
+          f"{summary['counts'].get('till_sales', 0)} till sales, "
           f"{summary['crashes_injected']} crashes, {summary['faults_injected']} faults, {summary['duplicates']} duplicates, "
           f"{summary['losses']} losses, {summary['wall_seconds']} s")
     sys.exit(0 if report.ok else 1)

@@ -123,13 +123,14 @@ def _edge(r: dict[str, dict[str, Any]]) -> list[Row]:
 
 
 def _driver(r: dict[str, dict[str, Any]]) -> list[Row]:
-    d = r["datecs_driver"]
-    rows = [(f"Datecs driver CPU per receipt (emulator: {d['placement']})", f"{d['driver_cpu_ms_per_receipt']} ms",
-             f"{d['cpu_to_wire_ratio']}× its wire time at 115200 baud ({d['wire_ms_per_receipt']} ms)", "≤ 0.02×")]
-    shared = d["by_placement"].get("shared core")
-    if shared and d["placement"] != "shared core":
-        rows.append(("… the emulator on the driver's core (it evicts the driver's caches)", f"{shared['driver_cpu_ms_per_receipt']} ms",
-                     f"{shared['cpu_to_wire_ratio']}× the same wire time", "(for reference)"))
+    rows: list[Row] = []
+    for d in r["driver_cpu"]["devices"].values():  # one per device family (bench/driver_cpu.py DEVICES)
+        rows.append((f"{d['label']} driver CPU per receipt ({d['model']}; emulator: {d['placement']})", f"{d['driver_cpu_ms_per_receipt']} ms",
+                     f"{d['cpu_to_wire_ratio']}× its wire time at 115200 baud ({d['wire_ms_per_receipt']} ms)", "≤ 0.02×"))
+        shared = d["by_placement"].get("shared core")
+        if shared and d["placement"] != "shared core":
+            rows.append(("… the emulator on the driver's core (it evicts the driver's caches)", f"{shared['driver_cpu_ms_per_receipt']} ms",
+                         f"{shared['cpu_to_wire_ratio']}× the same wire time", "(for reference)"))
     return rows
 
 
@@ -168,7 +169,7 @@ BENCHES = [
     Bench("aws_requests", "aws_requests.py", [], []),
     Bench("e2e_latency", "e2e_latency.py", ["--orders", "200", "--rate", "4"], ["--orders", "40", "--rate", "4"]),
     Bench("receipts", "receipts.py", ["--receipts", "300"], ["--receipts", "60"]),
-    Bench("datecs_driver", "datecs_driver.py", ["--receipts", "300", "--rounds", "5"], ["--receipts", "60", "--rounds", "2"]),
+    Bench("driver_cpu", "driver_cpu.py", ["--receipts", "300", "--rounds", "5"], ["--receipts", "60", "--rounds", "2"]),
     Bench("edge_throughput", "edge_throughput.py", ["--jobs", "2000"], ["--jobs", "200"]),
     Bench("orders", "orders.py", ["--orders", "300", "--clients", "16"], ["--orders", "60", "--clients", "8"]),
 ]

@@ -204,6 +204,47 @@ class ResultAck(_Message):
     duplicate: bool = False
 
 
+class TillCustomer(_Message):
+    """The buyer a till sale names without the shop's catalogue (the till may be offline)."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    address: Annotated[str, StringConstraints(max_length=300)] | None = None
+    tax_id: Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 ./-]+$")] | None = None
+
+
+class TillSale(_Message):
+    """A sale the till printed itself (edge ``POST /manage/sales``, DESIGN §5), uploaded through
+    ``POST /api/v1/edge/sales`` once the link is back; idempotent by ``receipt.order_id``.
+
+    ``receipt`` is the job the device printed, exactly as printed (lines, payments, total, operator, printer);
+    the cloud records the order from it, never recomputing a price, so the order is the receipt."""
+
+    v: Literal[1] = CONTRACT_VERSION
+    receipt: FiscalJob
+    fiscal: FiscalRecord
+    sold_at: int = Field(description="UTC epoch seconds when the till took the sale: the order's date.")
+    delivery_method_id: Identifier | None = None
+    client_id: Identifier | None = None
+    customer: TillCustomer | None = None
+
+    @model_validator(mode="after")
+    def _a_sale(self) -> TillSale:
+        if self.receipt.is_refund:
+            raise ValueError("a till sale is a sale; refunds are recorded as orders that name their parent")
+        if self.client_id is not None and self.customer is not None:
+            raise ValueError("give client_id or customer, not both")
+        return self
+
+
+class TillSaleAck(_Message):
+    order_id: Identifier
+    order_status: str
+    receipt_id: str | None = None
+    duplicate: bool = False
+
+
 # -- The edge's heartbeat (DESIGN §4.4, warning codes §5) -------------------------------------------------------------
 
 HEARTBEAT_MAX_DEVICES: Final = 16

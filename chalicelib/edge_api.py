@@ -1,4 +1,4 @@
-"""Edge sessions (JWT + credentials scoped to one queue) and job results.
+"""Edge sessions (JWT + credentials scoped to one queue), job results and the sales the till printed itself.
 
 An edge JWT carries a stamp of the edge key it was opened with (``KEY_STAMP``); every result is
 written in a transaction that also checks that stamp against the shop's profile, so rotating the
@@ -18,7 +18,14 @@ from chalicelib.auth import tokens
 from chalicelib.auth.tokens import TokenKind
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import cancellation_codes, from_item, to_item
-from chalicelib.contracts import JobResult, ResultAck, ResultStatus
+from chalicelib.contracts import (
+    JobResult,
+    ResultAck,
+    ResultStatus,
+    TillSale,
+    TillSaleAck,
+)
+from chalicelib.core import clock
 from chalicelib.core import resource_names as names
 from chalicelib.core.errors import (
     AuthenticationError,
@@ -26,11 +33,14 @@ from chalicelib.core.errors import (
     ForbiddenError,
     JobNotFound,
     OrderNotFound,
+    ServiceUnavailable,
     ShopNotFound,
 )
 from chalicelib.core.settings import settings
-from chalicelib.orders.service import get_order, job_key, order_key
+from chalicelib.orders.service import day_entry, get_order, job_key, order_key
+from chalicelib.orders.till import till_order
 from chalicelib.receipts import service as receipts
+from chalicelib.reports.sales import local_day
 from chalicelib.shops import service as shops
 from chalicelib.webhooks import sending as webhooks
 
@@ -206,3 +216,63 @@ def _repeat(shop_id: str, result: JobResult, outcome: dict[str, Any]) -> ResultA
     elif order["status"] == "failed":
         webhooks.enqueue(order, "failed")  # idempotent by its webhook-id; the first attempt may have stopped before
     return ResultAck(job_id=result.job_id, order_status=order["status"], duplicate=True)
+
+
+def accept_sale(claims: dict[str, Any], sale: TillSale) -> TillSaleAck:
+    """Record a sale the till printed while it sold on its own (DESIGN §5): once, by its ``order_id``.
+
+    One transaction writes the ``terminated`` order (``source: "till"``), its entry in the day index (so the daily
+    report counts it) and its eReceipt, conditioned on the order not existing and on the session's edge key. Then
+    its webhooks: ``validated`` and ``terminated``, in that order (one FIFO group), as for every other order, so a
+    merchant's integration sees the till's sales the way it sees the web's. A repeat of the same upload (the
+    edge's ack lost) is a duplicate that sends the PDF request and webhooks again (both idempotent); another body
+    under the same ``order_id``, a web order's or another sale's, is 409 ``E_CONFLICT``."""
+    shop_id = str(claims["sub"])
+    if sale.receipt.shop_id != shop_id:
+        raise ForbiddenError("this edge may only upload sales of its own shop")
+    try:
+        snapshot = shops.load_snapshot(shop_id)
+    except ShopNotFound as exc:
+        raise AuthenticationError("edge session ended: the shop was deleted") from exc
+    order = till_order(snapshot, sale, clock.now())
+    receipt = receipts.record_for_order(order, str(snapshot.profile["name"]))
+    order.update(receipt_id=receipt["receipt_id"], public_link=receipts.public_link(receipt))
+    table = settings().table(names.ORDERS_TABLE)
+    day = local_day(snapshot.profile.get("timezone"), order["date"])
+    items: list[dict[str, Any]] = [
+        shops.edge_key_is_current(shop_id, str(claims[KEY_STAMP])),
+        {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
+                 "Item": to_item({"pk": f"SHOP#{shop_id}", "sk": f"ORDER#{order['order_id']}", **order})}},
+        {"Put": {"TableName": table, "Item": to_item(day_entry(shop_id, day, order))}},
+        {"Put": {"TableName": settings().table(names.RECEIPTS_TABLE), "Item": to_item(receipt),
+                 "ConditionExpression": "attribute_not_exists(receipt_id)"}},
+    ]
+    try:
+        client("dynamodb").transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise AuthenticationError("edge session ended: the edge key was rotated or the shop deleted") from exc
+        return _repeat_sale(shop_id, order)
+    _announce_sale(order, receipt)
+    return TillSaleAck(order_id=order["order_id"], order_status=order["status"], receipt_id=order["receipt_id"])
+
+
+def _announce_sale(order: dict[str, Any], receipt: dict[str, Any] | None) -> None:
+    webhooks.enqueue(order, "validated")
+    _after_terminated(order, receipt)
+
+
+def _repeat_sale(shop_id: str, order: dict[str, Any]) -> TillSaleAck:
+    """The order exists: the same sale uploaded again is a duplicate, anything else under its id a conflict."""
+    try:
+        existing = get_order(shop_id, order["order_id"])
+    except OrderNotFound as exc:
+        raise ServiceUnavailable("a concurrent request touched this order; retry with the same sale") from exc
+    if existing.get("source") != order["source"] or existing["fingerprint"] != order["fingerprint"]:
+        raise ConflictError(f"order {order['order_id']} exists with a different body")
+    receipt = receipts.get_record(existing["receipt_id"])
+    _announce_sale(existing, receipt if receipt is not None and not receipt.get("pdf_key") else None)
+    return TillSaleAck(order_id=existing["order_id"], order_status=existing["status"],
+                       receipt_id=existing["receipt_id"], duplicate=True)

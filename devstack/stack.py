@@ -165,8 +165,8 @@ class Stack:
         python = sys.executable
         if kind == "simulated":
             return '[fiscal_device]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
-        # One ISL model per protocol family (the emulator picks the family by model): Datecs C, Datecs P, Daisy.
-        isl = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "daisy": ("Daisy", "eXpert SX")}
+        # One ISL model per protocol family (the emulator picks the family by model): Datecs C, Datecs P, Datecs X, Daisy.
+        isl = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "datecs-x": ("DATECS", "DP25X"), "daisy": ("Daisy", "eXpert SX")}
         if kind in isl:
             manufacturer, model = isl[kind]
             device = self.supervisor.start(kind, [python, "-m", "edge.emulators.isl.server", "--model", model])
@@ -186,7 +186,7 @@ class Stack:
                 '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\n'
                 f'[fiscal_device.connection]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\nusername = "username"\npassword = "password"\n'
             )
-        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, daisy or caspos, not {kind!r}")
+        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, datecs-x, daisy or caspos, not {kind!r}")
 
     def _write_edge_config(self, edge_key: str, device_toml: str) -> Path:
         edge_dir = self.config.var_dir / "edge"

@@ -30,7 +30,16 @@ CHARGE_CRASHPOINTS = (
     "after_terminal_call",
     "after_journal_charged",
 )
-_KNOWN = CRASHPOINTS + CHARGE_CRASHPOINTS
+# Crash points of a sale taken at the till (edge/tillsales/): print, journal, upload, ack.
+TILL_CRASHPOINTS = (
+    "till_after_journal_begin",
+    "till_before_device_call",
+    "till_after_device_call",
+    "till_after_journal_printed",
+    "till_after_upload",
+    "till_after_journal_uploaded",
+)
+_KNOWN = CRASHPOINTS + CHARGE_CRASHPOINTS + TILL_CRASHPOINTS
 
 _hits: Counter[str] = Counter()
 

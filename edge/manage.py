@@ -5,7 +5,7 @@ with a 4xx status. Beyond the seed: ``status``, ``get_fiscal_devices``, ``get_po
 ``device_operation`` and the simulated register's service endpoints under ``simulator/``.
 
 Every route answers only to loopback (``LoopbackOnly``, DESIGN §5); the dangerous calls (device
-changes, updates, notification settings, Z reports and card payments) also need the local token.
+changes, updates, notification settings, Z reports, card payments and till sales) also need the local token.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from edge.devices import (
     terminal_settings,
 )
 from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
-from edge.hub import DeviceHub, NotConfigured
+from edge.hub import DeviceHub, NotConfigured, UnknownPrinter
 from edge.journal import ActionType, Journal, JournalEntry
 from edge.local_token import TOKEN_FILE, matches
 from edge.loopback_guard import LoopbackOnly
@@ -51,6 +51,8 @@ from edge.operations import (
 from edge.session import CloudLink
 from edge.simulator_service import FaultChanges, SimulatorService
 from edge.store import FiscalDeviceEntry, Settings, TerminalEntry, new_id
+from edge.tillsales.model import SaleIn, SaleRefused, SaleReply
+from edge.tillsales.service import TillSales
 from edge.updates import InstallUpdateRequest, UpdateCheckResponse, UpdateError, Updater
 
 _CODES = {400: "E_BAD_REQUEST", 404: "E_NOT_FOUND", 405: "E_METHOD_NOT_ALLOWED"}
@@ -96,6 +98,7 @@ class ManageContext(BaseModel):
     hub: DeviceHub
     link: CloudLink
     operations: Operations
+    sales: TillSales
     updater: Updater
     simulator: SimulatorService
     serial_port_globs: list[str]
@@ -247,9 +250,14 @@ def _system_router(ctx: ManageContext) -> APIRouter:
             "backlog": summary.backlog,
             "counts": summary.counts,
             "last_result": summary.last_result.model_dump(mode="json") if summary.last_result else None,
+            "sales": {"pending": ctx.journal.pending_sales(), "counts": ctx.journal.sale_counts()},
             "online": ctx.link.online,
             "version": ctx.updater.current_version(),
         }
+
+    @router.post("/sales", dependencies=[Depends(check_token)])
+    def sales(body: SaleIn) -> SaleReply:
+        return ctx.sales.sell(body)
 
     @router.post("/get_journal_entries")
     def get_journal_entries(body: JournalRange) -> list[JournalEntry]:
@@ -324,6 +332,14 @@ def create_manage_app(ctx: ManageContext) -> FastAPI:
     async def operation_failed(_: Request, exc: OperationFailed) -> JSONResponse:
         status = 400 if isinstance(exc.error, UnsupportedOperation) else 409
         return _error(status, str(exc), exc.error.code)
+
+    @app.exception_handler(SaleRefused)
+    async def sale_refused(_: Request, exc: SaleRefused) -> JSONResponse:
+        return _error(exc.status, str(exc), exc.code)
+
+    @app.exception_handler(UnknownPrinter)
+    async def unknown_printer(_: Request, exc: UnknownPrinter) -> JSONResponse:
+        return _error(422, str(exc), exc.code)
 
     @app.exception_handler(DeviceError)
     async def device_error(_: Request, exc: DeviceError) -> JSONResponse:

@@ -11,7 +11,7 @@ import structlog
 from edge.backoff import RetryGate
 from edge.cloud import CloudClient, EdgeSession
 from edge.config import EdgeConfig
-from edge.heartbeat import HeartbeatSender, SalesBacklog, read_devices
+from edge.heartbeat import HeartbeatSender, read_devices
 from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
@@ -25,18 +25,18 @@ from edge.simulator_service import SimulatorService
 from edge.statelock import exclusive_state_dir
 from edge.store import SettingsStore
 from edge.terminals.charging import CardCharger
+from edge.tillsales.service import TillSales
+from edge.tillsales.uploader import SalesUploader
 from edge.updates import Updater
 
 log = structlog.get_logger("edge.runner")
 
 
-def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress: bool = False,
-             unsent_sales: SalesBacklog | None = None) -> None:
+def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress: bool = False) -> None:
     """Run until ``stop`` is set. Setup failures raise (StateDirBusy, SettingsError, UnsupportedDevice, ManageError).
 
     Order matters: the state directory is locked before the journal opens, and
-    the management API listens only once journal and device are open. The heartbeat runs when the
-    till's count of sales not yet uploaded (``unsent_sales``, the store-and-forward journal's) is given.
+    the management API listens only once journal and device are open.
     """
     with ExitStack() as resources:
         resources.enter_context(exclusive_state_dir(config.state_dir))
@@ -51,6 +51,10 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         client = CloudClient(config.api_root, config.edge_key, config.http_timeout_seconds)
         resources.callback(client.close)
         link = CloudLink(client, RetryGate(config.retry_initial_seconds, config.retry_max_seconds), config.session_refresh_ratio)
+        sale_printed = threading.Event()  # wakes the uploader as soon as a sale is on paper
+        sales = TillSales(journal, hub, lambda: link.current.shop_id if link.current else None, sale_printed.set)
+        uploader = SalesUploader(journal, sales, link, stop, sale_printed, config.retry_initial_seconds,
+                                 config.retry_max_seconds)
         simulator = SimulatorService(store, config.state_dir)
         resources.callback(simulator.close)
         updater = Updater(config.updates, config.state_dir)
@@ -59,6 +63,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             hub=hub,
             link=link,
             operations=Operations(journal, hub, config.smtp),
+            sales=sales,
             updater=updater,
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
@@ -71,11 +76,12 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         resources.callback(manage.stop)
         manage.start()
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
-        if unsent_sales is not None:
-            beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, unsent_sales,
-                                    updater.current_version, stop)
-            resources.callback(beats.join)
-            beats.start()
+        resources.callback(uploader.stop)
+        uploader.start()
+        beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, journal.pending_sales,
+                                updater.current_version, stop)
+        resources.callback(beats.join)
+        beats.start()
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None
 

@@ -1,13 +1,18 @@
-"""The edge's standing with the cloud: a current session, renewed before it runs out, and an offline gate."""
+"""The edge's standing with the cloud: a current session, renewed before it runs out, and an offline gate.
+
+The poller (results) and the sales uploader (till sales) post through it from their own threads: one lock
+keeps the session and the backoff gate consistent between them."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import structlog
 
-from chalicelib.contracts import JobResult, ResultAck
+from chalicelib.contracts import JobResult, ResultAck, TillSale, TillSaleAck
 from edge.backoff import RetryGate
 from edge.cloud import (
     CloudAuthError,
@@ -19,6 +24,7 @@ from edge.cloud import (
 )
 
 log = structlog.get_logger("edge.session")
+_Ack = TypeVar("_Ack", ResultAck, TillSaleAck)
 
 
 def refresh_time(obtained_at: float, session: EdgeSession, ratio: float) -> float:
@@ -49,6 +55,7 @@ class CloudLink:
         self._session: EdgeSession | None = None
         self._refresh_at = 0.0
         self.online = False
+        self._lock = threading.RLock()  # the poller and the sales uploader share the session and its backoff
 
     @property
     def current(self) -> EdgeSession | None:
@@ -66,6 +73,10 @@ class CloudLink:
 
     def session(self) -> EdgeSession | None:
         """A session that has not expired, renewed when due; None while none can be had."""
+        with self._lock:
+            return self._session_now()
+
+    def _session_now(self) -> EdgeSession | None:
         if self._session is not None and self._wall() < self._refresh_at:
             return self._session
         if self._gate.is_open(self._mono()):
@@ -84,24 +95,32 @@ class CloudLink:
 
         Raises ``CloudUnavailable`` (try later) or ``CloudRejected`` (never).
         """
-        if not self._gate.is_open(self._mono()):
-            raise CloudUnavailable("cloud backing off")
-        session = self.session()
-        if session is None:
-            raise CloudUnavailable("no edge session")
-        try:
-            return self._post(session, result, last_try=False)
-        except CloudAuthError:
-            log.info("edge_token_refused", job_id=result.job_id)
-        self.invalidate()
-        renewed = self.session()
-        if renewed is None or renewed is session:
-            raise CloudUnavailable("edge session could not be renewed")
-        return self._post(renewed, result, last_try=True)
+        return self._deliver(lambda session: self._client.post_result(session.token, result), f"job {result.job_id}")
 
-    def _post(self, session: EdgeSession, result: JobResult, *, last_try: bool) -> ResultAck:
+    def post_sale(self, build: Callable[[EdgeSession], TillSale]) -> TillSaleAck:
+        """Upload one sale the till printed, built for the session's shop; the same rules as ``post_result``."""
+        return self._deliver(lambda session: self._client.post_sale(session.token, build(session)), "till sale")
+
+    def _deliver(self, post: Callable[[EdgeSession], _Ack], what: str) -> _Ack:
+        with self._lock:
+            if not self._gate.is_open(self._mono()):
+                raise CloudUnavailable("cloud backing off")
+            session = self.session()
+            if session is None:
+                raise CloudUnavailable("no edge session")
+            try:
+                return self._post(post, session, last_try=False)
+            except CloudAuthError:
+                log.info("edge_token_refused", what=what)
+            self.invalidate()
+            renewed = self.session()
+            if renewed is None or renewed is session:
+                raise CloudUnavailable("edge session could not be renewed")
+            return self._post(post, renewed, last_try=True)
+
+    def _post(self, post: Callable[[EdgeSession], _Ack], session: EdgeSession, *, last_try: bool) -> _Ack:
         try:
-            ack = self._client.post_result(session.token, result)
+            ack = post(session)
         except CloudAuthError as exc:
             if not last_try:
                 raise

@@ -21,7 +21,7 @@ def sign(secret: str, raw: bytes) -> str:
 
 def configure(api, shop, merchant, platform: str, secret: str, **overrides):
     body = {"secret": secret, "payment_method_id": "card", "delivery_method_id": "pickup", "user_id": "demo-cashier",
-            "default_vat_rate": "20", **overrides}
+            "vat_rates": ["20", "9", "0"], **overrides}
     return api.call("PUT", f"/api/v1/shops/{shop['shop_id']}/adapters/{platform}", body, merchant["auth"])
 
 
@@ -49,7 +49,7 @@ def shopify_body(order_id: int = 820982911946154508) -> bytes:
 
 def woo_body(order_id: int = 727) -> bytes:
     return json.dumps({
-        "id": order_id, "number": str(order_id), "status": "processing", "currency": "EUR",
+        "id": order_id, "number": str(order_id), "status": "processing", "currency": "EUR", "total": "37.60",
         "date_created_gmt": "2026-01-10T10:00:00", "prices_include_tax": False,
         "line_items": [
             {"id": 11, "name": "Tea", "product_id": 3, "sku": "tea", "quantity": 1, "price": 2.3333,
@@ -111,7 +111,7 @@ def test_unconfigured_shop_ping_and_other_topics(api, shop, merchant):
     assert deliver(api, shop, "shopify", raw, sign(SHOPIFY_SECRET, raw)).status_code == 401
     configure(api, shop, merchant, "shopify", SHOPIFY_SECRET)
     other = deliver(api, shop, "shopify", raw, sign(SHOPIFY_SECRET, raw), topic="orders/updated")
-    assert other.status_code == 200 and other.json == {"order": None, "ignored": "topic orders/updated"}
+    assert other.status_code == 200 and other.json == {"order": None, "refunds": [], "ignored": "topic orders/updated"}
     ping = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/adapters/woocommerce/orders", raw=b"webhook_id=42",
                     headers={"content-type": "application/x-www-form-urlencoded"})
     assert ping.status_code == 200 and ping.json["ignored"] == "ping"

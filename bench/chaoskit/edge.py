@@ -71,13 +71,14 @@ class CrashPlan:
     rng: random.Random
     armed_ratio: float
     max_hits: int
+    points: tuple[str, ...] = ALL_CRASHPOINTS  # a run with till sales adds the till's (edge.faults.TILL_CRASHPOINTS)
     _order: list[str] = field(default_factory=list)
 
     def next_spec(self) -> str | None:
         if self.rng.random() >= self.armed_ratio:
             return None
         if not self._order:
-            self._order = list(ALL_CRASHPOINTS)
+            self._order = list(self.points)
             self.rng.shuffle(self._order)
         point = self._order.pop()
         hits = self.rng.randint(1, self.max_hits)

@@ -2,7 +2,7 @@
 bench can inject into it, and the device's own record of what it printed (never the edge's journal).
 
 ``simulated`` is the simulated register (its memory file; faults through the edge's management API). The
-emulated families (``datecs`` C, ``datecs-p`` P, ``daisy``; ``caspos``) are the emulators of
+emulated families (``datecs`` C, ``datecs-p`` P, ``datecs-x`` X, ``daisy``; ``caspos``) are the emulators of
 ``edge/emulators/`` hosted in the bench's own process, so the bench can spoil their link and set their
 fault flags while the edge runs, and read their electronic journal / ledger directly at the end. The stack
 is still started with ``BRIDGE_EDGE_DEVICE=<family>`` so its demo shop fits the device (AZN and the Caspos VAT
@@ -40,10 +40,10 @@ from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 
 SIMULATED_CLEAR: dict[str, Any] = {"paper_out": False, "cover_open": False, "link_loss": False, "busy": False, "latency_ms": 0}
-FAMILIES = ("simulated", "datecs", "datecs-p", "daisy", "caspos")
+FAMILIES = ("simulated", "datecs", "datecs-p", "datecs-x", "daisy", "caspos")
 # One model per family, as devstack runs them (devstack/stack.py ``_start_device``).
-ISL_MODELS = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "daisy": ("Daisy", "eXpert SX")}
-ISL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (C doc p.15, P doc p.20, Daisy doc p.18)
+ISL_MODELS = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "datecs-x": ("DATECS", "DP25X"), "daisy": ("Daisy", "eXpert SX")}
+ISL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (C doc p.15, P doc p.20, Daisy doc p.18, X doc p.14)
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class SimulatedFiscal(FiscalDevice):
 
 
 class IslFiscal(FiscalDevice):
-    """An emulated Datecs C / Datecs P / Daisy printer on a pseudo-terminal; receipts by unique sale number (UNP)."""
+    """An emulated Datecs C / Datecs P / Datecs X / Daisy printer on a pseudo-terminal; receipts by unique sale number (UNP)."""
 
     def __init__(self, family: str) -> None:
         self.family = family

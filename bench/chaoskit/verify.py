@@ -12,6 +12,7 @@ from typing import Any
 from bench.chaoskit.fiscal import DeviceReceipt, DeviceZ
 from bench.chaoskit.journal_view import Reported
 from bench.chaoskit.plan import OrderSpec
+from bench.chaoskit.till import TillSaleSpec, check_till_sales
 from devstack.receiver import Delivery
 from edge.terminals.base import CardTransaction
 
@@ -29,6 +30,8 @@ class Evidence:
     webhooks: list[Delivery]
     results: list[Reported]
     offline_windows: list[tuple[int, int]]
+    till_sales: list[TillSaleSpec] = field(default_factory=list)  # sold at the edge (bench/chaoskit/till.py)
+    till_answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # order_id -> the till's fiscal answer
 
 
 @dataclass
@@ -106,6 +109,9 @@ def verify(e: Evidence) -> Verdict:
             v.fail(f"{spec.order_id}: eReceipt {order.get('receipt_id')}, records {records}")
         _check_webhooks(v, spec.order_id, str(order["order_internal_id"]), webhooks.get(spec.order_id, []), e.deliveries, dup, lost)
 
+    if e.till_sales:
+        claimed |= check_till_sales(v, e.till_sales, e.till_answers, e.cloud_orders, by_key, e.order_key, ereceipts,
+                                    webhooks, _check_webhooks, e.deliveries, dup, lost)
     stray_receipts = [r for r in e.receipts if r.key not in claimed]  # printed, but no order names it: a duplicate
     stray_charges = [c for c in e.card_transactions if c.reference not in job_ids]
     stray_ereceipts = sum(len(ids) for order_id, ids in ereceipts.items() if order_id not in e.cloud_orders)
@@ -113,7 +119,7 @@ def verify(e: Evidence) -> Verdict:
         if stray:
             dup[name.replace(" ", "_")] += stray
             v.fail(f"{stray} {name}")
-    _check_z(v, e, expected_total)
+    _check_z(v, e, expected_total + sum(sale.total for sale in e.till_sales))
     _check_offline(v, e)
     v.duplicates, v.losses = dict(dup), dict(lost)
     v.counts.update({
@@ -161,8 +167,9 @@ def _check_z(v: Verdict, e: Evidence, expected_total: int) -> None:
         return
     v.counts["z_report_net_cents"] = e.z_report.net
     v.counts["z_report_receipts"] = e.z_report.receipts
-    if e.z_report.net != expected_total or e.z_report.receipts != len(e.orders):
-        v.fail(f"Z report: {e.z_report.receipts} receipts, net {e.z_report.net}; orders: {len(e.orders)}, total {expected_total}")
+    sold = len(e.orders) + len(e.till_sales)
+    if e.z_report.net != expected_total or e.z_report.receipts != sold:
+        v.fail(f"Z report: {e.z_report.receipts} receipts, net {e.z_report.net}; orders and till sales: {sold}, total {expected_total}")
     cash = sum(r.cash for r in e.receipts)
     if e.z_report.cash is not None and e.z_report.cash != cash:
         v.fail(f"Z report cash sales {e.z_report.cash} != cash receipts {cash}")

@@ -166,3 +166,34 @@ class ParentNotFiscalized(BridgeError):
     """A refund of a sale whose fiscal receipt has not been printed yet: there is nothing to name as the original."""
 
     status_code, code = 409, "E_PARENT_NOT_FISCALIZED"
+
+
+class VatInconsistent(BridgeError):
+    """A line's given VAT amount that is not its rate's VAT contained in its amount (within a minor unit), or
+    VAT on a zero-rate line."""
+
+    status_code, code = 422, "E_VAT_INCONSISTENT"
+
+
+class CurrencyMismatch(BridgeError):
+    """A shop platform's order in another currency than the shop's: never converted."""
+
+    status_code, code = 422, "E_CURRENCY_MISMATCH"
+
+
+class VatRateUnsupported(BridgeError):
+    """A shop platform's line at a VAT rate the shop's fiscal device does not print (the adapter's ``vat_rates``)."""
+
+    status_code, code = 422, "E_VAT_RATE_UNSUPPORTED"
+
+
+class MultipleTaxLines(BridgeError):
+    """A shop platform's line taxed by several taxes: a fiscal receipt prints one VAT rate per line."""
+
+    status_code, code = 422, "E_MULTIPLE_TAX_LINES"
+
+
+class PlatformTotalMismatch(BridgeError):
+    """A shop platform's order whose lines, shipping, fees and discounts do not add up to its own total."""
+
+    status_code, code = 422, "E_PLATFORM_TOTAL_MISMATCH"

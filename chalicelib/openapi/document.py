@@ -17,7 +17,7 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib import edge_api
 from chalicelib.auth import merchants
-from chalicelib.contracts import Heartbeat, HeartbeatAck, JobResult, ResultAck
+from chalicelib.contracts import Heartbeat, HeartbeatAck, JobResult, ResultAck, TillSale, TillSaleAck
 from chalicelib.fleet import view as fleet_view
 from chalicelib.openapi import responses as m
 from chalicelib.orders import service as orders
@@ -112,6 +112,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=edge_api.EdgeSessionIn, response=m.EdgeSession),
     ("POST", "/api/v1/edge/results"): Operation("Report a job's result (idempotent by job_id)", "edge",
                                                 auth="edge", body=JobResult, response=ResultAck),
+    ("POST", "/api/v1/edge/sales"): Operation(
+        "Upload a sale the till printed itself: a terminated order with source \"till\" (idempotent by order_id)",
+        "edge", auth="edge", body=TillSale, response=TillSaleAck),
     ("POST", "/api/v1/edge/heartbeat"): Operation(
         "The edge's heartbeat, at least once a minute: version, devices with status and warnings, backlog",
         "edge", auth="edge", body=Heartbeat, response=HeartbeatAck),

@@ -65,6 +65,7 @@ from chalicelib.core.errors import (
     SchemaValidationError,
     ServiceUnavailable,
     TenderedInvalid,
+    VatInconsistent,
 )
 from chalicelib.core.settings import settings
 from chalicelib.orders import outbox as dispatch
@@ -107,6 +108,9 @@ class OrderLineIn(BaseModel):
     vat_rate: _decimal_string(RateString) | None = None
     discount: _decimal_string(DiscountAmount) | None = Field(
         default=None, description="VAT included, off this line's quantity × unit_price.")
+    vat: _decimal_string(DiscountAmount) | None = Field(
+        default=None, description="The VAT this line's amount contains, as the shop platform computed it (within a "
+                                  "minor unit of vat_rate's); without it the bridge computes it per rate.")
 
     @model_validator(mode="after")
     def _catalogue_or_free_line(self) -> OrderLineIn:
@@ -189,7 +193,7 @@ def _line(snapshot: ShopSnapshot, index: int, line: OrderLineIn) -> dict[str, An
     if discount > gross or discount > line.quantity * unit_price:
         raise DiscountExceedsLine(f"items[{index}].discount {money.format_minor(discount)} is more than the line "
                                   f"({money.format_minor(gross)})")
-    return {
+    recorded = {
         "item_id": line.item_id,
         "name": name,
         "quantity": money.plain_decimal(line.quantity),
@@ -198,6 +202,33 @@ def _line(snapshot: ShopSnapshot, index: int, line: OrderLineIn) -> dict[str, An
         "discount": discount,
         "amount": gross - discount,
     }
+    if line.vat is not None:
+        recorded["vat"] = money.to_minor(line.vat)
+    return recorded
+
+
+def _check_vat(index: int, line: dict[str, Any]) -> None:
+    """A given VAT amount is the line's rate contained in its amount, within one minor unit of the exact value (so
+    a rate group's sum stays within the eReceipt's one unit per line of the group's own rounding)."""
+    rate = Decimal(line["vat_rate"])
+    exact = Decimal(line["amount"]) * rate / (100 + rate)
+    if abs(line["vat"] - exact) >= 1 or (rate == 0 and line["vat"] != 0):
+        raise VatInconsistent(f"items[{index}] '{line['name']}': VAT {money.format_minor(line['vat'])} is not "
+                              f"{money.plain_decimal(rate)}% contained in {money.format_minor(line['amount'])}")
+
+
+def _vats(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """VAT per rate: the given line amounts where a line has one, the rate's share of the others' sum."""
+    computed = money.vat_breakdown([(Decimal(line["vat_rate"]), line["amount"]) for line in lines if "vat" not in line])
+    groups: dict[Decimal, dict[str, Any]] = {Decimal(v["rate"]): dict(v) for v in computed}
+    for line in lines:
+        if "vat" in line:
+            group = groups.setdefault(Decimal(line["vat_rate"]).normalize(),
+                                      {"rate": Decimal(line["vat_rate"]).normalize(), "gross": 0, "vat": 0, "net": 0})
+            group["gross"] += line["amount"]
+            group["vat"] += line["vat"]
+            group["net"] += line["amount"] - line["vat"]
+    return [groups[rate] for rate in sorted(groups)]
 
 
 def _spread_discount(lines: list[dict[str, Any]], discount: int) -> None:
@@ -276,8 +307,11 @@ def build_order(snapshot: ShopSnapshot, request: OrderIn, now: int,
                              f"({money.format_minor(MAX_MINOR_UNITS)})")
     if total <= 0:
         raise SchemaValidationError("an order's total must be greater than zero")
+    for index, line in enumerate(lines):
+        if "vat" in line:
+            _check_vat(index, line)
     payments = _payments(snapshot, request, total)
-    vats = money.vat_breakdown([(Decimal(line["vat_rate"]), line["amount"]) for line in lines])
+    vats = _vats(lines)
     original = _original(parent) if parent is not None else None
     order_internal_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
     job = FiscalJob(
@@ -353,6 +387,11 @@ _DAY_FIELDS = ("order_id", "order_internal_id", "date", "created_at", "currency"
                "vats", "payments", "discount", "is_refund", "parent_order_id")
 
 
+def day_entry(shop_id: str, day: str, order: dict[str, Any]) -> dict[str, Any]:
+    """The order's entry in the shop's day index (what the daily sales report reads)."""
+    return {"pk": f"DAY#{shop_id}#{day}", "sk": f"ORDER#{order['order_id']}", **{name: order[name] for name in _DAY_FIELDS}}
+
+
 def _parent(snapshot: ShopSnapshot, parent_order_id: str) -> dict[str, Any]:
     try:
         parent = get_order(snapshot.shop_id, parent_order_id)
@@ -401,9 +440,7 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
                  "Item": to_item({"pk": f"JOB#{order['job_id']}", "sk": "JOB", "job_id": order["job_id"],
                                   "shop_id": snapshot.shop_id, "order_id": request.order_id,
                                   "status": "queued", "created_at": order["created_at"]})}},
-        {"Put": {"TableName": table,
-                 "Item": to_item({"pk": f"DAY#{snapshot.shop_id}#{day}", "sk": f"ORDER#{request.order_id}",
-                                  **{name: order[name] for name in _DAY_FIELDS}})}},
+        {"Put": {"TableName": table, "Item": to_item(day_entry(snapshot.shop_id, day, order))}},
         {"Put": {"TableName": table, "Item": to_item(dispatch.outbox_entry(order, order["created_at"]))}},
     ]
     if parent is not None:
@@ -489,6 +526,8 @@ class OrderOut(BaseModel):
     order_id: str
     order_internal_id: str
     status: str
+    source: str = Field(description='"web" for an order recorded through the API (or a shop platform), "till" for a '
+                                    'sale the edge printed at the till (POST /manage/sales) and uploaded later.')
     total: str
     currency: str
     is_refund: bool
@@ -509,6 +548,7 @@ def public_view(order: dict[str, Any]) -> dict[str, Any]:
         order_id=order["order_id"],
         order_internal_id=order["order_internal_id"],
         status=order["status"],
+        source=order.get("source", "web"),
         total=money.format_minor(order["total"]),
         currency=order["currency"],
         is_refund=order["is_refund"],

@@ -10,7 +10,7 @@ from edge.config import FiscalDeviceConfig
 from edge.drivers import simulated
 from edge.drivers.base import FiscalDriver, UnsupportedDevice
 from edge.drivers.caspos import driver as caspos
-from edge.drivers.isl import daisy, datecs
+from edge.drivers.isl import daisy, datecs, datecs_x
 from edge.drivers.isl.dialect import Dialect
 
 _Opener = Callable[[FiscalDeviceConfig, Path], FiscalDriver]
@@ -38,11 +38,12 @@ def _isl(dialect: Dialect, opener: _Opener) -> Row:
     return Row(dialect.manufacturer, dialect.models, opener, dialect.connections, dialect.default_port)
 
 
-# Only families a driver speaks: Datecs X models (DP25 MX, FP700…) are absent until an X driver exists.
+# Only families a driver speaks, each model under the protocol it speaks (Datecs C, P and X are three drivers).
 DRIVEN: tuple[Row, ...] = (
     Row(simulated.MANUFACTURER, simulated.MODELS, _open_simulated, connections=()),
     _isl(datecs.DATECS_C, datecs.open_datecs_c),
     _isl(datecs.DATECS_P, datecs.open_datecs_p),
+    _isl(datecs_x.DATECS_X, datecs_x.open_datecs_x),
     _isl(daisy.DAISY, daisy.open_daisy),
     Row(caspos.MANUFACTURER, caspos.MODELS, caspos.open_caspos, connections=("http",), default_port=5544),
 )

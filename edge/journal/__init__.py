@@ -7,6 +7,8 @@ committed transaction, on disk before the next step starts. A job moves
                     \\-> received (device proved nothing was printed)
     any -> rejected (poison, or refused for good by the cloud)
 
+and a sale taken at the till (``sales``, ``edge/journal/sales.py``) the same way, then ``uploaded``.
+
 ``printing`` is written *before* the device is called and left only when the
 device has answered, so after a crash it means "a receipt may exist: ask the
 device before printing again".
@@ -31,10 +33,11 @@ from edge.journal.records import (
     iso_ms,
     now_ms,
 )
+from edge.journal.sales import SaleRow, SaleState
 from edge.journal.store import Journal
 
 __all__ = [
     "AWAITING_ACK", "BACKLOG", "DEVICE_WORK", "SETTLED", "ActionType", "ChargeRow", "ChargeState", "InboundMessage",
     "JobEntry", "JobRow", "JobState", "Journal", "JournalEntry", "JournalSummary", "LastResult", "MessageRow", "iso_ms",
-    "now_ms",
+    "now_ms", "SaleRow", "SaleState",
 ]

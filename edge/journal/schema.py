@@ -55,6 +55,26 @@ SCHEMA = (
         rrn TEXT,
         updated_ms INTEGER NOT NULL
     )""",
+    # Sales taken at the till (store and forward, DESIGN §5); an older journal gains the table when it is opened.
+    """CREATE TABLE IF NOT EXISTS sales (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        order_id TEXT NOT NULL UNIQUE,
+        job_id TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        printer TEXT,
+        receipt TEXT NOT NULL,
+        sale TEXT NOT NULL,
+        fiscal TEXT,
+        error_code TEXT,
+        error_message TEXT,
+        upload_attempts INTEGER NOT NULL DEFAULT 0,
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        printed_ms INTEGER,
+        uploaded_ms INTEGER
+    )""",
+    "CREATE INDEX IF NOT EXISTS sales_by_state ON sales (state)",
 )
 
 # Columns added to ``operations`` after its first release; an older journal gains them on open.

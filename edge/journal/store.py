@@ -33,13 +33,15 @@ from edge.journal.records import (
     row_to_job,
     row_to_operation_entry,
 )
+from edge.journal.sales import SalesLedger
 from edge.journal.schema import MAX_BODY, MAX_TEXT, OPERATION_COLUMNS, SCHEMA
 
 _JOB_COLUMNS = ", ".join(JobRow.model_fields)
 
 
-class Journal:
-    """Thread-safe access to the journal file; each public call is one transaction."""
+class Journal(SalesLedger):
+    """Thread-safe access to the journal file; each public call is one transaction. The till's sales are in
+    ``SalesLedger`` (``edge/journal/sales.py``)."""
 
     def __init__(self, path: Path, *, readonly: bool = False, durable: bool = True) -> None:
         self.path = path
@@ -309,8 +311,10 @@ class Journal:
         with self._lock:
             rows = self._db.execute(
                 "SELECT o.id, o.started_ms, o.finished_ms, o.device_name, o.device_id, o.action_type, o.description, o.state,"
-                " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id, j.order_id, j.body"
-                f" FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
+                " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id,"
+                " COALESCE(j.order_id, s.order_id), COALESCE(j.body, s.receipt)"
+                " FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id LEFT JOIN sales s ON s.job_id = o.job_id"
+                f" WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
                 (*LOOKUPS, *params),
             ).fetchall()
         return [row_to_operation_entry(row) for row in rows]

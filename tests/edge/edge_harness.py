@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from chalicelib.contracts import FiscalJob, Heartbeat, JobLine, JobPayment, JobResult, PaymentType
+from chalicelib.contracts import FiscalJob, Heartbeat, JobLine, JobPayment, JobResult, PaymentType, TillSale
 from edge.emulators.simulated.models import STATE_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 from edge.journal import Journal
@@ -85,6 +85,8 @@ class FakeCloud:
     mode: str | None = None
     reject: dict[str, tuple[int, str]] = field(default_factory=dict)
     results: list[JobResult] = field(default_factory=list)
+    sales: dict[str, bytes] = field(default_factory=dict)  # order_id -> the first upload's body (the cloud's record)
+    sale_posts: list[str] = field(default_factory=list)  # order_id of every upload taken, duplicates too
     heartbeats: list[Heartbeat] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sessions: int = 0
@@ -142,6 +144,8 @@ class FakeCloud:
                 return self._session(body)
             if path == "/api/v1/edge/results":
                 return self._result(authorization, body)
+            if path == "/api/v1/edge/sales":
+                return self._sale(authorization, body)
             if path == "/api/v1/edge/heartbeat":
                 return self._heartbeat(authorization, body)
             return _error(404, "E_NOT_FOUND", "no such route")
@@ -200,6 +204,26 @@ class FakeCloud:
             return _error(400, "E_FAILED_SCHEMA_VALIDATION", "not a heartbeat")
         self.heartbeats.append(heartbeat)
         return 200, {"last_seen": int(time.time())}
+
+
+    def _sale(self, authorization: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """The cloud's till sale intake: one record per order_id, the same body again a duplicate, another a 409."""
+        if authorization.removeprefix("Bearer ") not in self._tokens:
+            self.unauthorized += 1
+            return _error(401, "E_AUTHENTICATION", "bad token")
+        try:
+            sale = TillSale.model_validate_json(body)
+        except ValidationError:
+            return _error(400, "E_FAILED_SCHEMA_VALIDATION", "not a till sale")
+        if sale.receipt.shop_id != SHOP_ID:
+            return _error(403, "E_FORBIDDEN", "another shop's sale")
+        order_id = sale.receipt.order_id
+        first = self.sales.setdefault(order_id, body)
+        if first != body:
+            return _error(409, "E_CONFLICT", f"order {order_id} exists with a different body")
+        self.sale_posts.append(order_id)
+        return 200, {"order_id": order_id, "order_status": "terminated", "receipt_id": f"rcpt-{order_id}",
+                     "duplicate": self.sale_posts.count(order_id) > 1}
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, dict[str, Any]]:

@@ -92,6 +92,7 @@ class FakePrinter:
     crash_at: int | None = None  # the host dies once this many commands have been carried out
     crash_before_run: bool = False  # … or with that command sent but not yet carried out
     daily_report_answer: str | None = None
+    tax_rates: str = RATES  # the 61h answer
     last_seq: int | None = None
     last_cmd: int | None = None
     last_answer: bytes = b""
@@ -194,7 +195,7 @@ class FakePrinter:
         if cmd == 0x5A:
             return f"FAKE,1.00 07Dec26 1200,FFFF,00000000,{SERIAL[family]},{FM[family]}"
         if cmd == 0x61:
-            return RATES
+            return self.tax_rates
         if cmd == 0x3E:
             return CLOCK
         if cmd == 0x71:

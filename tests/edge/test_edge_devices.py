@@ -23,13 +23,13 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     body = stack.manage("get_supported_devices").json()
     fiscal = {m["value"]: m for m in body["fiscal"]["manufacturers"]}
     assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos"}
-    # Datecs C (C doc p.1) and P (P doc p.1) models; the X models (DP25 MX, FP700) speak another protocol: not offered.
+    # Datecs C (C doc p.1), P (P doc p.1) and X (X doc p.1; DP25 MX and FP700 as seed 000 names them) models, each once.
     assert fiscal["DATECS"] == {
         "value": "DATECS", "label": "DATECS",
-        "models": ["DP05", "DP25", "DP35", "WP50", "DP150", "FP800", "FP2000", "FP650", "SK1-21F", "SK1-31F", "FMP10", "FP550"],
+        "models": ["DP05", "DP25", "DP35", "WP50", "DP150", "FP800", "FP2000", "FP650", "SK1-21F", "SK1-31F", "FMP10", "FP550",
+                   "DP25 MX", "FP700", "FP700X", "FMP350X", "FMP55X", "WP500X", "WP50X", "DP25X", "DP150X"],
         "default_port": 3999, "supports_serial": True, "supports_network": True,
     }
-    assert not {"DP25 MX", "FP700"} & set(fiscal["DATECS"]["models"])
     assert (fiscal["Daisy"]["supports_serial"], fiscal["Daisy"]["supports_network"], fiscal["Daisy"]["default_port"]) == (True, False, None)
     assert (fiscal["Caspos"]["models"], fiscal["Caspos"]["default_port"], fiscal["Caspos"]["supports_serial"]) == (["Caspos Mobile"], 5544, False)
     assert fiscal["Simulated"]["models"] == ["Simulated"]

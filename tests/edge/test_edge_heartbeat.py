@@ -1,6 +1,7 @@
 """The edge's heartbeat as the cloud receives it (the fake cloud validates each body with the contract):
 sent at once when ``edge run`` starts, with the version, each fiscal device's status and the warning codes
-its driver reads from the device's status bits, and the backlog of jobs, results and unsent till sales."""
+its driver reads from the device's status bits, and the backlog of jobs, results and till sales not yet
+uploaded (the journal's ``pending_sales``)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def datecs(stack: Stack) -> Iterator[FiscalPrinter]:
 
 
 @contextmanager
-def sender(stack: Stack, unsent_sales: int = 0) -> Iterator[tuple[HeartbeatSender, Journal]]:
+def sender(stack: Stack) -> Iterator[tuple[HeartbeatSender, Journal]]:
     """The heartbeat of an edge that is not polling: its journal, devices and cloud link, nothing else."""
     config = load_config(stack.write_config())
     stack.state_dir.mkdir(parents=True, exist_ok=True)
@@ -52,8 +53,8 @@ def sender(stack: Stack, unsent_sales: int = 0) -> Iterator[tuple[HeartbeatSende
     client = CloudClient(config.api_root, config.edge_key, 5.0)
     link = CloudLink(client, RetryGate(0.1, 0.5), 0.8)
     try:
-        beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, lambda: unsent_sales, lambda: "1.0.0",
-                                threading.Event())
+        beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, journal.pending_sales,
+                                lambda: "1.0.0", threading.Event())
         yield beats, journal
     finally:
         hub.close()
@@ -65,8 +66,7 @@ def test_a_running_edge_beats_at_once_with_its_device(stack: Stack) -> None:
     stop = threading.Event()
     with datecs(stack):
         config = load_config(stack.write_config())
-        runner = threading.Thread(target=run_edge, args=(config, stop, io.StringIO()),
-                                  kwargs={"unsent_sales": lambda: 0}, daemon=True)
+        runner = threading.Thread(target=run_edge, args=(config, stop, io.StringIO()), daemon=True)
         runner.start()
         try:
             [beat, *_] = wait_for(lambda: stack.cloud.heartbeats, timeout=20, what="a heartbeat")
@@ -105,11 +105,13 @@ def test_a_device_that_does_not_answer_is_reported_unreachable(stack: Stack) -> 
     assert (device.status.value, device.warnings) == ("offline", ["W_DEVICE_UNREACHABLE"])
 
 
-def test_the_backlog_counts_the_journal_and_the_unsent_sales(stack: Stack) -> None:
-    with sender(stack, unsent_sales=3) as (beats, journal):
+def test_the_backlog_counts_the_journals_jobs_and_till_sales(stack: Stack) -> None:
+    with sender(stack) as (beats, journal):
         for n in range(2):
             job = make_job(f"job-{n}")
             journal.accept(job, InboundMessage(message_id=f"m-{n}", receipt_handle=f"h-{n}", body=job.model_dump_json()))
+        for n in range(3):
+            journal.begin_sale(f"till-{n}", make_job(f"sale-{n}"), f"fingerprint-{n}", {})
         assert beats.send()
     assert stack.cloud.heartbeats[0].backlog.model_dump() == {"jobs": 2, "results": 0, "sales": 3}
 

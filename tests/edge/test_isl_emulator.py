@@ -102,9 +102,14 @@ def test_frames_split_across_chunks_and_noise_between_them(dp25: Wire) -> None:
 
 
 @pytest.mark.parametrize("model", ["DP-25X", "FP-700X", "DP25 MX"])
-def test_x_protocol_models_are_not_isl(model: str) -> None:
-    with pytest.raises(UnknownModel, match="X protocol"):
-        FiscalPrinter(model)
+def test_x_protocol_models_speak_the_x_family_not_c(model: str) -> None:
+    printer = FiscalPrinter(model)
+    assert printer.family.key == "X" and len(printer.status()) == 8  # X doc p.4: eight status bytes
+
+
+def test_an_unknown_model_is_refused() -> None:
+    with pytest.raises(UnknownModel):
+        FiscalPrinter("DP-99")
 
 
 # -- C family: opening (C doc p.10), operators (p.23) -------------------------------------------------

@@ -197,7 +197,7 @@ def test_tcp_connections_share_one_device() -> None:
         server.stop()
 
 
-@pytest.mark.parametrize(("model", "ready"), [("DP25", "DATECS READY"), ("FP-650", "DATECS READY"), ("eXpert SX", "DAISY READY")])
+@pytest.mark.parametrize(("model", "ready"), [("DP25", "DATECS READY"), ("FP-650", "DATECS READY"), ("eXpert SX", "DAISY READY"), ("DP-25X", "DATECS READY")])
 def test_command_line_picks_the_family_by_model(model: str, ready: str) -> None:
     child = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server", "--model", model], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
@@ -209,7 +209,7 @@ def test_command_line_picks_the_family_by_model(model: str, ready: str) -> None:
         child.wait(timeout=10)
 
 
-@pytest.mark.parametrize(("args", "message"), [(["--model", "DP-25X"], "X protocol"), (["--model", "Perfect S", "--tcp-port", "0"], "serial port only")])
+@pytest.mark.parametrize(("args", "message"), [(["--model", "DP-99"], "unknown model"), (["--model", "Perfect S", "--tcp-port", "0"], "serial port only")])
 def test_command_line_refuses(args: list[str], message: str) -> None:
     done = subprocess.run([sys.executable, "-m", "edge.emulators.isl.server", *args], cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2 and message in done.stderr

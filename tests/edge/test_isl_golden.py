@@ -314,3 +314,12 @@ def test_a_printer_that_never_answers_well_is_a_typed_error(family: Family, faul
     with pytest.raises(error):
         driver_on(printer, tmp_path).print_receipt(job())
     assert printer.receipts_for(SERIAL[family]) == 0
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("rates", ["NaN,9.00,0.00,DT,DT,DT,DT,DT", "20.00,sNaN,DT,DT,DT,DT,DT,DT", "20.00,x,DT,DT,DT,DT,DT,DT"])
+def test_a_tax_rate_answer_that_is_no_number_is_garbled_and_nothing_is_opened(family: Family, rates: str, tmp_path: Path) -> None:
+    printer = FakePrinter(family, tax_rates=rates)
+    with pytest.raises(GarbledAnswer, match="unexpected tax rate"):
+        driver_on(printer, tmp_path).print_receipt(job())
+    assert 0x30 not in [cmd for _seq, cmd, _data in printer.requests]

@@ -155,6 +155,8 @@ def _dangerous_calls(stack: Stack) -> dict[str, dict[str, Any]]:
         "device_operation ZReport": {"action_type": "ZReport"},
         "device_operation Sale": {"action_type": "Sale", "amount_cents": 5000},
         "device_operation Settlement": {"action_type": "Settlement"},
+        "sales": {"order_id": "EVIL-1", "user_id": "x", "payment_method_id": "cash",
+                  "items": [{"name": "Gold", "quantity": "1", "unit_price": "999.00", "vat_rate": "20"}]},
     }
 
 

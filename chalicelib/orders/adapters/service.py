@@ -1,14 +1,16 @@
-"""Shop-platform adapters: Shopify ``orders/create`` and WooCommerce ``order.created`` webhooks as orders.
+"""Shop-platform adapters: Shopify ``orders/create`` and ``refunds/create``, WooCommerce ``order.created`` and the
+refunds an ``order.updated`` lists, as orders and refund orders.
 
 A merchant sets, per shop and platform, the secret the platform signs with
 (Shopify: the app's client secret; WooCommerce: the secret typed when creating
-the webhook) and the catalogue ids an imported order uses (payment method,
-delivery method, user). Each delivery is verified (base64 HMAC-SHA256 of the
-raw body) before anything else is read, then mapped onto ``OrderIn``: the
-platform's order id becomes ``order_id`` (``shopify-<id>``, ``woo-<id>``), a
-line whose SKU is a catalogue item id becomes that item, any other line a free
-line at the price paid with its VAT rate. Mapping is pure; I/O is the config
-item in the tenants table.
+the webhook), the catalogue ids an imported order uses (payment method,
+delivery method, user) and the VAT rates the shop's fiscal device prints
+(``vat_rates``: an order at another rate is refused at intake). Each delivery
+is verified (base64 HMAC-SHA256 of the raw body) before anything else is read,
+then mapped by its platform's module (``base`` states the rules) and recorded
+through ``record_order``: idempotent by the platform's order id (``shopify-<id>``,
+``woo-<id>``) and refund id (``…-r<refund id>``). Mapping is pure; I/O is the
+config item in the tenants table and, for a refund, its parent sale.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import from_item, key, to_item
 from chalicelib.contracts import Identifier
+from chalicelib.core import money
 from chalicelib.core.errors import (
     CatalogReferenceError,
+    OrderNotFound,
     SchemaValidationError,
     ShopNotFound,
     SignatureInvalid,
@@ -35,8 +39,14 @@ from chalicelib.core.settings import settings
 from chalicelib.core.validation import describe
 from chalicelib.orders.adapters.base import PlatformAdapter
 from chalicelib.orders.adapters.registry import ADAPTERS
-from chalicelib.orders.service import OrderIn, OrderOut, public_view, record_order
-from chalicelib.shops.catalog import CatalogKind
+from chalicelib.orders.service import (
+    OrderIn,
+    OrderOut,
+    get_order,
+    public_view,
+    record_order,
+)
+from chalicelib.shops.catalog import CatalogKind, RateString
 from chalicelib.shops.service import ShopSnapshot, load_snapshot
 
 
@@ -46,7 +56,9 @@ class AdapterConfigIn(BaseModel):
     payment_method_id: Identifier
     delivery_method_id: Identifier
     user_id: Identifier
-    default_vat_rate: Annotated[str, StringConstraints(pattern=r"^\d{1,3}(\.\d{1,2})?$")] = "0"
+    vat_rates: Annotated[list[RateString], Field(min_length=1, max_length=8)] = Field(
+        description="The VAT rates (percent) the shop's fiscal device prints; an order line at another rate is "
+                    "refused with E_VAT_RATE_UNSUPPORTED. Include 0 to accept untaxed lines.")
 
 
 class AdapterConfigOut(BaseModel):
@@ -55,13 +67,15 @@ class AdapterConfigOut(BaseModel):
     payment_method_id: str
     delivery_method_id: str
     user_id: str
-    default_vat_rate: str
+    vat_rates: list[str] | None
 
 
 class AdapterResultOut(BaseModel):
-    """The recorded order, or why the delivery was acknowledged without one (a ping, another topic)."""
+    """The recorded order, the recorded refund orders, or why the delivery was acknowledged without either (a ping,
+    another topic, a delivery that lists no refund)."""
 
     order: OrderOut | None = None
+    refunds: list[OrderOut] = Field(default=[], description="The refund orders a refund delivery recorded or replayed.")
     ignored: str | None = None
 
 
@@ -79,8 +93,8 @@ def _config_key(shop_id: str, platform: PlatformAdapter) -> dict[str, Any]:
 def config_view(shop_id: str, platform: PlatformAdapter, config: dict[str, Any]) -> dict[str, Any]:
     endpoint = f"{settings().public_base_url.rstrip('/')}/api/v1/shops/{shop_id}/adapters/{platform.name}/orders"
     return AdapterConfigOut(platform=platform.name, endpoint=endpoint,
-                            **{k: config[k] for k in ("payment_method_id", "delivery_method_id", "user_id",
-                                                       "default_vat_rate")}).model_dump()
+                            vat_rates=config.get("vat_rates"),
+                            **{k: config[k] for k in ("payment_method_id", "delivery_method_id", "user_id")}).model_dump()
 
 
 def put_config(snapshot: ShopSnapshot, platform: PlatformAdapter, config: AdapterConfigIn) -> dict[str, Any]:
@@ -90,7 +104,7 @@ def put_config(snapshot: ShopSnapshot, platform: PlatformAdapter, config: Adapte
                                   (CatalogKind.USERS, config.user_id, "user_id")):
         if snapshot.catalog.get(kind, entry_id) is None:
             raise CatalogReferenceError(f"{field} '{entry_id}' is not in this shop's {kind.value}")
-    data = config.model_dump()
+    data = {**config.model_dump(), "vat_rates": [money.plain_decimal(rate) for rate in config.vat_rates]}
     client("dynamodb").put_item(TableName=settings().table("tenants"),
                                 Item=to_item({"pk": f"SHOP#{snapshot.shop_id}", "sk": f"ADAPTER#{platform.name}",
                                               **data}))
@@ -110,16 +124,30 @@ def verify(secret: str, raw: bytes, signature: str | None) -> None:
         raise SignatureInvalid("webhook signature does not verify")
 
 
-def to_order(snapshot: ShopSnapshot, platform: PlatformAdapter, config: dict[str, Any], raw: bytes) -> OrderIn:
-    """The verified platform body as an order (decimals read exactly, never as floats)."""
+def _payload(model: type[BaseModel], raw: bytes) -> Any:
+    """The verified platform body as ``model`` (decimals read exactly, never as floats)."""
     try:
         data = json.loads(raw, parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, InvalidOperation) as exc:
-        raise SchemaValidationError("body must be the platform's JSON order") from exc
+        raise SchemaValidationError("body must be the platform's JSON payload") from exc
     try:
-        return platform.to_order(snapshot, config, platform.payload.model_validate(data))
+        return model.model_validate(data)
     except ValidationError as exc:
         raise SchemaValidationError(describe(exc)) from exc
+
+
+def to_order(snapshot: ShopSnapshot, platform: PlatformAdapter, config: dict[str, Any], raw: bytes) -> OrderIn:
+    return platform.to_order(snapshot, config, _payload(platform.payload, raw))
+
+
+def to_refunds(snapshot: ShopSnapshot, platform: PlatformAdapter, config: dict[str, Any], raw: bytes) -> list[OrderIn]:
+    def parent(order_id: str) -> dict[str, Any]:
+        try:
+            return get_order(snapshot.shop_id, order_id)
+        except OrderNotFound as exc:
+            raise CatalogReferenceError(f"the refunded order {order_id} was never recorded by this shop") from exc
+
+    return platform.to_refunds(snapshot, config, _payload(platform.refund_payload, raw), parent)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -140,7 +168,13 @@ def receive(shop_id: str, platform: PlatformAdapter, headers: Any, raw: bytes | 
         raise SignatureInvalid(f"no {platform.name} secret is set for this shop")
     verify(config["secret"], raw, headers.get(platform.signature_header))
     topic = (headers.get(platform.topic_header) or "").strip()
-    if topic != platform.order_topic:
+    if topic == platform.order_topic:
+        order, created = record_order(snapshot, to_order(snapshot, platform, config, raw))
+        return AdapterResultOut(order=public_view(order)).model_dump(mode="json"), 201 if created else 200
+    if topic != platform.refund_topic:
         return AdapterResultOut(ignored=f"topic {topic[:60] or '(none)'}").model_dump(mode="json"), 200
-    order, created = record_order(snapshot, to_order(snapshot, platform, config, raw))
-    return AdapterResultOut(order=public_view(order)).model_dump(mode="json"), 201 if created else 200
+    recorded = [record_order(snapshot, refund) for refund in to_refunds(snapshot, platform, config, raw)]
+    if not recorded:
+        return AdapterResultOut(ignored="no refund to record").model_dump(mode="json"), 200
+    return (AdapterResultOut(refunds=[public_view(order) for order, _ in recorded]).model_dump(mode="json"),
+            201 if any(created for _, created in recorded) else 200)

@@ -2,7 +2,7 @@
 C family (DP-05, DP-25, DP-35, WP-50, DP-150), one dialect and one driver each.
 
 The X models (DP-25X, FP-700X, DP25 MX…) speak another protocol (X doc: other framing, tab-separated
-fields, 8 status bytes) and are not offered until a driver for it exists.
+fields, 8 status bytes): ``datecs_x``.
 """
 
 from __future__ import annotations

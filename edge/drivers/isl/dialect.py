@@ -13,6 +13,7 @@ from datetime import datetime
 
 from chalicelib.contracts import PaymentType
 from edge.drivers.base import UnsupportedDevice
+from edge.drivers.isl.frame import ISL_FRAMING, Framing
 from edge.drivers.isl.status import StatusMap
 
 LATIN_GROUPS = "ABCDEFGH"
@@ -55,6 +56,7 @@ class Dialect:
     max_sales: int | None
     report_totals: int  # how many amounts follow the closure number in the 45h answer
     status: StatusMap
+    framing: Framing = ISL_FRAMING  # Datecs X: frame_x.X_FRAMING
 
     def credentials(self, operator: int | None, password: str | None) -> tuple[int, str]:
         """The configured operator and password, or the family's factory ones; refused if the family cannot take them."""

@@ -1,4 +1,5 @@
-"""The ISL driver, shared by the Datecs P, Datecs C and Daisy families over serial or TCP.
+"""The ISL driver, shared by the Datecs P, Datecs C and Daisy families over serial or TCP (and, with its own fields
+and frame, by Datecs X: ``isl.datecs_x``).
 
 A receipt is: finish whatever is left open, read the last document number, plan the
 job's unique sale number (UNP) and payments durably (``isl.sales``), open with it (a refund
@@ -491,7 +492,7 @@ class IslDriver(FiscalDriver):
         with self.link.lock:
             before = self._last_closure() if kind == "Z" else None
             try:
-                answer = self._ask(Command.DAILY_REPORT, "0" if kind == "Z" else "2")
+                answer = self._ask(Command.DAILY_REPORT, self._report_data(kind))
             except (DeviceUnreachable, DeviceBusy) as exc:
                 after = self._last_closure() if kind == "Z" else None
                 if after is None or before is None or after <= before:
@@ -508,6 +509,10 @@ class IslDriver(FiscalDriver):
         text += [f"{group} {money(total)}" for group, total in zip(groups, totals, strict=False) if total]
         text.append(f"TOTAL {money(sum(totals))}")
         return DeviceReport(kind="Z" if kind == "Z" else "X", number=closure if kind == "Z" else None, amount_cents=sum(totals), full_text="\n".join(text))
+
+    @staticmethod
+    def _report_data(kind: str) -> str:
+        return "0" if kind == "Z" else "2"
 
     @staticmethod
     def _unread_z(number: int | None, why: Exception) -> DeviceReport:
@@ -565,6 +570,8 @@ class IslDriver(FiscalDriver):
                     rate = Decimal(text).normalize()
                 except ArithmeticError as exc:
                     raise GarbledAnswer(f"unexpected tax rate {text!r}") from exc
+                if not rate.is_finite():  # "NaN" parses, and then cannot be compared
+                    raise GarbledAnswer(f"unexpected tax rate {text!r}")
                 if rate >= 0:
                     rates.setdefault(rate, group)
             self._rates = rates
@@ -577,6 +584,14 @@ class IslDriver(FiscalDriver):
 
     def _exchange(self, cmd: int, data: str) -> Answer:
         """One command; a refusal or link failure becomes a typed DeviceError."""
+        answer = self._transfer(cmd, data)
+        refused = refusal(cmd, data, answer.state, self._is_query(cmd, data))
+        if refused is not None:
+            raise refused
+        return answer
+
+    def _transfer(self, cmd: int, data: str) -> Answer:
+        """One command and its answer with the status decoded; a link failure becomes a typed DeviceError."""
         try:
             response = self.link.request(cmd, encode_text(data))
         except NoAnswer as exc:
@@ -591,10 +606,11 @@ class IslDriver(FiscalDriver):
             state = decode(response.status, self.dialect.status)
         except IndexError as exc:
             raise GarbledAnswer(f"status bytes {response.status.hex()} are not the documented six") from exc
-        refusal = _refusal(cmd, data, state)
-        if refusal is not None:
-            raise refusal
         return Answer(decode_text(response.data), state)
+
+    def _is_query(self, cmd: int, data: str) -> bool:
+        """Whether the command only reads, so that paper out or the general-error bit in its answer is state, not refusal."""
+        return _is_query(cmd, data)
 
     def _amount(self, text: str, what: str) -> int:
         try:
@@ -644,7 +660,7 @@ def _is_query(cmd: int, data: str) -> bool:
     return cmd in _QUERIES or (not data and cmd in (Command.OPEN_FISCAL_RECEIPT, Command.CASH_IN_OUT))
 
 
-def _refusal(cmd: int, data: str, state: DeviceState) -> DeviceError | None:
+def refusal(cmd: int, data: str, state: DeviceState, query: bool) -> DeviceError | None:
     """The typed error for an answer whose status says the command was refused, or None if it was carried out.
 
     The general-error bit is the OR of the '#' bits (C doc p.3, P doc p.4, Daisy doc p.4), paper out among
@@ -653,7 +669,6 @@ def _refusal(cmd: int, data: str, state: DeviceState) -> DeviceError | None:
     ErpNet.FP likewise fails a command on any error bit, the general error (E199) among them
     (BgDatecsCIslFiscalPrinter.Commands.cs and BgDaisyIslFiscalPrinter.Commands.cs status tables).
     """
-    query = _is_query(cmd, data)
     refused = (
         state.syntax_error
         or state.invalid_command
@@ -703,5 +718,6 @@ def open_isl(device: FiscalDeviceConfig, state_dir: Path, dialect: Dialect, driv
     timeouts = device.timeouts
     operator, password = dialect.credentials(device.operator, device.operator_password)
     transport = transport_for(device, dialect)
-    link = IslLink(transport, answer_timeout=timeouts.answer_seconds, busy_timeout=timeouts.busy_seconds, retries=timeouts.retries)
+    link = IslLink(transport, answer_timeout=timeouts.answer_seconds, busy_timeout=timeouts.busy_seconds, retries=timeouts.retries,
+                   framing=dialect.framing)
     return driver(link, open_book(state_dir), dialect, device.model, device.name, operator, password)

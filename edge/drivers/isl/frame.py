@@ -20,8 +20,10 @@ drivers; written from scratch.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 PREAMBLE = 0x01
 TERMINATOR = 0x03
@@ -201,3 +203,35 @@ class FrameReader:
 
     def reset(self) -> None:
         self._partial.clear()
+
+
+def is_whole(chunk: bytes) -> bool:
+    """Whether ``chunk`` is exactly one frame by its LEN byte (the usual read: the whole answer at once)."""
+    return len(chunk) > 1 and chunk[0] == PREAMBLE and len(chunk) == frame_length(chunk[1])
+
+
+class StreamReader(Protocol):
+    garbage: int
+
+    @property
+    def in_frame(self) -> bool: ...
+
+    def feed(self, chunk: bytes) -> list[bytes | Signal]: ...
+
+
+@dataclass(frozen=True)
+class Framing:
+    """What the link needs of a family's frame format: ISL here, Datecs X in ``frame_x``."""
+
+    seq_first: int
+    seq_last: int
+    encode_request: Callable[[int, int, bytes], bytes]
+    decode_response: Callable[[bytes], Response]
+    is_whole: Callable[[bytes], bool]
+    reader: Callable[[], StreamReader]
+
+    def next_seq(self, seq: int) -> int:
+        return self.seq_first if seq >= self.seq_last else seq + 1
+
+
+ISL_FRAMING = Framing(SEQ_FIRST, SEQ_LAST, encode_request, decode_response, is_whole, FrameReader)

@@ -1,4 +1,4 @@
-"""Transports (serial port, TCP) and the request/answer exchange of the ISL framing.
+"""Transports (serial port, TCP) and the request/answer exchange of the ISL framing (or another ``Framing``: Datecs X).
 
 Every wait is bounded: an attempt waits ``answer_timeout`` for the first byte of an
 answer, SYN bytes extend the wait up to ``busy_timeout`` in all, NAK or a bad frame
@@ -7,10 +7,10 @@ last answer instead of running the command twice), and after ``retries`` resends
 exchange fails with a typed ``LinkError``.
 
 A printer answers a frame whose SEQ equals the previous frame's with its previous answer,
-without running it (C doc p.5, P doc p.9, Daisy doc p.4). The host's counter goes on across
+without running it (C doc p.5, P doc p.9, Daisy doc p.4, X doc p.4). The host's counter goes on across
 reconnects, but a restarted host cannot know the printer's last SEQ. So the first exchange
 after the link is opened, and after every reconnect, is a status request (4Ah, harmless to
-run or to skip: C doc p.20, P doc p.24, Daisy doc p.26): if its SEQ was the printer's last,
+run or to skip: C doc p.20, P doc p.24, Daisy doc p.26, X doc p.20): if its SEQ was the printer's last,
 the repeated answer is spent on it, never on a command that prints. An answer with our SEQ
 but another command is such a repeat too, and the frame is sent again under the next SEQ.
 """
@@ -29,19 +29,7 @@ from typing import Protocol
 import serial
 
 from edge.drivers.isl.commands import Command
-from edge.drivers.isl.frame import (
-    PREAMBLE,
-    SEQ_FIRST,
-    SEQ_LAST,
-    FrameError,
-    FrameReader,
-    Response,
-    Signal,
-    decode_response,
-    encode_request,
-    frame_length,
-    next_seq,
-)
+from edge.drivers.isl.frame import ISL_FRAMING, FrameError, Framing, Response, Signal
 
 if sys.platform != "win32":
     import termios
@@ -294,14 +282,16 @@ class IslLink:
         busy_timeout: float = 30.0,
         retries: int = 3,
         first_seq: int | None = None,
+        framing: Framing = ISL_FRAMING,
     ) -> None:
         self.transport = transport
+        self.framing = framing
         self.answer_timeout = answer_timeout
         self.busy_timeout = busy_timeout
         self.retries = retries
         # A random start makes it unlikely that a restarted host repeats the sequence number of the
         # printer's last request, which the printer would answer by repeating its last answer.
-        self._next = first_seq if first_seq is not None else secrets.choice(range(SEQ_FIRST, SEQ_LAST + 1))
+        self._next = first_seq if first_seq is not None else secrets.choice(range(framing.seq_first, framing.seq_last + 1))
         self._lock = threading.RLock()
         self._monotonic = time.monotonic
         self.bytes_out = 0
@@ -326,8 +316,9 @@ class IslLink:
                 raise
 
     def _exchange(self, cmd: int, data: bytes) -> Response:
-        seq, self._next = self._next, next_seq(self._next)
-        frame = encode_request(seq, cmd, data)
+        framing = self.framing
+        seq, self._next = self._next, framing.next_seq(self._next)
+        frame = framing.encode_request(seq, cmd, data)
         if not self._settled:  # after a failure or a (re)open, a late answer or garbage may be waiting
             self.transport.discard_input()
         self._settled = False
@@ -343,8 +334,8 @@ class IslLink:
                 self._settled = True
                 return outcome
             if isinstance(outcome, _Repeat):  # our SEQ was the printer's last: it ran nothing; go on under the next
-                seq, self._next = self._next, next_seq(self._next)
-                frame = encode_request(seq, cmd, data)
+                seq, self._next = self._next, framing.next_seq(self._next)
+                frame = framing.encode_request(seq, cmd, data)
                 continue
             failure = outcome
             if isinstance(outcome, BusyTooLong):
@@ -365,7 +356,7 @@ class IslLink:
         deadline = started + on_the_line + self.answer_timeout
         chunk = self.transport.read(deadline - started)
         self.bytes_in += len(chunk)
-        if len(chunk) > 1 and chunk[0] == PREAMBLE and len(chunk) == frame_length(chunk[1]):
+        if self.framing.is_whole(chunk):
             outcome = self._match(chunk, seq, cmd)
             if not isinstance(outcome, str):
                 return outcome
@@ -374,7 +365,7 @@ class IslLink:
 
     def _await_more(self, seq: int, cmd: int, started: float, deadline: float, chunk: bytes, corrupt: str | None) -> Response | LinkError | _Repeat:
         """The rest of an attempt, from ``chunk`` (the bytes read so far) and the stale answer seen, if any."""
-        reader = FrameReader()
+        reader = self.framing.reader()
         while True:
             for event in reader.feed(chunk):
                 if event is Signal.NAK:
@@ -405,7 +396,7 @@ class IslLink:
         """The answer to this request, a corrupt frame (resend), the printer's repeat of its last answer (resend
         under a new SEQ), or why it is a stale answer to an earlier one (wait on)."""
         try:
-            response = decode_response(frame)
+            response = self.framing.decode_response(frame)
         except FrameError as exc:
             return CorruptAnswer(f"bad frame from {self._where()}: {exc}", sent=True)
         if response.seq == seq:

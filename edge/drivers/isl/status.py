@@ -141,3 +141,15 @@ DAISY_STATUS = StatusMap(
     fiscal_memory_error=((4, 0), (4, 2), (5, 0)),
     error_code_byte=3,
 )
+
+# X doc pp.46-47, eight bytes (6 and 7 unused): 0.6 cover open, 0.4 printing mechanism failure, 2.1 near paper end,
+# 2.2 EJ full, 2.4 EJ nearly full, 4.3 < 60 reports left in FM, 4.4 FM full, 4.0 FM access error, 4.6 FM not
+# found or damaged. Byte 1 has no tax-terminal or RAM-reset bit (1.2-1.6 always 0).
+DATECS_X_STATUS = StatusMap(
+    cover_open=(0, 6),
+    printer_fault=(0, 4),
+    paper_low=(2, 1),
+    journal_full=(2, 2),
+    journal_near_full=(2, 4),
+    fiscal_memory_error=((4, 0), (4, 6)),
+)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from edge.emulators.isl import wire_x
 from edge.emulators.isl.amounts import decimal_text, stotinki_text
 from edge.emulators.isl.commands import commands_for
 from edge.emulators.isl.errors import (
@@ -96,6 +97,7 @@ class FiscalPrinter:
         self.open: OpenReceipt | None = None
         self.last_closed: OpenReceipt | None = None
         self.journal: list[Document] = []
+        self.last_z: tuple[int, dict[str, int], datetime] | None = None  # the last Z: number, sales per group, when (X 40h)
         self.ej_cursor: list[str] = []  # EJ text lines still to hand out to "next line" reads
         self.ej_records: list[str] = []  # EJ structured records still to hand out
         self.clock_offset = timedelta()
@@ -136,12 +138,13 @@ class FiscalPrinter:
             if last is not None and last[0] == frame.seq and (last[1] == frame.cmd or not self.family.repeat_needs_same_cmd):
                 return last[2], False
             data, status = self.execute(frame.cmd, frame.data)
-            reply = encode_answer(frame.seq, frame.cmd, data, status)
+            encode = wire_x.encode_answer if self.family.x_protocol else encode_answer
+            reply = encode(frame.seq, frame.cmd, data, status)
             self._last = (frame.seq, frame.cmd, reply)
             return reply, True
 
     def execute(self, cmd: int, data: bytes) -> tuple[bytes, bytes]:
-        """Run one command; returns the answer's data and its six status bytes."""
+        """Run one command; returns the answer's data and its status bytes."""
         with self.lock:
             self.commands.append(cmd)
             extra: frozenset[str] = frozenset()
@@ -156,6 +159,8 @@ class FiscalPrinter:
                 answer = handler(self, text)
             except CommandError as exc:
                 extra, answer = exc.conditions, ""
+                if self.family.x_protocol and not isinstance(exc, SyntaxFault | UnknownCommand):
+                    answer = f"{exc.x_code}\t"  # X doc p.5: a failed command answers {ErrorCode}<SEP>
             return answer if isinstance(answer, bytes) else answer.encode("cp1251"), self.status(extra)
 
     def status(self, extra: frozenset[str] = frozenset()) -> bytes:
@@ -192,8 +197,9 @@ class FiscalPrinter:
             raise NotAllowed("the fiscal memory cannot be written")
 
     def require_clock(self) -> None:
-        """P doc p.13/p.17 and Daisy doc p.10/p.14 refuse receipts while the clock is not set (the C document does not)."""
-        if self.faults.clock_not_set and self.family.key != "C":
+        """P doc p.13/p.17 and Daisy doc p.10/p.14 refuse receipts while the clock is not set (the C and X documents
+        do not: X doc p.46 names bit 0.2 only)."""
+        if self.faults.clock_not_set and self.family.key not in ("C", "X"):
             raise NotAllowed("the clock is not set")
 
     def check_operator(self, operator_text: str, password: str) -> int:

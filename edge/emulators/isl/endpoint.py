@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from edge.emulators.isl import wire_x
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.wire import NAK, SYN, BadFrame, FrameReader
 
@@ -35,7 +36,8 @@ class IslEndpoint:
         self.printer = printer
         self.faults = faults or LinkFaults()
         family = printer.family
-        self._reader = FrameReader(family.max_data, family.seq_range)
+        reader = wire_x.FrameReader if family.x_protocol else FrameReader
+        self._reader = reader(family.max_data, family.seq_range)
 
     def receive(self, chunk: bytes, send: Callable[[bytes], None]) -> None:
         """Handle bytes from the host; answers go out through ``send``."""

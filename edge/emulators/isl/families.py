@@ -1,8 +1,9 @@
-"""The three ISL dialects, as data: which models speak which, and what differs between them.
+"""The ISL dialects and Datecs X, as data: which models speak which, and what differs between them.
 
 C doc = bg.isl.dt.c.protocol-v2.04BG-bg (Datecs DP-05, DP-25, DP-35, WP-50, DP-150);
 P doc = bg.isl.dt.p.protocol-v1.00BG-en (Datecs FP-800, FP-2000, FP-650, SK1-21F, SK1-31F, FMP-10, FP-550);
-Daisy doc = bg.isl.dy.protocol-v1.0-bg (Daisy eXpert, Perfect, Compact).
+Daisy doc = bg.isl.dy.protocol-v1.0-bg (Daisy eXpert, Perfect, Compact);
+X doc = bg.isl.dt.x.protocol-v2.02-en (Datecs FP-700X, FMP-350X, FMP-55X, WP-500X, WP-50X, DP-25X, DP-150X).
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from edge.emulators.isl.status import C_LAYOUT, DAISY_LAYOUT, P_LAYOUT, StatusLayout
+from edge.emulators.isl.status import (
+    C_LAYOUT,
+    DAISY_LAYOUT,
+    P_LAYOUT,
+    X_LAYOUT,
+    StatusLayout,
+)
 
 CYRILLIC_GROUPS = "АБВГДЕЖЗ"  # cp1251 C0h-C7h
 LATIN_GROUPS = "ABCDEFGH"
 
 
 class UnknownModel(ValueError):
-    """The model is not one of the three ISL families' (or speaks the Datecs X protocol)."""
+    """The model is not one of the emulated families'."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Family:
     amounts_in_stotinki: bool
     cancel_command: int
     wrong_password: tuple[str, ...]
+    x_protocol: bool = False  # the Datecs X frame, TAB-separated fields and error codes (X doc pp.3-5)
 
 
 # Rates of the eight groups. The documents name the groups А-З and leave their rates to command
@@ -154,9 +162,43 @@ DAISY_FAMILY = Family(
     wrong_password=("not_allowed", "wrong_password"),  # Daisy doc p.5: 1.6 wrong password
 )
 
-FAMILIES = (C_FAMILY, P_FAMILY, DAISY_FAMILY)
-# Datecs X models (X doc) frame differently and refuse every ISL frame.
-_X_MODELS = ("DP-25X", "DP-150X", "FP-700X", "FMP-350X", "FMP-55X", "WP-500X", "FP-700", "DP-25MX")
+# The X doc gives no print width per model; the narrowest, FMP-55X, prints 32 columns (ErpNet.FP
+# BgDatecsXIslFiscalPrinterDriver.cs), and texts are up to PrintColumns-2 (X doc p.7, p.12).
+X_TEXT_COLUMNS = 30
+
+X_FAMILY = Family(
+    key="X",
+    manufacturer="Datecs",
+    # X doc p.1; FP-700 and DP-25MX as the seed names the X generation of those models.
+    models=("FP-700X", "FMP-350X", "FMP-55X", "WP-500X", "WP-50X", "DP-25X", "DP-150X", "FP-700", "DP-25MX"),
+    layout=X_LAYOUT,
+    serial_prefix="DT",
+    seq_range=range(0x20, 0x100),  # X doc p.4
+    repeat_needs_same_cmd=False,  # X doc p.4: the same SEQ repeats the last answer
+    max_data=213,  # X doc p.4
+    operators=range(1, 31),  # X doc p.9
+    password_digits=(1, 8),  # X doc p.9
+    # The X doc gives no factory passwords; ErpNet.FP (BgDatecsXIslFiscalPrinter.cs) defaults to "0000" for
+    # operator 1 and "9999" for the administrator, operator 20.
+    factory_password=lambda operator: "9999" if operator == 20 else "0000",
+    tax_letters="12345678",  # X doc p.9: TaxCd 1..8
+    # X doc p.11: 0 cash, 1 credit card, 2 debit card, 3-5 other payments (6, foreign currency, is not emulated).
+    payment_codes={"0": "cash", "1": "credit_card", "2": "card", "3": "other3", "4": "other4", "5": "other5"},
+    item_text_max=72,  # X doc p.9
+    item_text_truncates=False,
+    fiscal_text_max=X_TEXT_COLUMNS,  # X doc p.12
+    service_text_max=X_TEXT_COLUMNS,  # X doc p.7
+    service_text_truncates=False,
+    total_text_max=0,  # 35h carries no text (X doc p.11)
+    total_text_truncates=False,
+    max_sales=None,  # the X doc sets none
+    amounts_in_stotinki=False,  # X doc p.11 and on: "0.00...9999999.99" with the decimal point set by 53h
+    cancel_command=0x3C,  # X doc p.15
+    wrong_password=("not_allowed",),
+    x_protocol=True,
+)
+
+FAMILIES = (C_FAMILY, P_FAMILY, DAISY_FAMILY, X_FAMILY)
 
 
 def _key(model: str) -> str:
@@ -166,10 +208,8 @@ def _key(model: str) -> str:
 def family_for(model: str) -> tuple[Family, str]:
     """The family speaking ``model`` and the model's own spelling; ``UnknownModel`` otherwise."""
     wanted = _key(model)
-    if wanted in {_key(x) for x in _X_MODELS}:
-        raise UnknownModel(f"{model} speaks the Datecs X protocol, not ISL")
     for family in FAMILIES:
         for name in family.models:
             if _key(name) == wanted:
                 return family, name
-    raise UnknownModel(f"unknown model {model!r}; ISL models: {', '.join(m for f in FAMILIES for m in f.models)}")
+    raise UnknownModel(f"unknown model {model!r}; models: {', '.join(m for f in FAMILIES for m in f.models)}")

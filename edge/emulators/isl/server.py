@@ -1,7 +1,7 @@
-"""Serve an emulated ISL printer (Datecs C, Datecs P or Daisy, by model) on a pseudo-terminal and/or TCP.
+"""Serve an emulated ISL printer (Datecs C, Datecs P, Daisy or Datecs X, by model) on a pseudo-terminal and/or TCP.
 
-``python -m edge.emulators.isl.server [--model DP25|FP800|"eXpert SX"|...] [--pty LINK] [--tcp-port N]``
-prints ``<MANUFACTURER> READY pty=<path> tcp=<port> model=<model> family=<C|P|DAISY>`` (``DATECS READY``
+``python -m edge.emulators.isl.server [--model DP25|FP800|"eXpert SX"|DP-25X|...] [--pty LINK] [--tcp-port N]``
+prints ``<MANUFACTURER> READY pty=<path> tcp=<port> model=<model> family=<C|P|DAISY|X>`` (``DATECS READY``
 or ``DAISY READY``) once listening and runs until SIGTERM/SIGINT. ``--pty LINK`` also makes LINK a
 symlink to the pseudo-terminal's slave, so an edge config can name a fixed path. Daisy models
 have a serial port only (no ``--tcp-port``). In tests the servers run as threads of the test process.

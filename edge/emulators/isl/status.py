@@ -23,14 +23,15 @@ class StatusLayout:
     fm_errors: frozenset[str]
     constant: tuple[Bit, ...] = ()
     error_code_byte: int | None = None  # Daisy: byte 3 carries an error number (Daisy doc p.5-6)
+    size: int = 6  # Datecs X: eight (X doc p.4)
     names: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", frozenset(self.bits))
 
     def encode(self, conditions: Iterable[str], error_code: int = 0) -> bytes:
-        """Six status bytes for the set of conditions that hold."""
-        status = bytearray([0x80] * 6)
+        """The status bytes (six, or the family's ``size``) for the set of conditions that hold."""
+        status = bytearray([0x80] * self.size)
         present = set(conditions)
         for name in present:
             byte, bit = self.bits[name]
@@ -137,4 +138,37 @@ DAISY_LAYOUT = StatusLayout(
     general_errors=frozenset({"syntax_error", "invalid_command", "printing_unit_fault", "not_allowed", "ram_reset", "paper_out"}),
     fm_errors=frozenset({"fm_write_error", "fm_full", "fm_overflow"}),
     error_code_byte=3,
+)
+
+# X doc pp.46-47: eight bytes, 3, 6 and 7 unused; byte 1 has only 1.0 and 1.1; 4.6 FM not found or damaged;
+# 4.1 tax number set, 4.2 serial and FM numbers set, 5.1 FM formatted, 5.3 fiscalized, 5.4 VAT set.
+X_LAYOUT = StatusLayout(
+    bits={
+        "syntax_error": (0, 0),
+        "invalid_command": (0, 1),
+        "clock_not_set": (0, 2),
+        "printing_unit_fault": (0, 4),
+        "cover_open": (0, 6),
+        "overflow": (1, 0),
+        "not_allowed": (1, 1),
+        "paper_out": (2, 0),
+        "paper_near_end": (2, 1),
+        "ej_end": (2, 2),
+        "fiscal_open": (2, 3),
+        "ej_near_end": (2, 4),
+        "service_open": (2, 5),
+        "fm_write_error": (4, 0),
+        "uic_set": (4, 1),
+        "ids_set": (4, 2),
+        "fm_near_full": (4, 3),
+        "fm_full": (4, 4),
+        "fm_missing": (4, 6),
+        "fm_formatted": (5, 1),
+        "fiscal_mode": (5, 3),
+        "tax_rates_set": (5, 4),
+    },
+    # X doc p.46: 0.5 is the OR of the '#' bits (0.0, 0.1, 0.4, 1.0, 1.1, 2.0); 4.5 of the '*' bits (4.0, 4.4).
+    general_errors=frozenset({"syntax_error", "invalid_command", "printing_unit_fault", "overflow", "not_allowed", "paper_out"}),
+    fm_errors=frozenset({"fm_full", "fm_write_error"}),
+    size=8,
 )

@@ -1,6 +1,7 @@
-"""Datecs driver CPU time per receipt against the serial wire time of the same bytes at 115200 baud.
+"""Fiscal driver CPU time per receipt against the serial wire time of the same bytes at 115200 baud, per device family.
 
-The emulated printer runs in a separate process on a pseudo-terminal; this process runs the
+One row of ``DEVICES`` per family: the model the driver is configured with, which the emulator also takes to pick
+the family's protocol (``--device``, repeatable; every family by default). The emulated printer runs in a separate process on a pseudo-terminal; this process runs the
 driver and measures its own CPU time (time.process_time) while printing receipts, so the
 emulator's CPU is not counted. Wire time is what the bytes that crossed the port (both
 directions) take on a real 115200-baud 8N1 line: 10 bits per byte.
@@ -12,7 +13,7 @@ headline puts the emulator on a core of its own; the same receipts with both on 
 measured in the same run and reported beside it. The two placements alternate, in rounds, and
 each reports the median round, since a shared machine's noise only ever adds time.
 
-    .venv/bin/python bench/datecs_driver.py --receipts 300 --rounds 5
+    .venv/bin/python bench/driver_cpu.py [--device datecs-c|datecs-p|datecs-x|daisy ...] --receipts 300 --rounds 5
 """
 
 from __future__ import annotations
@@ -25,20 +26,35 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chalicelib.contracts import FiscalJob, JobLine, JobPayment, PaymentType  # noqa: E402
-from edge.config import FiscalDeviceConfig  # noqa: E402
-from edge.drivers import create_driver  # noqa: E402
-from edge.drivers.isl.driver import IslDriver  # noqa: E402
+from chalicelib.contracts import FiscalJob, JobLine, JobPayment, PaymentType
+from edge.config import FiscalDeviceConfig
+from edge.drivers import create_driver
+from edge.drivers.isl.driver import IslDriver
 
 BAUD = 115200
-MODEL = "FP800"
 BITS_PER_BYTE = 10
+
+
+@dataclass(frozen=True)
+class Device:
+    label: str
+    manufacturer: str
+    model: str  # as the edge's config names it (edge/drivers/__init__.py DRIVEN); the emulator takes it too
+
+
+DEVICES = {
+    "datecs-c": Device("Datecs C", "DATECS", "DP25"),
+    "datecs-p": Device("Datecs P", "DATECS", "FP800"),
+    "datecs-x": Device("Datecs X", "DATECS", "DP25X"),
+    "daisy": Device("Daisy", "Daisy", "eXpert SX"),
+}
 
 
 def job(n: int) -> FiscalJob:
@@ -70,28 +86,37 @@ def pin(emulator_pid: int, driver_cpus: set[int], emulator_cpus: set[int]) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=list(DEVICES), action="append", help="the family to measure (default: every one)")
     parser.add_argument("--receipts", type=int, default=300, help="receipts per placement, split over the rounds")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    per_round = max(1, args.receipts // args.rounds)
-    # A Datecs P printer: operator 1 with its factory password, as an unconfigured device sends it (P doc p.31).
-    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server", "--model", MODEL], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    where = placements()  # before any pinning narrows this process's CPU set
+    results = {name: measure(DEVICES[name], args.receipts, args.rounds, where) for name in args.device or DEVICES}
+    print(json.dumps({"devices": results}, indent=2))
+
+
+def measure(device: Device, receipts: int, rounds: int, where: dict[str, tuple[set[int], set[int]]]) -> dict[str, object]:
+    """One family's driver on its emulator: prints the human summary, returns the numbers."""
+    per_round = max(1, receipts // rounds)
+    # Operator 1 with the family's factory password, as an unconfigured device sends it (P doc p.31, C doc p.23...).
+    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server", "--model", device.model], cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True)
     cpu_per_receipt: dict[str, list[float]] = {}
     try:
         assert emulator.stdout is not None
         ready = emulator.stdout.readline().split()
         pty = ready[2].removeprefix("pty=")
-        where = placements()
         with tempfile.TemporaryDirectory() as state:
-            device = FiscalDeviceConfig(manufacturer="DATECS", model=MODEL, connection={"type": "serial", "port": pty, "baud_rate": BAUD})
-            driver = create_driver(device, Path(state))
+            config = FiscalDeviceConfig(manufacturer=device.manufacturer, model=device.model,
+                                        connection={"type": "serial", "port": pty, "baud_rate": BAUD})
+            driver = create_driver(config, Path(state))
             assert isinstance(driver, IslDriver)
             driver.print_receipt(job(-1))  # identity and tax rates are read once, not per receipt
             link = driver.link
-            jobs = iter([job(n) for n in range(per_round * args.rounds * len(where))])  # built before any clock starts
+            jobs = iter([job(n) for n in range(per_round * rounds * len(where))])  # built before any clock starts
             bytes_before, measured = link.bytes_out + link.bytes_in, 0
             wall0 = time.perf_counter()
-            for _round in range(args.rounds):
+            for _round in range(rounds):
                 for name, (driver_cpus, emulator_cpus) in where.items():
                     pin(emulator.pid, driver_cpus, emulator_cpus)
                     cpu0 = time.process_time()
@@ -109,20 +134,20 @@ def main() -> None:
     per_receipt_wire = per_receipt_bytes * BITS_PER_BYTE / BAUD
     median = {name: statistics.median(values) for name, values in cpu_per_receipt.items()}
     headline = next(iter(median))
-    print(f"receipts                 {measured} (5 lines each), {args.rounds} rounds of {per_round} per placement")
+    print(f"{device.label} ({device.model})")
+    print(f"receipts                 {measured} (5 lines each), {rounds} rounds of {per_round} per placement")
     print(f"bytes on the wire        {per_receipt_bytes:.0f} per receipt (both directions)")
     print(f"wire time @115200 8N1    {per_receipt_wire * 1000:.2f} ms per receipt")
     for name, values in cpu_per_receipt.items():
-        rounds = ", ".join(f"{v * 1000:.2f}" for v in values)
-        print(f"driver CPU, {name:<12} {median[name] * 1000:.2f} ms per receipt, median of rounds ({rounds}); {median[name] / per_receipt_wire:.4f}× wire")
+        listed = ", ".join(f"{v * 1000:.2f}" for v in values)
+        print(f"driver CPU, {name:<12} {median[name] * 1000:.2f} ms per receipt, median of rounds ({listed}); {median[name] / per_receipt_wire:.4f}× wire")
     print(f"wall time over the pty   {wall / measured * 1000:.2f} ms per receipt (emulator in its own process)")
-    print(json.dumps({"receipts": measured, "rounds": args.rounds, "placement": headline, "bytes_per_receipt": round(per_receipt_bytes),
-                      "wire_ms_per_receipt": round(per_receipt_wire * 1000, 2),
-                      "driver_cpu_ms_per_receipt": round(median[headline] * 1000, 3),
-                      "cpu_to_wire_ratio": round(median[headline] / per_receipt_wire, 4),
-                      "by_placement": {name: {"driver_cpu_ms_per_receipt": round(m * 1000, 3), "cpu_to_wire_ratio": round(m / per_receipt_wire, 4),
-                                              "rounds_ms": [round(v * 1000, 3) for v in cpu_per_receipt[name]]} for name, m in median.items()},
-                      "wall_ms_per_receipt": round(wall / measured * 1000, 2)}, indent=2))
+    return {"label": device.label, "model": device.model, "receipts": measured, "rounds": rounds, "placement": headline,
+            "bytes_per_receipt": round(per_receipt_bytes), "wire_ms_per_receipt": round(per_receipt_wire * 1000, 2),
+            "driver_cpu_ms_per_receipt": round(median[headline] * 1000, 3), "cpu_to_wire_ratio": round(median[headline] / per_receipt_wire, 4),
+            "by_placement": {name: {"driver_cpu_ms_per_receipt": round(m * 1000, 3), "cpu_to_wire_ratio": round(m / per_receipt_wire, 4),
+                                    "rounds_ms": [round(v * 1000, 3) for v in cpu_per_receipt[name]]} for name, m in median.items()},
+            "wall_ms_per_receipt": round(wall / measured * 1000, 2)}
 
 
 if __name__ == "__main__":
