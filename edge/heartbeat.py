@@ -1,7 +1,8 @@
 """The edge's heartbeat: what the merchant's fleet view shows (DESIGN §4.4), posted while the edge runs.
 
-Every ``interval`` seconds (30: twice within the cloud's 2-minute online window, so one lost heartbeat never
-makes a running till look offline) one ``POST /api/v1/edge/heartbeat`` carries the edge's version, each fiscal
+From the moment the edge is ready (its poller holds a session), every ``interval`` seconds (30: twice within
+the cloud's 2-minute online window, so one lost heartbeat never makes a running till look offline) one
+``POST /api/v1/edge/heartbeat`` carries the edge's version, each fiscal
 device's status and warning codes (``devices``: each driver's ``DeviceStatus``, ``read_devices``), and the
 backlog: jobs still to print and results still to report (the journal), and till sales not yet uploaded
 (``unsent_sales``, the store-and-forward ledger's count).

@@ -80,8 +80,6 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         uploader.start()
         beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, journal.pending_sales,
                                 updater.current_version, stop)
-        resources.callback(beats.join)
-        beats.start()
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None
 
@@ -93,6 +91,8 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             log.info("edge_ready", shop_id=session.shop_id, device=printer.settings.name if printer else None)
             out.write(f"EDGE READY shop={session.shop_id}\n")
             out.flush()
+            resources.callback(beats.join)
+            beats.start()  # once the poller holds a session: the two never open one each at start
             if progress:
                 watcher = BacklogProgress(journal, out, stop)
                 resources.callback(watcher.join)
