@@ -11,10 +11,13 @@ from chalice import Chalice, Rate, Response
 from chalicelib.core import media
 from chalicelib.core import resource_names as names
 from chalicelib.core.http_api import (
+    CATCH_ALL,
+    EVERY_METHOD,
     PAGE_POLICY,
     header,
     html_response,
     json_response,
+    no_route,
     redirect,
     request_context,
     routes,
@@ -283,6 +286,16 @@ def public_receipt(token):
     if token.endswith(".pdf"):
         return redirect(receipt_public.pdf_location(token.removesuffix(".pdf")))
     return html_response(receipt_public.page(token))
+
+
+@route(CATCH_ALL[0], methods=EVERY_METHOD)
+def unknown_root():
+    no_route(app.current_request)
+
+
+@route(CATCH_ALL[1], methods=EVERY_METHOD)
+def unknown_route():
+    no_route(app.current_request)
 
 
 @app.on_sqs_message(queue=_queue(names.DISPATCH_QUEUE), batch_size=10)

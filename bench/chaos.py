@@ -2,7 +2,7 @@
 its network drops, SQS redelivers and duplicates, and the cloud pump restarts; then every order is
 checked for exactly one fiscal receipt, card charge, eReceipt and pair of webhooks.
 
-    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|datecs-x|daisy|caspos] [--orders 1000] [--till-sales 250] [--actions 120] [--seed N] [--quiet]
+    .venv/bin/python bench/chaos.py [--device simulated|datecs|datecs-p|datecs-x|daisy|tremol|caspos] [--orders 1000] [--till-sales 250] [--actions 120] [--seed N] [--quiet]
 
 ``--till-sales`` sales are taken at the edge (``POST /manage/sales``, ``bench/chaoskit/till.py``) beside the web
 orders, across the same kills and offline windows: each must come out as one receipt on the device and one

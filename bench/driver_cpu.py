@@ -13,7 +13,7 @@ headline puts the emulator on a core of its own; the same receipts with both on 
 measured in the same run and reported beside it. The two placements alternate, in rounds, and
 each reports the median round, since a shared machine's noise only ever adds time.
 
-    .venv/bin/python bench/driver_cpu.py [--device datecs-c|datecs-p|datecs-x|daisy ...] --receipts 300 --rounds 5
+    .venv/bin/python bench/driver_cpu.py [--device datecs-c|datecs-p|datecs-x|daisy|tremol ...] --receipts 300 --rounds 5
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from chalicelib.contracts import FiscalJob, JobLine, JobPayment, PaymentType
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
 from edge.drivers.isl.driver import IslDriver
+from edge.drivers.tremol.driver import TremolDriver
 
 BAUD = 115200
 BITS_PER_BYTE = 10
@@ -47,6 +48,7 @@ class Device:
     label: str
     manufacturer: str
     model: str  # as the edge's config names it (edge/drivers/__init__.py DRIVEN); the emulator takes it too
+    emulator: str = "edge.emulators.isl.server"  # the module serving the family's emulator on a pty
 
 
 DEVICES = {
@@ -54,6 +56,7 @@ DEVICES = {
     "datecs-p": Device("Datecs P", "DATECS", "FP800"),
     "datecs-x": Device("Datecs X", "DATECS", "DP25X"),
     "daisy": Device("Daisy", "Daisy", "eXpert SX"),
+    "tremol": Device("Tremol ZFP", "Tremol", "M23", "edge.emulators.tremol.server"),  # 115200 bit/s by default (Tremol doc p.6)
 }
 
 
@@ -99,7 +102,7 @@ def measure(device: Device, receipts: int, rounds: int, where: dict[str, tuple[s
     """One family's driver on its emulator: prints the human summary, returns the numbers."""
     per_round = max(1, receipts // rounds)
     # Operator 1 with the family's factory password, as an unconfigured device sends it (P doc p.31, C doc p.23...).
-    emulator = subprocess.Popen([sys.executable, "-m", "edge.emulators.isl.server", "--model", device.model], cwd=ROOT,
+    emulator = subprocess.Popen([sys.executable, "-m", device.emulator, "--model", device.model], cwd=ROOT,
                                 stdout=subprocess.PIPE, text=True)
     cpu_per_receipt: dict[str, list[float]] = {}
     try:
@@ -110,7 +113,7 @@ def measure(device: Device, receipts: int, rounds: int, where: dict[str, tuple[s
             config = FiscalDeviceConfig(manufacturer=device.manufacturer, model=device.model,
                                         connection={"type": "serial", "port": pty, "baud_rate": BAUD})
             driver = create_driver(config, Path(state))
-            assert isinstance(driver, IslDriver)
+            assert isinstance(driver, IslDriver | TremolDriver)
             driver.print_receipt(job(-1))  # identity and tax rates are read once, not per receipt
             link = driver.link
             jobs = iter([job(n) for n in range(per_round * rounds * len(where))])  # built before any clock starts

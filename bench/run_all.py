@@ -82,8 +82,7 @@ Row = tuple[str, str, str, str]
 def rows(results: dict[str, dict[str, Any]]) -> list[Row]:
     """(measure, value, ratio in this run, goal) for RESULTS.md; a bench missing from the run is skipped."""
     table: list[Row] = []
-    extractors: list[Callable[[dict[str, dict[str, Any]]], list[Row]]] = [_cold, _requests, _e2e, _edge, _driver,
-                                                                         _receipts, _orders]
+    extractors: list[Callable[[dict[str, dict[str, Any]]], list[Row]]] = [_cold, _requests, _e2e, _edge, _driver, _receipts, _orders]
     for extract in extractors:
         try:
             table += extract(results)

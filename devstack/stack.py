@@ -114,7 +114,7 @@ class Stack:
         api.wait_for_port(cfg.api_port, timeout=60)
         pump.wait_for_line("PUMP READY", timeout=60)
         demo = self._seed()
-        edge_config = self._write_edge_config(demo["shop"]["edge_key"], self._start_device())
+        edge_config = self._write_edge_config(demo["shop"]["edge_key"], self._start_device() + self._start_terminal())
         demo["edge_config"] = str(edge_config)
         if not cfg.external_edge:
             edge = self.supervisor.start("edge", [python, "-m", "edge", "run", "--config", str(edge_config)])
@@ -175,6 +175,13 @@ class Stack:
                 f'[fiscal_device]\nmanufacturer = "{manufacturer}"\nmodel = "{model}"\nname = "Emulated {manufacturer} {model}"\n'
                 f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty}"\nbaud_rate = 115200\n'
             )
+        if kind == "tremol":
+            device = self.supervisor.start(kind, [python, "-m", "edge.emulators.tremol.server", "--model", "M23"])
+            pty = device.wait_for_line("TREMOL READY", timeout=30).split()[2].removeprefix("pty=")
+            return (
+                '[fiscal_device]\nmanufacturer = "Tremol"\nmodel = "M23"\nname = "Emulated Tremol M23"\n'
+                f'[fiscal_device.connection]\ntype = "serial"\nport = "{pty}"\nbaud_rate = 115200\n'
+            )
         if kind == "caspos":
             port = int(os.environ.get("BRIDGE_CASPOS_PORT", "5544"))
             if not port_is_free(port):
@@ -186,7 +193,26 @@ class Stack:
                 '[fiscal_device]\nmanufacturer = "Caspos"\nmodel = "Caspos Mobile"\nname = "Emulated Caspos Mobile"\n'
                 f'[fiscal_device.connection]\ntype = "http"\nurl = "http://127.0.0.1:{port}"\nusername = "username"\npassword = "password"\n'
             )
-        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, datecs-x, daisy or caspos, not {kind!r}")
+        raise StartupFailed(f"BRIDGE_EDGE_DEVICE must be simulated, datecs, datecs-p, datecs-x, daisy, tremol or caspos, not {kind!r}")
+
+    def _start_terminal(self) -> str:
+        """The card terminal ``BRIDGE_EDGE_TERMINAL`` names (simulated, or zvt: the emulated ZVT PT on TCP as a
+        PAX A920); return its [pos_terminal] TOML."""
+        kind = os.environ.get("BRIDGE_EDGE_TERMINAL", "simulated")
+        if kind == "simulated":
+            return '[pos_terminal]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
+        if kind != "zvt":
+            raise StartupFailed(f"BRIDGE_EDGE_TERMINAL must be simulated or zvt, not {kind!r}")
+        port = int(os.environ.get("BRIDGE_ZVT_PORT", "20007"))
+        if not port_is_free(port):
+            raise StartupFailed(f"port {port} (zvt) is in use; set BRIDGE_ZVT_PORT to move it")
+        state = self.config.var_dir / "zvt-pt.sqlite"
+        pt = self.supervisor.start("zvt", [sys.executable, "-m", "edge.emulators.zvt.server", "--port", str(port), "--state", str(state)])
+        pt.wait_for_line("ZVT READY", timeout=30)
+        return (
+            '[pos_terminal]\nmanufacturer = "PAX"\nmodel = "A920"\nname = "Emulated ZVT PAX A920"\n'
+            f'[pos_terminal.connection]\ntype = "tcp"\nhost = "127.0.0.1"\nport = {port}\n'
+        )
 
     def _write_edge_config(self, edge_key: str, device_toml: str) -> Path:
         edge_dir = self.config.var_dir / "edge"
@@ -200,7 +226,6 @@ class Stack:
             f'manage_host = "127.0.0.1"\n'
             f"manage_port = {self.config.edge_port}\n"
             + device_toml
-            + '[pos_terminal]\nmanufacturer = "Simulated"\nmodel = "Simulated"\n'
         )
         path.chmod(0o600)
         return path

@@ -1,4 +1,4 @@
-"""Command line: ``edge run``, ``status``, ``journal``, ``devices``, ``report x|z|fm``, ``cash in|out``, ``ejournal``.
+"""Command line: ``edge run``, ``status``, ``page``, ``journal``, ``devices``, ``report x|z|fm``, ``cash in|out``, ``ejournal``.
 
 Setup problems end the command with exit status 2 and one line on stderr; a device that
 refuses an operation ends it with status 1. Commands that need the device ask the running
@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import structlog
@@ -33,6 +34,7 @@ from edge.faults import ENV_VAR, parse_crash_spec
 from edge.journal import Journal
 from edge.local_token import TOKEN_FILE, LocalTokenUnreadable, read_token
 from edge.loopback_guard import authority
+from edge.operator_page.tokens import login_code
 from edge.store import SETTINGS_FILE, SettingsError, read_settings
 from edge.timeparse import parse_instant
 
@@ -164,10 +166,25 @@ def status(config: Path = ConfigOption, as_json: bool = JsonOption) -> None:
         ("backlog", str(live["backlog"])),
         ("last result", f"{last.get('job_id')} {last.get('status')} {last.get('fiscal_number') or last.get('reason') or ''}" if last else "-"),
     ]
+    rows += [(f"warnings {view['name']}", ", ".join(view["status"]["warnings"]) or "none") for view in live.get("devices", [])]
     rows += [(f"jobs {state}", str(count)) for state, count in live["counts"].items() if count]
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+
+
+@app.command()
+def page(config: Path = ConfigOption) -> None:
+    """Print a link that opens the operator's page with the right to close the day (valid two minutes, this PC only)."""
+    settings = _config(config)
+    try:
+        token = read_token(settings.state_dir / TOKEN_FILE)
+    except LocalTokenUnreadable as exc:
+        raise _fail(f"{exc} (run this command as the user the edge runs as)") from None
+    if token is None:
+        raise _fail(f"no local token in {settings.state_dir}: start the edge once first")
+    code = login_code(token)
+    typer.echo(f"http://{authority(settings.manage_host, settings.manage_port)}/operator/login?{urlencode({'code': code})}")
 
 
 @app.command("journal")

@@ -7,10 +7,12 @@ import binascii
 import ipaddress
 import re
 import tomllib
+from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -184,6 +186,9 @@ class PosTerminalConfig(BaseModel):
     model: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=64)] = "Card terminal"
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 90.0
+    # A ZVT terminal (PAX, Ingenico) on the LAN, and its password: 6 digits, 3 BCD bytes (ZVT spec §1.2).
+    connection: TcpConnection | None = None
+    password: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = "000000"
 
 
 class SmtpConfig(BaseModel):
@@ -198,6 +203,53 @@ class SmtpConfig(BaseModel):
     username: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     password: SecretStr | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
+_LOCAL_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class ZReportConfig(BaseModel):
+    """The fiscal day (``[z_report]``): when the edge closes it with a Z report, and when it warns that one is due.
+
+    ``at`` is a local time ("23:55") in the edge's ``time_zone``; without it nothing is scheduled, and the
+    warnings still come. A slot the edge missed (switched off at that minute) is caught up within
+    ``catch_up_minutes``, never later: a Z the next morning would close a day that has just begun. Bulgarian
+    devices refuse receipts 24 h after the day's first one without a Z, so ``W_Z_REPORT_DUE`` comes
+    ``due_warning_hours`` after the day opened (22 by default: two hours to react).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    at: Annotated[str, Field(description="HH:MM, 24-hour, in the shop's time zone")] | None = None
+    catch_up_minutes: Annotated[int, Field(ge=0, le=720)] = 120
+    due_warning_hours: Annotated[float, Field(gt=0, le=24)] = 22.0
+    check_seconds: Annotated[float, Field(ge=0.1, le=600)] = 30.0  # how often the devices are looked at for the fiscal day
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _local_time(cls, value: object) -> object:
+        if isinstance(value, dt_time):  # TOML's own local time: at = 23:55:00
+            if value.second or value.microsecond or value.tzinfo is not None:
+                raise ValueError("must be a whole minute without a time zone, e.g. 23:55")
+            return value.strftime("%H:%M")
+        if not isinstance(value, str) or not _LOCAL_TIME.match(value):
+            raise ValueError('must be "HH:MM" (24-hour), e.g. "23:55"')
+        return value
+
+    def local_time(self) -> dt_time | None:
+        return None if self.at is None else dt_time(int(self.at[:2]), int(self.at[3:]))
+
+
+class DeviceWarningsConfig(BaseModel):
+    """Thresholds of the warnings the edge derives itself (``[device_warnings]``).
+
+    ``W_CLOCK_DRIFT`` when a device's clock is more than ``clock_drift_seconds`` off the edge's (60 by default:
+    the receipt's printed time is what a customer and an inspector compare with the card slip and the till).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clock_drift_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
 
 
 def loopback_host(host: str) -> bool:
@@ -281,6 +333,22 @@ class EdgeConfig(BaseModel):
     )
     smtp: SmtpConfig | None = None
     updates: UpdatesConfig | None = None
+    time_zone: Annotated[str, Field(min_length=1, max_length=64, description="The shop's IANA time zone, e.g. Europe/Sofia")] = "UTC"
+    z_report: ZReportConfig = ZReportConfig()
+    device_warnings: DeviceWarningsConfig = DeviceWarningsConfig()
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Sofia)") from exc
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @field_validator("manage_host")
     @classmethod

@@ -35,6 +35,7 @@ from edge.config import (
 )
 from edge.drivers import FAMILIES
 from edge.terminals import simulated as simulated_terminal
+from edge.terminals import zvt_models
 
 DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 Text = Annotated[str, Field(min_length=1, max_length=64)]
@@ -166,7 +167,11 @@ def supported_devices() -> SupportedDevices:
             supports_serial=False,
             supports_network=False,
         )
+    ] + [
+        ManufacturerInfo(value=name, label=name, models=list(models), default_port=zvt_models.DEFAULT_PORT, supports_serial=False, supports_network=True)
+        for name, models in zvt_models.MANUFACTURERS.items()
     ]
+    # ZVT is acquirer-independent: the edge knows no bank it works with or without, so it names none.
     return SupportedDevices(fiscal=FiscalCatalogue(manufacturers=fiscal), pos=PosCatalogue(banks=[], manufacturers=pos))
 
 
@@ -266,8 +271,44 @@ def link_of(settings: FiscalDeviceConfig) -> SerialLink | NetworkLink | None:
 
 
 def terminal_settings(device: DeviceConfig, previous: PosTerminalConfig | None) -> PosTerminalConfig:
-    _check_model(device.manufacturer, device.model, {simulated_terminal.MANUFACTURER: simulated_terminal.MODELS})
-    if device.connection_details is not None:
-        raise _wrong_link(device, ())
+    """The simulated terminal takes no connection; a ZVT terminal (PAX, Ingenico) a Network one, its ZVT
+    password in ``operator_password`` (6 digits). The listing never shows it (``terminal_as_listed``), so left out
+    or null it is kept from the earlier save of that terminal; a new terminal gets the factory 000000."""
+    _check_model(device.manufacturer, device.model, {simulated_terminal.MANUFACTURER: simulated_terminal.MODELS, **zvt_models.MANUFACTURERS})
     timeout = previous.timeout_seconds if previous else PosTerminalConfig.model_fields["timeout_seconds"].default
-    return PosTerminalConfig(manufacturer=device.manufacturer, model=device.model, name=device.name, timeout_seconds=timeout)
+    link = device.connection_details
+    if device.manufacturer == simulated_terminal.MANUFACTURER:
+        if link is not None:
+            raise _wrong_link(device, ())
+        return PosTerminalConfig(manufacturer=device.manufacturer, model=device.model, name=device.name, timeout_seconds=timeout)
+    if not isinstance(link, NetworkLink):
+        raise _wrong_link(device, ("tcp",))
+    if not 1 <= link.details.port <= 65535:
+        raise ConfigRejected(400, "E_BAD_PORT", f"network port {link.details.port} is not in 1..65535")
+    factory = PosTerminalConfig.model_fields["password"].default
+    kept = previous.password if previous and previous.manufacturer == device.manufacturer else factory
+    password = link.details.operator_password or kept
+    try:
+        return PosTerminalConfig(
+            manufacturer=device.manufacturer, model=device.model, name=device.name, timeout_seconds=timeout,
+            connection=TcpConnection(type="tcp", host=link.details.ip_address, port=link.details.port), password=password,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise ConfigRejected(400, "E_BAD_REQUEST", f"invalid POS terminal: {exc.errors()[0]['msg']} (the ZVT password is 6 digits)") from exc
+
+
+def terminal_link_of(settings: PosTerminalConfig) -> NetworkLink | None:
+    """The seed's connection details for a card terminal configured in ``edge.toml`` (without its password)."""
+    if settings.connection is None:
+        return None
+    return NetworkLink(type="Network", details=NetworkDetails(ip_address=settings.connection.host, port=settings.connection.port))
+
+
+def terminal_as_listed(device: DeviceConfig) -> DeviceConfig:
+    """A card terminal as saved, without its ZVT password: unlike a fiscal operator's keypad PIN it lets
+    whoever holds it pay money back to cards (refund 06 31), so it is kept in the settings only."""
+    link = device.connection_details
+    if not isinstance(link, NetworkLink) or link.details.operator_password is None:
+        return device
+    details = link.details.model_copy(update={"operator_password": None})
+    return device.model_copy(update={"connection_details": link.model_copy(update={"details": details})})

@@ -3,13 +3,12 @@
 From the moment the edge is ready (its poller holds a session), every ``interval`` seconds (30: twice within
 the cloud's 2-minute online window, so one lost heartbeat never makes a running till look offline) one
 ``POST /api/v1/edge/heartbeat`` carries the edge's version, each fiscal
-device's status and warning codes (``devices``: each driver's ``DeviceStatus``, ``read_devices``), and the
+device's status and warning codes (``devices``: ``device_readings``, as the management API shows them), and the
 backlog: jobs still to print and results still to report (the journal), and till sales not yet uploaded
 (``unsent_sales``, the store-and-forward ledger's count).
 
 A device that is busy printing when the heartbeat asks keeps the warnings it last reported: a warning the
-cloud stops hearing about counts as cleared, and a long receipt must not clear and raise it again. A
-device that is not online reports ``W_DEVICE_UNREACHABLE`` (§5).
+cloud stops hearing about counts as cleared, and a long receipt must not clear and raise it again.
 """
 
 from __future__ import annotations
@@ -32,8 +31,9 @@ from chalicelib.contracts import (
     Heartbeat,
 )
 from edge.cloud import CloudAuthError, CloudClient, CloudError
-from edge.drivers.base import DeviceBusy, DeviceError, DeviceStatus, UnsupportedDevice
-from edge.hub import DeviceHub, NotConfigured
+from edge.drivers.base import DeviceStatus
+from edge.fiscal_day.service import FiscalDay
+from edge.hub import DeviceHub
 from edge.journal import AWAITING_ACK, DEVICE_WORK, Journal
 from edge.session import CloudLink
 from edge.store import FiscalDeviceEntry
@@ -41,8 +41,6 @@ from edge.store import FiscalDeviceEntry
 log = structlog.get_logger("edge.heartbeat")
 
 HEARTBEAT_SECONDS = 30.0
-STATUS_WAIT_SECONDS = 1.0
-UNREACHABLE = "W_DEVICE_UNREACHABLE"
 _CODE = re.compile(r"^W_[A-Z0-9]+(_[A-Z0-9]+)*$")
 _VERSION = re.compile(r"^[A-Za-z0-9.+_-]{1,40}$")
 
@@ -51,25 +49,12 @@ SalesBacklog = Callable[[], int]
 DeviceReading = tuple[FiscalDeviceEntry, DeviceStatus]
 
 
-def read_devices(hub: DeviceHub) -> list[DeviceReading]:
-    """Every fiscal device with its driver's status, in the configured order. A device held longer than a
-    second (a receipt printing) is ``busy``; one that cannot be opened is not ``online``."""
-    found: list[DeviceReading] = []
-    for entry in hub.store.get().fiscal_devices:
-        if entry.device.id is None:
-            continue
-        unknown = DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model,
-                               online=False)
-        try:
-            with hub.fiscal(entry.device.id, STATUS_WAIT_SECONDS) as (current, driver):
-                found.append((current, driver.status()))
-        except DeviceBusy:
-            found.append((entry, unknown.model_copy(update={"online": True, "busy": True})))
-        except (DeviceError, UnsupportedDevice) as exc:
-            found.append((entry, unknown.model_copy(update={"error": str(exc)})))
-        except NotConfigured:
-            continue  # deleted since the list was read
-    return found
+def device_readings(hub: DeviceHub, fiscal_day: FiscalDay) -> list[DeviceReading]:
+    """Every fiscal device with its status and all its warnings: the device's own (its driver's status bits) and
+    those the fiscal day derives (W_DEVICE_UNREACHABLE, W_Z_REPORT_DUE, W_CLOCK_DRIFT, ...), as the management
+    API's status shows them."""
+    return [(entry, fiscal_day.with_warnings(entry.device.id, status)) for entry, status in hub.statuses()
+            if entry.device.id is not None]
 
 
 def _codes(warnings: list[str]) -> list[str]:
@@ -155,8 +140,7 @@ class HeartbeatSender:
         if device_id is None:
             return None
         state = _state(status)
-        unreachable = [UNREACHABLE] if state is DeviceState.OFFLINE else []
-        warnings = _codes([*status.warnings, *unreachable])
+        warnings = _codes(status.warnings)
         if state is DeviceState.BUSY:
             warnings = self._last_warnings.get(device_id, warnings)
         self._last_warnings[device_id] = warnings

@@ -116,21 +116,27 @@ class DeviceHub:
             return self._terminal(entry) if entry is not None else None
 
     def status(self) -> DeviceStatus | None:
-        """The printing device's status; a device busy for more than a second reports ``busy``."""
-        try:
-            with self._hold(1.0):
-                entry = self.store.get().fiscal(None)
-                if entry is None:
-                    return None
-                try:
-                    return self._driver(entry).status()
-                except (DeviceUnreachable, UnsupportedDevice) as exc:
-                    return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=False, error=str(exc))
-        except DeviceBusy:
-            entry = self.store.get().fiscal(None)
-            if entry is None:
-                return None
-            return DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=True, busy=True)
+        """The printing device's status (see ``statuses``); None when no fiscal device is configured."""
+        found = self.statuses()
+        return found[0][1] if found else None
+
+    def statuses(self) -> list[tuple[FiscalDeviceEntry, DeviceStatus]]:
+        """Every fiscal device with its status, in the configured order (the printing one first); a device busy
+        for more than a second reports ``busy``, one that cannot be opened ``online=False``."""
+        found = []
+        for entry in self.store.get().fiscal_devices:
+            assert entry.device.id is not None
+            unknown = DeviceStatus(device="?", manufacturer=entry.settings.manufacturer, model=entry.settings.model, online=False)
+            try:
+                with self.fiscal(entry.device.id, wait_seconds=1.0) as (current, driver):
+                    found.append((current, driver.status()))
+            except DeviceBusy:
+                found.append((entry, unknown.model_copy(update={"online": True, "busy": True})))
+            except (DeviceUnreachable, UnsupportedDevice) as exc:
+                found.append((entry, unknown.model_copy(update={"error": str(exc)})))
+            except NotConfigured:
+                continue  # deleted meanwhile
+        return found
 
     def close(self) -> None:
         with self._hold():

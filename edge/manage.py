@@ -6,6 +6,7 @@ with a 4xx status. Beyond the seed: ``status``, ``get_fiscal_devices``, ``get_po
 
 Every route answers only to loopback (``LoopbackOnly``, DESIGN §5); the dangerous calls (device
 changes, updates, notification settings, Z reports, card payments and till sales) also need the local token.
+``GET /`` is the operator's page (``edge.operator_page``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
@@ -34,9 +36,11 @@ from edge.devices import (
     as_listed,
     fiscal_settings,
     supported_devices,
+    terminal_as_listed,
     terminal_settings,
 )
 from edge.drivers.base import DeviceError, UnsupportedDevice, UnsupportedOperation
+from edge.fiscal_day.service import FiscalDay
 from edge.hub import DeviceHub, NotConfigured, UnknownPrinter
 from edge.journal import ActionType, Journal, JournalEntry
 from edge.local_token import TOKEN_FILE, matches
@@ -48,6 +52,8 @@ from edge.operations import (
     OperationRequest,
     Operations,
 )
+from edge.operator_page.page import operator_router
+from edge.operator_page.tokens import PageTokens
 from edge.session import CloudLink
 from edge.simulator_service import FaultChanges, SimulatorService
 from edge.store import FiscalDeviceEntry, Settings, TerminalEntry, new_id
@@ -99,6 +105,7 @@ class ManageContext(BaseModel):
     link: CloudLink
     operations: Operations
     sales: TillSales
+    fiscal_day: FiscalDay
     updater: Updater
     simulator: SimulatorService
     serial_port_globs: list[str]
@@ -106,6 +113,7 @@ class ManageContext(BaseModel):
     manage_host: str
     manage_port: int
     local_token: SecretStr
+    time_zone: str = "UTC"
 
 
 def _error(status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -167,7 +175,8 @@ def _device_router(ctx: ManageContext) -> APIRouter:
         def change(settings: Settings) -> Settings:
             index = _index(settings.pos_terminals, body.id, "POS terminal")
             previous = settings.pos_terminals[index].settings if index is not None else None
-            entry = TerminalEntry(device=body.model_copy(update={"id": body.id or new_id()}), settings=terminal_settings(body, previous))
+            device = terminal_as_listed(body.model_copy(update={"id": body.id or new_id()}))
+            entry = TerminalEntry(device=device, settings=terminal_settings(body, previous))
             settings.pos_terminals = _put(settings.pos_terminals, index, entry)
             return settings
 
@@ -241,12 +250,13 @@ def _system_router(ctx: ManageContext) -> APIRouter:
     def status() -> dict[str, Any]:
         summary = ctx.journal.summary()
         session = ctx.link.current
-        device = ctx.hub.status()
+        devices = ctx.fiscal_day.statuses()
         return {
             "success": True,
             "shop_id": session.shop_id if session else None,
             "queue_url": session.queue_url if session else None,
-            "device": device.model_dump(mode="json") if device else None,
+            "device": devices[0].status.model_dump(mode="json") if devices else None,
+            "devices": [view.model_dump(mode="json") for view in devices],
             "backlog": summary.backlog,
             "counts": summary.counts,
             "last_result": summary.last_result.model_dump(mode="json") if summary.last_result else None,
@@ -286,6 +296,11 @@ def _system_router(ctx: ManageContext) -> APIRouter:
     def simulator_set_faults(body: FaultChanges) -> dict[str, Any]:
         return ctx.simulator.set_faults(body).model_dump()
 
+    @router.post("/simulator/close_day", dependencies=[Depends(check_token)])
+    def simulator_close_day() -> dict[str, Any]:
+        report = ctx.simulator.close_day()
+        return {"success": True, "message": f"The register made Z report {report.z_number} by itself", "z_number": report.z_number}
+
     @router.get("/simulator/electronic_journal", response_class=PlainTextResponse)
     def simulator_electronic_journal() -> str:
         return ctx.simulator.electronic_journal()
@@ -298,6 +313,8 @@ def create_manage_app(ctx: ManageContext) -> FastAPI:
     app.add_middleware(LoopbackOnly, bound_host=ctx.manage_host, port=ctx.manage_port)
     app.include_router(_device_router(ctx))
     app.include_router(_system_router(ctx))
+    tokens = PageTokens(ctx.local_token)
+    app.include_router(operator_router(ctx.journal, ctx.fiscal_day, ctx.operations, ctx.link, tokens, ZoneInfo(ctx.time_zone)))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -93,22 +93,24 @@ class Operations:
         self._hub = hub
         self._smtp = smtp
 
-    def run(self, request: OperationRequest) -> OperationOutcome:
+    def run(self, request: OperationRequest, description: str | None = None) -> OperationOutcome:
+        """Carry out one operation, journaled before and after; ``description`` names who asked (default: the action)."""
         if request.action_type in FISCAL_ACTIONS:
             with self._hub.fiscal(request.device_id) as (entry, driver):
-                outcome = self._journaled(request, driver.name, entry.device.id, lambda: _fiscal_call(driver, request))
+                outcome = self._journaled(request, driver.name, entry.device.id, lambda: _fiscal_call(driver, request), description)
         elif request.action_type in POS_ACTIONS:
             with self._hub.terminal(request.device_id) as (pos, terminal):
-                outcome = self._journaled(request, terminal.name, pos.device.id, lambda: _pos_call(terminal, request))
+                outcome = self._journaled(request, terminal.name, pos.device.id, lambda: _pos_call(terminal, request), description)
         else:
             raise OperationFailed(UnsupportedOperation(f"{request.action_type.value} is not run on request (PrintReceipt prints the shop's jobs)"), None)
         if request.action_type is ActionType.Z_REPORT:
             outcome = self._email_z_report(outcome)
         return outcome
 
-    def _journaled(self, request: OperationRequest, device_name: str, device_id: str | None, call: Callable[[], DeviceDocument]) -> OperationOutcome:
+    def _journaled(self, request: OperationRequest, device_name: str, device_id: str | None, call: Callable[[], DeviceDocument],
+                   description: str | None) -> OperationOutcome:
         action = request.action_type
-        description = f"{action.value} on {device_name}"
+        description = description or f"{action.value} on {device_name}"
         op = self._journal.begin_operation(action, device_name, device_id, request.amount_cents, request.model_dump(mode="json"), description)
         try:
             document = call()

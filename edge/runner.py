@@ -11,7 +11,9 @@ import structlog
 from edge.backoff import RetryGate
 from edge.cloud import CloudClient, EdgeSession
 from edge.config import EdgeConfig
-from edge.heartbeat import HeartbeatSender, read_devices
+from edge.fiscal_day.loop import FiscalDayLoop
+from edge.fiscal_day.service import FiscalDay
+from edge.heartbeat import HeartbeatSender, device_readings
 from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
@@ -57,13 +59,16 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
                                  config.retry_max_seconds)
         simulator = SimulatorService(store, config.state_dir)
         resources.callback(simulator.close)
+        operations = Operations(journal, hub, config.smtp)
+        fiscal_day = FiscalDay(journal, hub, operations, config.state_dir, config.time_zone, config.z_report, config.device_warnings)
         updater = Updater(config.updates, config.state_dir)
         context = ManageContext(
             journal=journal,
             hub=hub,
             link=link,
-            operations=Operations(journal, hub, config.smtp),
+            operations=operations,
             sales=sales,
+            fiscal_day=fiscal_day,
             updater=updater,
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
@@ -71,6 +76,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             manage_host=config.manage_host,
             manage_port=config.manage_port,
             local_token=local_token,
+            time_zone=config.time_zone,
         )
         manage = ManageServer(create_manage_app(context), config.manage_host, config.manage_port)
         resources.callback(manage.stop)
@@ -78,7 +84,10 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         log.info("manage_api_listening", host=config.manage_host, port=config.manage_port)
         resources.callback(uploader.stop)
         uploader.start()
-        beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, journal.pending_sales,
+        day_loop = FiscalDayLoop(fiscal_day, stop, config.z_report.check_seconds)
+        resources.callback(day_loop.join)
+        day_loop.start()
+        beats = HeartbeatSender(link, client, lambda: device_readings(hub, fiscal_day), journal, journal.pending_sales,
                                 updater.current_version, stop)
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None

@@ -1,4 +1,5 @@
-"""The simulated register's service side for the management API: fault injection and the e-journal.
+"""The simulated register's service side for the management API: fault injection, the e-journal, and a Z
+report the register makes by itself.
 
 Like a service tool it works on the register's memory directly, beside the driver, so a
 fault can be injected while a receipt is being printed. It is there only when a fiscal
@@ -15,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from edge.drivers import simulated
 from edge.drivers.base import DeviceError
-from edge.emulators.simulated.models import STATE_FILE, Faults
+from edge.emulators.simulated.models import (
+    CLOCK_OFFSET_LIMIT,
+    STATE_FILE,
+    Faults,
+    RegisterError,
+    Report,
+)
 from edge.emulators.simulated.register import SimulatedRegister
 from edge.store import SettingsStore
 
@@ -24,6 +31,13 @@ class NotSimulated(DeviceError):
     """No fiscal device of this edge is the simulated register."""
 
     code = "E_NOT_SIMULATED"
+    transient = False
+
+
+class RegisterRefused(DeviceError):
+    """The register refused to make the Z report itself (paper out, cover open, fiscal memory full…)."""
+
+    code = "E_REGISTER_REFUSED"
     transient = False
 
 
@@ -38,6 +52,9 @@ class FaultChanges(BaseModel):
     busy: bool | None = None
     fiscal_memory_full: bool | None = None
     latency_ms: Annotated[int, Field(ge=0, le=600_000, strict=True)] | None = None
+    paper_near_end: bool | None = None
+    fiscal_memory_near_full: bool | None = None
+    clock_offset_seconds: Annotated[int, Field(ge=-CLOCK_OFFSET_LIMIT, le=CLOCK_OFFSET_LIMIT, strict=True)] | None = None
 
 
 class SimulatorService:
@@ -52,6 +69,14 @@ class SimulatorService:
 
     def set_faults(self, changes: FaultChanges) -> Faults:
         return self._open().set_faults(**changes.model_dump(exclude_none=True))
+
+    def close_day(self) -> Report:
+        """The register makes a Z report by itself, as a device that closes its day at midnight does: the edge
+        learns of it only from the register's Z counter."""
+        try:
+            return self._open().z_report()
+        except RegisterError as exc:
+            raise RegisterRefused(str(exc)) from exc
 
     def electronic_journal(self) -> str:
         return self._open().electronic_journal()

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from edge.config import EdgeConfig, FiscalDeviceConfig, PosTerminalConfig
-from edge.devices import DeviceConfig, link_of
+from edge.devices import DeviceConfig, link_of, terminal_link_of
 from edge.notify import NotificationConfig
 
 SETTINGS_FILE = "settings.json"
@@ -73,7 +73,8 @@ def seeded(config: EdgeConfig) -> Settings:
     terminals = []
     if config.pos_terminal is not None:
         pos = config.pos_terminal
-        terminals.append(TerminalEntry(device=DeviceConfig(id=new_id(), name=pos.name, manufacturer=pos.manufacturer, model=pos.model), settings=pos))
+        pos_device = DeviceConfig(id=new_id(), name=pos.name, manufacturer=pos.manufacturer, model=pos.model, connection_details=terminal_link_of(pos))
+        terminals.append(TerminalEntry(device=pos_device, settings=pos))
     return Settings(fiscal_devices=[FiscalDeviceEntry(device=device, settings=fiscal)], pos_terminals=terminals)
 
 

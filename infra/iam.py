@@ -141,7 +141,8 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("s3:PutObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),
     ),
     "send_webhooks": (
-        Grant(("dynamodb:Query",), (table(names.TENANTS_TABLE),)),
+        # the shop snapshot, and the webhook URL and secret each delivery confirms (in its transaction) or reads
+        Grant(("dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"), (table(names.TENANTS_TABLE),)),
         Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
     ),
     "dispatch_orders": (

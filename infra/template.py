@@ -9,7 +9,9 @@ defined here, so a handler cannot consume a queue the template does not create.
 from __future__ import annotations
 
 import copy
+import json
 import re
+from http import HTTPStatus
 from typing import Any
 
 from chalicelib.core import resource_names as names
@@ -151,6 +153,32 @@ def throttle_api(api: dict[str, Any]) -> None:
                                            _method_setting("/api/v1/auth", "POST", AUTH_THROTTLE)]
 
 
+# What API Gateway answers itself, before any route, in the DESIGN §4 body with a request-id. A path no route serves
+# reaches the app's catch-all routes (/ and /{proxy+}), so MISSING_AUTHENTICATION_TOKEN is left with one cause: a
+# method that path does not take (locally Chalice's 405).
+GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
+    "MISSING_AUTHENTICATION_TOKEN": (405, "E_METHOD_NOT_ALLOWED", "this path does not take that method"),
+    "THROTTLED": (429, "E_RATE_LIMITED", "too many requests; retry later"),
+    "REQUEST_TOO_LARGE": (413, "E_REQUEST_TOO_LARGE", "the request is larger than the API accepts"),
+    "INTEGRATION_TIMEOUT": (504, "E_TIMEOUT", "the request took too long; retry later with the same request"),
+    "INTEGRATION_FAILURE": (502, "E_SERVICE_UNAVAILABLE", "the API is unavailable; retry later"),
+}
+
+
+def gateway_responses() -> dict[str, dict[str, Any]]:
+    """``AWS::ApiGateway::GatewayResponse`` for each of ``GATEWAY_ERRORS`` on Chalice's RestAPI."""
+    responses = {}
+    for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+        body = {"status_code": status, "error": HTTPStatus(status).phrase, "code": code, "message": message}
+        responses[logical_id(response_type.lower(), "GatewayResponse")] = {
+            "Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
+                "RestApiId": {"Ref": "RestAPI"}, "ResponseType": response_type, "StatusCode": str(status),
+                "ResponseParameters": {"gatewayresponse.header.request-id": "context.requestId",
+                                       "gatewayresponse.header.Content-Type": "'application/json'"},
+                "ResponseTemplates": {"application/json": json.dumps(body, separators=(",", ":"))}}}
+    return responses
+
+
 def infra_resources(prefix: str) -> dict[str, dict[str, Any]]:
     """Every table, queue, bucket and DLQ alarm of ``infra.definitions`` as CloudFormation resources."""
     resources: dict[str, dict[str, Any]] = {}
@@ -255,6 +283,7 @@ def assemble(chalice_template: dict[str, Any], scope: iam.Scope) -> dict[str, An
     if "RestAPI" not in resources:
         raise TemplateError("the Chalice template has no RestAPI to throttle")
     throttle_api(resources["RestAPI"])
+    resources.update(gateway_responses())
     for resource_id, resource in infra_resources(scope.prefix).items():
         if resource_id in resources:
             raise TemplateError(f"{resource_id} is defined both by Chalice and by infra/")

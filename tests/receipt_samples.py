@@ -15,7 +15,7 @@ def receipt_body(**overrides: Any) -> dict[str, Any]:
                 "date": 1764000000,
                 "seller": {"name": "Café Lumière", "vat_id": "DE123456789",
                            "address": {"street": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin",
-                                       "country_code": "DE"}},
+                                       "country_code": "DEU"}},
                 "buyer": {"name": "Ana Petrova"},
                 "pos": {"id": "till-1", "name": "Front till", "cashier": "Mara"},
             },

@@ -1,5 +1,5 @@
 """Exactly once on every fiscal device family (issue 26, Build 4): the chaos bench's plan on the real local
-stack against an emulated Datecs C (DP25), Datecs P (FP800), Datecs X (DP25X), Daisy (eXpert SX) and Caspos Mobile, with receipts
+stack against an emulated Datecs C (DP25), Datecs P (FP800), Datecs X (DP25X), Daisy (eXpert SX), Tremol ZFP (M23) and Caspos Mobile, with receipts
 counted in the emulator's own journal; and the checks that read that journal, on journals made by hand."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from edge.emulators.isl.journal import Document
 
 # A fixed seed per family whose plan (10 actions) has a lost answer and a dead link among its printer faults;
 # every edge life is armed with a crash point (on ISL printers the device carries out during_device_call).
-SEEDS = {"datecs": 9, "datecs-p": 17, "datecs-x": 17, "daisy": 124, "caspos": 271}
+SEEDS = {"datecs": 9, "datecs-p": 17, "datecs-x": 17, "daisy": 124, "tremol": 19, "caspos": 271}
 
 
 @pytest.mark.parametrize("device", list(SEEDS))

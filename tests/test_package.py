@@ -316,3 +316,23 @@ def test_packaging_refuses_unsafe_stage_config(tmp_path: Path, environment: dict
 def test_packaging_refuses_unknown_stage() -> None:
     with pytest.raises(PackagingError, match="not in"):
         stage_environment("no-such-stage")
+
+
+def test_api_gateway_answers_nothing_itself_but_in_the_error_contract(template: dict[str, Any]) -> None:
+    """Issue 27 point 10: a path no route serves reaches the app's catch-all (Chalice's greedy ``/{proxy+}``, and
+    ``/``) for every method, so API Gateway's 403 "Missing Authentication Token" is never the answer; what the
+    gateway does answer itself (a method the path lacks, throttling, ...) is the DESIGN §4 body with a request-id."""
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    for catch_all in ("/", "/{proxy+}"):
+        assert {"get", "post", "put", "patch", "delete", "head", "options"} <= set(paths[catch_all]), catch_all
+        assert paths[catch_all]["get"]["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+    responses = {r["Properties"]["ResponseType"]: r["Properties"]
+                 for r in of_type(template, "AWS::ApiGateway::GatewayResponse").values()}
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["RestApiId"] == {"Ref": "RestAPI"} and missing["StatusCode"] == "405"
+    assert missing["ResponseParameters"]["gatewayresponse.header.request-id"] == "context.requestId"
+    for response_type, properties in responses.items():
+        body = json.loads(properties["ResponseTemplates"]["application/json"])
+        assert set(body) == {"status_code", "error", "code", "message"}, response_type
+        assert str(body["status_code"]) == properties["StatusCode"] and re.fullmatch(r"E_[A-Z_]+", body["code"])
+    assert {"THROTTLED", "INTEGRATION_TIMEOUT"} <= set(responses)

@@ -37,10 +37,14 @@ from edge.emulators.isl.endpoint import LinkFaults
 from edge.emulators.isl.server import PtyServer
 from edge.emulators.isl.wire import HostFrame
 from edge.emulators.simulated.models import STATE_FILE as REGISTER_FILE
+from edge.emulators.tremol.device import TremolDevice
+from edge.emulators.tremol.endpoint import LinkFaults as TremolLinkFaults
+from edge.emulators.tremol.server import PtyServer as TremolPtyServer
+from edge.emulators.tremol.wire import HostFrame as TremolFrame
 from edge.emulators.simulated.register import SimulatedRegister
 
 SIMULATED_CLEAR: dict[str, Any] = {"paper_out": False, "cover_open": False, "link_loss": False, "busy": False, "latency_ms": 0}
-FAMILIES = ("simulated", "datecs", "datecs-p", "datecs-x", "daisy", "caspos")
+FAMILIES = ("simulated", "datecs", "datecs-p", "datecs-x", "daisy", "tremol", "caspos")
 # One model per family, as devstack runs them (devstack/stack.py ``_start_device``).
 ISL_MODELS = {"datecs": ("DATECS", "DP25"), "datecs-p": ("DATECS", "FP800"), "datecs-x": ("DATECS", "DP25X"), "daisy": ("Daisy", "eXpert SX")}
 ISL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (C doc p.15, P doc p.20, Daisy doc p.18, X doc p.14)
@@ -104,6 +108,8 @@ def fiscal_device(family: str, state_dir: Path, manage_base: str) -> FiscalDevic
         return SimulatedFiscal(state_dir, manage_base)
     if family in ISL_MODELS:
         return IslFiscal(family)
+    if family == "tremol":
+        return TremolFiscal()
     if family == "caspos":
         return CasposFiscal()
     raise ValueError(f"device must be one of {', '.join(FAMILIES)}, not {family!r}")
@@ -282,6 +288,110 @@ class _CrashingPrinter(FiscalPrinter):
 def _isl_cash(paid: tuple[tuple[str, int], ...]) -> int:
     """Cash is payment code P in every ISL family (C doc p.13, P doc p.19, Daisy doc p.17); the journal names it "cash"."""
     return sum(amount for mode, amount in paid if mode == "cash")
+
+
+TREMOL_MODEL = "M23"  # as devstack runs it
+TREMOL_CLOSE_RECEIPT = 0x38  # 38h closes the fiscal receipt (Tremol doc p.54)
+
+
+class TremolFiscal(FiscalDevice):
+    """An emulated Tremol ZFP device on a pseudo-terminal; receipts by unique sale number, as for ISL printers."""
+
+    family = "tremol"
+    faults = ("paper_out", "link_loss", "slow_replies", "lost_answer", "line_noise")
+
+    def __init__(self) -> None:
+        self.device = _CrashingTremol(TREMOL_MODEL)
+        self.server = TremolPtyServer(self.device).start()
+        self.took_effect = Counter()
+        self._armed: str | None = None
+
+    def edge_toml(self) -> str:
+        return (f'[fiscal_device]\nmanufacturer = "Tremol"\nmodel = "{TREMOL_MODEL}"\nname = "Chaos Tremol {TREMOL_MODEL}"\n'
+                f'[fiscal_device.connection]\ntype = "serial"\nport = "{self.server.path}"\nbaud_rate = 115200\n')
+
+    def inject(self, fault: str, window_s: float, latency_ms: int) -> None:
+        link = self.server.faults
+        self._armed = fault
+        if fault == "paper_out":
+            with self.device.lock:
+                self.device.faults.paper_out = True
+        elif fault == "link_loss":
+            link.silent = True
+        elif fault == "slow_replies":  # RETRY answers while busy (Tremol doc p.8), one per 50 ms of latency
+            link.busy = max(1, latency_ms // 50)
+        elif fault == "lost_answer":  # the receipt is closed on the device, its answer and all after it are lost
+            link.drop_after = TREMOL_CLOSE_RECEIPT
+        elif fault == "line_noise":  # a NAK, a bad checksum, a half frame and garbage, one answer each
+            link.nak, link.corrupt_checksum, link.truncate, link.garbage = 1, 1, 1, 1
+        else:
+            raise ValueError(f"tremol cannot inject {fault}")
+
+    def clear(self) -> None:
+        link, fresh = self.server.faults, TremolLinkFaults()
+        if self._armed == "lost_answer" and link.silent:
+            self.took_effect["lost_answer"] += 1
+        if self._armed == "line_noise" and not (link.nak or link.corrupt_checksum or link.truncate or link.garbage):
+            self.took_effect["line_noise"] += 1
+        self._armed = None
+        for spec in fields(TremolLinkFaults):
+            setattr(link, spec.name, getattr(fresh, spec.name))
+        with self.device.lock:
+            self.device.faults.paper_out = False
+
+    def receipts(self) -> list[DeviceReceipt]:
+        return [DeviceReceipt(unp, f"{doc.number:06d}", doc.total, sum(a for code, a in doc.paid if code == "0") - doc.change)
+                for unp, docs in self.device.receipts_by_unp().items() for doc in docs]
+
+    def last_z(self) -> DeviceZ | None:
+        with self.device.lock:
+            zs = [d for d in self.device.journal if d.kind == "z_report"]
+            if not zs:
+                return None
+            z = zs[-1]
+            count = sum(1 for d in self.device.journal if d.kind == "fiscal" and d.z_number == z.z_number)
+        return DeviceZ(count, z.total, None)
+
+    @staticmethod
+    def order_key(order: dict[str, Any]) -> str | None:
+        unp = _fiscal(order).get("unique_sale_number")
+        return str(unp) if unp else None
+
+    def arm_crash(self, point: str | None, hits: int, kill: Callable[[], None]) -> bool:
+        """As for ISL printers: the device kills the edge after the hits-th receipt closed, before its answer goes out."""
+        armed = point == "during_device_call"
+        self.device.arm(hits if armed else 0, kill if armed else None)
+        return armed
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+class _CrashingTremol(TremolDevice):
+    """The emulated Tremol device, calling the bench's kill after the n-th 38h closed a receipt."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        self._closes_left = 0
+        self._kill: Callable[[], None] | None = None
+
+    def arm(self, hits: int, kill: Callable[[], None] | None) -> None:
+        with self.lock:
+            self._closes_left, self._kill = hits, kill
+
+    def answer(self, frame: TremolFrame) -> tuple[bytes, bool]:
+        kill = None
+        with self.lock:
+            before = len(self.journal)
+            reply, ran = super().answer(frame)
+            closed = ran and frame.cmd == TREMOL_CLOSE_RECEIPT and len(self.journal) > before
+            if closed and self._kill is not None:
+                self._closes_left -= 1
+                if self._closes_left <= 0:
+                    kill, self._kill = self._kill, None
+        if kill is not None:
+            kill()
+        return reply, ran
 
 
 class CasposFiscal(FiscalDevice):

@@ -55,6 +55,12 @@ class NotFoundError(BridgeError):
     status_code, code = 404, "E_NOT_FOUND"
 
 
+class RouteNotFound(NotFoundError):
+    """A path no route serves (the catch-all routes answer it, so API Gateway's own 403 never does)."""
+
+    code = "E_ROUTE_NOT_FOUND"
+
+
 class ShopNotFound(NotFoundError):
     code = "E_SHOP_NOT_FOUND"
 

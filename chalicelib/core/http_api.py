@@ -16,7 +16,7 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Chalice, Response
 
-from chalicelib.core.errors import BridgeError, error_body
+from chalicelib.core.errors import BridgeError, RouteNotFound, error_body
 from chalicelib.core.lazy import lazy
 
 logs = lazy("chalicelib.core.logs")  # structlog loads on the first request, not at cold start
@@ -114,6 +114,17 @@ def request_context(app: Chalice) -> Callable[[Any, Callable[[Any], Response]], 
         return response
 
     return middleware
+
+
+# Routes that exist only to answer every path no other route serves with the DESIGN §4 error (API Gateway would
+# answer 403 "Missing Authentication Token" itself): ``/{proxy+}`` is Chalice's greedy path, which never matches ``/``.
+CATCH_ALL = ("/", "/{proxy+}")
+EVERY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def no_route(request: Any) -> None:
+    path = str(request.context.get("path") or request.path)
+    raise RouteNotFound(f"no route serves {request.method} {path[:200]}")
 
 
 def header(request: Any, name: str) -> str | None:

@@ -26,8 +26,8 @@ from chalicelib.orders.adapters import registry as adapter_registry
 from chalicelib.orders.adapters import service as adapters
 from chalicelib.receipts import service as receipts
 from chalicelib.reports import catalog_export as exports_catalog
-from chalicelib.reports import sales as reports
 from chalicelib.reports import sales_export as exports_sales
+from chalicelib.reports.sales_formats import json_document as sales_json
 from chalicelib.shops import service as shops
 from chalicelib.webhooks import deliveries
 from chalicelib.webhooks import sending as webhooks
@@ -41,10 +41,17 @@ _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "none": [],
 }
 _UUID_PARAMS = {"shop_id", "receipt_id"}
-_PATTERNS = {"delivery_id": deliveries._DELIVERY_ID.pattern, "token": r"^[A-Za-z0-9_-]{44}(\.json|\.pdf)?$"}
-_FILES = {"csv": "text/csv", "html": "text/html", "xml": "application/xml", "pdf": "application/pdf",
-          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+_PATTERNS = {"delivery_id": deliveries._DELIVERY_ID.pattern, "token": r"^[A-Za-z0-9_-]{44}$"}
+_CATALOG_FILES = {"csv": "text/csv", "html": "text/html"}
 _UUID4 = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$"
+_ANY_FILE = "application/octet-stream"
+_FILE_NOTE = (" Its Content-Type is the media type of the ?format= asked for, each listed here; "
+              f"{_ANY_FILE} stands for any of them read as bytes, which is how a generated client reads the answer.")
+_KINDS = ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]
+
+
+def _media(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip()
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,19 @@ class Operation:
     status: int = 200
     media: str = "application/json"
     path_enums: dict[str, list[str]] = field(default_factory=dict)
-    redirect: bool = False
-    body_media: tuple[str, ...] = ("application/json",)
-    files: tuple[str, ...] = ()  # downloads: these formats besides the JSON response, by ?format=
+    body_media: str = "application/json"  # one: openapi-python-client 0.29 cannot import a module with two
+    files: dict[str, str] = field(default_factory=dict)  # downloads: ?format= name -> media type, besides JSON
+    headers: dict[str, str] = field(default_factory=dict)  # optional request headers -> description
+    route: str | None = None  # the app.py route that serves this path, when the path is one of its forms
+
+
+def _platform_headers() -> dict[str, str]:
+    described: dict[str, str] = {}
+    for adapter in adapter_registry.ADAPTERS.values():
+        described[adapter.signature_header] = (f"{adapter.name}: base64 HMAC-SHA256 of the raw body with the secret "
+                                               "set by PUT .../adapters/{platform}")
+        described[adapter.topic_header] = f"{adapter.name}: the webhook's topic; {adapter.order_topic} records an order"
+    return described
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -74,24 +91,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         status=204),
     ("PUT", "/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}"): Operation(
         "Create or replace a catalogue entry", "catalog", body=m.CatalogEntryIn, response=m.CatalogEntryView,
-        path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
+        path_enums={"kind": _KINDS}),
     ("POST", "/api/v1/shops/{shop_id}/orders"): Operation(
         "Record an order in one idempotent call (201 created, 200 replay)", "orders", auth="shop_key",
         body=orders.OrderIn, response=orders.OrderOut, status=201),
     ("GET", "/api/v1/shops/{shop_id}/orders/{order_id}"): Operation(
         "Retrieve an order", "orders", auth="bearer_or_shop_key", response=orders.OrderOut),
     ("POST", "/ws/order"): Operation(
-        "Record an order with the seed's parameter names (ID_SHOP, KEYPARAM, ...) as form fields, JSON or query",
+        "Record an order with the seed's parameter names (ID_SHOP, KEYPARAM, ...) as form fields (the same "
+        "parameters are also read from the query string or a JSON body)",
         "orders", auth="none", body=ws_order.WsOrderParams, response=orders.OrderOut, status=201,
-        body_media=(ws_order.FORM, "application/json")),
+        body_media=ws_order.FORM),
     ("GET", "/api/v1/shops/{shop_id}/catalog/{kind}"): Operation(
         "Download a catalogue kind as json, csv or html", "catalog", query=exports_catalog.CatalogExportQuery,
-        response=exports_catalog.CatalogExportOut, files=("csv", "html"),
-        path_enums={"kind": ["items", "departments", "clients", "payment_methods", "delivery_methods", "users"]}),
+        response=exports_catalog.CatalogExportOut, files=_CATALOG_FILES, path_enums={"kind": _KINDS}),
     ("GET", "/api/v1/shops/{shop_id}/reports/sales"): Operation(
         "Daily sales export for one shop day (its time zone)", "reports", query=exports_sales.SalesReportQuery,
-        response=reports.SalesReport,
-        files=("html", "pdf", "csv", "xml", "xlsx")),
+        response=sales_json.SalesReportOut,
+        files={name: _media(f.content_type) for name, f in exports_sales.FORMATS.items() if name != "json"}),
     ("GET", "/api/v1/shops/{shop_id}/webhook/deliveries"): Operation(
         "Webhook delivery log with every attempt", "webhooks", query=deliveries.DeliveryListQuery,
         response=deliveries.DeliveryListOut),
@@ -102,7 +119,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         response=adapters.AdapterConfigOut, path_enums={"platform": list(adapter_registry.ADAPTERS)}),
     ("POST", "/api/v1/shops/{shop_id}/adapters/{platform}/orders"): Operation(
         "Shopify orders/create or WooCommerce order.created, HMAC-signed with the shop's secret", "adapters",
-        auth="none", body=m.PlatformOrder, response=adapters.AdapterResultOut,
+        auth="none", body=m.PlatformOrder, response=adapters.AdapterResultOut, status=201, headers=_platform_headers(),
         path_enums={"platform": list(adapter_registry.ADAPTERS)}),
     ("PUT", "/api/v1/shops/{shop_id}/webhook"): Operation(
         "Set the shop's webhook URL; returns a new signing secret", "webhooks",
@@ -126,9 +143,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/receipts/{receipt_id}"): Operation("Retrieve a receipt", "receipts", response=receipts.Receipt),
     ("GET", "/api/v1/receipts"): Operation("List all receipts", "receipts", query=receipts.ListQuery,
                                            response=receipts.ReceiptList),
-    ("GET", "/r/{token}"): Operation(
-        "Public receipt: the page; <token>.json the public resource; <token>.pdf a redirect to the PDF",
-        "public", auth="none", response=receipts.PublicReceipt, media="text/html", redirect=True),
+    ("GET", "/r/{token}"): Operation("Public receipt: the page with its QR code and PDF link", "public",
+                                     auth="none", media="text/html"),
+    ("GET", "/r/{token}.json"): Operation("Public receipt: the public resource", "public", auth="none",
+                                          response=receipts.PublicReceipt, route="/r/{token}"),
+    ("GET", "/r/{token}.pdf"): Operation("Public receipt: a redirect to a short-lived link to its PDF", "public",
+                                         auth="none", status=302, route="/r/{token}"),
     ("GET", "/api/v1/openapi.json"): Operation("This document", "meta", auth="none"),
     # Rotations last: a fuzzer walking the document in order replaces the keys it was given only at the end.
     ("POST", "/api/v1/auth/secret/rotate"): Operation(
@@ -168,29 +188,38 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
             for name, prop in schema["properties"].items()]
 
 
+def _header_parameters(op: Operation) -> list[dict[str, Any]]:
+    return [{"name": name, "in": "header", "required": False, "description": text, "schema": {"type": "string"}}
+            for name, text in op.headers.items()]
+
+
 def _responses(op: Operation, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
     error = {"description": "Error (DESIGN §4 body)",
              "content": {"application/json": {"schema": refs[(m.ErrorBody, "serialization")]}}}
     ok: dict[str, Any] = {"description": "Success"}
-    if op.status == 204:
+    if op.status == 302:
+        ok = {"description": "Redirect", "headers": {"Location": {"required": True, "schema": {"type": "string"}}}}
+    elif op.status == 204:
         pass
-    elif op.media == "text/html":
-        ok["content"] = {"text/html": {"schema": {"type": "string"}}}
+    elif op.files:
+        ok["description"] += "." + _FILE_NOTE
+        ok["content"] = {_ANY_FILE: {"schema": {"type": "string", "format": "binary"}}}
         if op.response is not None:
             ok["content"]["application/json"] = {"schema": refs[(op.response, "serialization")]}
+        for media in op.files.values():
+            ok["content"].setdefault(media, {"schema": {"type": "string"}})
+    elif op.media == "text/html":
+        ok["content"] = {"text/html": {"schema": {"type": "string"}}}
     elif op.response is not None:
         ok["content"] = {"application/json": {"schema": refs[(op.response, "serialization")]}}
-        for fmt in op.files:
-            binary = {"type": "string", "format": "binary"} if fmt in ("pdf", "xlsx") else {"type": "string"}
-            ok["content"][_FILES[fmt]] = {"schema": binary}
     else:
         ok["content"] = {"application/json": {"schema": {"type": "object"}}}
     responses: dict[str, Any] = {str(op.status): ok, "default": error}
     if op.status == 201:
-        responses["200"] = {**ok, "description": "Replay of an earlier identical request"}
-    if op.redirect:
-        responses["302"] = {"description": "Redirect to a short-lived link to the PDF",
-                            "headers": {"Location": {"schema": {"type": "string"}}}}
+        replay = "Replay of an earlier identical request"
+        if op.tag == "adapters":
+            replay += ", or a delivery acknowledged without an order (a ping, another topic)"
+        responses["200"] = {**ok, "description": replay}
     return responses
 
 
@@ -210,12 +239,13 @@ def document() -> dict[str, Any]:
             "summary": op.summary, "tags": [op.tag],
             "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}",
             "security": _SECURITY[op.auth],
-            "parameters": _path_parameters(path, op) + (_query_parameters(op.query) if op.query else []),
+            "parameters": _path_parameters(path, op) + (_query_parameters(op.query) if op.query else [])
+            + _header_parameters(op),
             "responses": _responses(op, refs),
         }
         if op.body is not None:
             operation["requestBody"] = {"required": True, "content": {
-                media: {"schema": refs[(op.body, "validation")]} for media in op.body_media}}
+                op.body_media: {"schema": refs[(op.body, "validation")]}}}
         paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",

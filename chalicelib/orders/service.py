@@ -42,6 +42,7 @@ from chalicelib.aws.storage import (
 from chalicelib.contracts import (
     JOB_VERSION_2,
     MAX_MINOR_UNITS,
+    FailureReason,
     FiscalJob,
     FiscalRecord,
     Identifier,
@@ -92,7 +93,10 @@ _CATALOGUE_OR_FREE_LINE = {"anyOf": [
     {"required": ["name", "unit_price", "vat_rate"],
      "properties": {"name": {"type": "string"}, "unit_price": {"type": "string"}, "vat_rate": {"type": "string"}}},
 ]}
-_ONE_PAYMENT_OR_SPLIT = {"oneOf": [{"required": ["payment_method_id"]}, {"required": ["payments"]}]}
+# Exactly one of the two, said without oneOf (a generated client turns an object with a top-level oneOf into Any):
+# no payments means a payment_method_id, and never both.
+_ONE_PAYMENT_OR_SPLIT = {"allOf": [{"if": {"not": {"required": ["payments"]}}, "then": {"required": ["payment_method_id"]}},
+                                   {"not": {"required": ["payment_method_id", "payments"]}}]}
 # A payment or discount: what a fiscal receipt can carry (MAX_MINOR_UNITS), in cents.
 PaymentAmount = Annotated[Decimal, Field(gt=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)]
 DiscountAmount = Annotated[Decimal, Field(ge=0, le=Decimal(MAX_MINOR_UNITS) / 100, max_digits=14, decimal_places=2)]
@@ -517,7 +521,14 @@ class PublicLinkOut(BaseModel):
 
 class ParentOut(BaseModel):
     order_id: str
-    fiscal: dict[str, Any] | None = Field(description="The parent sale's fiscal record, as its device printed it.")
+    fiscal: FiscalRecord | None = Field(description="The parent sale's fiscal record, as its device printed it.")
+
+
+class FailureOut(BaseModel):
+    """Why an order ended ``failed``: the edge's typed reason and its message."""
+
+    reason: FailureReason
+    message: str
 
 
 class OrderOut(BaseModel):
@@ -535,8 +546,8 @@ class OrderOut(BaseModel):
     parent: ParentOut | None = Field(description="For a refund: the sale it reverses and that sale's fiscal record.")
     refunded: str | None = Field(description="Sum of the refunds recorded against this sale, for sales.")
     created_at: int
-    fiscal: dict[str, Any] | None
-    failure: dict[str, Any] | None
+    fiscal: FiscalRecord | None = Field(description="The printed receipt as its device numbers it; null until printed.")
+    failure: FailureOut | None
     receipt_id: str | None
     public_link: PublicLinkOut | None
     invoice_pdf: str | None

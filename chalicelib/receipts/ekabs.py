@@ -55,7 +55,10 @@ class Address(_Strict):
     street: Text
     postal_code: ShortText
     city: Text
-    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+    # ISO 3166-1 alpha-3 ("DEU"), as DFKA's EKaBS schema, the one seed 004 says the receipt closely resembles, writes
+    # country codes (issue 27, point 12); seed 004 itself gives no other form, so no other is accepted.
+    country_code: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        description="ISO 3166-1 alpha-3, as in DFKA EKaBS: DEU, AUT, BGR.")
 
 
 class Seller(_Strict):
@@ -146,14 +149,17 @@ class VatAmount(_Strict):
     vat: Money
 
 
-class PaymentType(_Strict):
+class Payment(_Strict):
+    """One entry of ``payment_types``. Not named ``PaymentType``: that is the contract's enum, and two schemas of
+    one name cost a generated client one of them."""
+
     name: Text
     type: Literal["cash", "card", "other"] = "other"
     amount: Money
     tendered: Money | None = Field(default=None, description="Cash only: what the customer handed over.")
 
     @model_validator(mode="after")
-    def _tendered_covers_cash(self) -> PaymentType:
+    def _tendered_covers_cash(self) -> Payment:
         if self.tendered is not None and (self.type != "cash" or self.tendered < self.amount):
             raise ValueError("only a cash payment has a tendered amount, and it covers the payment")
         return self
@@ -170,7 +176,7 @@ class Security(_Strict):
 class Data(_Strict):
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
     full_amount_incl_vat: Money
-    payment_types: Annotated[list[PaymentType], Field(min_length=1, max_length=20)]
+    payment_types: Annotated[list[Payment], Field(min_length=1, max_length=20)]
     vat_amounts: Annotated[list[VatAmount], Field(min_length=1, max_length=20)]
     lines: Annotated[list[Line], Field(min_length=1, max_length=500)]
 

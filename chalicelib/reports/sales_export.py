@@ -16,6 +16,7 @@ from chalicelib.reports.sales import SalesReport
 from chalicelib.reports.sales_formats import (
     csv_table,
     html_page,
+    json_document,
     pdf_document,
     xlsx_workbook,
     xml_document,
@@ -23,7 +24,8 @@ from chalicelib.reports.sales_formats import (
 from chalicelib.reports.sales_formats.base import SalesFormat
 
 FORMATS: dict[str, SalesFormat] = {
-    f.name: f for f in (html_page.FORMAT, pdf_document.FORMAT, csv_table.FORMAT, xml_document.FORMAT, xlsx_workbook.FORMAT)
+    f.name: f for f in (html_page.FORMAT, pdf_document.FORMAT, csv_table.FORMAT, xml_document.FORMAT, xlsx_workbook.FORMAT,
+                        json_document.FORMAT)
 }
 Format = Literal[tuple(FORMATS)]  # type: ignore[valid-type]
 

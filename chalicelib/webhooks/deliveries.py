@@ -32,17 +32,18 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.aws.clients import client
-from chalicelib.aws.storage import from_item, key, to_item
+from chalicelib.aws.storage import cancellation_codes, from_item, key, to_item
 from chalicelib.core import resource_names as names
 from chalicelib.core.errors import (
     ConflictError,
     DeliveryNotFound,
     SchemaValidationError,
+    ServiceUnavailable,
 )
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import settings
-from chalicelib.shops.service import load_snapshot
 from chalicelib.webhooks import sending as webhooks
+from chalicelib.webhooks.target import WebhookTarget, cached_target, current_target, unchanged
 
 log = get_logger(__name__)
 
@@ -51,6 +52,7 @@ SWEEP_LIMIT_PER_SHARD = 200
 LOG_LIMIT = 100
 MAX_PARALLEL_GROUPS = 10  # an SQS FIFO batch holds at most ten messages
 KEEP_SECONDS = 30 * 86400
+TARGET_READS = 3  # a webhook changing faster than a delivery can confirm it: the event goes back to its queue
 PENDING, DELIVERED, DEAD_LETTERED = "pending", "delivered", "dead_lettered"
 _rng = random.SystemRandom()
 _DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(" + "|".join(map(re.escape, webhooks.EVENT_SEQUENCE)) + ")$")
@@ -168,8 +170,11 @@ def _conditional_update(shop_id: str, delivery_id: str, **request: Any) -> dict[
     return from_item(response["Attributes"])
 
 
-def _create_leased(message: webhooks.WebhookMessage, now: int, token: str) -> dict[str, Any] | None:
-    """The new delivery record, leased to this consumer; None if it exists already."""
+def _create_leased(message: webhooks.WebhookMessage, now: int,
+                   token: str) -> tuple[dict[str, Any] | None, WebhookTarget | None]:
+    """The new delivery record, leased to this consumer and created only while the shop's webhook is the one it
+    will go to: (record, target); (None, target) if the record exists already; (None, None) for no webhook, or
+    one that does not take this event type (``events``; its secret changes with them, so the check covers them)."""
     subject = webhooks.subject(message.payload)
     event_type = message.payload["type"]
     record = {
@@ -182,14 +187,32 @@ def _create_leased(message: webhooks.WebhookMessage, now: int, token: str) -> di
         "lease_until": now + _lease_seconds(), "due_shard": _shard(subject),
         "due_at": _due(now + _lease_seconds()),
     }
-    try:
-        client("dynamodb").put_item(TableName=_table(), Item=to_item(record),
-                                    ConditionExpression="attribute_not_exists(pk)")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+    target = cached_target(message.shop_id, now)
+    for _ in range(TARGET_READS):
+        if target is None or event_type not in target.events:  # the cache may predate the webhook: ask the profile
+            target = current_target(message.shop_id, now)
+            if target is None or event_type not in target.events:
+                return None, None
+        try:
+            client("dynamodb").transact_write_items(TransactItems=[
+                {"Put": {"TableName": _table(), "Item": to_item(record),
+                         "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"ConditionCheck": unchanged(message.shop_id, target)}])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if codes[1:2] == ["ConditionalCheckFailed"]:  # the webhook changed since this container cached it
+                target = current_target(message.shop_id, now)
+                if target is None:
+                    return None, None
+                continue
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return None, target
             raise
-        return None
-    return from_item(to_item(record))
+        return from_item(to_item(record)), target
+    raise ServiceUnavailable(f"the webhook of shop {message.shop_id} changed during every attempt to create "
+                             f"delivery {message.webhook_id}; the event is retried")
 
 
 def _lease(shop_id: str, delivery_id: str, now: int, token: str, due_by: int) -> dict[str, Any] | None:
@@ -243,18 +266,17 @@ def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOu
                                **({"ExpressionAttributeNames": names_} if names_ else {}))
 
 
-def _attempt(record: dict[str, Any], token: str, now: int) -> None:
-    """One attempt of a leased record, unless its order's earlier event is still pending."""
+def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget | None) -> None:
+    """One attempt of a leased record at ``target`` (confirmed or read for this delivery), unless its order's
+    earlier event is still pending."""
     earlier_id = _predecessor(record)
     earlier = _get(record["shop_id"], earlier_id) if earlier_id else None
     if earlier is not None and earlier["status"] == PENDING:
         _release(record, token, max(earlier["next_attempt_at"], now) + 1)
         log.info("webhook_waits_for_earlier_event", webhook_id=record["delivery_id"], earlier=earlier_id)
         return
-    profile = load_snapshot(record["shop_id"]).profile
-    if profile.get("webhook_url"):
-        outcome = webhooks.send(profile["webhook_url"], webhooks.signing_secrets(profile, now), record["delivery_id"],
-                                record["payload"])
+    if target is not None:
+        outcome = webhooks.send(target.url, target.secrets, record["delivery_id"], record["payload"])
     else:
         outcome = webhooks.SendOutcome(None, "no webhook url configured", 0)
     log.info("webhook_attempt", webhook_id=record["delivery_id"], status=outcome.status_code, error=outcome.error,
@@ -270,26 +292,23 @@ def _resume_successor(record: dict[str, Any], now: int) -> None:
         token = uuid.uuid4().hex
         later = _lease(record["shop_id"], later_id, now, token, due_by=now + settings().webhook_retry_window_seconds)
         if later is not None:
-            _attempt(later, token, now)
+            _attempt(later, token, now, current_target(record["shop_id"], now))
 
 
 def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
     """Consume one FIFO event: create (or lease) its delivery record and attempt it."""
     token = uuid.uuid4().hex
-    record = None
+    record, target = None, None
     if not message.retry:
-        profile = load_snapshot(message.shop_id).profile
-        if not profile.get("webhook_url"):
+        record, target = _create_leased(message, now, token)
+        if target is None:
             log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
             return
-        if message.payload["type"] not in webhooks.subscribed(profile):
-            log.info("webhook_skipped_not_subscribed", webhook_id=message.webhook_id)
-            return
-        record = _create_leased(message, now, token)
     if record is None:
         record = _lease(message.shop_id, message.webhook_id, now, token, due_by=now)
+        target = current_target(message.shop_id, now) if record is not None else None
     if record is not None:
-        _attempt(record, token, now)
+        _attempt(record, token, now, target)
 
 
 def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[str, list[dict[str, str]]]:

@@ -12,6 +12,7 @@ from edge.drivers.base import FiscalDriver, UnsupportedDevice
 from edge.drivers.caspos import driver as caspos
 from edge.drivers.isl import daisy, datecs, datecs_x
 from edge.drivers.isl.dialect import Dialect
+from edge.drivers.tremol import driver as tremol
 
 _Opener = Callable[[FiscalDeviceConfig, Path], FiscalDriver]
 
@@ -46,6 +47,7 @@ DRIVEN: tuple[Row, ...] = (
     _isl(datecs_x.DATECS_X, datecs_x.open_datecs_x),
     _isl(daisy.DAISY, daisy.open_daisy),
     Row(caspos.MANUFACTURER, caspos.MODELS, caspos.open_caspos, connections=("http",), default_port=5544),
+    Row(tremol.MANUFACTURER, tremol.MODELS, tremol.open_tremol, tremol.CONNECTIONS, tremol.DEFAULT_PORT),
 )
 
 

@@ -124,11 +124,38 @@ class UnsupportedOperation(DeviceError):
     transient = False
 
 
+class DeviceSilent(DeviceUnreachable):
+    """The device did not answer at all."""
+
+    code = "E_DEVICE_SILENT"
+
+
+class GarbledAnswer(DeviceUnreachable):
+    """The device answered with bytes that never made a valid frame or field (checksum, truncation, garbage)."""
+
+    code = "E_DEVICE_GARBLED"
+
+
+class DeviceRefused(DeviceError):
+    """The device refused a command in its present state (not allowed now, overflow, a device error code...)."""
+
+    code = "E_DEVICE_REFUSED"
+
+
+class ReceiptInterrupted(LinkLost):
+    """The link failed after the receipt was opened: it may have been completed."""
+
+    code = "E_RECEIPT_INTERRUPTED"
+
+
 class UnsupportedDevice(ValueError):
     """No driver for the configured manufacturer or model."""
 
 
 class DeviceStatus(BaseModel):
+    """A device's state as the management API and the heartbeat show it; ``warnings`` are DESIGN §5's ``W_…``
+    codes read from the device's own status (the edge adds those of the fiscal day and of reachability)."""
+
     device: str
     manufacturer: str
     model: str
@@ -138,6 +165,8 @@ class DeviceStatus(BaseModel):
     last_fiscal_number: str | None = None
     receipts_since_z: int | None = None
     z_counter: int | None = None
+    clock_offset_seconds: int | None = None  # the device's clock minus the edge's, when the device tells its time
+    day_opened_at: int | None = None  # epoch seconds (UTC) the open fiscal day or shift began, when the device tells
     error: str | None = None
     warnings: list[str] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -171,13 +172,24 @@ class SimulatedDriver(FiscalDriver):
             state = self.register.status()
         except RegisterError as exc:
             return status.model_copy(update={"online": False, "busy": exc.code is RegisterErrorCode.BUSY, "error": str(exc)})
+        faults = state.faults
+        warnings = [code for code, on in (
+            ("W_PAPER_OUT", faults.paper_out),
+            ("W_PAPER_NEAR_END", faults.paper_near_end),
+            ("W_COVER_OPEN", faults.cover_open),
+            ("W_FISCAL_MEMORY_NEAR_FULL", faults.fiscal_memory_near_full),
+            ("W_FISCAL_MEMORY_FULL", faults.fiscal_memory_full),
+        ) if on]
         return status.model_copy(
             update={
-                "paper_out": state.faults.paper_out,
+                "paper_out": faults.paper_out,
                 "busy": False,
                 "last_fiscal_number": state.last_fiscal_number,
                 "receipts_since_z": state.receipts_since_z,
                 "z_counter": state.z_counter,
+                "clock_offset_seconds": state.clock - int(time.time()),
+                "day_opened_at": state.day_opened_at,
+                "warnings": warnings,
             }
         )
 

@@ -89,6 +89,7 @@ class FakePrinter:
     flags: set[str] = field(default_factory=set)  # persistent status conditions (cover, clock, fm_full…)
     refuse_with: dict[int, set[str]] = field(default_factory=dict)  # command -> conditions it is refused with
     link_faults: list[str] = field(default_factory=list)  # per answer, in order: nak, garbage, silence, half, syn
+    garble_answers_to: set[int] = field(default_factory=set)  # commands carried out whose every answer arrives garbled
     crash_at: int | None = None  # the host dies once this many commands have been carried out
     crash_before_run: bool = False  # … or with that command sent but not yet carried out
     daily_report_answer: str | None = None
@@ -124,6 +125,8 @@ class FakePrinter:
             if self.crash_at is not None and len(self.executed) >= self.crash_at:
                 raise HostCrash(f"after command {cmd:02X}h")
         fault = self.link_faults.pop(0) if self.link_faults else None
+        if cmd in self.garble_answers_to:
+            fault = "garbage"
         if fault == "nak":
             self._out += b"\x15"
         elif fault == "garbage":

@@ -22,7 +22,10 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     stack.start_edge()
     body = stack.manage("get_supported_devices").json()
     fiscal = {m["value"]: m for m in body["fiscal"]["manufacturers"]}
-    assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos"}
+    assert set(fiscal) == {"Simulated", "DATECS", "Daisy", "Caspos", "Tremol"}
+    # Seed 000's Tremol models, on ZFP (Tremol doc p.6: serial, or TCP on port 8000).
+    assert fiscal["Tremol"] == {"value": "Tremol", "label": "Tremol", "models": ["A19 Plus", "M20", "M23", "S21", "S25", "Tremol S"],
+                                "default_port": 8000, "supports_serial": True, "supports_network": True}
     # Datecs C (C doc p.1), P (P doc p.1) and X (X doc p.1; DP25 MX and FP700 as seed 000 names them) models, each once.
     assert fiscal["DATECS"] == {
         "value": "DATECS", "label": "DATECS",
@@ -33,7 +36,9 @@ def test_supported_devices_name_every_driver_exactly(stack: Stack) -> None:
     assert (fiscal["Daisy"]["supports_serial"], fiscal["Daisy"]["supports_network"], fiscal["Daisy"]["default_port"]) == (True, False, None)
     assert (fiscal["Caspos"]["models"], fiscal["Caspos"]["default_port"], fiscal["Caspos"]["supports_serial"]) == (["Caspos Mobile"], 5544, False)
     assert fiscal["Simulated"]["models"] == ["Simulated"]
-    assert body["pos"]["banks"] == [] and [m["value"] for m in body["pos"]["manufacturers"]] == ["Simulated"]
+    assert body["pos"]["banks"] == [] and [m["value"] for m in body["pos"]["manufacturers"]] == ["Simulated", "Ingenico", "PAX"]
+    zvt = {m["value"]: (m["models"], m["default_port"], m["supports_serial"], m["supports_network"]) for m in body["pos"]["manufacturers"][1:]}
+    assert zvt == {"Ingenico": (["Desk3200", "Desk3500"], 20007, False, True), "PAX": (["A920", "A920 Pro"], 20007, False, True)}
 
 
 def test_save_creates_updates_deletes_and_survives_a_restart(stack: Stack) -> None:

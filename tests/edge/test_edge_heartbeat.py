@@ -19,9 +19,11 @@ from edge.cloud import CloudClient
 from edge.config import load_config
 from edge.emulators.isl.device import FiscalPrinter
 from edge.emulators.isl.server import PtyServer
-from edge.heartbeat import HeartbeatSender, read_devices
+from edge.fiscal_day.service import FiscalDay
+from edge.heartbeat import HeartbeatSender, device_readings
 from edge.hub import DeviceHub
 from edge.journal import InboundMessage, Journal
+from edge.operations import Operations
 from edge.runner import run_edge
 from edge.session import CloudLink
 from edge.store import SettingsStore
@@ -53,7 +55,9 @@ def sender(stack: Stack) -> Iterator[tuple[HeartbeatSender, Journal]]:
     client = CloudClient(config.api_root, config.edge_key, 5.0)
     link = CloudLink(client, RetryGate(0.1, 0.5), 0.8)
     try:
-        beats = HeartbeatSender(link, client, lambda: read_devices(hub), journal, journal.pending_sales,
+        fiscal_day = FiscalDay(journal, hub, Operations(journal, hub, config.smtp), config.state_dir, config.time_zone,
+                               config.z_report, config.device_warnings)
+        beats = HeartbeatSender(link, client, lambda: device_readings(hub, fiscal_day), journal, journal.pending_sales,
                                 lambda: "1.0.0", threading.Event())
         yield beats, journal
     finally:

@@ -1,6 +1,7 @@
 """An emulator is written from the manufacturer's document, not from our driver (DESIGN §5, issue 26 Build 2).
 
-Every module under edge/emulators/ is parsed with ``ast``: none may import ``edge.drivers`` (in any
+Every module under edge/emulators/ is parsed with ``ast``: none may import ``edge.drivers`` nor the card
+terminals' ``edge.terminals`` (in any
 spelling: ``import``, ``from ... import``, relative, or ``importlib.import_module("...")``), and an ISL
 module may not lean on the simulated register either (``edge.emulators.simulated``).
 """
@@ -49,7 +50,7 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def forbidden(path: Path) -> list[str]:
-    banned = ["edge.drivers"]
+    banned = ["edge.drivers", "edge.terminals"]  # card-terminal drivers (ZVT) live in edge/terminals/
     if path.relative_to(EMULATORS).parts[0] == "isl":
         banned.append("edge.emulators.simulated")
     return sorted(m for m in imported_modules(path) if any(m == b or m.startswith(b + ".") for b in banned))
@@ -75,6 +76,7 @@ def test_the_isl_emulator_is_checked() -> None:
         "from ...drivers.isl import frame",
         "importlib.import_module('edge.drivers.isl')",
         "from edge.emulators.simulated.models import DEFAULT_VAT_GROUPS",
+        "from edge.terminals.zvt import apdu",
     ],
 )
 def test_every_spelling_of_a_driver_import_is_caught(source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

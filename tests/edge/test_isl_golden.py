@@ -323,3 +323,21 @@ def test_a_tax_rate_answer_that_is_no_number_is_garbled_and_nothing_is_opened(fa
     with pytest.raises(GarbledAnswer, match="unexpected tax rate"):
         driver_on(printer, tmp_path).print_receipt(job())
     assert 0x30 not in [cmd for _seq, cmd, _data in printer.requests]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("fault", ["refused", "garbage"])
+def test_a_clock_read_that_fails_after_the_close_is_an_uncertain_print_found_by_reconcile_never_a_reprint(
+        family: Family, fault: str, tmp_path: Path) -> None:
+    printer = FakePrinter(family, refuse_with={0x3E: {"syntax"}} if fault == "refused" else {})
+    driver = driver_on(printer, tmp_path)
+    if fault == "garbage":  # the clock is read, its every answer garbled on the line
+        printer.garble_answers_to = {0x3E}
+    with pytest.raises(ReceiptInterrupted) as raised:
+        driver.print_receipt(job())
+    assert raised.value.may_have_printed  # the poller reconciles instead of printing again
+
+    printer.refuse_with, printer.garble_answers_to = {}, set()
+    record = driver.find_receipt("job-1")
+    assert record is not None and record.fiscal_number == "0000001"
+    assert printer.receipts_for(f"{SERIAL[family]}-0001-0000001") == 1

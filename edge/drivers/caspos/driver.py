@@ -212,10 +212,21 @@ class CasposDriver(FiscalDriver):
             info = self.client.get_info()
             self._number = self._number or info.device_number()
             printer = self.client.is_connected_printer()
+            opened = self.shift.opened_at()
         except DeviceError as exc:
             return status.model_copy(update={"online": False, "error": str(exc)})
         last = str(info.last_doc_number) if info.last_doc_number is not None else None
-        return status.model_copy(update={"device": self._device(), "busy": False, "paper_out": None if printer else True, "last_fiscal_number": last})
+        # §GetInfo l.147/l.171: the token's state ("ACTIVE" in the example); §Printer Connection l.1809.
+        warnings = [code for code, on in (
+            ("W_PRINTER_NOT_CONNECTED", not printer),
+            ("W_TOKEN_NOT_ACTIVE", info.state is not None and info.state != "ACTIVE"),
+        ) if on]
+        return status.model_copy(update={
+            "device": self._device(), "busy": False, "paper_out": None if printer else True, "last_fiscal_number": last,
+            # §Common Errors l.1955-1960: a shift refuses documents 24 h after it opened; no open shift, nothing to close.
+            "day_opened_at": None if opened is None else int(opened), "receipts_since_z": None if opened is not None else 0,
+            "warnings": warnings,
+        })
 
     def x_report(self) -> DeviceReport:
         return _report("X", self.client.x_report(CASHIER))

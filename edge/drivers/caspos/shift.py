@@ -43,10 +43,26 @@ class ShiftKeeper:
         self._device = device
         self._clock = clock
         self._opened_at: float | None = None  # edge epoch seconds at which the open shift started
+        self._shift_time: str | None = None  # that shift's shift_open_time: its identity
 
     def forget(self) -> None:
         """The register's shift changed behind our back (503/504, a Z): read it again before the next document."""
         self._opened_at = None
+        self._shift_time = None
+
+    def opened_at(self) -> float | None:
+        """For the status: when the open shift began (edge epoch seconds), None when no shift is open or the register
+        cannot tell its age. Opens nothing; the control tape is read once per shift (a shift another till closed and
+        opened again has another ``shift_open_time``)."""
+        status = self._client.shift_status()
+        if not status.shift_open:
+            self.forget()
+            return None
+        if self._shift_time != status.shift_open_time:
+            self.forget()
+        if self._opened_at is None:
+            self._read_age(status.shift_open_time)
+        return self._opened_at
 
     def ensure_open(self, cashier: str) -> None:
         """An open shift that will not reach its limit within ``MARGIN``; closed and reopened if it would."""
@@ -80,6 +96,10 @@ class ShiftKeeper:
         status = self._client.shift_status()
         if not status.shift_open:
             self._open(cashier)
+            status = self._client.shift_status()
+        self._read_age(status.shift_open_time)
+
+    def _read_age(self, shift_time: str | None) -> None:
         try:
             tape = self._client.control_tape()
             device_now = datetime.strptime(str(tape["createdAtUtc"]), DATE_FORMAT)
@@ -89,6 +109,7 @@ class ShiftKeeper:
             log.warning("caspos_shift_age_unknown", error=str(exc))
             return
         self._opened_at = self._clock() - (device_now - opened).total_seconds()
+        self._shift_time = shift_time
 
     def _open(self, cashier: str) -> None:
         try:

@@ -29,18 +29,22 @@ from edge.drivers.base import (
     DeviceBusy,
     DeviceDocument,
     DeviceError,
+    DeviceRefused,
     DeviceReport,
+    DeviceSilent,
     DeviceStatus,
     DeviceUnreachable,
     FiscalDriver,
     FiscalMemoryError,
     FiscalMemoryFull,
+    GarbledAnswer,
     InvalidJob,
     JournalFull,
     LinkLost,
     OperationRefused,
     PaperOut,
     PrinterFault,
+    ReceiptInterrupted,
     UnsupportedDevice,
     WrongPassword,
 )
@@ -70,30 +74,6 @@ from edge.drivers.isl.link import (
 )
 from edge.drivers.isl.sales import Payment, SaleBook, SalePlan, open_book
 from edge.drivers.isl.status import DeviceState, decode
-
-
-class DeviceSilent(DeviceUnreachable):
-    """The printer did not answer at all."""
-
-    code = "E_DEVICE_SILENT"
-
-
-class GarbledAnswer(DeviceUnreachable):
-    """The printer answered with bytes that never made a valid frame or field (checksum, truncation, garbage)."""
-
-    code = "E_DEVICE_GARBLED"
-
-
-class DeviceRefused(DeviceError):
-    """The printer refused a command (not allowed now, overflow, a device error code…)."""
-
-    code = "E_DEVICE_REFUSED"
-
-
-class ReceiptInterrupted(LinkLost):
-    """The link failed after the receipt was opened: it may have been completed."""
-
-    code = "E_RECEIPT_INTERRUPTED"
 
 
 class CashState(BaseModel):
@@ -183,7 +163,10 @@ class IslDriver(FiscalDriver):
                 self._ask(Command.CLOSE_FISCAL_RECEIPT)
             except DeviceError as exc:
                 raise self._interrupted(exc, opened=True) from exc
-            return self._record(plan, True)
+            try:
+                return self._record(plan, True)
+            except DeviceError as exc:  # the receipt is closed: whatever fails now, it was printed (reconcile finds it)
+                raise ReceiptInterrupted(f"the receipt was closed, then its time could not be read: {exc}") from exc
 
     def find_receipt(self, sale_id: str) -> FiscalRecord | None:
         plan = self.book.for_job(sale_id)
@@ -217,6 +200,8 @@ class IslDriver(FiscalDriver):
                 serial = self._identity()
                 state = self._exchange(Command.STATUS, "").state
                 last_doc = self._last_document().number
+                closure = self._last_closure()
+                offset = self._clock_offset()
         except DeviceError as exc:
             return status.model_copy(update={"online": False, "busy": isinstance(exc, DeviceBusy), "error": str(exc)})
         return status.model_copy(
@@ -225,9 +210,20 @@ class IslDriver(FiscalDriver):
                 "paper_out": state.paper_out,
                 "busy": False,
                 "last_fiscal_number": f"{last_doc:07d}",
+                "z_counter": closure,
+                "clock_offset_seconds": offset,
                 "warnings": list(state.warnings),
             }
         )
+
+    def _clock_offset(self) -> int | None:
+        """3Eh (C doc p.16, P doc p.22, Daisy doc p.20): the printer's clock minus the edge's, in whole seconds;
+        None when the printer cannot tell it."""
+        try:
+            device_now = self.read_clock()
+        except DeviceError:
+            return None
+        return round((device_now - datetime.now(UTC)).total_seconds())
 
     def x_report(self) -> DeviceReport:
         return self._daily_report("X")

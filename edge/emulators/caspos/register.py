@@ -40,6 +40,7 @@ class CasposRegister:
         self.last_doc_number = 10000
         self.report_number = 1800
         self.printer_connected = True
+        self.token_state = "ACTIVE"  # §GetInfo l.147: the token's state
         self.clock_offset = timedelta()
         self.require_token = False
         self.repeat_without_data = False
@@ -134,7 +135,7 @@ class CasposRegister:
             "company_name": "\"CASPOS\" MƏHDUD MƏSULİYYƏTLİ CƏMIYYƏTİ", "company_tax_number": "554534053",
             "last_doc_number": self.last_doc_number, "last_online_time": self.now().strftime(wire.DATE_FORMAT),
             "object_address": "AZ1007 BAKI ŞƏHƏRİ", "object_name": "OFİS", "object_tax_number": "554534053-11001",
-            "qr_code_url": "https://monitoring.e-kassa.gov.az/#/index?doc=", "state": "ACTIVE", "token_version": "2.35.0",
+            "qr_code_url": "https://monitoring.e-kassa.gov.az/#/index?doc=", "state": self.token_state, "token_version": "2.35.0",
         }
         return {k: None if k in self.info_nulls else v for k, v in info.items()}
 

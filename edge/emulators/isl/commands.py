@@ -29,6 +29,7 @@ _SHARED: dict[int, Handler] = {
     0x39: receipt.customer_info,
     0x3D: info.set_clock,
     0x3E: info.read_clock,
+    0x40: info.last_fiscal_record,
     0x45: service.daily_report,
     0x46: service.cash_in_out,
     0x4A: info.status_bytes,

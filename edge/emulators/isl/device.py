@@ -28,6 +28,7 @@ from edge.emulators.isl.errors import (
 from edge.emulators.isl.families import DEFAULT_VAT_GROUPS, Family, family_for
 from edge.emulators.isl.journal import (
     GROUPS,
+    Closure,
     DocKind,
     Document,
     OpenReceipt,
@@ -38,6 +39,7 @@ from edge.emulators.isl.wire import HostFrame, encode_answer
 FAULTS = (
     "paper_out", "paper_near_end", "cover_open", "printing_unit_fault", "clock_not_set",
     "fm_write_error", "fm_full", "fm_near_full", "ej_near_end", "ej_end", "tax_terminal_silent",
+    "ej_very_near_end", "low_battery", "printhead_overheated", "cutter_error", "unsent_documents",
 )
 
 
@@ -85,6 +87,7 @@ class FiscalPrinter:
         self.wrong_passwords = 0
         self.doc_number = 0
         self.z_number = 0
+        self.last_closure: Closure | None = None  # the fiscal memory's last record (40h)
         self.last_unp: str | None = None  # the last unique sale number set (P doc p.16 counts on from it)
         self.receipts_today = 0
         self.documents_today = 0

@@ -1,5 +1,6 @@
 """What the host asks about: status 4Ah, transaction 4Ch, device 5Ah, tax rates 61h, current
-receipt 67h, last document 71h, clock 3Eh/3Dh, operator password 65h, Daisy constants 80h."""
+receipt 67h, last document 71h, last fiscal record 40h, clock 3Eh/3Dh, operator password 65h,
+Daisy constants 80h."""
 
 from __future__ import annotations
 
@@ -122,6 +123,32 @@ def last_document(p: FiscalPrinter, data: str) -> str:
     if data:
         raise SyntaxFault("71h takes no data")
     return f"{p.doc_number:07d}"
+
+
+_RECORD_OPTION = {"C": re.compile(r"[01]?"), "P": re.compile(r"[01]?"), "DAISY": re.compile(r"[TN]?")}
+
+
+def last_fiscal_record(p: FiscalPrinter, data: str) -> str:
+    """40h: the last record of the fiscal memory, i.e. the last Z report.
+
+    C doc p.17 ``[Type]`` and P doc p.22 ``[Option]`` ('0' sales, '1' stornos on C, taxes on P: both answered with
+    the stornos here) -> ``P,N,TaxA..TaxH,DDMMYY``, ``F`` when there is no record; Daisy doc p.21 ``[T|N]`` ->
+    ``N,Tax1..Tax8,StTax1..StTax8,DDMMYY`` (no code; number 0 before the first Z). P's ``*`` (the report's time
+    as well) is not emulated and is a syntax error here.
+    """
+    if _RECORD_OPTION[p.family.key].fullmatch(data) is None:
+        raise SyntaxFault("unknown 40h option")
+    record = p.last_closure
+    if p.family.key == "DAISY":
+        sales = record.sales if record else dict.fromkeys(GROUPS, 0)
+        storno = record.storno if record else dict.fromkeys(GROUPS, 0)
+        date = (record.at if record else p.now()).strftime("%d%m%y")
+        return ",".join([f"{record.number if record else 0:04d}", *(p.amount_text(sales[g]) for g in GROUPS),
+                         *(p.amount_text(storno[g]) for g in GROUPS), date])
+    if record is None:
+        return "F"
+    sums = record.storno if data == "1" else record.sales
+    return ",".join(["P", f"{record.number:04d}", *(p.amount_text(sums[g], signed=True) for g in GROUPS), record.at.strftime("%d%m%y")])
 
 
 def read_clock(p: FiscalPrinter, data: str) -> str:

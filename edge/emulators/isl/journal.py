@@ -56,6 +56,16 @@ class OpenReceipt:
 
 
 @dataclass(frozen=True)
+class Closure:
+    """A Z report's record in the fiscal memory: its number, date and the day's sales and stornos per group A-H."""
+
+    number: int
+    at: datetime
+    sales: dict[str, int]
+    storno: dict[str, int]
+
+
+@dataclass(frozen=True)
 class Document:
     """A closed document in the electronic journal."""
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from edge.emulators.isl.amounts import parse_money
 from edge.emulators.isl.errors import NotAllowed, SyntaxFault
-from edge.emulators.isl.journal import GROUPS, OpenReceipt
+from edge.emulators.isl.journal import GROUPS, Closure, OpenReceipt
 from edge.emulators.isl.receipt import printed_text
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ def daily_report(p: FiscalPrinter, data: str) -> str:
     p.close_document("z_report" if zeroing else "x_report", total=sum(sales.values()))
     if zeroing:
         p.z_number = closure
+        p.last_closure = Closure(number=closure, at=p.now(), sales=sales, storno=storno)
         p.day_sales, p.day_storno = dict.fromkeys(GROUPS, 0), dict.fromkeys(GROUPS, 0)
         p.receipts_today = p.documents_today = p.stornos_today = 0
         p.cash = p.served_in = p.served_out = 0

@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 STATE_FILE = "simulated_register.sqlite"
 MODEL = "Simulated"
 DEFAULT_VAT_GROUPS: dict[str, Decimal] = {
-    "A": Decimal("20"),
-    "B": Decimal("19"),
-    "C": Decimal("10"),
-    "D": Decimal("9"),
-    "E": Decimal("7"),
-    "F": Decimal("5"),
-    "G": Decimal("0"),
+    "A": Decimal(20),
+    "B": Decimal(19),
+    "C": Decimal(10),
+    "D": Decimal(9),
+    "E": Decimal(7),
+    "F": Decimal(5),
+    "G": Decimal(0),
 }
 PAPER_WIDTH = 40
 
@@ -60,6 +60,9 @@ class RegisterError(Exception):
         self.code = code
 
 
+CLOCK_OFFSET_LIMIT = 400 * 24 * 3600
+
+
 class Faults(BaseModel):
     """Fault flags; they live in the register's state file, so any process can set them."""
 
@@ -71,6 +74,10 @@ class Faults(BaseModel):
     cover_open: bool = False
     fiscal_memory_full: bool = False
     latency_ms: Annotated[int, Field(ge=0, le=600_000)] = 0
+    # Conditions that only show in the status (a real printer's warning bits), refusing nothing:
+    paper_near_end: bool = False
+    fiscal_memory_near_full: bool = False
+    clock_offset_seconds: Annotated[int, Field(ge=-CLOCK_OFFSET_LIMIT, le=CLOCK_OFFSET_LIMIT)] = 0  # the register's clock runs this far off
 
 
 class SaleLine(BaseModel):
@@ -244,3 +251,5 @@ class RegisterStatus(BaseModel):
     last_fiscal_number: str | None
     receipts_since_z: int
     z_counter: int
+    clock: int  # the register's own clock, epoch seconds
+    day_opened_at: int | None  # when the first receipt since the last Z was printed, on the register's clock

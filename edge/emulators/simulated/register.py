@@ -99,6 +99,10 @@ class SimulatedRegister:
 
     # -- inspection (never faulted) -------------------------------------------------
 
+    def now(self) -> int:
+        """The register's clock (epoch seconds): the host's, off by the ``clock_offset_seconds`` fault."""
+        return int(time.time()) + self.faults().clock_offset_seconds
+
     def faults(self) -> Faults:
         return Faults.model_validate_json(self._setting("faults"))
 
@@ -210,7 +214,7 @@ class SimulatedRegister:
                 fiscal_number=fiscal_number_text(number),
                 serial=self.serial,
                 total=opened.total,
-                printed_at=int(time.time()),
+                printed_at=self.now(),
                 text="",
             )
             receipt = receipt.model_copy(update={"text": render_receipt(receipt, groups)})
@@ -231,7 +235,7 @@ class SimulatedRegister:
             opened = self._must_be_open(db)
             db.execute("DELETE FROM settings WHERE key = 'open_receipt'")
             text = "\n".join(["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "VOID", f"SALE ID {opened.sale_id}",
-                              paper_row("CANCELLED", format_minor(opened.total)), paper_stamp(int(time.time()))])
+                              paper_row("CANCELLED", format_minor(opened.total)), paper_stamp(self.now())])
             self._append_ejournal(db, "void", text)
         crashpoint("during_device_call")
 
@@ -252,19 +256,22 @@ class SimulatedRegister:
             last = self._db.execute("SELECT MAX(number) FROM receipts").fetchone()[0]
             open_count = self._db.execute("SELECT COUNT(*) FROM receipts WHERE z_number IS NULL").fetchone()[0]
             z_counter = self._db.execute("SELECT COALESCE(MAX(number), 0) FROM z_reports").fetchone()[0]
+        first = self._receipts("SELECT body, z_number FROM receipts WHERE z_number IS NULL ORDER BY number LIMIT 1")
         return RegisterStatus(
             serial=self.serial,
             faults=self.faults(),
             last_fiscal_number=fiscal_number_text(last) if last else None,
             receipts_since_z=open_count,
             z_counter=z_counter,
+            clock=self.now(),
+            day_opened_at=first[0].printed_at if first else None,
         )
 
     def x_report(self) -> Report:
         """Running totals since the last Z report; changes nothing but the electronic journal."""
         self._obey_faults(prints=True)
         with self._transaction() as db:
-            report = build_report("X", self._open_receipts(db), self.vat_groups(), None, self.serial, int(time.time()), self._open_moves(db))
+            report = build_report("X", self._open_receipts(db), self.vat_groups(), None, self.serial, self.now(), self._open_moves(db))
             self._append_ejournal(db, "x_report", report.text)
         return report
 
@@ -274,7 +281,7 @@ class SimulatedRegister:
         groups = self.vat_groups()
         with self._transaction() as db:
             z_number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM z_reports").fetchone()[0]
-            report = build_report("Z", self._open_receipts(db), groups, z_number, self.serial, int(time.time()), self._open_moves(db))
+            report = build_report("Z", self._open_receipts(db), groups, z_number, self.serial, self.now(), self._open_moves(db))
             db.execute("UPDATE receipts SET z_number = ? WHERE z_number IS NULL", (z_number,))
             db.execute("UPDATE cash_moves SET z_number = ? WHERE z_number IS NULL", (z_number,))
             db.execute("INSERT INTO z_reports (number, body) VALUES (?, ?)", (z_number, report.model_dump_json()))
@@ -285,7 +292,7 @@ class SimulatedRegister:
         """Print free text on a non-fiscal document."""
         self._obey_faults(prints=True)
         body = [line[:PAPER_WIDTH] for line in lines]
-        text = "\n".join(["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "NON-FISCAL", "-" * PAPER_WIDTH, *body, "-" * PAPER_WIDTH, paper_stamp(int(time.time()))])
+        text = "\n".join(["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "NON-FISCAL", "-" * PAPER_WIDTH, *body, "-" * PAPER_WIDTH, paper_stamp(self.now())])
         with self._transaction() as db:
             self._append_ejournal(db, "non_fiscal", text)
         return Document(number=None, amount=None, text=text)
@@ -300,7 +307,7 @@ class SimulatedRegister:
             if drawer + amount < 0:
                 raise RegisterError(RegisterErrorCode.REFUSED, f"cannot withdraw {format_minor(-amount)}: the drawer holds {format_minor(drawer)}")
             number = db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM cash_moves").fetchone()[0]
-            now = int(time.time())
+            now = self.now()
             title = "CASH IN" if amount > 0 else "CASH OUT"
             text = "\n".join(
                 ["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", f"{title} No {number:04d}", "-" * PAPER_WIDTH,
@@ -317,7 +324,7 @@ class SimulatedRegister:
         text = ["SIMULATED FISCAL REGISTER", f"S/N {self.serial}", "FISCAL MEMORY REPORT", f"{start.isoformat()} .. {end.isoformat()}", "-" * PAPER_WIDTH]
         text += [paper_row(f"Z {z.z_number or 0:04d} {paper_stamp(z.created_at)[:10]}", format_minor(z.net)) for z in closures]
         total = sum(z.net for z in closures)
-        text += ["-" * PAPER_WIDTH, paper_row("CLOSURES", str(len(closures))), paper_row("NET TOTAL", format_minor(total)), paper_stamp(int(time.time()))]
+        text += ["-" * PAPER_WIDTH, paper_row("CLOSURES", str(len(closures))), paper_row("NET TOTAL", format_minor(total)), paper_stamp(self.now())]
         with self._transaction() as db:
             self._append_ejournal(db, "fiscal_memory_report", "\n".join(text))
         return Document(number=len(closures), amount=total, text="\n".join(text))

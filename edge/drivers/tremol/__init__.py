@@ -1,0 +1,1 @@
+"""The Tremol ZFP protocol family: framing, status, link, commands and the driver."""
