@@ -22,11 +22,13 @@ from chalicelib.core.http_api import (
     request_context,
     routes,
 )
+from chalicelib.console.routing import console_routes
 from chalicelib.core.lazy import lazy
 
 adapters = lazy("chalicelib.orders.adapters.service")
 catalog = lazy("chalicelib.shops.catalog")
 clock = lazy("chalicelib.core.clock")
+console = lazy("chalicelib.console.pages")
 contracts = lazy("chalicelib.contracts")
 deliveries = lazy("chalicelib.webhooks.deliveries")
 dispatch = lazy("chalicelib.orders.outbox")
@@ -52,6 +54,7 @@ app = Chalice(app_name=names.DEFAULT_APP_NAME)
 app.register_middleware(request_context(app), "http")
 app.api.binary_types.extend(t for t in media.BINARY_TYPES if t not in app.api.binary_types)
 route = routes(app)
+console_route = console_routes(app)
 
 
 def _queue(logical: str) -> str:
@@ -286,6 +289,81 @@ def public_receipt(token):
     if token.endswith(".pdf"):
         return redirect(receipt_public.pdf_location(token.removesuffix(".pdf")))
     return html_response(receipt_public.page(token))
+
+
+@console_route("/console", methods=["GET"])
+def console_root():
+    return console.root(app.current_request)
+
+
+@console_route("/console/static/console.css", methods=["GET"])
+def console_stylesheet():
+    return console.stylesheet()
+
+
+@console_route("/console/login", methods=["GET"])
+def console_login_page():
+    return console.login_page(app.current_request)
+
+
+@console_route("/console/login", methods=["POST"], content_types=[media.FORM])
+def console_login():
+    return console.login_submit(app.current_request)
+
+
+@console_route("/console/logout", methods=["POST"], content_types=[media.FORM])
+def console_logout():
+    return console.logout(app.current_request)
+
+
+@console_route("/console/shops", methods=["GET"])
+def console_shops():
+    return console.shops_page(app.current_request)
+
+
+@console_route("/console/shops/{shop_id}", methods=["GET"])
+def console_shop(shop_id):
+    return console.shop_page(app.current_request, shop_id, fleet.edge_status)
+
+
+@console_route("/console/shops/{shop_id}/catalog", methods=["GET"])
+def console_catalog(shop_id):
+    return console.catalog_page(app.current_request, shop_id)
+
+
+@console_route("/console/shops/{shop_id}/orders", methods=["GET"])
+def console_orders(shop_id):
+    return console.orders_page(app.current_request, shop_id)
+
+
+@console_route("/console/shops/{shop_id}/orders/{order_id}", methods=["GET"])
+def console_order(shop_id, order_id):
+    return console.order_page(app.current_request, shop_id, order_id)
+
+
+@console_route("/console/receipts", methods=["GET"])
+def console_receipts():
+    return console.receipts_page(app.current_request)
+
+
+@console_route("/console/shops/{shop_id}/webhooks", methods=["GET"])
+def console_deliveries(shop_id):
+    return console.deliveries_page(app.current_request, shop_id)
+
+
+@console_route("/console/shops/{shop_id}/webhooks/{delivery_id}/replay", methods=["POST"], content_types=[media.FORM])
+def console_replay(shop_id, delivery_id):
+    return console.replay(app.current_request, shop_id, delivery_id)
+
+
+@console_route("/console/shops/{shop_id}/reports", methods=["GET"])
+def console_reports(shop_id):
+    return console.reports_page(app.current_request, shop_id)
+
+
+@console_route("/console/shops/{shop_id}/reports/sales", methods=["GET"])
+def console_sales_file(shop_id):
+    return console.sales_file(app.current_request, shop_id)
 
 
 @route(CATCH_ALL[0], methods=EVERY_METHOD)

@@ -56,6 +56,8 @@ def run_demo(demo: dict[str, Any], say: Callable[[str], None], timeout: float = 
     say(f"printed by {fiscal['device']} as fiscal receipt {fiscal['fiscal_number']} → result reported → "
         f"order {order['status']}")
     say(f"eReceipt public link: {order['public_link']['url']}")
+    say(f"merchant console: {demo['api_base']}/console (log in with the merchant's api_key and api_secret from "
+        "the demo.json on the READY line)")
     deliveries = receiver.wait_for(order_id, 2, timeout)
     for delivery in deliveries:
         say(f"webhook {delivery.body['type']} received, signature verified (webhook-id {delivery.webhook_id})")

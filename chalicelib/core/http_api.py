@@ -86,8 +86,8 @@ def routes(app: Chalice) -> Callable[..., Callable[[Callable[..., Any]], Callabl
 
 def _normalized(response: Response) -> Response:
     """Chalice's own error bodies ({"Code", "Message"}) rewritten to DESIGN §4."""
-    if response.status_code < 400:
-        return response
+    if response.status_code < 400 or str(response.headers.get("Content-Type", "")).startswith("text/html"):
+        return response  # an error page (the console's) is already what its reader expects
     body = response.body
     if isinstance(body, (bytes, str)):
         try:

@@ -150,7 +150,6 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/r/{token}.pdf"): Operation("Public receipt: a redirect to a short-lived link to its PDF", "public",
                                          auth="none", status=302, route="/r/{token}"),
     ("GET", "/api/v1/openapi.json"): Operation("This document", "meta", auth="none"),
-    # Rotations last: a fuzzer walking the document in order replaces the keys it was given only at the end.
     ("POST", "/api/v1/auth/secret/rotate"): Operation(
         "Rotate an API key's secret: the new one is shown once, the old one and refresh tokens from logins "
         "before stop working at once", "auth", body=merchants.RotateSecretIn, response=merchants.RotatedSecretOut),

@@ -503,6 +503,19 @@ def _order_with_outbox(shop_id: str, order_id: str) -> tuple[dict[str, Any] | No
     return found.get(f"ORDER#{order_id}"), found.get(f"OUTBOX#{order_id}")
 
 
+def order_and_dispatch(shop_id: str, order_id: str) -> tuple[dict[str, Any], bool]:
+    """The order and whether it has left the outbox (its job and ``validated`` webhook are on their queues)."""
+    order, outbox = _order_with_outbox(shop_id, order_id)
+    if order is None:
+        raise OrderNotFound(f"order {order_id} not found")
+    return order, outbox is None
+
+
+def orders_by_id(shop_id: str, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The shop's orders of these ids (a BatchGetItem per hundred), by order id; ids not found are left out."""
+    return {order["order_id"]: order for order in batch_get(_table(), [order_key(shop_id, i) for i in order_ids])}
+
+
 def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:
     """Every order (sales and refunds) in the shop's day index for that local day."""
     records: list[dict[str, Any]] = []

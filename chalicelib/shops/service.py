@@ -129,9 +129,28 @@ def create_shop(merchant_id: str, request: CreateShop) -> dict[str, Any]:
             {"Put": {"TableName": _table(),
                      "Item": to_item({"pk": f"EDGEKEY#{digest(edge_key)}", "sk": "KEY", "shop_id": shop_id}),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": _table(), "Item": to_item(_listing(profile))}},
         ]
     )
     return {**public_view(profile), "shop_key": shop_key, "edge_key": edge_key}
+
+
+def _listing(profile: dict[str, Any]) -> dict[str, Any]:
+    """The shop's entry in its merchant's list (the console's shops page), written and deleted with the shop."""
+    return {"pk": f"MERCHANT#{profile['merchant_id']}", "sk": f"SHOP#{profile['shop_id']}", "shop_id": profile["shop_id"],
+            "name": profile["name"], "created_at": profile["created_at"]}
+
+
+def merchant_shops(merchant_id: str) -> list[dict[str, Any]]:
+    """The merchant's live shops (``shop_id``, ``name``, ``created_at``), oldest first."""
+    shops: list[dict[str, Any]] = []
+    for page in client("dynamodb").get_paginator("query").paginate(
+        TableName=_table(), KeyConditionExpression="pk = :pk AND begins_with(sk, :shop)",
+        ExpressionAttributeValues={":pk": {"S": f"MERCHANT#{merchant_id}"}, ":shop": {"S": "SHOP#"}},
+    ):
+        shops.extend(from_item(item) for item in page["Items"])
+    return sorted(({k: s[k] for k in ("shop_id", "name", "created_at")} for s in shops),
+                  key=lambda s: (s["created_at"], s["shop_id"]))
 
 
 def load_snapshot(shop_id: str, *, fresh: bool = False) -> ShopSnapshot:
@@ -355,6 +374,7 @@ def _retire(profile: dict[str, Any]) -> None:
                         "ConditionExpression": "merchant_id = :m AND attribute_not_exists(deleted_at)",
                         "ExpressionAttributeValues": to_item({":now": int(time.time()), ":m": profile["merchant_id"]})}},
             {"Delete": {"TableName": _table(), "Key": key(f"EDGEKEY#{profile['edge_key_digest']}", "KEY")}},
+            {"Delete": {"TableName": _table(), "Key": key(f"MERCHANT#{profile['merchant_id']}", f"SHOP#{shop_id}")}},
         ])
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "TransactionCanceledException":

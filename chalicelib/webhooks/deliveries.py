@@ -405,6 +405,12 @@ def replay(shop_id: str, delivery_id: str, now: int) -> dict[str, Any]:
     return view(record)
 
 
+def order_deliveries(shop_id: str, order_internal_id: str) -> list[dict[str, Any]]:
+    """The order's deliveries that exist (``validated``, ``terminated``, ``failed``), each as ``view`` shows it."""
+    found = [_get(shop_id, f"msg_{order_internal_id}_{kind}") for kind in ("validated", "terminated", "failed")]
+    return [view(record) for record in found if record is not None]
+
+
 def view(record: dict[str, Any]) -> dict[str, Any]:
     return DeliveryOut(
         delivery_id=record["delivery_id"], order_id=record.get("order_id"),
