@@ -390,3 +390,17 @@ def test_a_heartbeat_full_of_warnings_is_told_over_the_next_heartbeats_once_each
     assert sorted((e["type"], e["eventID"]) for e in cleared) == \
         sorted(("device.warning_cleared", e["eventID"]) for e in raised), "each warning cleared once"
     assert 0 < longest[0] <= 4096
+
+
+def test_the_console_shows_the_shops_edge_from_the_fleet_view(api, shop, merchant, clock):
+    from tests.test_console import Browser
+
+    browser = Browser(api)
+    assert browser.log_in(merchant).status_code == 303
+    page = browser.get(f"/console/shops/{shop['shop_id']}").text
+    assert "Till (edge)" in page and "no heartbeat yet" in page
+    send(api, edge_token(api, shop), beat("W_COVER_OPEN", jobs=2, sales=1))
+    page = browser.get(f"/console/shops/{shop['shop_id']}").text
+    assert ">online<" in page and "<li>W_COVER_OPEN</li>" in page and "2 jobs, 0 results, 1 sales" in page
+    clock.now += 120
+    assert ">offline<" in browser.get(f"/console/shops/{shop['shop_id']}").text
