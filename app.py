@@ -36,6 +36,8 @@ edge_api = lazy("chalicelib.edge_api")
 exports = lazy("chalicelib.reports.rendering")
 exports_catalog = lazy("chalicelib.reports.catalog_export")
 exports_sales = lazy("chalicelib.reports.sales_export")
+fleet = lazy("chalicelib.fleet.service")
+fleet_offline = lazy("chalicelib.fleet.offline")
 merchants = lazy("chalicelib.auth.merchants")
 openapi = lazy("chalicelib.openapi.document")
 orders = lazy("chalicelib.orders.service")
@@ -145,8 +147,8 @@ def put_webhook(shop_id):
     config = validation.parse_body(webhooks.WebhookConfigIn, app.current_request.raw_body)
     webhooks.check_target(config.url)
     secret = webhooks.new_secret()
-    shops.set_webhook(shop.shop_id, config.url, secret)
-    return {"url": config.url, "secret": secret}
+    shops.set_webhook(shop.shop_id, config.url, secret, config.events)
+    return {"url": config.url, "secret": secret, "events": list(config.events or webhooks.ORDER_EVENTS)}
 
 
 @route("/api/v1/shops/{shop_id}/webhook/secret/rotate", methods=["POST"])
@@ -243,6 +245,20 @@ def edge_sale():
     return edge_api.accept_sale(claims, sale).model_dump(mode="json")
 
 
+@route("/api/v1/edge/heartbeat", methods=["POST"])
+def edge_heartbeat():
+    claims = edge_api.session_claims(app.current_request.headers)
+    heartbeat = fleet.parse_heartbeat(app.current_request.raw_body)
+    return fleet.accept_heartbeat(str(claims["sub"]), str(claims[edge_api.KEY_STAMP]), heartbeat,
+                                  clock.now()).model_dump()
+
+
+@route("/api/v1/shops/{shop_id}/edge", methods=["GET"])
+def get_shop_edge(shop_id):
+    merchant_id = _merchant()
+    return fleet.edge_status(merchant_id, validation.uuid4_param(shop_id, "shop_id"), clock.now()).model_dump(mode="json")
+
+
 @route("/api/v1/receipts/{receipt_id}", methods=["PUT"])
 def put_receipt(receipt_id):
     receipt_id, merchant_id = validation.uuid4_param(receipt_id, "receipt_id"), _merchant()
@@ -307,7 +323,7 @@ def console_shops():
 
 @console_route("/console/shops/{shop_id}", methods=["GET"])
 def console_shop(shop_id):
-    return console.shop_page(app.current_request, shop_id)
+    return console.shop_page(app.current_request, shop_id, fleet.edge_status)
 
 
 @console_route("/console/shops/{shop_id}/catalog", methods=["GET"])
@@ -386,3 +402,8 @@ def send_webhooks(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def retry_webhooks(event):
     deliveries.sweep(clock.now())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def watch_edges(event):
+    fleet_offline.sweep(clock.now())

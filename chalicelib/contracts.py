@@ -243,3 +243,64 @@ class TillSaleAck(_Message):
     order_status: str
     receipt_id: str | None = None
     duplicate: bool = False
+
+
+# -- The edge's heartbeat (DESIGN §4.4, warning codes §5) -------------------------------------------------------------
+
+HEARTBEAT_MAX_DEVICES: Final = 16
+HEARTBEAT_MAX_WARNINGS: Final = 16
+HEARTBEAT_MAX_BACKLOG: Final = 10**9
+WarningCode = Annotated[str, StringConstraints(min_length=3, max_length=40, pattern=r"^W_[A-Z0-9]+(_[A-Z0-9]+)*$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
+BacklogCount = Annotated[int, Field(ge=0, le=HEARTBEAT_MAX_BACKLOG)]
+
+
+class DeviceState(str, Enum):
+    """A device as the edge last saw it: answering, busy with a job, not answering, answering with an error."""
+
+    ONLINE = "online"
+    BUSY = "busy"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+class DeviceHeartbeat(_Message):
+    id: Identifier = Field(description="The edge's id of the device.")
+    name: Label = Field(description="The device's name, as an order's `printer` names it.")
+    manufacturer: Label
+    model: Label
+    status: DeviceState
+    warnings: Annotated[list[WarningCode], Field(max_length=HEARTBEAT_MAX_WARNINGS)] = Field(
+        default=[], description="The device's warning codes (DESIGN §5: W_PAPER_NEAR_END, W_COVER_OPEN, ...).")
+
+    @model_validator(mode="after")
+    def _distinct_warnings(self) -> DeviceHeartbeat:
+        if len(set(self.warnings)) != len(self.warnings):
+            raise ValueError("a device lists each warning code once")
+        return self
+
+
+class Backlog(_Message):
+    jobs: BacklogCount = Field(description="Jobs received and not yet printed (or reconciled).")
+    results: BacklogCount = Field(description="Results printed or failed and not yet acknowledged by the cloud.")
+    sales: BacklogCount = Field(description="Sales taken at the till and not yet uploaded.")
+
+
+class Heartbeat(_Message):
+    """What the edge posts to ``/api/v1/edge/heartbeat`` at least once a minute. The cloud stamps the time
+    itself: a till's clock may be wrong, and ``last_seen`` is the cloud's."""
+
+    v: Literal[1] = CONTRACT_VERSION
+    version: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9.+_-]+$")]
+    devices: Annotated[list[DeviceHeartbeat], Field(max_length=HEARTBEAT_MAX_DEVICES)]
+    backlog: Backlog
+
+    @model_validator(mode="after")
+    def _distinct_devices(self) -> Heartbeat:
+        if len({device.id for device in self.devices}) != len(self.devices):
+            raise ValueError("each device is listed once")
+        return self
+
+
+class HeartbeatAck(_Message):
+    last_seen: int = Field(description="UTC epoch seconds, the cloud's clock.")

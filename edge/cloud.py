@@ -1,4 +1,5 @@
-"""HTTP client for the cloud's edge-facing API: open a session, post a result, upload a till sale.
+"""HTTP client for the cloud's edge-facing API: open a session, post a result, upload a till sale, post a
+heartbeat.
 
 Failures are sorted into what the caller must do about them: ``CloudUnavailable``
 (network, timeout, 5xx, 408, 429: keep the result, try later), ``CloudAuthError``
@@ -13,11 +14,12 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from chalicelib.contracts import JobResult, ResultAck, TillSale, TillSaleAck
+from chalicelib.contracts import Heartbeat, HeartbeatAck, JobResult, ResultAck, TillSale, TillSaleAck
 
 SESSION_PATH = "/api/v1/edge/session"
 RESULTS_PATH = "/api/v1/edge/results"
 SALES_PATH = "/api/v1/edge/sales"
+HEARTBEAT_PATH = "/api/v1/edge/heartbeat"
 _RETRYABLE_4XX = {408, 425, 429}
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -97,6 +99,15 @@ class CloudClient:
             headers={"authorization": f"Bearer {token.get_secret_value()}", "content-type": "application/json"},
         )
         return _parse(TillSaleAck, response)
+
+    def post_heartbeat(self, token: SecretStr, heartbeat: Heartbeat) -> HeartbeatAck:
+        response = self._send(
+            "POST",
+            HEARTBEAT_PATH,
+            content=heartbeat.model_dump_json(),
+            headers={"authorization": f"Bearer {token.get_secret_value()}", "content-type": "application/json"},
+        )
+        return _parse(HeartbeatAck, response)
 
     def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         try:

@@ -13,6 +13,7 @@ from edge.cloud import CloudClient, EdgeSession
 from edge.config import EdgeConfig
 from edge.fiscal_day.loop import FiscalDayLoop
 from edge.fiscal_day.service import FiscalDay
+from edge.heartbeat import HeartbeatSender, device_readings
 from edge.hub import DeviceHub
 from edge.jobqueue import JobQueue
 from edge.journal import Journal
@@ -60,6 +61,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         resources.callback(simulator.close)
         operations = Operations(journal, hub, config.smtp)
         fiscal_day = FiscalDay(journal, hub, operations, config.state_dir, config.time_zone, config.z_report, config.device_warnings)
+        updater = Updater(config.updates, config.state_dir)
         context = ManageContext(
             journal=journal,
             hub=hub,
@@ -67,7 +69,7 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             operations=operations,
             sales=sales,
             fiscal_day=fiscal_day,
-            updater=Updater(config.updates, config.state_dir),
+            updater=updater,
             simulator=simulator,
             serial_port_globs=config.serial_port_globs,
             serial_port_urls=config.serial_port_urls,
@@ -85,6 +87,8 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
         day_loop = FiscalDayLoop(fiscal_day, stop, config.z_report.check_seconds)
         resources.callback(day_loop.join)
         day_loop.start()
+        beats = HeartbeatSender(link, client, lambda: device_readings(hub, fiscal_day), journal, journal.pending_sales,
+                                updater.current_version, stop)
 
         endpoint = str(config.aws_endpoint_url) if config.aws_endpoint_url else None
 
@@ -96,6 +100,8 @@ def run_edge(config: EdgeConfig, stop: threading.Event, out: TextIO, *, progress
             log.info("edge_ready", shop_id=session.shop_id, device=printer.settings.name if printer else None)
             out.write(f"EDGE READY shop={session.shop_id}\n")
             out.flush()
+            resources.callback(beats.join)
+            beats.start()  # once the poller holds a session: the two never open one each at start
             if progress:
                 watcher = BacklogProgress(journal, out, stop)
                 resources.callback(watcher.join)

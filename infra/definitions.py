@@ -13,9 +13,19 @@ from chalicelib.core import resource_names as names
 
 @dataclass(frozen=True)
 class Index:
+    """A global secondary index; ``include`` projects only those attributes besides the keys (None: all)."""
+
     name: str
     hash_key: str
     range_key: str | None = None
+    include: tuple[str, ...] | None = None
+
+    def projection(self) -> dict[str, object]:
+        if self.include is None:
+            return {"ProjectionType": "ALL"}
+        if not self.include:
+            return {"ProjectionType": "KEYS_ONLY"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.include)}
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,10 @@ class Bucket:
 
 
 TABLES: tuple[Table, ...] = (
-    Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at"),  # refresh-token families, rate windows
+    # refresh-token families, rate windows; shops whose edge may have gone silent (the fleet's offline watch)
+    Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at",
+          indexes=(Index(names.EDGE_SILENCE_INDEX, "edge_watch_shard", "edge_silent_at",
+                         include=("deleted_at", "webhook_url", "webhook_events", "edge_offline_for")),)),
     Table(names.ORDERS_TABLE, "pk", "sk", indexes=(Index(names.ORDERS_BY_DISPATCH_INDEX, "dispatch_shard", "dispatch_due"),)),
     Table(
         names.RECEIPTS_TABLE,

@@ -160,6 +160,11 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:Query",), (table(names.WEBHOOK_DELIVERIES_TABLE, names.WEBHOOK_DUE_INDEX),)),
         Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
     ),
+    "watch_edges": (  # chalicelib/fleet/offline.py: silent edges from the index, one claim and one release each
+        Grant(("dynamodb:Query",), (table(names.TENANTS_TABLE, names.EDGE_SILENCE_INDEX),)),
+        Grant(("dynamodb:UpdateItem",), (table(names.TENANTS_TABLE),)),
+        Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
+    ),
 }
 """Batch calls need no extra action: SendMessageBatch is ``sqs:SendMessage``; transactions are
 authorised per item as ``dynamodb:PutItem``/``UpdateItem``/``DeleteItem``/``ConditionCheckItem``."""

@@ -31,7 +31,7 @@ def _table_request(prefix: str, table: Table) -> dict[str, Any]:
                 "IndexName": index.name,
                 "KeySchema": [{"AttributeName": index.hash_key, "KeyType": "HASH"}]
                 + ([{"AttributeName": index.range_key, "KeyType": "RANGE"}] if index.range_key else []),
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection(),
             }
             for index in table.indexes
         ]

@@ -76,7 +76,7 @@ def _table(prefix: str, table: Table) -> dict[str, Any]:
     if table.indexes:
         properties["GlobalSecondaryIndexes"] = [
             {"IndexName": index.name, "KeySchema": key_schema(index.hash_key, index.range_key),
-             "Projection": {"ProjectionType": "ALL"}}
+             "Projection": index.projection()}
             for index in table.indexes
         ]
     if table.ttl_attribute:

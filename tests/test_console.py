@@ -273,7 +273,7 @@ def test_the_edge_section_shows_the_fleet_view_through_its_function(api, shop, m
 
     monkeypatch.setattr(application, "console", type("Wired", (), {
         "__getattr__": lambda self, name: getattr(pages, name),
-        "shop_page": staticmethod(lambda request, shop_id: pages.shop_page(request, shop_id, edge_status))})())
+        "shop_page": staticmethod(lambda request, shop_id, *_: pages.shop_page(request, shop_id, edge_status))})())
     response = browser.get(f"/console/shops/{shop['shop_id']}")
     assert_protected_page(response)
     for text in ("offline", "2023-11-14 22:13:20 UTC", "1.4.0", "Front till", "Datecs FP-700X", "paper low",
@@ -283,7 +283,7 @@ def test_the_edge_section_shows_the_fleet_view_through_its_function(api, shop, m
     never = {"online": False, "last_seen": None, "version": None, "devices": [], "backlog": None}
     monkeypatch.setattr(application, "console", type("Wired", (), {
         "__getattr__": lambda self, name: getattr(pages, name),
-        "shop_page": staticmethod(lambda request, shop_id: pages.shop_page(request, shop_id, lambda *_: never))})())
+        "shop_page": staticmethod(lambda request, shop_id, *_: pages.shop_page(request, shop_id, lambda *_: never))})())
     silent = browser.get(f"/console/shops/{shop['shop_id']}")
     assert_protected_page(silent)
     assert "never" in silent.text and "no heartbeat yet" in silent.text and "No device reported." in silent.text

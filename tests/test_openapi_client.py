@@ -279,6 +279,13 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
                     body=m.TillSale.from_dict(sale.model_dump(mode="json"))).parsed
     assert (ack.order_id, ack.order_status, ack.duplicate) == ("TILL-1", "terminated", False)
 
+    beat = m.Heartbeat.from_dict({"version": "1.0.0", "backlog": {"jobs": 0, "results": 0, "sales": 1}, "devices": [
+        {"id": "dev-1", "name": "Till printer", "manufacturer": "Datecs", "model": "FP2000", "status": "online",
+         "warnings": ["W_PAPER_NEAR_END"]}]})
+    tour.call("edge.post_api_v1_edge_heartbeat", 200, "HeartbeatAck", client=tour.bearer(edge.token), body=beat)
+    fleet = tour.call("shops.get_api_v1_shops_shop_id_edge", 200, "EdgeView", shop_id=shop_id, client=merchant).parsed
+    assert fleet.online and fleet.devices[0].warnings == ["W_PAPER_NEAR_END"] and fleet.backlog.sales == 1
+
     receipt_id = uuid.uuid4()
     put = m.ReceiptPut.from_dict(receipt_body())
     tour.call("receipts.put_api_v1_receipts_receipt_id", 200, "Receipt", receipt_id=receipt_id, client=merchant,

@@ -24,6 +24,7 @@ PDF_BUCKET = "receipt-pdfs"
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
 ORDERS_BY_DISPATCH_INDEX = "by_dispatch"
 WEBHOOK_DUE_INDEX = "by_due"
+EDGE_SILENCE_INDEX = "by_edge_silence"
 
 
 DEFAULT_APP_NAME = "receipt-bridge"

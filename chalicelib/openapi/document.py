@@ -17,7 +17,8 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib import edge_api
 from chalicelib.auth import merchants
-from chalicelib.contracts import JobResult, ResultAck, TillSale, TillSaleAck
+from chalicelib.contracts import Heartbeat, HeartbeatAck, JobResult, ResultAck, TillSale, TillSaleAck
+from chalicelib.fleet import view as fleet_view
 from chalicelib.openapi import responses as m
 from chalicelib.orders import service as orders
 from chalicelib.orders import ws_order
@@ -131,6 +132,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/edge/sales"): Operation(
         "Upload a sale the till printed itself: a terminated order with source \"till\" (idempotent by order_id)",
         "edge", auth="edge", body=TillSale, response=TillSaleAck),
+    ("POST", "/api/v1/edge/heartbeat"): Operation(
+        "The edge's heartbeat, at least once a minute: version, devices with status and warnings, backlog",
+        "edge", auth="edge", body=Heartbeat, response=HeartbeatAck),
+    ("GET", "/api/v1/shops/{shop_id}/edge"): Operation(
+        "The shop's edge: online (a heartbeat within 2 minutes), last seen, version, devices, backlog", "shops",
+        response=fleet_view.EdgeView),
     ("PUT", "/api/v1/receipts/{receipt_id}"): Operation("Create a receipt (idempotent)", "receipts",
                                                         body=receipts.ReceiptPut, response=receipts.Receipt),
     ("GET", "/api/v1/receipts/{receipt_id}"): Operation("Retrieve a receipt", "receipts", response=receipts.Receipt),

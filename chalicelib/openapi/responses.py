@@ -64,6 +64,7 @@ class CatalogEntryView(BaseModel):
 class WebhookConfigOut(BaseModel):
     url: str
     secret: str = Field(description="Standard Webhooks signing secret (whsec_…); shown once.")
+    events: list[str] = Field(description="The event types delivered: the order events unless the request named others.")
 
 
 class EdgeCredentials(BaseModel):

@@ -332,12 +332,18 @@ def rotate_webhook_secret(merchant_id: str, shop_id: str, new_secret_value: str,
     return WebhookSecretOut(url=profile["webhook_url"], secret=new_secret_value, previous_secret_valid_until=until)
 
 
-def set_webhook(shop_id: str, url: str, secret: str) -> None:
+def set_webhook(shop_id: str, url: str, secret: str, events: list[str] | None = None) -> None:
+    """Set the webhook target and secret, and the event types it receives (None: the order events)."""
+    values = {":u": {"S": url}, ":s": {"S": secret}}
+    if events:
+        values[":e"] = {"L": [{"S": event} for event in events]}
+    subscription = ", webhook_events = :e REMOVE" if events else " REMOVE webhook_events,"
     client("dynamodb").update_item(
         TableName=_table(),
         Key=key(f"SHOP#{shop_id}", "PROFILE"),
-        UpdateExpression="SET webhook_url = :u, webhook_secret = :s REMOVE webhook_secret_previous, webhook_previous_until",
-        ExpressionAttributeValues={":u": {"S": url}, ":s": {"S": secret}},
+        UpdateExpression=f"SET webhook_url = :u, webhook_secret = :s{subscription} webhook_secret_previous, "
+                         "webhook_previous_until",
+        ExpressionAttributeValues=values,
         ConditionExpression="attribute_exists(pk)",
     )
     forget(shop_id)

@@ -1,15 +1,18 @@
-"""Webhook deliveries: one record per (order, event) with its attempt log, retries, dead letters, replays.
+"""Webhook deliveries: one record per (subject, event) with its attempt log, retries, dead letters, replays.
 
-The FIFO queue carries events grouped by order; its consumer (``handle_message``)
+A subject is an order or, for the fleet's events, one device warning or one edge outage. The FIFO queue
+carries events grouped by subject; its consumer (``handle_message``)
 creates the delivery record already leased to itself and makes the first
 attempt. A failed attempt schedules the next one with exponential backoff and
 jitter (``next_attempt_at``); once the retry window (≥ 24 h, settings) is
 spent the record is dead-lettered. ``sweep`` (a scheduled handler) finds due
 records through a sparse index and puts them back on the FIFO queue.
 
-Order per order is kept by state, not by the queue alone: a ``terminated`` (or
+Order per subject is kept by state, not by the queue alone: a ``terminated`` (or
 ``failed``) delivery is never attempted while its order's ``validated`` one is
-pending; it waits until that one is delivered or dead-lettered. Time is always passed
+pending (a ``device.warning_cleared`` while its ``device.warning`` is); it waits
+until that one is delivered or dead-lettered. A shop's webhook receives only the
+event types it subscribed to; another type is consumed without a record. Time is always passed
 in (``now``), so a test can move it by a day without sleeping.
 """
 
@@ -52,7 +55,7 @@ KEEP_SECONDS = 30 * 86400
 TARGET_READS = 3  # a webhook changing faster than a delivery can confirm it: the event goes back to its queue
 PENDING, DELIVERED, DEAD_LETTERED = "pending", "delivered", "dead_lettered"
 _rng = random.SystemRandom()
-_DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(validated|terminated|failed)$")
+_DELIVERY_ID = re.compile(r"^msg_[0-9a-f-]{36}_(" + "|".join(map(re.escape, webhooks.EVENT_SEQUENCE)) + ")$")
 
 
 class AttemptOut(BaseModel):
@@ -65,8 +68,8 @@ class AttemptOut(BaseModel):
 
 class DeliveryOut(BaseModel):
     delivery_id: str = Field(description="Also the webhook-id header of every attempt.")
-    order_id: str
-    order_internal_id: str
+    order_id: str | None = Field(description="The order's; null for a fleet event (device.warning, edge.offline).")
+    order_internal_id: str | None
     type: str
     status: Literal["pending", "delivered", "dead_lettered"]
     round: int
@@ -92,7 +95,7 @@ class DeliveryListQuery(BaseModel):
 
 
 def delivery_id_param(value: str) -> str:
-    """A delivery id path parameter: the webhook-id, ``msg_<order_internal_id>_<type>``."""
+    """A delivery id path parameter: the webhook-id, ``msg_<order_internal_id or eventID>_<type>``."""
     if not _DELIVERY_ID.match(value):
         raise SchemaValidationError("delivery_id must be a webhook-id such as msg_<order_internal_id>_validated")
     return value
@@ -121,9 +124,13 @@ def _key(shop_id: str, delivery_id: str) -> dict[str, Any]:
     return key(f"SHOP#{shop_id}", f"DLV#{delivery_id}")
 
 
-def _shard(order_internal_id: str) -> str:
-    """Both deliveries of an order share a shard, so one sweep query returns them in sequence."""
-    return f"DUE#{zlib.crc32(order_internal_id.encode()) % SHARDS}"
+def _shard(subject: str) -> str:
+    """A subject's deliveries share a shard, so one sweep query returns them in sequence."""
+    return f"DUE#{zlib.crc32(subject.encode()) % SHARDS}"
+
+
+def _subject(record: dict[str, Any]) -> str:
+    return str(record.get("subject") or record["order_internal_id"])
 
 
 def _due(epoch: int) -> str:
@@ -135,15 +142,15 @@ def _lease_seconds() -> int:
 
 
 def _predecessor(record: dict[str, Any]) -> str | None:
-    earlier = [t for t, seq in webhooks.EVENT_SEQUENCE.items() if seq == record["seq"] - 1]
-    return f"msg_{record['order_internal_id']}_{earlier[0]}" if earlier else None
+    earlier = webhooks.FOLLOWS.get(record["type"])
+    return f"msg_{_subject(record)}_{earlier}" if earlier else None
 
 
 def _successors(record: dict[str, Any]) -> list[str]:
-    """The deliveries that may follow this one (``terminated`` or ``failed`` after ``validated``; an order has
-    one of them)."""
-    return [f"msg_{record['order_internal_id']}_{t}" for t, seq in webhooks.EVENT_SEQUENCE.items()
-            if seq == record["seq"] + 1]
+    """The deliveries that may follow this one (``terminated`` or ``failed`` after ``validated``, of which an order
+    has one; ``device.warning_cleared`` after ``device.warning``)."""
+    return [f"msg_{_subject(record)}_{later}" for later, earlier in webhooks.FOLLOWS.items()
+            if earlier == record["type"]]
 
 
 def _get(shop_id: str, delivery_id: str) -> dict[str, Any] | None:
@@ -166,23 +173,25 @@ def _conditional_update(shop_id: str, delivery_id: str, **request: Any) -> dict[
 def _create_leased(message: webhooks.WebhookMessage, now: int,
                    token: str) -> tuple[dict[str, Any] | None, WebhookTarget | None]:
     """The new delivery record, leased to this consumer and created only while the shop's webhook is the one it
-    will go to: (record, target); (None, target) if the record exists already; (None, None) for no webhook."""
-    order_internal_id = message.payload["orderInternalID"]
+    will go to: (record, target); (None, target) if the record exists already; (None, None) for no webhook, or
+    one that does not take this event type (``events``; its secret changes with them, so the check covers them)."""
+    subject = webhooks.subject(message.payload)
     event_type = message.payload["type"]
     record = {
         "pk": f"SHOP#{message.shop_id}", "sk": f"DLV#{message.webhook_id}", "delivery_id": message.webhook_id,
-        "shop_id": message.shop_id, "order_id": message.payload["orderID"], "order_internal_id": order_internal_id,
-        "type": event_type, "seq": webhooks.EVENT_SEQUENCE[event_type], "payload": message.payload,
+        "shop_id": message.shop_id, "order_id": message.payload.get("orderID"),
+        "order_internal_id": message.payload.get("orderInternalID"), "subject": subject, "type": event_type,
+        "seq": webhooks.EVENT_SEQUENCE[event_type], "payload": message.payload,
         "status": PENDING, "round": 0, "attempt_count": 0, "attempts": [], "created_at": now,
         "round_started_at": now, "next_attempt_at": now, "lease_token": token,
-        "lease_until": now + _lease_seconds(), "due_shard": _shard(order_internal_id),
+        "lease_until": now + _lease_seconds(), "due_shard": _shard(subject),
         "due_at": _due(now + _lease_seconds()),
     }
     target = cached_target(message.shop_id, now)
     for _ in range(TARGET_READS):
-        if target is None:  # the cache may predate the webhook: ask the profile before skipping
+        if target is None or event_type not in target.events:  # the cache may predate the webhook: ask the profile
             target = current_target(message.shop_id, now)
-            if target is None:
+            if target is None or event_type not in target.events:
                 return None, None
         try:
             client("dynamodb").transact_write_items(TransactItems=[
@@ -359,7 +368,7 @@ def sweep(now: int) -> int:
             KeyConditionExpression="due_shard = :s AND due_at <= :now",
             ExpressionAttributeValues={":s": {"S": f"DUE#{shard}"}, ":now": {"S": _due(now)}})
         due.extend(from_item(item) for item in response["Items"])
-    due.sort(key=lambda r: (r["due_at"], r["order_internal_id"], r["seq"]))
+    due.sort(key=lambda r: (r["due_at"], _subject(r), r["seq"]))
     _publish(due)
     return len(due)
 
@@ -404,7 +413,8 @@ def order_deliveries(shop_id: str, order_internal_id: str) -> list[dict[str, Any
 
 def view(record: dict[str, Any]) -> dict[str, Any]:
     return DeliveryOut(
-        delivery_id=record["delivery_id"], order_id=record["order_id"], order_internal_id=record["order_internal_id"],
+        delivery_id=record["delivery_id"], order_id=record.get("order_id"),
+        order_internal_id=record.get("order_internal_id"),
         type=record["type"], status=record["status"], round=record["round"], attempt_count=record["attempt_count"],
         attempts=record["attempts"], next_attempt_at=record.get("next_attempt_at"), created_at=record["created_at"],
         delivered_at=record.get("delivered_at"), dead_lettered_at=record.get("dead_lettered_at"),

@@ -1,9 +1,11 @@
 """Merchant webhooks (seed 003 fields), signed per Standard Webhooks, sent over a guarded HTTP client.
 
-An event is queued on the FIFO queue grouped by order (``enqueue``); the
-consumer in ``chalicelib.webhooks.deliveries`` keeps a delivery record per event, sends
-it with ``send`` and schedules retries. The webhook-id is stable per
-(order, type) so a receiver can drop repeats.
+An event is queued on the FIFO queue grouped by its subject (``enqueue``): an order, or for the fleet's events
+(``device.warning``, ``device.warning_cleared``, ``edge.offline``, built in ``chalicelib.fleet.events``) one
+warning or one outage. The consumer in ``chalicelib.webhooks.deliveries`` keeps a delivery record per event,
+sends it with ``send`` and schedules retries. The webhook-id is stable per (subject, type) so a receiver can
+drop repeats. A shop receives the event types it subscribed to (``events`` on its webhook; the order events
+when it names none).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urljoin
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib.aws.clients import client, queue_url, send_message_batches
@@ -31,14 +33,41 @@ from chalicelib.webhooks import guard as net_guard
 
 transport = lazy("chalicelib.webhooks.transport")  # only delivery needs httpcore; intake and dispatch do not
 
-# An order's events in the order they are delivered: ``validated``, then how it ended (printed or failed).
-EVENT_SEQUENCE = {"validated": 1, "terminated": 2, "failed": 2}
+ORDER_EVENTS = ("validated", "terminated", "failed")
+FLEET_EVENTS = ("device.warning", "device.warning_cleared", "edge.offline")
+EventType = Literal["validated", "terminated", "failed", "device.warning", "device.warning_cleared", "edge.offline"]
+# A subject's events in the order they are delivered: an order's ``validated``, then how it ended (printed or
+# failed); a warning's ``device.warning``, then its ``device.warning_cleared``.
+EVENT_SEQUENCE = {"validated": 1, "terminated": 2, "failed": 2,
+                  "device.warning": 1, "device.warning_cleared": 2, "edge.offline": 1}
+FOLLOWS = {"terminated": "validated", "failed": "validated", "device.warning_cleared": "device.warning"}
+"""The event each later event of a subject waits for."""
 MAX_REDIRECTS = 3
 
 
 class WebhookConfigIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: Annotated[str, StringConstraints(min_length=8, max_length=2048)]
+    events: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_SEQUENCE))] | None = Field(
+        default=None, description="The event types to deliver; without it the order events "
+                                  "(validated, terminated, failed).")
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("each event type is listed once")
+        return value
+
+
+def subscribed(profile: dict[str, Any]) -> frozenset[str]:
+    """The event types the shop's webhook receives."""
+    return frozenset(profile.get("webhook_events") or ORDER_EVENTS)
+
+
+def subject(payload: dict[str, Any]) -> str:
+    """What an event is about, which keeps its events in sequence: the order, or the fleet event's ``eventID``."""
+    return str(payload.get("orderInternalID") or payload["eventID"])
 
 
 class WebhookMessage(BaseModel):
@@ -112,8 +141,8 @@ def webhook_id(order: dict[str, Any], event_type: str) -> str:
 
 
 def _fifo_entry(message: WebhookMessage, deduplication_id: str) -> dict[str, str]:
-    """An event on the FIFO queue, in its order's group so an order's events stay in sequence."""
-    return {"MessageBody": message.model_dump_json(), "MessageGroupId": message.payload["orderInternalID"],
+    """An event on the FIFO queue, in its subject's group so a subject's events stay in sequence."""
+    return {"MessageBody": message.model_dump_json(), "MessageGroupId": subject(message.payload),
             "MessageDeduplicationId": deduplication_id}
 
 

@@ -19,9 +19,9 @@ from chalicelib.aws.storage import from_item, key, to_item
 from chalicelib.core.errors import ShopNotFound
 from chalicelib.core.settings import settings
 from chalicelib.shops.service import load_snapshot
-from chalicelib.webhooks.sending import signing_secrets
+from chalicelib.webhooks.sending import signing_secrets, subscribed
 
-_ATTRIBUTES = "webhook_url, webhook_secret, webhook_secret_previous, webhook_previous_until, deleted_at"
+_ATTRIBUTES = "webhook_url, webhook_secret, webhook_secret_previous, webhook_previous_until, webhook_events, deleted_at"
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,14 @@ class WebhookTarget:
     url: str
     secret: str  # the current secret: a rotation or a new URL always replaces it, so it identifies the config
     secrets: list[str]  # what signs: the current secret, and the one it replaced while its grace period lasts
+    events: frozenset[str]  # the event types it takes (set with the URL, so a new secret comes with them)
 
 
 def _target(profile: dict[str, Any], now: int) -> WebhookTarget | None:
     if "deleted_at" in profile or not profile.get("webhook_url") or not profile.get("webhook_secret"):
         return None
     return WebhookTarget(url=profile["webhook_url"], secret=profile["webhook_secret"],
-                         secrets=signing_secrets(profile, now))
+                         secrets=signing_secrets(profile, now), events=subscribed(profile))
 
 
 def _profile_key(shop_id: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from chalicelib.contracts import FiscalJob, JobLine, JobPayment, JobResult, PaymentType, TillSale
+from chalicelib.contracts import FiscalJob, Heartbeat, JobLine, JobPayment, JobResult, PaymentType, TillSale
 from edge.emulators.simulated.models import STATE_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 from edge.journal import Journal
@@ -87,6 +87,7 @@ class FakeCloud:
     results: list[JobResult] = field(default_factory=list)
     sales: dict[str, bytes] = field(default_factory=dict)  # order_id -> the first upload's body (the cloud's record)
     sale_posts: list[str] = field(default_factory=list)  # order_id of every upload taken, duplicates too
+    heartbeats: list[Heartbeat] = field(default_factory=list)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sessions: int = 0
     unauthorized: int = 0
@@ -145,6 +146,8 @@ class FakeCloud:
                 return self._result(authorization, body)
             if path == "/api/v1/edge/sales":
                 return self._sale(authorization, body)
+            if path == "/api/v1/edge/heartbeat":
+                return self._heartbeat(authorization, body)
             return _error(404, "E_NOT_FOUND", "no such route")
 
     def _session(self, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -190,6 +193,17 @@ class FakeCloud:
         }
         self.acks.append(ack)
         return 200, ack
+
+    def _heartbeat(self, authorization: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        if authorization.removeprefix("Bearer ") not in self._tokens:
+            self.unauthorized += 1
+            return _error(401, "E_AUTHENTICATION", "bad token")
+        try:
+            heartbeat = Heartbeat.model_validate_json(body)
+        except ValidationError:
+            return _error(400, "E_FAILED_SCHEMA_VALIDATION", "not a heartbeat")
+        self.heartbeats.append(heartbeat)
+        return 200, {"last_seen": int(time.time())}
 
 
     def _sale(self, authorization: str, body: bytes) -> tuple[int, dict[str, Any]]:

@@ -101,6 +101,7 @@ def test_result_refused_for_good_is_rejected_and_deleted(stack: Stack) -> None:
 
 def test_401_renews_the_session_and_delivers_without_logging_secrets(stack: Stack) -> None:
     edge = stack.start_edge()
+    wait_for(lambda: stack.cloud.heartbeats, what="the first heartbeat")  # the next one is 30 s away
     stack.cloud.revoke_tokens()
     stack.send(make_job("job-401"))
 

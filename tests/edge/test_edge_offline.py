@@ -116,6 +116,8 @@ def test_long_device_call_keeps_its_message_hidden(stack: Stack) -> None:
     register = stack.register()
     register.set_faults(latency_ms=2000)  # the queue's visibility timeout is 1 s
     stack.start_edge(extend_visibility_after_seconds=0.3)
+    # the first heartbeat reads the (2 s slow) device under its lock; the next is 30 s away
+    wait_for(lambda: stack.cloud.heartbeats, timeout=15, what="the first heartbeat")
     stack.send(make_job("job-slow"))
     wait_for(lambda: stack.journal_state("job-slow") == "printing", what="device call under way")
 
