@@ -266,9 +266,13 @@ class StreamPump(threading.Thread):
                 self._give_up(shard_id, pending[0])
                 pending, size, attempts = pending[1:], len(pending) - 1, 0
                 continue
-            if self.stop.wait(min(2.0, 0.1 * 2 ** attempts)):
+            if self._backoff(attempts):
                 return False
         return True
+
+    def _backoff(self, attempts: int) -> bool:
+        """Wait before the next attempt; True if the pump is stopping meanwhile."""
+        return self.stop.wait(min(2.0, 0.1 * 2 ** attempts))
 
     def _invoke(self, records: list[dict[str, Any]]) -> tuple[int, bool]:
         """(leading records finished, whether the handler raised)."""
