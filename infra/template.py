@@ -14,7 +14,15 @@ from typing import Any
 
 from chalicelib.core import resource_names as names
 from infra import iam
-from infra.definitions import BUCKETS, QUEUES, STREAM_CONSUMERS, TABLES, Bucket, Queue, Table
+from infra.definitions import (
+    BUCKETS,
+    QUEUES,
+    STREAM_CONSUMERS,
+    TABLES,
+    Bucket,
+    Queue,
+    Table,
+)
 
 LOG_RETENTION_DAYS = 30
 DLQ_ALARM_PERIOD_SECONDS = 300

@@ -6,7 +6,7 @@ import json
 
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
-from tests.conftest import demo_order, demo_shop, queue_messages
+from tests.conftest import demo_order, queue_messages
 from tests.test_edge_results import fiscalize
 
 
