@@ -50,6 +50,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import types
 import uuid
 from datetime import datetime, timezone
@@ -193,6 +194,8 @@ class StreamPump(threading.Thread):
     after ``max_retries`` failed attempts that record goes to the consumer's on-failure queue, as a
     Lambda failure record naming the shard and sequence number, and the shard moves on."""
 
+    DESCRIBE_SECONDS = 10.0
+
     def __init__(self, app_module: Any, config: DynamoDBEventConfig, stop: threading.Event, state_dir: Path,
                  idle_seconds: float = 0.25) -> None:
         super().__init__(name=f"stream-{config.name}", daemon=True)
@@ -210,6 +213,8 @@ class StreamPump(threading.Thread):
         self.on_failure = self.sqs.get_queue_url(QueueName=table.removesuffix(consumer.table) + consumer.on_failure)["QueueUrl"]
         self.checkpoints = Checkpoints(state_dir, self.arn)
         self.iterators: dict[str, str | None] = {}
+        self.shards: list[str] = []
+        self.described_at = 0.0
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -234,18 +239,25 @@ class StreamPump(threading.Thread):
     def pump_once(self) -> int:
         """One GetRecords per open shard and the handler over what came; return how many records were handled."""
         handled = 0
-        for shard in self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"]:
-            iterator = self._iterator(shard["ShardId"])
+        for shard_id in self._shards():
+            iterator = self._iterator(shard_id)
             if iterator is None:
                 continue  # a closed shard read to its end
             response = self.streams.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
             records = response["Records"]
-            if records and not self.deliver(shard["ShardId"], records):
-                del self.iterators[shard["ShardId"]]  # read again from the checkpoint
+            if records and not self.deliver(shard_id, records):
+                del self.iterators[shard_id]  # read again from the checkpoint
                 continue
-            self.iterators[shard["ShardId"]] = response.get("NextShardIterator")
+            self.iterators[shard_id] = response.get("NextShardIterator")
             handled += len(records)
         return handled
+
+    def _shards(self) -> list[str]:
+        """The stream's shards, described again every ``DESCRIBE_SECONDS`` (shards split and close over time)."""
+        if not self.shards or time.monotonic() - self.described_at > self.DESCRIBE_SECONDS:
+            description = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]
+            self.shards, self.described_at = [shard["ShardId"] for shard in description["Shards"]], time.monotonic()
+        return self.shards
 
     def deliver(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
         """Hand the records to the handler, bisecting on errors, and checkpoint what it finished; False when
