@@ -374,7 +374,8 @@ def run_handler(name: str) -> None:
     threads: list[threading.Thread] = [QueuePump(app_module, c, stop) for c in sqs_sources(app_module.app) if c.name == name]
     threads += [SchedulePump(app_module, c, stop, interval) for c in scheduled_sources(app_module.app) if c.name == name]
     state_dir = Path(os.environ.get("BRIDGE_PUMP_STATE_DIR", "var/pump"))
-    threads += [StreamPump(app_module, c, stop, state_dir) for c in stream_sources(app_module.app) if c.name == name]
+    idle = float(os.environ.get("BRIDGE_PUMP_STREAM_IDLE_SECONDS", "0.25"))  # Lambda polls a shard 4 times a second
+    threads += [StreamPump(app_module, c, stop, state_dir, idle) for c in stream_sources(app_module.app) if c.name == name]
     if not threads:
         raise SystemExit(f"no SQS, stream or scheduled handler named {name!r} in app.py")
     for thread in threads:
