@@ -376,15 +376,10 @@ def unknown_route():
     no_route(app.current_request)
 
 
-@app.on_sqs_message(queue=_queue(names.DISPATCH_QUEUE), batch_size=10)
+@app.on_dynamodb_record(stream_arn=names.table_stream_arn(names.env_prefix(), names.ORDERS_TABLE), batch_size=100,
+                        starting_position="TRIM_HORIZON")
 def dispatch_orders(event):
-    records = [record.to_dict() for record in event]
-    return dispatch.dispatch_batch([(r["messageId"], r["body"]) for r in records])
-
-
-@app.schedule(Rate(1, unit=Rate.MINUTES))
-def sweep_dispatch(event):
-    dispatch.sweep(clock.now())
+    return dispatch.dispatch_records(event.to_dict()["Records"])
 
 
 @app.on_sqs_message(queue=_queue(names.PDFS_QUEUE), batch_size=10)

@@ -2,7 +2,8 @@
 naive design that keeps a separate idempotency table and checks it around every step.
 
 Ours is measured, not modelled: the real app runs in-process on moto (Chalice's test client for
-the HTTP routes, its SQS/scheduled handlers fed the messages their queues hold, a real webhook
+the HTTP routes, its SQS handlers fed the messages their queues hold, its stream handler the orders
+table's stream records (``devstack.pump.StreamPump``), a real webhook
 receiver on loopback), and every request the app's clients make is counted, plus the edge's own
 (its receives of up to 10 jobs each, as ``edge/jobqueue`` asks, and one delete per job; one session
 per ``--orders`` batch, amortized). Orders are posted first and drained after, so every queue is
@@ -19,6 +20,8 @@ import argparse
 import json
 import os
 import sys
+import tempfile
+import threading
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -36,7 +39,7 @@ from moto import mock_aws  # noqa: E402
 from chalicelib.aws import clients as aws  # noqa: E402
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus  # noqa: E402
 from chalicelib.core.settings import settings  # noqa: E402
-from devstack.pump import sqs_event, succeeded  # noqa: E402
+from devstack.pump import StreamPump, sqs_event, stream_sources, succeeded  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
 from devstack.stack import DEMO_CATALOG  # noqa: E402
 from edge.jobqueue import MAX_MESSAGES as EDGE_MAX_MESSAGES  # noqa: E402
@@ -82,6 +85,26 @@ def drain(queue: str, handler: Any, counting: Counting, batch: int = 10) -> int:
     return handled
 
 
+def stream_pump(app_module: Any, state_dir: str, counting: Counting) -> StreamPump:
+    """The orders stream's event source mapping. Its reads are the Lambda service's, counted as one
+    GetRecords per batch that carried records (the idle polls are a cost per shard, not per order;
+    AWS does not charge GetRecords made by a Lambda trigger)."""
+    config = next(c for c in stream_sources(app_module.app) if c.name == "dispatch_orders")
+    pump = StreamPump(app_module, config, threading.Event(), Path(state_dir))
+
+    def count(parsed: dict[str, Any], **_: Any) -> None:
+        if parsed.get("Records"):
+            counting.add("dynamodbstreams.GetRecords")
+
+    pump.streams.meta.events.register("after-call.dynamodbstreams.GetRecords", count)
+    return pump
+
+
+def drain_stream(pump: StreamPump) -> None:
+    while pump.pump_once():
+        pass
+
+
 def edge_round(client: Client, edge_sqs: Any, queue: str, token: str, counting: Counting) -> list[FiscalJob]:
     """What the edge does with its queue: receive up to 10 jobs per request (as edge/jobqueue asks),
     report each result, delete each message once acknowledged. ``edge_sqs`` is a client of its own,
@@ -111,9 +134,10 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
 
     counting = Counting()
     receiver = WebhookReceiver()
-    with mock_aws():
+    with mock_aws(), tempfile.TemporaryDirectory(prefix="pump-") as state_dir:
         aws.reset_clients()
         provision(boto3.session.Session(region_name="eu-central-1"), settings().prefix)
+        pump = stream_pump(app_module, state_dir, counting)
         with Client(app_module.app) as client:
             def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
                 response = client.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
@@ -135,7 +159,7 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
             body = {"payment_method_id": "cash", "delivery_method_id": "pickup", "user_id": "demo-cashier",
                     "items": [{"item_id": "coffee", "quantity": "2"}, {"item_id": "tea", "quantity": "1"}]}
             call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {**body, "order_id": "WARM"}, shop_key)  # warm cache
-            drain("dispatch", app_module.dispatch_orders, counting)
+            drain_stream(pump)
             aws.client("sqs").purge_queue(QueueUrl=shop["queue_url"])
             counting.counts.clear()
             counting.phase = "edge_session"
@@ -147,7 +171,7 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
                 for n in range(first, min(orders, first + wave)):
                     call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", {**body, "order_id": f"B-{n}"}, shop_key)
                 counting.phase = "dispatch"
-                drain("dispatch", app_module.dispatch_orders, counting)
+                drain_stream(pump)
                 counting.phase = "edge_results"
                 jobs += edge_round(client, edge_sqs, shop["queue_url"], session["token"], counting)
                 counting.phase = "pdfs"

@@ -57,7 +57,7 @@ from edge.faults import TILL_CRASHPOINTS  # noqa: E402
 STACK_ENV = {"BRIDGE_EDGE_EXTERNAL": "1", "BRIDGE_KEEP_ALIVE": "pump", "BRIDGE_PUMP_SCHEDULE_SECONDS": "1",
              "BRIDGE_WEBHOOK_TIMEOUT_SECONDS": "2"}
 # Simulated time: visibility timeouts of seconds, so a redelivery after a crash comes in seconds.
-VISIBILITY = {names.DISPATCH_QUEUE: 8, names.WEBHOOKS_QUEUE: 8}
+VISIBILITY = {names.WEBHOOKS_QUEUE: 8}  # the dispatch reads the orders stream from its checkpoint: no visibility to wait out
 JOBS_VISIBILITY = 5
 
 

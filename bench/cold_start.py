@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_VENV = ROOT / "var" / "bench-lambda-venv"
-ORDER_PATH = "app, chalicelib.orders.service, chalicelib.shops.service, chalicelib.auth.tokens, chalicelib.core.validation, chalicelib.orders.outbox"
+ORDER_PATH = "app, chalicelib.orders.service, chalicelib.shops.service, chalicelib.auth.tokens, chalicelib.core.validation"
 PROBE = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
 
 

@@ -1,5 +1,5 @@
-"""Deliver SQS messages to the app's SQS handlers, as Lambda's event source mapping would,
-and run its scheduled handlers, as EventBridge would.
+"""Deliver SQS messages and DynamoDB stream records to the app's handlers, as Lambda's event source
+mappings would, and run its scheduled handlers, as EventBridge would.
 
 ``chalice local`` serves HTTP only, so this process long-polls every queue the
 app subscribes to (read from ``app.event_sources``) and calls each handler with
@@ -25,6 +25,13 @@ out while an earlier one of its group is in flight. Before it reports ready,
 each child imports the modules its handler names (``warm``), so that the first
 orders of a run do not queue behind a cold start in every one of them.
 
+A table stream's handler gets one child, which reads every shard of the stream the way Lambda
+does (``StreamPump``): DescribeStream, GetShardIterator, GetRecords, in order, one batch of a
+shard at a time, its checkpoint (the last sequence number handled) kept in a file under
+``BRIDGE_PUMP_STATE_DIR``, so a restarted pump resumes after it: a record is handled again only if
+the pump stopped between the handler's return and the checkpoint, which the handler's idempotency
+absorbs.
+
 Handlers named in ``BRIDGE_PUMP_NICE`` (default ``render_pdfs``; empty for none)
 run at a lower CPU priority. On AWS the CPU-heavy PDF render is its own function
 on its own CPU and cannot slow the receipt or webhook handlers; here every
@@ -35,22 +42,29 @@ order's path leaves idle. It still renders every PDF, later when CPU is short.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 import types
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import boto3
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from botocore.config import Config
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.local import LambdaContext
 
+from chalicelib.core import resource_names as names
 from chalicelib.core.logs import configure, get_logger
+from infra.definitions import STREAM_CONSUMERS
 
 log = get_logger("pump")
 
@@ -127,6 +141,172 @@ def sqs_sources(app: Any) -> list[SQSEventConfig]:
     return [source for source in app.event_sources if isinstance(source, SQSEventConfig)]
 
 
+def stream_sources(app: Any) -> list[DynamoDBEventConfig]:
+    return [source for source in app.event_sources if isinstance(source, DynamoDBEventConfig)]
+
+
+class Checkpoints:
+    """The last sequence number handled per shard of one stream, one small file each, replaced atomically."""
+
+    def __init__(self, directory: Path, stream_arn: str) -> None:
+        self.directory = directory
+        self.stream = hashlib.sha256(stream_arn.encode()).hexdigest()[:16]  # a new stream starts afresh
+
+    def _path(self, shard_id: str) -> Path:
+        return self.directory / f"{self.stream}-{shard_id}.json"
+
+    def get(self, shard_id: str) -> str | None:
+        try:
+            return str(json.loads(self._path(shard_id).read_text())["sequence_number"])
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def put(self, shard_id: str, sequence_number: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path, tmp = self._path(shard_id), self._path(shard_id).with_suffix(".tmp")
+        with open(tmp, "w") as handle:
+            json.dump({"sequence_number": sequence_number}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+
+def stream_event(records: list[dict[str, Any]], stream_arn: str, region: str) -> dict[str, Any]:
+    """GetRecords' records as Lambda hands them to a function."""
+    return {"Records": [{**record, "eventSourceARN": stream_arn, "awsRegion": region} for record in records]}
+
+
+def resume_point(records: list[dict[str, Any]], response: Any) -> int:
+    """How many leading records of a batch the handler finished: all of them, or those before the
+    lowest sequence number its partial batch response names (ReportBatchItemFailures)."""
+    failures = response.get("batchItemFailures", []) if isinstance(response, dict) else []
+    failed = {int(f["itemIdentifier"]) for f in failures}
+    if not failed:
+        return len(records)
+    first = min(failed)
+    return next(i for i, r in enumerate(records) if int(r["dynamodb"]["SequenceNumber"]) >= first)
+
+
+class StreamPump(threading.Thread):
+    """One table stream's event source mapping: each shard's records in order, from its checkpoint.
+
+    A batch that raises is split in two (BisectBatchOnFunctionError) until one record fails alone;
+    after ``max_retries`` failed attempts that record goes to the consumer's on-failure queue, as a
+    Lambda failure record naming the shard and sequence number, and the shard moves on."""
+
+    DESCRIBE_SECONDS = 10.0
+
+    def __init__(self, app_module: Any, config: DynamoDBEventConfig, stop: threading.Event, state_dir: Path,
+                 idle_seconds: float = 0.25) -> None:
+        super().__init__(name=f"stream-{config.name}", daemon=True)
+        self.handler = getattr(app_module, config.name)
+        self.config, self.stop, self.idle_seconds = config, stop, idle_seconds
+        session = boto3.session.Session()
+        self.region = session.region_name or "eu-central-1"
+        # botocore's account-based endpoint (<account>.streams-ddb.<region>) is one moto 5.2 does not route
+        self.streams = session.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+        self.sqs = session.client("sqs")
+        table = names.table_of_stream(config.stream_arn)
+        self.arn = session.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        consumer = next(c for c in STREAM_CONSUMERS if table.endswith(f"-{c.table}"))
+        self.max_retries = consumer.max_retries
+        self.on_failure = self.sqs.get_queue_url(QueueName=table.removesuffix(consumer.table) + consumer.on_failure)["QueueUrl"]
+        self.checkpoints = Checkpoints(state_dir, self.arn)
+        self.iterators: dict[str, str | None] = {}
+        self.shards: list[str] = []
+        self.described_at = 0.0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                handled = self.pump_once()
+            except Exception:
+                log.exception("stream_read_failed", stream=self.arn)
+                self.iterators.clear()  # start again from the checkpoints
+                handled = 0
+            if not handled:
+                self.stop.wait(self.idle_seconds)
+
+    def _iterator(self, shard_id: str) -> str | None:
+        if shard_id not in self.iterators:
+            after = self.checkpoints.get(shard_id)
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after else \
+                {"ShardIteratorType": self.config.starting_position}
+            self.iterators[shard_id] = self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard_id,
+                                                                       **position)["ShardIterator"]
+        return self.iterators[shard_id]
+
+    def pump_once(self) -> int:
+        """One GetRecords per open shard and the handler over what came; return how many records were handled."""
+        handled = 0
+        for shard_id in self._shards():
+            iterator = self._iterator(shard_id)
+            if iterator is None:
+                continue  # a closed shard read to its end
+            response = self.streams.get_records(ShardIterator=iterator, Limit=self.config.batch_size)
+            records = response["Records"]
+            if records and not self.deliver(shard_id, records):
+                del self.iterators[shard_id]  # read again from the checkpoint
+                continue
+            self.iterators[shard_id] = response.get("NextShardIterator")
+            handled += len(records)
+        return handled
+
+    def _shards(self) -> list[str]:
+        """The stream's shards, described again every ``DESCRIBE_SECONDS`` (shards split and close over time)."""
+        if not self.shards or time.monotonic() - self.described_at > self.DESCRIBE_SECONDS:
+            description = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]
+            self.shards, self.described_at = [shard["ShardId"] for shard in description["Shards"]], time.monotonic()
+        return self.shards
+
+    def deliver(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
+        """Hand the records to the handler, bisecting on errors, and checkpoint what it finished; False when
+        some remain to be read again."""
+        pending, size, attempts = records, len(records), 0
+        while pending:
+            batch = pending[:size]
+            done, error = self._invoke(batch)
+            if done:
+                self.checkpoints.put(shard_id, batch[done - 1]["dynamodb"]["SequenceNumber"])
+                pending, size, attempts = pending[done:], len(pending) - done, 0
+                continue
+            attempts += 1
+            if error and size > 1:
+                size //= 2  # BisectBatchOnFunctionError: narrow down to the record that fails
+                continue
+            if attempts > self.max_retries:
+                self._give_up(shard_id, pending[0])
+                pending, size, attempts = pending[1:], len(pending) - 1, 0
+                continue
+            if self._backoff(attempts):
+                return False
+        return True
+
+    def _backoff(self, attempts: int) -> bool:
+        """Wait before the next attempt; True if the pump is stopping meanwhile."""
+        return self.stop.wait(min(2.0, 0.1 * 2 ** attempts))
+
+    def _invoke(self, records: list[dict[str, Any]]) -> tuple[int, bool]:
+        """(leading records finished, whether the handler raised)."""
+        context = LambdaContext(self.config.name, 256, max_runtime_ms=60_000)
+        context.aws_request_id = str(uuid.uuid4())
+        try:
+            response = self.handler(stream_event(records, self.arn, self.region), context)
+        except Exception:
+            log.exception("handler_failed", handler=self.config.name, records=len(records))
+            return 0, True
+        return resume_point(records, response), False
+
+    def _give_up(self, shard_id: str, record: dict[str, Any]) -> None:
+        number = record["dynamodb"]["SequenceNumber"]
+        log.error("stream_record_to_dlq", handler=self.config.name, shard=shard_id, sequence_number=number)
+        self.sqs.send_message(QueueUrl=self.on_failure, MessageBody=json.dumps({
+            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.config.name},
+            "DDBStreamBatchInfo": {"shardId": shard_id, "startSequenceNumber": number, "endSequenceNumber": number,
+                                   "batchSize": 1, "streamArn": self.arn}}))
+        self.checkpoints.put(shard_id, number)
+
+
 def scheduled_event(region: str) -> dict[str, Any]:
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
             "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -193,8 +373,11 @@ def run_handler(name: str) -> None:
     interval = float(os.environ.get("BRIDGE_PUMP_SCHEDULE_SECONDS", "5"))
     threads: list[threading.Thread] = [QueuePump(app_module, c, stop) for c in sqs_sources(app_module.app) if c.name == name]
     threads += [SchedulePump(app_module, c, stop, interval) for c in scheduled_sources(app_module.app) if c.name == name]
+    state_dir = Path(os.environ.get("BRIDGE_PUMP_STATE_DIR", "var/pump"))
+    idle = float(os.environ.get("BRIDGE_PUMP_STREAM_IDLE_SECONDS", "0.25"))  # Lambda polls a shard 4 times a second
+    threads += [StreamPump(app_module, c, stop, state_dir, idle) for c in stream_sources(app_module.app) if c.name == name]
     if not threads:
-        raise SystemExit(f"no SQS or scheduled handler named {name!r} in app.py")
+        raise SystemExit(f"no SQS, stream or scheduled handler named {name!r} in app.py")
     for thread in threads:
         thread.start()
     print(f"HANDLER READY {name}", flush=True)
@@ -210,13 +393,14 @@ def _relay(child: subprocess.Popen[str]) -> None:
 
 
 def run_all() -> None:
-    """``BRIDGE_PUMP_CONCURRENCY`` child processes per SQS handler, one per scheduled handler; READY once every child is."""
+    """``BRIDGE_PUMP_CONCURRENCY`` child processes per SQS handler, one per stream or scheduled handler (a
+    stream's shards are each read in order by one reader); READY once every child is."""
     import app as app_module
 
     concurrency = max(1, int(os.environ.get("BRIDGE_PUMP_CONCURRENCY", "3")))
-    names = [c.name for c in sqs_sources(app_module.app)] + [c.name for c in scheduled_sources(app_module.app)]
-    instances = [c.name for c in sqs_sources(app_module.app) for _ in range(concurrency)]
-    instances += [c.name for c in scheduled_sources(app_module.app)]
+    singles = [c.name for c in stream_sources(app_module.app)] + [c.name for c in scheduled_sources(app_module.app)]
+    handlers = [c.name for c in sqs_sources(app_module.app)] + singles
+    instances = [c.name for c in sqs_sources(app_module.app) for _ in range(concurrency)] + singles
     children = [subprocess.Popen([sys.executable, "-m", "devstack.pump", "--handler", name], stdout=subprocess.PIPE,
                                  text=True) for name in instances]
     stop = threading.Event()
@@ -231,7 +415,7 @@ def run_all() -> None:
             raise SystemExit(f"a pump child did not start: {line!r}")
     for child in children:  # keep each child's stdout flowing, so a full pipe never blocks it
         threading.Thread(target=_relay, args=(child,), daemon=True).start()
-    print(f"PUMP READY handlers={','.join(names)}", flush=True)
+    print(f"PUMP READY handlers={','.join(handlers)}", flush=True)
     while not stop.wait(1):
         if any(child.poll() is not None for child in children):
             log.error("pump_child_exited")
@@ -246,7 +430,7 @@ def run_all() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Feed the app's SQS and scheduled handlers locally.")
+    parser = argparse.ArgumentParser(description="Feed the app's SQS, stream and scheduled handlers locally.")
     parser.add_argument("--handler", help="run only this handler (the parent runs one child per handler)")
     args = parser.parse_args()
     if args.handler:

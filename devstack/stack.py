@@ -83,6 +83,7 @@ def cloud_env(config: StackConfig) -> dict[str, str]:
         "BRIDGE_STAGE": "local",
         "BRIDGE_JWT_SECRET": secrets.token_urlsafe(32),
         "BRIDGE_PUBLIC_BASE_URL": config.api_base,
+        "BRIDGE_PUMP_STATE_DIR": str(config.var_dir / "pump"),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -99,7 +100,7 @@ class Stack:
         for name, port in (("aws", cfg.aws_port), ("api", cfg.api_port), ("edge", cfg.edge_port)):
             if not port_is_free(port):
                 raise StartupFailed(f"port {port} ({name}) is in use; set BRIDGE_{name.upper()}_PORT to move it")
-        for stale in ("edge", "logs"):  # the emulated cloud starts empty, so must the edge
+        for stale in ("edge", "logs", "pump"):  # the emulated cloud starts empty, so must the edge and the pump
             shutil.rmtree(cfg.var_dir / stale, ignore_errors=True)
         self.supervisor.log_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(self.cloud_env)

@@ -35,6 +35,8 @@ class Table:
     range_key: str | None = None
     indexes: tuple[Index, ...] = ()
     ttl_attribute: str | None = None
+    stream: str | None = None
+    """A DynamoDB Streams view type (``NEW_IMAGE``...) when a handler consumes the table's changes."""
 
     def attributes(self) -> dict[str, str]:
         keys = [self.hash_key, self.range_key]
@@ -68,7 +70,7 @@ TABLES: tuple[Table, ...] = (
     Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at",
           indexes=(Index(names.EDGE_SILENCE_INDEX, "edge_watch_shard", "edge_silent_at",
                          include=("deleted_at", "webhook_url", "webhook_events", "edge_offline_for")),)),
-    Table(names.ORDERS_TABLE, "pk", "sk", indexes=(Index(names.ORDERS_BY_DISPATCH_INDEX, "dispatch_shard", "dispatch_due"),)),
+    Table(names.ORDERS_TABLE, "pk", "sk", stream="NEW_IMAGE"),  # an accepted order is dispatched from its insert
     Table(
         names.RECEIPTS_TABLE,
         "receipt_id",
@@ -82,14 +84,33 @@ TABLES: tuple[Table, ...] = (
 
 QUEUES: tuple[Queue, ...] = (
     Queue(names.JOBS_DLQ, retention_seconds=14 * 86400),
-    Queue("dispatch-dlq", retention_seconds=14 * 86400),
-    Queue(names.DISPATCH_QUEUE, visibility_timeout=120, dead_letter="dispatch-dlq", max_receive_count=10),
+    Queue(names.DISPATCH_DLQ, retention_seconds=14 * 86400),
     Queue("pdfs-dlq", retention_seconds=14 * 86400),
     Queue(names.PDFS_QUEUE, visibility_timeout=120, dead_letter="pdfs-dlq"),
     Queue("webhooks-dlq.fifo", retention_seconds=14 * 86400, fifo=True),
     Queue(names.WEBHOOKS_QUEUE, visibility_timeout=30, dead_letter="webhooks-dlq.fifo", max_receive_count=10,
           fifo=True),
 )
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    """How a table's stream is fed to its handler (the Lambda event source mapping).
+
+    A batch that raises is split in two and retried (``bisect``) until the failing record is alone;
+    a record that still fails after ``max_retries`` is reported to ``on_failure`` (a queue with a DLQ
+    alarm; the message names the shard and sequence numbers, the record stays readable for the
+    stream's 24 hours) and the shard moves on. A handler that only partly failed names the first
+    record it did not finish (ReportBatchItemFailures) and the shard resumes from there, so records
+    of one shard are handled in stream order."""
+
+    table: str
+    on_failure: str
+    max_retries: int = 10
+    bisect: bool = True
+    starting_position: str = "TRIM_HORIZON"
+
+
+STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (StreamConsumer(names.ORDERS_TABLE, on_failure=names.DISPATCH_DLQ),)
 
 BUCKETS: tuple[Bucket, ...] = (Bucket(names.PDF_BUCKET),)
 

@@ -2,9 +2,9 @@
 
 ``FUNCTION_GRANTS`` maps each Chalice function (``api_handler`` and one per
 SQS/scheduled handler in ``app.py``) to the AWS actions its code calls, on the
-resources it touches. Two grants are derived rather than written here: reading
-the function's own SQS event queue (from ``app.py``'s decorators) and writing
-its own log group. A handler without an entry cannot be packaged.
+resources it touches. Three grants are derived rather than written here: reading
+the function's own SQS event queue or table stream (from ``app.py``'s decorators),
+sending a stream's failed batches to its on-failure queue, and writing its own log group. A handler without an entry cannot be packaged.
 
 Resources are ARN templates over CloudFormation's pseudo parameters
 (``${AWS::Partition}``, ``${AWS::Region}``, ``${AWS::AccountId}``): the
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core import resource_names as names
-from infra.definitions import BUCKETS, EDGE_ROLE, QUEUES, TABLES
+from infra.definitions import BUCKETS, EDGE_ROLE, QUEUES, STREAM_CONSUMERS, TABLES
 
 API_HANDLER = "api_handler"
 POLICY_VERSION = "2012-10-17"
@@ -62,6 +62,12 @@ def table(logical: str, index: str | None = None) -> Resource:
     _known(logical, (t.logical for t in TABLES), "table")
     suffix = f"/index/{index}" if index else ""
     return lambda scope: f"{_ARN}:dynamodb:{_REGIONAL}:table/{names.physical(scope.prefix, logical)}{suffix}"
+
+
+def table_stream(logical: str) -> Resource:
+    """Every stream of a table (its ARN ends in a label chosen when the stream is enabled)."""
+    _known(logical, (t.logical for t in TABLES if t.stream), "table stream")
+    return lambda scope: f"{_ARN}:dynamodb:{_REGIONAL}:table/{names.physical(scope.prefix, logical)}/stream/*"
 
 
 def queue(logical: str) -> Resource:
@@ -116,6 +122,8 @@ def log_group_name(prefix: str, function: str) -> str:
 
 SEND_APP_QUEUE = ("sqs:GetQueueUrl", "sqs:SendMessage")
 CONSUME_QUEUE = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+CONSUME_STREAM = ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords",
+                  "dynamodb:ListStreams")
 WRITE_LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 EDGE_QUEUE_ACTIONS = names.EDGE_QUEUE_ACTIONS
 """What an edge does with its jobs queue (edge/jobqueue.py): receive, delete, extend visibility."""
@@ -130,7 +138,7 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:PutItem"), (table(names.RECEIPTS_TABLE),)),
         Grant(("dynamodb:Query",), (table(names.RECEIPTS_TABLE, names.RECEIPTS_BY_MERCHANT_INDEX),)),
         Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
-        Grant(SEND_APP_QUEUE, (queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE), queue(names.DISPATCH_QUEUE))),
+        Grant(SEND_APP_QUEUE, (queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE))),
         Grant(("sqs:CreateQueue", "sqs:TagQueue", "sqs:DeleteQueue"), (shop_jobs_queues(),)),
         Grant(("s3:GetObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),  # presigned PDF links
         Grant(("sts:AssumeRole", "sts:TagSession"), (edge_role(),)),
@@ -146,13 +154,6 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
     ),
     "dispatch_orders": (
-        Grant(("dynamodb:BatchWriteItem",), (table(names.ORDERS_TABLE),)),
-        Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
-        Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
-    ),
-    "sweep_dispatch": (
-        Grant(("dynamodb:Query",), (table(names.ORDERS_TABLE, names.ORDERS_BY_DISPATCH_INDEX),)),
-        Grant(("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"), (table(names.ORDERS_TABLE),)),
         Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
         Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
     ),
@@ -170,12 +171,18 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
 authorised per item as ``dynamodb:PutItem``/``UpdateItem``/``DeleteItem``/``ConditionCheckItem``."""
 
 
-def function_statements(function: str, scope: Scope, event_queues: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Every statement of one function's policy: its grants, its event queues, its log group."""
+def function_statements(function: str, scope: Scope, event_queues: Iterable[str] = (),
+                        event_streams: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Every statement of one function's policy: its grants, its event queues and table streams (and
+    their on-failure queues: Lambda sends a failed batch's description with the function's role), its
+    log group."""
     if function not in FUNCTION_GRANTS:
         raise IamDefinitionError(f"no IAM grants for Lambda function {function!r}: add it to FUNCTION_GRANTS in infra/iam.py")
     grants = list(FUNCTION_GRANTS[function])
     grants += [Grant(CONSUME_QUEUE, (queue(logical),)) for logical in event_queues]
+    on_failure = {c.table: c.on_failure for c in STREAM_CONSUMERS}
+    for logical in event_streams:
+        grants += [Grant(CONSUME_STREAM, (table_stream(logical),)), Grant(("sqs:SendMessage",), (queue(on_failure[logical]),))]
     grants.append(Grant(WRITE_LOGS, (log_group(function),)))
     return [grant.statement(scope) for grant in grants]
 

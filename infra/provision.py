@@ -25,6 +25,8 @@ def _table_request(prefix: str, table: Table) -> dict[str, Any]:
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in table.attributes().items()],
         "BillingMode": "PAY_PER_REQUEST",
     }
+    if table.stream:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
     if table.indexes:
         request["GlobalSecondaryIndexes"] = [
             {

@@ -16,7 +16,15 @@ from typing import Any
 
 from chalicelib.core import resource_names as names
 from infra import iam
-from infra.definitions import BUCKETS, QUEUES, TABLES, Bucket, Queue, Table
+from infra.definitions import (
+    BUCKETS,
+    QUEUES,
+    STREAM_CONSUMERS,
+    TABLES,
+    Bucket,
+    Queue,
+    Table,
+)
 
 LOG_RETENTION_DAYS = 30
 DLQ_ALARM_PERIOD_SECONDS = 300
@@ -57,7 +65,7 @@ def bucket_id(bucket: Bucket) -> str:
 
 def dead_letter_queues() -> list[str]:
     """Queues that collect failures: every redrive target, and the DLQ of the shops' jobs queues."""
-    targets = {q.dead_letter for q in QUEUES if q.dead_letter} | {names.JOBS_DLQ}
+    targets = {q.dead_letter for q in QUEUES if q.dead_letter} | {c.on_failure for c in STREAM_CONSUMERS} | {names.JOBS_DLQ}
     return [q.logical for q in QUEUES if q.logical in targets]
 
 
@@ -79,6 +87,8 @@ def _table(prefix: str, table: Table) -> dict[str, Any]:
              "Projection": index.projection()}
             for index in table.indexes
         ]
+    if table.stream:
+        properties["StreamSpecification"] = {"StreamViewType": table.stream}
     if table.ttl_attribute:
         properties["TimeToLiveSpecification"] = {"AttributeName": table.ttl_attribute, "Enabled": True}
     return {"Type": "AWS::DynamoDB::Table", **_RETAIN, "Properties": properties}
@@ -228,13 +238,42 @@ def _event_queues(prefix: str, function_id: str, properties: dict[str, Any]) -> 
     return consumed
 
 
-def _function_role(prefix: str, function: str, scope: iam.Scope, event_queues: list[str]) -> dict[str, Any]:
+def _event_streams(prefix: str, function_id: str, properties: dict[str, Any]) -> list[str]:
+    """Point each DynamoDB stream event source at its table's stream, with the retry, bisection and
+    on-failure destination of ``infra.definitions.STREAM_CONSUMERS``; return the tables' logical names."""
+    tables = {t.logical: t for t in TABLES}
+    consumers = {c.table: c for c in STREAM_CONSUMERS}
+    consumed: list[str] = []
+    for event in properties.get("Events", {}).values():
+        if event["Type"] != "DynamoDB":
+            continue
+        source = event["Properties"]["Stream"]
+        logical = names.table_of_stream(source).removeprefix(f"{prefix}-") if ":table/" in str(source) else None
+        if logical not in consumers or not tables[logical].stream:
+            raise TemplateError(f"{function_id} consumes the stream {source}, "
+                                "which is not a table stream of infra/definitions.py")
+        consumer = consumers[logical]
+        event["Properties"].update({
+            "Stream": {"Fn::GetAtt": [table_id(tables[logical]), "StreamArn"]},
+            "StartingPosition": consumer.starting_position,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BisectBatchOnFunctionError": consumer.bisect,
+            "MaximumRetryAttempts": consumer.max_retries,
+            "DestinationConfig": {"OnFailure": {"Type": "SQS",
+                                                "Destination": {"Fn::GetAtt": [queue_id(consumer.on_failure), "Arn"]}}},
+        })
+        consumed.append(logical)
+    return consumed
+
+
+def _function_role(prefix: str, function: str, scope: iam.Scope, event_queues: list[str],
+                   event_streams: list[str]) -> dict[str, Any]:
     return {"Type": "AWS::IAM::Role", "Properties": {
         "RoleName": iam.function_name(prefix, function),
         "AssumeRolePolicyDocument": iam.document([{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                    "Action": "sts:AssumeRole"}]),
         "Policies": [{"PolicyName": "least-privilege", "PolicyDocument": iam.document(
-            iam.as_cloudformation(iam.function_statements(function, scope, event_queues)))}],
+            iam.as_cloudformation(iam.function_statements(function, scope, event_queues, event_streams)))}],
     }}
 
 
@@ -264,7 +303,8 @@ def assemble(chalice_template: dict[str, Any], scope: iam.Scope) -> dict[str, An
         function = function_of(properties["Handler"])
         role_id, log_id = f"{function_id}Role", f"{function_id}LogGroup"
         resources[role_id] = _function_role(scope.prefix, function, scope,
-                                            _event_queues(scope.prefix, function_id, properties))
+                                            _event_queues(scope.prefix, function_id, properties),
+                                            _event_streams(scope.prefix, function_id, properties))
         resources[log_id] = {"Type": "AWS::Logs::LogGroup", **_DELETE, "Properties": {
             "LogGroupName": iam.log_group_name(scope.prefix, function), "RetentionInDays": LOG_RETENTION_DAYS}}
         properties["FunctionName"] = iam.function_name(scope.prefix, function)

@@ -36,7 +36,8 @@ from infra.provision import provision  # noqa: E402
 
 
 @pytest.fixture
-def aws_env() -> Iterator[dict[str, str]]:
+def aws_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    monkeypatch.setenv("BRIDGE_PUMP_STATE_DIR", str(tmp_path / "pump"))  # the stream pump's checkpoints
     with mock_aws():
         aws.reset_clients()
         shops._cache.clear()
@@ -120,20 +121,25 @@ def aws_calls(api: Api) -> list[str]:
     return calls
 
 
-def run_dispatch() -> int:
-    """Feed the dispatch queue to its handler, as its event source mapping does on AWS: accepted
-    orders' jobs and `validated` webhooks then sit on their queues. Returns how many were dispatched."""
-    from app import dispatch_orders
-    from devstack.pump import sqs_event
+def stream_pump() -> Any:
+    """The local event source mapping of the orders table's stream (``devstack.pump.StreamPump``), resuming
+    from the checkpoints under ``BRIDGE_PUMP_STATE_DIR`` as a restarted pump does."""
+    import threading
+    from pathlib import Path
 
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=settings().queue("dispatch"))["QueueUrl"]
-    handled = 0
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
-        dispatch_orders(sqs_event(batch, "arn:aws:sqs:eu-central-1:123456789012:dispatch", "eu-central-1"), None)
-        sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                                                        for i, m in enumerate(batch)])
-        handled += len(batch)
+    import app as app_module
+    from devstack.pump import StreamPump, stream_sources
+
+    config = next(c for c in stream_sources(app_module.app) if c.name == "dispatch_orders")
+    return StreamPump(app_module, config, threading.Event(), Path(os.environ["BRIDGE_PUMP_STATE_DIR"]))
+
+
+def run_dispatch() -> int:
+    """Feed the orders table's stream to its handler, as its event source mapping does on AWS: accepted
+    orders' jobs and `validated` webhooks then sit on their queues. Returns how many records were read."""
+    pump, handled = stream_pump(), 0
+    while read := pump.pump_once():
+        handled += read
     return handled
 
 

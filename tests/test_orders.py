@@ -6,7 +6,7 @@ import json
 
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
-from tests.conftest import demo_order, demo_shop, queue_messages
+from tests.conftest import demo_order, queue_messages
 from tests.test_edge_results import fiscalize
 
 
@@ -46,10 +46,10 @@ def test_aws_calls_per_order(api, shop, aws_calls):
     post(api, shop, demo_order("WARM-UP"))  # fills the container's shop cache, as a warm Lambda has it
     aws_calls.clear()
     post(api, shop, demo_order("B-4"))
-    assert aws_calls == ["dynamodb.TransactWriteItems", "sqs.SendMessage"], "the order, then one outbox message"
+    assert aws_calls == ["dynamodb.TransactWriteItems"], "the order's one write; its stream dispatches it"
     aws_calls.clear()
     post(api, shop, demo_order("B-4"))
-    assert aws_calls == ["dynamodb.TransactWriteItems", "dynamodb.BatchGetItem"], "one read: the order and its outbox entry"
+    assert aws_calls == ["dynamodb.TransactWriteItems", "dynamodb.GetItem"], "one read: the stored order"
 
 
 def test_refund_needs_existing_parent_printed(api, shop):
@@ -92,93 +92,6 @@ def test_every_catalogue_reference_is_checked(api, shop):
         assert r.status_code == 422 and r.json["code"] == "E_UNKNOWN_REFERENCE" and field in r.json["message"]
     r = post(api, shop, demo_order("X-item", items=[{"item_id": "caviar", "quantity": "1"}]))
     assert r.status_code == 422 and "items[0].item_id" in r.json["message"]
-
-
-def test_intake_stopping_after_its_commit_loses_nothing(api, shop, aws_env, monkeypatch):
-    """The API dies between the transaction and the dispatch message: the sweep sends job and webhook."""
-    from app import sweep_dispatch
-    from chalicelib.core import clock
-    from chalicelib.orders import outbox as dispatch
-    from devstack.pump import scheduled_event
-
-    def crash(order):
-        raise ConnectionError("the Lambda stopped here")
-
-    monkeypatch.setattr(dispatch, "request", crash)
-    r = post(api, shop, demo_order("LOST-1"))
-    assert r.status_code == 500
-    monkeypatch.undo()
-    assert queue_messages(shop["queue_url"]) == [], "nothing left through the outbox yet"
-    sweep_dispatch(scheduled_event("eu-central-1"), None)
-    assert queue_messages(shop["queue_url"]) == [], "still within the grace period: a dispatch may be in flight"
-    later = clock.now() + dispatch.GRACE_SECONDS + 1
-    monkeypatch.setattr(clock, "now", lambda: later)
-    sweep_dispatch(scheduled_event("eu-central-1"), None)
-    [job] = [FiscalJob.model_validate_json(m["Body"]) for m in queue_messages(shop["queue_url"])]
-    assert job.order_id == "LOST-1"
-    webhooks = [json.loads(m["Body"])["payload"] for m in queue_messages(aws_env["webhooks.fifo"])]
-    assert [(w["orderID"], w["type"]) for w in webhooks] == [("LOST-1", "validated")]
-    sweep_dispatch(scheduled_event("eu-central-1"), None)
-    assert queue_messages(shop["queue_url"]) == [], "dispatched once, the order leaves the outbox"
-
-
-def test_a_repeated_dispatch_is_harmless(api, shop, aws_env):
-    from app import dispatch_orders
-    from devstack.pump import sqs_event
-
-    sqs = aws.client("sqs")
-    post(api, shop, demo_order("TWICE-1"))
-    url = aws_env["dispatch"]
-    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
-    for _ in range(2):  # SQS delivers at least once
-        dispatch_orders(sqs_event([message], "arn:aws:sqs:eu-central-1:123456789012:dispatch", "eu-central-1"), None)
-    jobs = {FiscalJob.model_validate_json(m["Body"]).job_id for m in queue_messages(shop["queue_url"])}
-    webhooks = [json.loads(m["Body"]) for m in queue_messages(aws_env["webhooks.fifo"])]
-    assert len(jobs) == 1, "the edge dedups by job_id; both copies carry the same one"
-    assert [w["payload"]["type"] for w in webhooks] == ["validated"], "FIFO dedup by webhook-id"
-
-
-def test_one_dispatch_batch_serves_several_shops_in_few_requests(api, shop, merchant, aws_env, aws_calls):
-    """Ten messages per request: the batch's webhooks together, its jobs per shop queue; a body that is not
-    dispatch work is consumed, not retried."""
-    from app import dispatch_orders
-    from devstack.pump import sqs_event
-
-    other = demo_shop(api, merchant, "Second shop")
-    for n in range(3):
-        post(api, shop, demo_order(f"MANY-{n}"))
-    assert post(api, other, demo_order("OTHER-1")).status_code == 201
-    messages = aws.client("sqs").receive_message(QueueUrl=aws_env["dispatch"], MaxNumberOfMessages=10)["Messages"]
-    messages.append({**messages[0], "MessageId": "junk", "Body": "{}"})
-    aws_calls.clear()
-    response = dispatch_orders(sqs_event(messages, "arn:aws:sqs:eu-central-1:123456789012:dispatch", "eu-central-1"), None)
-    assert response == {"batchItemFailures": []}
-    assert [c for c in aws_calls if c.startswith("sqs.Send")] == ["sqs.SendMessageBatch"] * 3, aws_calls
-    assert aws_calls.count("dynamodb.BatchWriteItem") == 1, "the four orders leave the outbox in one request"
-    assert sorted(FiscalJob.model_validate_json(m["Body"]).order_id for m in queue_messages(shop["queue_url"])) == \
-        ["MANY-0", "MANY-1", "MANY-2"]
-    assert [FiscalJob.model_validate_json(m["Body"]).order_id for m in queue_messages(other["queue_url"])] == ["OTHER-1"]
-    webhooks = [json.loads(m["Body"])["payload"] for m in queue_messages(aws_env["webhooks.fifo"])]
-    assert sorted(w["orderID"] for w in webhooks) == ["MANY-0", "MANY-1", "MANY-2", "OTHER-1"]
-
-
-def test_retried_post_after_a_stop_dispatches_at_once(api, shop, monkeypatch):
-    """A client retrying after the grace period need not wait for the sweep."""
-    from chalicelib.core import clock
-    from chalicelib.orders import outbox as dispatch
-
-    monkeypatch.setattr(dispatch, "request", lambda order: (_ for _ in ()).throw(ConnectionError("stopped")))
-    assert post(api, shop, demo_order("LOST-2")).status_code == 500
-    monkeypatch.undo()
-    assert post(api, shop, demo_order("LOST-2")).status_code == 200
-    assert queue_messages(shop["queue_url"]) == [], "within the grace period the first dispatch may still come"
-    later = clock.now() + dispatch.GRACE_SECONDS + 1
-    monkeypatch.setattr(clock, "now", lambda: later)
-    assert post(api, shop, demo_order("LOST-2")).status_code == 200
-    [job] = [FiscalJob.model_validate_json(m["Body"]) for m in queue_messages(shop["queue_url"])]
-    assert job.order_id == "LOST-2"
-    assert post(api, shop, demo_order("LOST-2")).status_code == 200
-    assert queue_messages(shop["queue_url"]) == [], "once dispatched, a replay hands nothing over again"
 
 
 def test_a_refund_recorded_before_its_parent_had_to_be_printed_still_replays(api, shop):

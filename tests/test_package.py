@@ -74,6 +74,7 @@ def _template_spec(template: dict[str, Any]) -> dict[str, Any]:
                               for i in p.get("GlobalSecondaryIndexes", [])),
             "billing": p["BillingMode"],
             "ttl": ttl["AttributeName"] if ttl.get("Enabled") else None,
+            "stream": p.get("StreamSpecification", {}).get("StreamViewType"),
         }
     queues = {}
     for queue in of_type(template, "AWS::SQS::Queue").values():
@@ -119,6 +120,8 @@ def _local_spec(session: Any, prefix: str) -> dict[str, Any]:
                               for i in t.get("GlobalSecondaryIndexes", [])),
             "billing": t["BillingModeSummary"]["BillingMode"],
             "ttl": ttl.get("AttributeName") if ttl["TimeToLiveStatus"] == "ENABLED" else None,
+            "stream": t["StreamSpecification"]["StreamViewType"] if t.get("StreamSpecification", {}).get("StreamEnabled")
+            else None,
         }
     queues = {}
     for url in sqs.list_queues(QueueNamePrefix=f"{prefix}-")["QueueUrls"]:
@@ -226,6 +229,42 @@ def test_sqs_handlers_consume_template_queues_within_their_visibility(template: 
     assert consumers == sum(type(source).__name__ == "SQSEventConfig" for source in app.event_sources) > 0
 
 
+def test_the_orders_stream_drives_dispatch_with_bisection_retries_and_a_dlq(template: dict[str, Any]) -> None:
+    """Intake's one write is the outbox: the orders table streams new images to dispatch_orders, whose
+    mapping bisects a failing batch, resumes from a partial failure, and reports a record that keeps
+    failing to an alarmed queue; its role reads that stream and sends to that queue, nothing else of it."""
+    resources = template["Resources"]
+    orders_id = next(rid for rid, r in of_type(template, "AWS::DynamoDB::Table").items()
+                     if r["Properties"]["TableName"] == f"{PREFIX}-{names.ORDERS_TABLE}")
+    assert resources[orders_id]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert "GlobalSecondaryIndexes" not in resources[orders_id]["Properties"], "no sweep, no dispatch index"
+    streamed = [(fid, e["Properties"]) for fid, f in functions(template) for e in f["Properties"].get("Events", {}).values()
+                if e["Type"] == "DynamoDB"]
+    [(function_id, mapping)] = streamed
+    assert resources[function_id]["Properties"]["Handler"] == "app.dispatch_orders"
+    assert mapping["Stream"] == {"Fn::GetAtt": [orders_id, "StreamArn"]}
+    assert mapping["StartingPosition"] == "TRIM_HORIZON", "a new mapping starts with the stream's oldest record"
+    assert mapping["BisectBatchOnFunctionError"] is True and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 0 < mapping["MaximumRetryAttempts"] <= 100
+    dlq_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert resources[dlq_id]["Properties"]["QueueName"] == f"{PREFIX}-{names.DISPATCH_DLQ}"
+    assert resources[dlq_id + "DepthAlarm"]["Type"] == "AWS::CloudWatch::Alarm"
+    role = statements(template, resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0])
+    stream_arn = f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{PREFIX}-orders/stream/*"
+    assert [s["Resource"] for s in role if "dynamodb:GetRecords" in s["Action"]] == [[{"Fn::Sub": stream_arn}]]
+    assert sorted(a for s in role for a in s["Action"] if a.startswith("dynamodb:")) == sorted(iam.CONSUME_STREAM)
+    dlq_arn = f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{PREFIX}-{names.DISPATCH_DLQ}"
+    assert any(s["Resource"] == [{"Fn::Sub": dlq_arn}] and s["Action"] == ["sqs:SendMessage"] for s in role)
+    api = statements(template, "APIHandlerRole")
+    assert not any("dispatch" in r["Fn::Sub"] for s in api for r in s["Resource"]), "intake sends no dispatch message"
+
+
+def test_a_handler_on_a_stream_infra_does_not_define_cannot_be_packaged() -> None:
+    events = {"E": {"Type": "DynamoDB", "Properties": {"Stream": names.table_stream_arn(PREFIX, names.RECEIPTS_TABLE)}}}
+    with pytest.raises(TemplateError, match="not a table stream of infra/definitions.py"):
+        assemble(chalice_output("app.dispatch_orders", events), iam.Scope(PREFIX, "/p"))
+
+
 def test_each_function_has_its_own_role_and_log_group(template: dict[str, Any]) -> None:
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for _, f in functions(template)]
     assert len(set(roles)) == len(roles) == len(iam.FUNCTION_GRANTS)
@@ -240,6 +279,7 @@ _SCOPED_WILDCARDS = (
     re.compile(rf"^sqs:\$\{{AWS::Region\}}:\$\{{AWS::AccountId\}}:{PREFIX}-jobs-{re.escape(iam.UUID_WILDCARD)}$"),
     re.compile(rf"^logs:\$\{{AWS::Region\}}:\$\{{AWS::AccountId\}}:log-group:/aws/lambda/{PREFIX}-[a-z_]+:\*$"),
     re.compile(rf"^s3:::{PREFIX}-\$\{{AWS::AccountId\}}-[a-z-]+/receipts/\*$"),
+    re.compile(rf"^dynamodb:\$\{{AWS::Region\}}:\$\{{AWS::AccountId\}}:table/{PREFIX}-[a-z-]+/stream/\*$"),
 )
 
 

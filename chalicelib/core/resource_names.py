@@ -17,12 +17,11 @@ WEBHOOK_DELIVERIES_TABLE = "webhook-deliveries"
 WEBHOOKS_QUEUE = "webhooks.fifo"
 JOBS_DLQ = "jobs-dlq"
 PDFS_QUEUE = "pdfs"
-DISPATCH_QUEUE = "dispatch"
+DISPATCH_DLQ = "dispatch-dlq"
 
 PDF_BUCKET = "receipt-pdfs"
 
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
-ORDERS_BY_DISPATCH_INDEX = "by_dispatch"
 WEBHOOK_DUE_INDEX = "by_due"
 EDGE_SILENCE_INDEX = "by_edge_silence"
 
@@ -44,6 +43,18 @@ def env_prefix() -> str:
 
 def physical(prefix: str, logical: str) -> str:
     return f"{prefix}-{logical}"
+
+
+def table_stream_arn(prefix: str, logical: str) -> str:
+    """What app.py names as a table's stream: ``infra.template`` points it at the table's ``StreamArn``
+    and the local pump at the table's latest stream (a stream ARN ends in a label known only once the
+    table exists)."""
+    return f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{physical(prefix, logical)}/stream/*"
+
+
+def table_of_stream(stream_arn: str) -> str:
+    """The table name in a stream ARN (``...:table/<name>/stream/<label>``)."""
+    return stream_arn.split(":table/", 1)[1].split("/", 1)[0]
 
 
 def bucket(prefix: str, account_id: str, logical: str) -> str:

@@ -3,8 +3,9 @@
 ``build_order`` is pure: catalogue resolution, money and VAT, the fiscal job.
 ``record_order`` does the I/O: one DynamoDB transaction conditioned on the
 merchant's ``order_id`` (the order, its job, its entry in the shop's day index
-and, for a refund, the parent's refunded amount, conditioned on what is left),
-then the job to the shop's queue and the ``validated`` webhook.
+and, for a refund, the parent's refunded amount, conditioned on what is left).
+The order's insert reaches ``outbox`` through the table's stream, which queues
+the job on the shop's queue and the ``validated`` webhook.
 
 The job is built as version 2 of the contract (split tender, discounts spread to the cent, the buyer's
 tax id, the original receipt a refund names, the printer); the outbox writes it in version 1's shape
@@ -33,7 +34,6 @@ from pydantic import (
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import (
-    batch_get,
     cancellation_codes,
     from_item,
     key,
@@ -69,7 +69,6 @@ from chalicelib.core.errors import (
     VatInconsistent,
 )
 from chalicelib.core.settings import settings
-from chalicelib.orders import outbox as dispatch
 from chalicelib.reports.sales import local_day
 from chalicelib.shops.catalog import CatalogKind, Client, PriceString, RateString
 from chalicelib.shops.service import ShopSnapshot
@@ -423,9 +422,9 @@ def _refund_claim(table: str, snapshot: ShopSnapshot, parent: dict[str, Any], am
 
 
 def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
-    """Record the order and its job atomically and hand it to the outbox (``dispatch``); return (order, created).
+    """Record the order and its job atomically; return (order, created). The table's stream dispatches it.
 
-    Two synchronous AWS requests: the transaction and the dispatch message. ``guard`` (the shop key's
+    One synchronous AWS request: the transaction. ``guard`` (the shop key's
     condition check) rides in the transaction: a key rotated or a shop deleted a moment ago is refused there."""
     try:
         parent = _parent(snapshot, request.parent_order_id) if request.parent_order_id is not None else None
@@ -445,7 +444,6 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
                                   "shop_id": snapshot.shop_id, "order_id": request.order_id,
                                   "status": "queued", "created_at": order["created_at"]})}},
         {"Put": {"TableName": table, "Item": to_item(day_entry(snapshot.shop_id, day, order))}},
-        {"Put": {"TableName": table, "Item": to_item(dispatch.outbox_entry(order, order["created_at"]))}},
     ]
     if parent is not None:
         items.append(_refund_claim(table, snapshot, parent, order["total"]))
@@ -461,32 +459,26 @@ def record_order(snapshot: ShopSnapshot, request: OrderIn, *, guard: dict[str, A
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise AuthenticationError("invalid shop key") from exc
             codes = codes[1:]
-        existing, outbox = _not_recorded(snapshot.shop_id, request, order, codes, exc)
-        if dispatch.overdue(outbox, clock.now()):
-            dispatch.request(existing)  # the first attempt stopped before handing it over
-        return existing, False
-    dispatch.request(order)
+        return _not_recorded(snapshot.shop_id, request, order, codes, exc), False
     return order, True
 
 
 def _replayed(shop_id: str, request: OrderIn) -> dict[str, Any] | None:
-    """The order already recorded under ``request.order_id`` (handed to the outbox if it never was), or None;
-    a different body under that id is a conflict."""
-    existing, outbox = _order_with_outbox(shop_id, request.order_id)
+    """The order already recorded under ``request.order_id``, or None; a different body under that id is
+    a conflict."""
+    existing = _stored_order(shop_id, request.order_id)
     if existing is None:
         return None
     if existing["fingerprint"] != request.fingerprint():
         raise ConflictError(f"order {request.order_id} exists with a different body")
-    if dispatch.overdue(outbox, clock.now()):
-        dispatch.request(existing)
     return existing
 
 
 def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: list[str],
-                  exc: ClientError) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Why a transaction was cancelled: a replay (the stored order and its outbox entry, if any are left,
-    in one read), a conflict, or a refund too large."""
-    existing, outbox = _order_with_outbox(shop_id, request.order_id)
+                  exc: ClientError) -> dict[str, Any]:
+    """Why a transaction was cancelled: a replay (the stored order, in one read), a conflict, or a refund
+    too large."""
+    existing = _stored_order(shop_id, request.order_id)
     if existing is None:
         if request.is_refund and (not codes or codes[-1] == "ConditionalCheckFailed"):
             raise RefundExceedsParent(f"refund {request.order_id} exceeds what is left to refund of order "
@@ -494,13 +486,12 @@ def _not_recorded(shop_id: str, request: OrderIn, order: dict[str, Any], codes: 
         raise ServiceUnavailable("a concurrent request touched this order; retry with the same request") from exc
     if existing["fingerprint"] != order["fingerprint"]:
         raise ConflictError(f"order {request.order_id} exists with a different body") from exc
-    return existing, outbox
+    return existing
 
 
-def _order_with_outbox(shop_id: str, order_id: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    found = {item["sk"]: item for item in batch_get(_table(), [order_key(shop_id, order_id),
-                                                              dispatch.outbox_key(shop_id, order_id)])}
-    return found.get(f"ORDER#{order_id}"), found.get(f"OUTBOX#{order_id}")
+def _stored_order(shop_id: str, order_id: str) -> dict[str, Any] | None:
+    response = client("dynamodb").get_item(TableName=_table(), Key=order_key(shop_id, order_id), ConsistentRead=True)
+    return from_item(response["Item"]) if "Item" in response else None
 
 
 def order_and_dispatch(shop_id: str, order_id: str) -> tuple[dict[str, Any], bool]:

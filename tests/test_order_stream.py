@@ -1,0 +1,174 @@
+"""Dispatch from the orders table's stream: nothing stranded, nothing doubled, stops between any two steps.
+
+The pump here is ``devstack.pump.StreamPump``, the local event source mapping: DescribeStream,
+GetShardIterator, GetRecords on moto's stream, its checkpoint in a file. A new ``stream_pump()`` is a
+restarted pump.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.aws import clients as aws
+from chalicelib.contracts import FiscalJob
+from chalicelib.orders import outbox
+from devstack import pump as pump_module
+from tests.conftest import demo_order, demo_shop, stream_pump
+
+
+def post(api: Any, shop: dict[str, Any], order_id: str) -> None:
+    r = api.call("POST", f"/api/v1/shops/{shop['shop_id']}/orders", demo_order(order_id), {"x-shop-key": shop["shop_key"]})
+    assert r.status_code in (200, 201), r.body
+
+
+def drain(url: str) -> list[dict[str, Any]]:
+    """Every message on a queue, without running the dispatch first."""
+    sqs, messages = aws.client("sqs"), []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30,
+                                       WaitTimeSeconds=0).get("Messages", []):
+        messages.extend(batch)
+    return messages
+
+
+def jobs(shop: dict[str, Any]) -> list[FiscalJob]:
+    return [FiscalJob.model_validate_json(m["Body"]) for m in drain(shop["queue_url"])]
+
+
+def validated(aws_env: dict[str, str]) -> list[str]:
+    return [json.loads(m["Body"])["payload"]["orderID"] for m in drain(aws_env["webhooks.fifo"])]
+
+
+def pump_all(pump: Any) -> None:
+    while pump.pump_once():
+        pass
+
+
+def test_an_order_accepted_with_the_pump_stopped_is_dispatched_when_it_starts(api, shop, aws_env):
+    for order_id in ("DOWN-1", "DOWN-2"):
+        post(api, shop, order_id)
+    assert jobs(shop) == [] and validated(aws_env) == [], "intake sends nothing itself"
+    pump_all(stream_pump())
+    assert [job.order_id for job in jobs(shop)] == ["DOWN-1", "DOWN-2"], "in the order they were accepted"
+    assert validated(aws_env) == ["DOWN-1", "DOWN-2"]
+
+
+def test_a_restarted_pump_resumes_after_its_checkpoint(api, shop, aws_env):
+    post(api, shop, "CP-1")
+    pump_all(stream_pump())
+    assert [job.order_id for job in jobs(shop)] == ["CP-1"]
+    post(api, shop, "CP-2")
+    post(api, shop, "CP-2")  # a replay writes nothing, so the stream has nothing new for it
+    pump_all(stream_pump())
+    assert [job.order_id for job in jobs(shop)] == ["CP-2"], "CP-1 is behind the checkpoint: not sent again"
+    assert validated(aws_env) == ["CP-1", "CP-2"]
+
+
+def test_a_record_delivered_twice_makes_one_job(api, shop, aws_env):
+    from app import dispatch_orders
+
+    post(api, shop, "TWICE-1")
+    pump = stream_pump()
+    shard = pump.streams.describe_stream(StreamArn=pump.arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = pump.streams.get_shard_iterator(StreamArn=pump.arn, ShardId=shard,
+                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = pump.streams.get_records(ShardIterator=iterator)["Records"]
+    for _ in range(2):  # Lambda retries a batch; a stopped pump reads past its checkpoint again
+        assert dispatch_orders(pump_module.stream_event(records, pump.arn, "eu-central-1"), None) == \
+            {"batchItemFailures": []}
+    assert {job.job_id for job in jobs(shop)} == {shop_job_id(api, shop, "TWICE-1")}, \
+        "both copies carry the order's one job_id, which the edge journals once"
+    assert validated(aws_env) == ["TWICE-1"], "the webhook is deduplicated by its webhook-id"
+
+
+def shop_job_id(api: Any, shop: dict[str, Any], order_id: str) -> str:
+    from chalicelib.orders.service import get_order
+
+    return get_order(shop["shop_id"], order_id)["job_id"]
+
+
+class Stop(Exception):
+    """The dispatcher's process ends here (a timeout, a crash, the pump killed)."""
+
+
+STOPS = {
+    "before_the_webhook": (outbox.webhooks, "enqueue_many"),
+    "between_webhook_and_job": (outbox, "send_message_batches"),
+    "between_job_and_checkpoint": (pump_module.Checkpoints, "put"),
+}
+
+
+@pytest.mark.parametrize("stop_at", sorted(STOPS))
+def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing(api, shop, aws_env, monkeypatch,
+                                                                                  stop_at):
+    post(api, shop, "STOP-1")
+    owner, name = STOPS[stop_at]
+
+    def stop(*args: Any, **kwargs: Any) -> Any:
+        raise Stop(stop_at)
+
+    with monkeypatch.context() as patch, pytest.raises(Stop):
+        patch.setattr(owner, name, stop)
+        stream_pump().pump_once() if stop_at == "between_job_and_checkpoint" else _handler_dies(patch)
+    pump_all(stream_pump())  # the pump restarts from its checkpoint
+    pump_all(stream_pump())
+    sent = jobs(shop)
+    assert sent and {job.job_id for job in sent} == {shop_job_id(api, shop, "STOP-1")}, \
+        "sent at least once, every copy the order's one job_id, which the edge journals once"
+    assert validated(aws_env) == ["STOP-1"]
+
+
+def _handler_dies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler's invocation ends with its process: the pump stops too, before any checkpoint."""
+    pump = stream_pump()
+
+    def dies(records: list[dict[str, Any]]) -> tuple[int, bool]:
+        pump.handler(pump_module.stream_event(records, pump.arn, pump.region), None)
+        return len(records), False
+
+    monkeypatch.setattr(pump, "_invoke", dies)
+    pump.pump_once()
+
+
+def test_a_failed_order_resumes_the_shard_from_it_and_not_before(api, shop, merchant, aws_env, monkeypatch):
+    other = demo_shop(api, merchant, "Second shop")
+    post(api, shop, "FIRST-1")
+    post(api, other, "SECOND-1")
+    real, calls = outbox.send_message_batches, []
+
+    def second_shop_down_once(url: str, entries: list[dict[str, Any]]) -> list[int]:
+        calls.append(url)
+        if url == other["queue_url"] and calls.count(url) == 1:
+            return list(range(len(entries)))
+        return real(url, entries)
+
+    monkeypatch.setattr(outbox, "send_message_batches", second_shop_down_once)
+    pump_all(stream_pump())
+    assert calls.count(shop["queue_url"]) == 1, "the order before the failure is not sent again"
+    assert [job.order_id for job in jobs(shop)] == ["FIRST-1"]
+    assert [job.order_id for job in jobs(other)] == ["SECOND-1"]
+
+
+def test_a_record_that_keeps_failing_goes_to_the_dlq_and_the_shard_moves_on(api, shop, aws_env, monkeypatch):
+    post(api, shop, "POISON-1")
+    post(api, shop, "AFTER-1")
+    real = outbox.send_many
+
+    def poisoned(orders: list[dict[str, Any]]) -> set[int]:
+        if any(order["order_id"] == "POISON-1" for order in orders):
+            raise ValueError("this order cannot be sent")
+        return real(orders)
+
+    monkeypatch.setattr(outbox, "send_many", poisoned)
+    monkeypatch.setattr(pump_module.StreamPump, "_backoff", lambda self, attempts: False)
+    pump = stream_pump()
+    pump.max_retries = 2
+    pump_all(pump)
+    [failure] = [json.loads(m["Body"]) for m in drain(aws_env["dispatch-dlq"])]
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert [job.order_id for job in jobs(shop)] == ["AFTER-1"], "the shard is not blocked behind the poison"
+    pump_all(stream_pump())
+    assert jobs(shop) == [], "the poison is behind the checkpoint, for an operator to replay from the DLQ"
