@@ -54,7 +54,7 @@ class Bucket:
 
 
 TABLES: tuple[Table, ...] = (
-    Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at"),  # refresh-token families, rate windows
+    Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at"),  # refresh-token families, rate windows, pairing codes
     Table(names.ORDERS_TABLE, "pk", "sk", indexes=(Index(names.ORDERS_BY_DISPATCH_INDEX, "dispatch_shard", "dispatch_due"),)),
     Table(
         names.RECEIPTS_TABLE,
