@@ -14,9 +14,16 @@ from edge.service.runner import Outcome, ServiceError, checked, run
 UNIT = "receipt-bridge-edge.service"
 
 
+def _specifiers(value: str) -> str:
+    """``%`` starts a specifier in any unit setting (systemd.unit(5), "Specifiers"): a literal one is ``%%``."""
+    return value.replace("%", "%%")
+
+
 def _quoted(argument: str) -> str:
-    """One ExecStart argument: double-quoted, with backslash and quote escaped (systemd.service(5), "Command lines")."""
-    return '"' + argument.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """One ExecStart argument: double-quoted, backslash and quote escaped, ``$`` (variable expansion) doubled
+    (systemd.service(5), "Command lines")."""
+    escaped = _specifiers(argument).replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$")
+    return f'"{escaped}"'
 
 
 def unit_text(command: list[str], config: Path, *, user_mode: bool) -> str:
@@ -31,7 +38,7 @@ def unit_text(command: list[str], config: Path, *, user_mode: bool) -> str:
         "[Service]",
         "Type=simple",
         f"ExecStart={exec_start}",
-        f"WorkingDirectory={_quoted(str(config.parent))}",
+        f"WorkingDirectory={_specifiers(str(config.parent))}",  # one absolute path, spaces and all, unquoted
         "Restart=always",
         "RestartSec=5",
         "TimeoutStopSec=90",  # the edge finishes the receipt it is printing before it stops
