@@ -150,3 +150,18 @@ def test_an_unreadable_config_is_left_alone(api, merchant, shop, bridge, tmp_pat
 def test_without_a_bridge_url_pairing_asks_for_one(tmp_path):
     done = edge("pair", "ABCD-EFGH-JKMN", "-c", str(tmp_path / "edge.toml"))
     assert done.returncode == 2 and "--api-base" in done.stderr
+
+
+def test_the_make_run_demo_pairs_a_second_till(api, merchant, bridge, tmp_path):
+    """devstack's demo step (issue 23 point 4) against the bridge: a code for a second shop, paired by the CLI."""
+    from devstack.demo import pair_second_till
+
+    lines: list[str] = []
+    demo = {"api_base": bridge, "merchant": {k: merchant[k] for k in ("api_key", "api_secret")}}
+    config = tmp_path / "edge2" / "edge.toml"
+    paired = pair_second_till(demo, lines.append, config)
+    assert load_config(config).shop_id == paired["shop_id"]
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert "pairing code" in lines[0] and "(mode 600)" in lines[1]
+    assert api.call("POST", "/api/v1/edge/session",
+                    {"edge_key": load_config(config).edge_key.get_secret_value()}).status_code == 200
