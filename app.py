@@ -41,6 +41,8 @@ fleet_offline = lazy("chalicelib.fleet.offline")
 merchants = lazy("chalicelib.auth.merchants")
 openapi = lazy("chalicelib.openapi.document")
 orders = lazy("chalicelib.orders.service")
+pairing = lazy("chalicelib.shops.pairing")
+rate_limits = lazy("chalicelib.auth.rate_limits")
 receipt_public = lazy("chalicelib.receipts.public")
 receipts = lazy("chalicelib.receipts.service")
 reports = lazy("chalicelib.reports.sales")
@@ -108,6 +110,13 @@ def rotate_shop_key(shop_id):
 @route("/api/v1/shops/{shop_id}/keys/edge_key/rotate", methods=["POST"])
 def rotate_edge_key(shop_id):
     return shops.rotate_edge_key(_merchant(), validation.uuid4_param(shop_id, "shop_id")).model_dump()
+
+
+@route("/api/v1/shops/{shop_id}/edge/pairing", methods=["POST"])
+def issue_pairing_code(shop_id):
+    merchant_id, shop_id = _merchant(), validation.uuid4_param(shop_id, "shop_id")
+    rate_limits.hit(rate_limits.PAIRING_CODES_PER_SHOP, shop_id)
+    return pairing.issue(merchant_id, shop_id, clock.now()).model_dump()
 
 
 @route("/api/v1/shops/{shop_id}/catalog/{kind}/{entry_id}", methods=["PUT"])
@@ -229,6 +238,13 @@ def adapter_order(shop_id, platform):
 @route("/api/v1/edge/session", methods=["POST"])
 def edge_session():
     return edge_api.open_session(validation.parse_body(edge_api.EdgeSessionIn, app.current_request.raw_body))
+
+
+@route("/api/v1/edge/pair", methods=["POST"])
+def edge_pair():
+    rate_limits.hit(rate_limits.PAIR_PER_IP, _source_ip())
+    rate_limits.hit(rate_limits.PAIR_ALL, "all")
+    return pairing.redeem(validation.parse_body(pairing.PairIn, app.current_request.raw_body), clock.now()).model_dump()
 
 
 @route("/api/v1/edge/results", methods=["POST"])

@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from devstack.demo import run_demo
+from devstack.demo import pair_second_till, run_demo
 from devstack.processes import StartupFailed
 from devstack.stack import Stack, StackConfig
 
@@ -41,6 +41,8 @@ def main(demo: bool = typer.Option(True, help="Post a demo order once the stack 
         print(f"READY {path}", flush=True)
         if demo:
             ok = run_demo(stack_demo(path), lambda line: console.print(f"  [green]✓[/] {line}"))
+            pair_second_till(stack_demo(path), lambda line: console.print(f"  [green]✓[/] {line}"),
+                             config.var_dir / "edge2" / "edge.toml")
             console.print("demo complete" if ok else "[red]demo webhooks arrived out of order[/]")
             code = 0 if ok else 1
         if not exit_after_demo:
@@ -48,7 +50,7 @@ def main(demo: bool = typer.Option(True, help="Post a demo order once the stack 
             threading.Event().wait()
     except Stop:
         console.print("stopping")
-    except (StartupFailed, TimeoutError) as exc:
+    except (StartupFailed, TimeoutError, RuntimeError) as exc:
         console.print(f"[red]failed:[/] {exc}")
         code = 1
     finally:

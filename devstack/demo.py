@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import httpx
@@ -63,3 +67,23 @@ def run_demo(demo: dict[str, Any], say: Callable[[str], None], timeout: float = 
         say(f"webhook {delivery.body['type']} received, signature verified (webhook-id {delivery.webhook_id})")
     receiver.stop()
     return [d.body["type"] for d in deliveries] == ["validated", "terminated"]
+
+
+def pair_second_till(demo: dict[str, Any], say: Callable[[str], None], config: Path) -> dict[str, Any]:
+    """Issue 23 point 4: set up a second till as a shop owner would, for a second shop (pairing gives a shop a
+    new edge key, so pairing the demo shop would retire the running edge): a code, then ``edge pair``."""
+    shutil.rmtree(config.parent, ignore_errors=True)  # the emulated cloud starts empty, so does this till
+    with httpx.Client(base_url=demo["api_base"], timeout=30) as http:
+        token = http.post("/api/v1/auth", json=demo["merchant"]).raise_for_status().json()["access_token"]
+        auth = {"authorization": f"Bearer {token}"}
+        shop = http.post("/api/v1/shops", json={"name": "Demo shop, second till"}, headers=auth).raise_for_status()
+        shop_id = shop.json()["shop_id"]
+        issued = http.post(f"/api/v1/shops/{shop_id}/edge/pairing", headers=auth).raise_for_status().json()
+    say(f"second till: pairing code {issued['code']} issued for shop {shop_id} (one use, 15 minutes)")
+    paired = subprocess.run([sys.executable, "-m", "edge", "pair", issued["code"], "--api-base", demo["api_base"],
+                             "--config", str(config)], capture_output=True, text=True, timeout=60)
+    if paired.returncode != 0:
+        raise RuntimeError(f"edge pair failed: {paired.stderr.strip()}")
+    say(f"edge pair {issued['code']} → {config} (mode {config.stat().st_mode & 0o777:o}); "
+        f"next on that till: edge service install --config {config}")
+    return {"shop_id": shop_id, "config": str(config)}

@@ -1,4 +1,5 @@
-"""Command line: ``edge run``, ``status``, ``page``, ``journal``, ``devices``, ``report x|z|fm``, ``cash in|out``, ``ejournal``.
+"""Command line: ``edge run``, ``status``, ``page``, ``journal``, ``devices``, ``report x|z|fm``, ``cash in|out``, ``ejournal``,
+``pair``, ``service install|uninstall|status``.
 
 Setup problems end the command with exit status 2 and one line on stderr; a device that
 refuses an operation ends it with status 1. Commands that need the device ask the running
@@ -287,6 +288,86 @@ def cash(
 def ejournal(config: Path = ConfigOption) -> None:
     """Export the simulated register's electronic journal as text."""
     typer.echo(_manage(_config(config), "GET", "simulator/electronic_journal"), nl=False)
+
+
+@app.command()
+def pair(
+    code: str = typer.Argument(..., help="The pairing code from the console or the API, e.g. ABCD-EFGH-JKMN."),
+    api_base: str | None = typer.Option(None, "--api-base", help="The bridge's URL (default: the config's api_base)."),
+    config: Path | None = typer.Option(None, "--config", "-c", dir_okay=False,
+                                       help="Config file to write (default: the machine's or your own edge.toml)."),
+    force: bool = typer.Option(False, "--force", help="Replace a config that holds another shop's key."),
+) -> None:
+    """Pair this till with a shop: exchange a one-time code for the shop's edge key and write the config (0600)."""
+    from edge import pairing
+
+    path = config or pairing.default_config_path()
+    try:
+        current = pairing.existing_config(path)
+        pairing.check_before_exchange(current, path, force)
+        base = api_base or (current or {}).get("api_base")
+        if not isinstance(base, str) or not base:
+            raise pairing.PairingError("pass --api-base, the bridge's URL (it is shown beside the pairing code)")
+        paired = pairing.exchange(base, code)
+        written = pairing.save(paired, path, current, force)
+    except pairing.PairingError as exc:
+        raise _fail(str(exc), exc.code) from None
+    except OSError as exc:
+        raise _fail(f"cannot write {path}: {exc.strerror or exc}") from None
+    typer.echo(f"paired with shop {paired.shop_id}; config written to {written}")
+    typer.echo(f"next: edge service install --config {written}")
+
+
+service_app = typer.Typer(no_args_is_help=True, help="Run the edge as a system service (systemd; Windows: a boot task).")
+app.add_typer(service_app, name="service")
+UserOption = typer.Option(False, "--user", help="Linux: a systemd user unit instead of a system one (no root).")
+
+
+def _edge_command() -> list[str]:
+    return [sys.executable, "-m", "edge"]
+
+
+@service_app.command("install")
+def service_install(config: Path = ConfigOption, user: bool = UserOption) -> None:
+    """Install and start the service that runs `edge run --config <file>` at boot and after a crash."""
+    from edge.service import systemd, windows
+    from edge.service.runner import ServiceError
+
+    _config(config)  # a service must not start on a config that cannot run
+    try:
+        where = (windows.install(_edge_command(), config.resolve()) if os.name == "nt"
+                 else systemd.install(_edge_command(), config.resolve(), user_mode=user))
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"edge service installed and started: {where}")
+
+
+@service_app.command("uninstall")
+def service_uninstall(user: bool = UserOption) -> None:
+    """Stop the service and remove it."""
+    from edge.service import systemd, windows
+    from edge.service.runner import ServiceError
+
+    try:
+        where = windows.uninstall() if os.name == "nt" else systemd.uninstall(user_mode=user)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"edge service removed: {where}")
+
+
+@service_app.command("status")
+def service_status(user: bool = UserOption) -> None:
+    """The service manager's view of the edge service; exits non-zero when it is not running."""
+    from edge.service import systemd, windows
+    from edge.service.runner import ServiceError
+
+    try:
+        outcome = windows.status() if os.name == "nt" else systemd.status(user_mode=user)
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(outcome.output)
+    if outcome.returncode != 0:
+        raise typer.Exit(outcome.returncode)
 
 
 def main() -> None:

@@ -309,6 +309,7 @@ class EdgeConfig(BaseModel):
 
     api_base: AnyHttpUrl
     edge_key: SecretStr = Field(min_length=1)
+    shop_id: str | None = Field(default=None, description="The shop the edge key is of, as `edge pair` wrote it.")
     aws_endpoint_url: AnyHttpUrl | None = None
     state_dir: Path
     manage_host: str = "127.0.0.1"

@@ -66,7 +66,7 @@ class Bucket:
 
 
 TABLES: tuple[Table, ...] = (
-    # refresh-token families, rate windows; shops whose edge may have gone silent (the fleet's offline watch)
+    # refresh-token families, rate windows, pairing codes; shops whose edge may have gone silent (the fleet's offline watch)
     Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at",
           indexes=(Index(names.EDGE_SILENCE_INDEX, "edge_watch_shard", "edge_silent_at",
                          include=("deleted_at", "webhook_url", "webhook_events", "edge_offline_for")),)),

@@ -34,6 +34,14 @@ cost: a client that logs in before each call (some integrations do; so do the st
 to one a second stays under it, while a token lasts an hour and one login an hour is all a client needs."""
 AUTH_PER_IP = Limit("auth-ip", requests=300, window_seconds=60)
 """Any /auth call from one source IP: several merchants' servers may share a NAT address."""
+PAIR_PER_IP = Limit("pair-ip", requests=10, window_seconds=60)
+"""``POST /edge/pair`` from one source IP: a person types a code once or twice; ten a minute is plenty."""
+PAIR_ALL = Limit("pair-all", requests=1200, window_seconds=60)
+"""Every ``POST /edge/pair`` of the deployment: what bounds guessing from many addresses at once. With a fixed
+window that is at most 2 x 1200 per minute, so at most 36,000 guesses in a code's 15 minutes against 30**12
+(5.3e17) possible codes (``chalicelib.shops.pairing``). A flood makes pairing wait; nothing else shares it."""
+PAIRING_CODES_PER_SHOP = Limit("pair-issue", requests=10, window_seconds=60)
+"""Codes issued for one shop: bounds how many live codes a leaked merchant token can mint."""
 
 
 def _subject(value: str) -> str:

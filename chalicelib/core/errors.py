@@ -203,3 +203,9 @@ class PlatformTotalMismatch(BridgeError):
     """A shop platform's order whose lines, shipping, fees and discounts do not add up to its own total."""
 
     status_code, code = 422, "E_PLATFORM_TOTAL_MISMATCH"
+
+
+class PairingCodeInvalid(BridgeError):
+    """A pairing code that is unknown, used or expired: one answer for all three, so it tells a guesser nothing."""
+
+    status_code, code = 400, "E_PAIRING_CODE_INVALID"

@@ -28,6 +28,7 @@ from chalicelib.receipts import service as receipts
 from chalicelib.reports import catalog_export as exports_catalog
 from chalicelib.reports import sales_export as exports_sales
 from chalicelib.reports.sales_formats import json_document as sales_json
+from chalicelib.shops import pairing
 from chalicelib.shops import service as shops
 from chalicelib.webhooks import deliveries
 from chalicelib.webhooks import sending as webhooks
@@ -159,6 +160,13 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/shops/{shop_id}/keys/edge_key/rotate"): Operation(
         "Rotate the edge key: the new one is shown once; the old one and its edge sessions stop working at once",
         "shops", response=shops.EdgeKeyOut),
+    ("POST", "/api/v1/shops/{shop_id}/edge/pairing"): Operation(
+        "Issue a one-time code (15 minutes) that pairs a till: `edge pair <code>` on the till", "edge",
+        response=pairing.PairingCodeOut),
+    ("POST", "/api/v1/edge/pair"): Operation(
+        "Exchange a pairing code for the shop's new edge key (the till paired before stops); a used, expired or "
+        "unknown code is 400 E_PAIRING_CODE_INVALID", "edge", auth="none", body=pairing.PairIn,
+        response=pairing.PairOut),
     ("POST", "/api/v1/shops/{shop_id}/webhook/secret/rotate"): Operation(
         "Rotate the webhook signing secret: shown once; deliveries carry signatures with both secrets during the "
         "grace period (body optional, default 24 h)", "webhooks", body=shops.WebhookSecretRotateIn,

@@ -283,7 +283,8 @@ def _rotate(profile: dict[str, Any], items: list[dict[str, Any]]) -> None:
         forget(profile["shop_id"])
 
 
-def _live_profile(merchant_id: str, shop_id: str) -> dict[str, Any]:
+def live_profile(merchant_id: str, shop_id: str) -> dict[str, Any]:
+    """The stored profile (strongly consistent) of this merchant's live shop; else 404."""
     profile = _owned_profile(merchant_id, shop_id)
     if "deleted_at" in profile:
         raise ShopNotFound(f"shop {shop_id} not found")
@@ -292,7 +293,7 @@ def _live_profile(merchant_id: str, shop_id: str) -> dict[str, Any]:
 
 def rotate_shop_key(merchant_id: str, shop_id: str) -> ShopKeyOut:
     """A new shop key; the old one fails from the next request on (``authorized_by_shop_key``)."""
-    profile = _live_profile(merchant_id, shop_id)
+    profile = live_profile(merchant_id, shop_id)
     shop_key = new_secret("shk")
     _rotate(profile, [_live_update(profile, "SET shop_key_digest = :d", {":d": digest(shop_key)})])
     return ShopKeyOut(shop_id=shop_id, shop_key=shop_key)
@@ -302,26 +303,39 @@ def rotate_edge_key(merchant_id: str, shop_id: str) -> EdgeKeyOut:
     """A new edge key: the old key's lookup goes and the profile's digest changes in one
     transaction, so neither the old key nor edge JWTs opened with it work any more; then the
     queue's ``EDGE_KEY_TAG`` changes, so neither do the AWS credentials of those sessions."""
-    profile = _live_profile(merchant_id, shop_id)
+    profile = live_profile(merchant_id, shop_id)
     edge_key = new_secret("edk")
+    _rotate(profile, edge_key_replacement(profile, edge_key))
+    retag_edge_queue(profile, edge_key)
+    return EdgeKeyOut(shop_id=shop_id, edge_key=edge_key)
+
+
+def edge_key_replacement(profile: dict[str, Any], edge_key: str) -> list[dict[str, Any]]:
+    """Transaction items putting ``edge_key`` in place of the profile's current one (its lookup too); they
+    fail if the key changed since ``profile`` was read, or the shop was deleted."""
     old, new = profile["edge_key_digest"], digest(edge_key)
-    _rotate(profile, [
+    return [
         _live_update(profile, "SET edge_key_digest = :d", {":d": new, ":old": old}, " AND edge_key_digest = :old"),
         {"Delete": {"TableName": _table(), "Key": key(f"EDGEKEY#{old}", "KEY")}},
-        {"Put": {"TableName": _table(), "Item": to_item({"pk": f"EDGEKEY#{new}", "sk": "KEY", "shop_id": shop_id}),
+        {"Put": {"TableName": _table(),
+                 "Item": to_item({"pk": f"EDGEKEY#{new}", "sk": "KEY", "shop_id": profile["shop_id"]}),
                  "ConditionExpression": "attribute_not_exists(pk)"}},
-    ])
-    # The old sessions' AWS credentials lose the queue too (their session policy names the old stamp). Should
-    # this call fail, the key is rotated but not shown: the 503 asks for another rotation, which tags again.
+    ]
+
+
+def retag_edge_queue(profile: dict[str, Any], edge_key: str) -> None:
+    """After a replacement: the old sessions' AWS credentials lose the queue too (their session policy names
+    the old stamp). Should this call fail, the key is replaced but not shown: the 503 asks for another
+    rotation (or pairing), which tags again."""
+    forget(profile["shop_id"])
     client("sqs").tag_queue(QueueUrl=profile["queue_url"], Tags={EDGE_KEY_TAG: edge_key_stamp(edge_key)})
-    return EdgeKeyOut(shop_id=shop_id, edge_key=edge_key)
 
 
 def rotate_webhook_secret(merchant_id: str, shop_id: str, new_secret_value: str,
                           request: WebhookSecretRotateIn, now: int) -> WebhookSecretOut:
     """Replace the webhook signing secret; the old one keeps signing too for ``grace_seconds``
     (a secret older than that is dropped). 409 when the shop has no webhook."""
-    profile = _live_profile(merchant_id, shop_id)
+    profile = live_profile(merchant_id, shop_id)
     if not profile.get("webhook_secret"):
         raise ConflictError("the shop has no webhook; set one with PUT /api/v1/shops/{shop_id}/webhook")
     until = now + request.grace_seconds

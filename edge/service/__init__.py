@@ -1,0 +1,1 @@
+"""``edge service install|uninstall|status``: keep the edge running across reboots (systemd, Windows Task Scheduler)."""
