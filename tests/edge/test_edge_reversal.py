@@ -4,6 +4,7 @@ refund already paid back is not reversed but reported with a manual-storno note.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,21 @@ def test_simulated_terminal_reverses_a_sale_once(tmp_path: Path) -> None:
     settled = pos.settlement()
     assert (settled.sales, settled.sales_amount, settled.refunds, settled.refunds_amount) == (0, 0, 1, 500)  # the reversed sale is out
     pos.close()
+
+
+def test_an_older_journal_gains_the_held_failure_columns(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE charges (job_id TEXT PRIMARY KEY, state TEXT NOT NULL, terminal TEXT NOT NULL, amount INTEGER NOT NULL,"
+        " approval_code TEXT, rrn TEXT, updated_ms INTEGER NOT NULL)"
+    )
+    old.execute("INSERT INTO charges VALUES ('job-old', 'approved', 'Card terminal', 1330, '123456', '000000000001', 1)")
+    old.commit()
+    old.close()
+    journal = Journal(path)
+    try:
+        charge = journal.charge("job-old")
+    finally:
+        journal.close()
+    assert charge is not None and (charge.state, charge.approval_code, charge.failure) == (ChargeState.APPROVED, "123456", None)
