@@ -136,6 +136,15 @@ class TcpConnection(BaseModel):
     port: Port = 3999
 
 
+ZVT_PORT = 20007  # ZVT over TCP, PA00P016; kotlin-zvt-library ZvtConstants.DEFAULT_PORT
+
+
+class ZvtConnection(TcpConnection):
+    """A card terminal on the LAN: its family speaks ZVT, so without ``port`` it is ZVT's 20007, not a printer's 3999."""
+
+    port: Port = ZVT_PORT
+
+
 class HttpConnection(BaseModel):
     """A device with an HTTP JSON API (Caspos Mobile listens on 5544)."""
 
@@ -187,7 +196,7 @@ class PosTerminalConfig(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64)] = "Card terminal"
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 90.0
     # A ZVT terminal (PAX, Ingenico) on the LAN, and its password: 6 digits, 3 BCD bytes (ZVT spec §1.2).
-    connection: TcpConnection | None = None
+    connection: ZvtConnection | None = None
     password: Annotated[str, Field(pattern=r"^[0-9]{6}$")] = "000000"
 
 

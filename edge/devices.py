@@ -30,6 +30,7 @@ from edge.config import (
     PosTerminalConfig,
     SerialConnection,
     TcpConnection,
+    ZvtConnection,
     reveal,
     serial_port_url,
 )
@@ -291,7 +292,7 @@ def terminal_settings(device: DeviceConfig, previous: PosTerminalConfig | None) 
     try:
         return PosTerminalConfig(
             manufacturer=device.manufacturer, model=device.model, name=device.name, timeout_seconds=timeout,
-            connection=TcpConnection(type="tcp", host=link.details.ip_address, port=link.details.port), password=password,
+            connection=ZvtConnection(type="tcp", host=link.details.ip_address, port=link.details.port), password=password,
         )  # fmt: skip
     except ValidationError as exc:
         raise ConfigRejected(400, "E_BAD_REQUEST", f"invalid POS terminal: {exc.errors()[0]['msg']} (the ZVT password is 6 digits)") from exc

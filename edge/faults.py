@@ -30,6 +30,13 @@ CHARGE_CRASHPOINTS = (
     "after_terminal_call",
     "after_journal_charged",
 )
+# Crash points of the reversal of that charge when the job then fails for good (edge/terminals/charging.py).
+REVERSAL_CRASHPOINTS = (
+    "before_reversal_call",
+    "during_reversal_call",
+    "after_reversal_call",
+    "after_journal_reversed",
+)
 # Crash points of a sale taken at the till (edge/tillsales/): print, journal, upload, ack.
 TILL_CRASHPOINTS = (
     "till_after_journal_begin",
@@ -39,7 +46,7 @@ TILL_CRASHPOINTS = (
     "till_after_upload",
     "till_after_journal_uploaded",
 )
-_KNOWN = CRASHPOINTS + CHARGE_CRASHPOINTS + TILL_CRASHPOINTS
+_KNOWN = CRASHPOINTS + CHARGE_CRASHPOINTS + REVERSAL_CRASHPOINTS + TILL_CRASHPOINTS
 
 _hits: Counter[str] = Counter()
 

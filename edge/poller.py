@@ -187,6 +187,9 @@ class Poller:
             if self._stop.is_set() or not self._device_gate.is_open(self._mono()):
                 return
             job = row.job()
+            if self._charger is not None and self._charger.reversal_pending(job.job_id):
+                self._reverse(job, lookup=True)  # a crash or a terminal fault held its failed result back
+                continue
             try:
                 with self._devices.printing(job.printer) as device:
                     if device is None:
@@ -278,12 +281,27 @@ class Poller:
             self._give_up(updated.job(), None, exc)
 
     def _give_up(self, job: FiscalJob, op: int | None, exc: DeviceError) -> None:
-        """Nothing was printed and nothing will be: report the job failed."""
+        """Nothing was printed and nothing will be: report the job failed, once a card sale paid for it is reversed."""
         message = str(exc)[:500]
         result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.FAILED,
                            reason=exc.reason, message=message)
-        self._journal.record_failed(job.job_id, op, exc.code, result)
         log.error("job_failed", job_id=job.job_id, reason=exc.reason.value, code=exc.code, error=message)
+        if self._charger is not None:
+            kept = self._charger.failed(job, op, exc.code, result)
+            if kept is None:
+                self._reverse(job, lookup=False)
+                return
+            result = kept
+        self._journal.record_failed(job.job_id, op, exc.code, result)
+
+    def _reverse(self, job: FiscalJob, *, lookup: bool) -> None:
+        """Give the card back; a terminal fault keeps the failed result held and retries with the device backoff."""
+        assert self._charger is not None
+        try:
+            self._charger.reverse(job, lookup=lookup)
+        except TerminalError as exc:
+            delay = self._device_gate.fail(self._mono())
+            log.warning("reversal_fault", job_id=job.job_id, code=exc.code, error=str(exc), retry_in=round(delay, 2))
 
     # -- cloud ----------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ SQLite in WAL mode with ``synchronous=FULL``: every state change below is one
 committed transaction, on disk before the next step starts. A job moves
 
     received -> printing -> printed | failed -> reported
-                    \\-> received (device proved nothing was printed)
+                    \\-> received (device proved nothing was printed; or a card-paid job held while its charge is reversed)
     any -> rejected (poison, or refused for good by the cloud)
 
 and a sale taken at the till (``sales``, ``edge/journal/sales.py``) the same way, then ``uploaded``.

@@ -44,8 +44,9 @@ class ActionType(str, Enum):
     SERVICE_CONNECTION = "ServiceConnection"
 
 
-# Reconciliation look-ups are journaled too, but they are no device operation of their own.
-LOOKUPS = ("FindReceipt", "FindCharge")
+# Reconciliation look-ups are journaled too, but they are no device operation of their own; a card reversal
+# is none of seed 000's action types either: journaled, not listed (the job's failed result tells of it).
+UNLISTED = ("FindReceipt", "FindCharge", "FindReversal", "Reversal")
 
 
 def now_ms() -> int:
@@ -86,12 +87,16 @@ class JobRow(BaseModel):
 
 class ChargeState(str, Enum):
     """A card charge: ``charging`` is written before the terminal is called, so after a crash or a
-    timeout it means "the card may have been charged: ask the terminal by reference"."""
+    timeout it means "the card may have been charged: ask the terminal by reference". ``reversing`` is
+    written when a charged job fails for good, with the failed result held back until the card is given
+    back: after a crash or a fault it means "the sale may have been reversed: ask the terminal"."""
 
     NONE = "none"
     CHARGING = "charging"
     APPROVED = "approved"
     DECLINED = "declined"
+    REVERSING = "reversing"
+    REVERSED = "reversed"
 
 
 class ChargeRow(BaseModel):
@@ -101,6 +106,8 @@ class ChargeRow(BaseModel):
     amount: int
     approval_code: str | None
     rrn: str | None
+    failure: JobResult | None = None  # the failed result held back while ``reversing``
+    failure_code: str | None = None
 
 
 class MessageRow(BaseModel):

@@ -79,6 +79,8 @@ SCHEMA = (
 
 # Columns added to ``operations`` after its first release; an older journal gains them on open.
 OPERATION_COLUMNS = {"device_id": "TEXT", "description": "TEXT", "full_text": "TEXT", "request": "TEXT"}
+# Columns added to ``charges``: the failed result (JSON) and its error code, held back while the charge is reversed.
+CHARGE_COLUMNS = {"failure": "TEXT", "failure_code": "TEXT"}
 
 MAX_BODY = 64_000
 MAX_TEXT = 200_000

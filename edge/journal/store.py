@@ -15,8 +15,8 @@ from edge.journal.records import (
     AWAITING_ACK,
     BACKLOG,
     DEVICE_WORK,
-    LOOKUPS,
     SETTLED,
+    UNLISTED,
     ActionType,
     ChargeRow,
     ChargeState,
@@ -34,7 +34,13 @@ from edge.journal.records import (
     row_to_operation_entry,
 )
 from edge.journal.sales import SalesLedger
-from edge.journal.schema import MAX_BODY, MAX_TEXT, OPERATION_COLUMNS, SCHEMA
+from edge.journal.schema import (
+    CHARGE_COLUMNS,
+    MAX_BODY,
+    MAX_TEXT,
+    OPERATION_COLUMNS,
+    SCHEMA,
+)
 
 _JOB_COLUMNS = ", ".join(JobRow.model_fields)
 
@@ -55,10 +61,11 @@ class Journal(SalesLedger):
         with self._tx() as db:
             for statement in SCHEMA:
                 db.execute(statement)
-            present = {row[1] for row in db.execute("PRAGMA table_info(operations)").fetchall()}
-            for column, kind in OPERATION_COLUMNS.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE operations ADD COLUMN {column} {kind}")
+            for table, columns in (("operations", OPERATION_COLUMNS), ("charges", CHARGE_COLUMNS)):
+                present = {row[1] for row in db.execute(f"PRAGMA table_info({table})").fetchall()}
+                for column, kind in columns.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:
@@ -208,11 +215,14 @@ class Journal(SalesLedger):
     def charge(self, job_id: str) -> ChargeRow | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT job_id, state, terminal, amount, approval_code, rrn FROM charges WHERE job_id = ?", (job_id,)
+                "SELECT job_id, state, terminal, amount, approval_code, rrn, failure, failure_code FROM charges WHERE job_id = ?", (job_id,)
             ).fetchone()
         if row is None:
             return None
-        return ChargeRow(job_id=row[0], state=ChargeState(row[1]), terminal=row[2], amount=row[3], approval_code=row[4], rrn=row[5])
+        return ChargeRow(
+            job_id=row[0], state=ChargeState(row[1]), terminal=row[2], amount=row[3], approval_code=row[4], rrn=row[5],
+            failure=JobResult.model_validate_json(row[6]) if row[6] else None, failure_code=row[7],
+        )  # fmt: skip
 
     def begin_charge(self, job_id: str, terminal: str, amount: int, *, lookup: bool = False) -> int:
         """Before the terminal is called: the charge becomes ``charging`` and a Sale operation opens."""
@@ -240,6 +250,47 @@ class Journal(SalesLedger):
                 "UPDATE charges SET state = ?, approval_code = COALESCE(?, approval_code), rrn = COALESCE(?, rrn), updated_ms = ? WHERE job_id = ?",
                 (state.value, approval_code, rrn, ts, job_id),
             )
+
+    def hold_failure(self, job_id: str, op_id: int | None, code: str, result: JobResult) -> None:
+        """A charged job fails for good: its failed result is held back and the charge becomes ``reversing``; the job
+        stays device work (``received``) until the reversal is settled by ``record_reversal``."""
+        ts = now_ms()
+        with self._tx() as db:
+            if op_id is not None:
+                self._finish_op(db, op_id, ts, success=False, error_code=code, error_message=result.message)
+            db.execute(
+                "UPDATE jobs SET state = ?, error_code = ?, error_message = ?, updated_ms = ? WHERE job_id = ?",
+                (JobState.RECEIVED.value, code, result.message, ts, job_id),
+            )
+            db.execute(
+                "UPDATE charges SET state = ?, failure = ?, failure_code = ?, updated_ms = ? WHERE job_id = ?",
+                (ChargeState.REVERSING.value, result.model_dump_json(), code, ts, job_id),
+            )
+
+    def begin_reversal(self, job_id: str, terminal: str, amount: int, *, lookup: bool = False) -> int:
+        """Open a Reversal (or, after a crash or fault, FindReversal) operation before the terminal is called."""
+        ts = now_ms()
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO operations (job_id, action_type, device_name, state, started_ms, amount_cents) VALUES (?, ?, ?, 'started', ?, ?)",
+                (job_id, "FindReversal" if lookup else "Reversal", terminal, ts, amount),
+            )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def record_reversal(self, job_id: str, op_id: int, state: ChargeState, result: JobResult | None = None, *,
+                        error_code: str | None = None, error_message: str | None = None) -> None:
+        """After the terminal answered: the charge's new state and, once the reversal is settled (``result``), the
+        job's failed result, in one transaction: a crash never leaves a settled reversal without its result."""
+        ts = now_ms()
+        with self._tx() as db:
+            self._finish_op(db, op_id, ts, success=error_code is None, error_code=error_code, error_message=error_message)
+            db.execute("UPDATE charges SET state = ?, updated_ms = ? WHERE job_id = ?", (state.value, ts, job_id))
+            if result is not None:
+                db.execute(
+                    "UPDATE jobs SET state = ?, result = ?, error_message = ?, result_ms = ?, updated_ms = ? WHERE job_id = ?",
+                    (JobState.FAILED.value, result.model_dump_json(), result.message, ts, ts, job_id),
+                )
 
     # -- reporting and deletion -----------------------------------------------------------
 
@@ -307,15 +358,15 @@ class Journal(SalesLedger):
         return [job_to_entry(row) for row in self._jobs("WHERE created_ms BETWEEN ? AND ? ORDER BY seq", (start_ms, end_ms))]
 
     def _entries(self, where: str, params: tuple[object, ...]) -> list[JournalEntry]:
-        lookups = ", ".join("?" for _ in LOOKUPS)
+        unlisted = ", ".join("?" for _ in UNLISTED)
         with self._lock:
             rows = self._db.execute(
                 "SELECT o.id, o.started_ms, o.finished_ms, o.device_name, o.device_id, o.action_type, o.description, o.state,"
                 " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id,"
                 " COALESCE(j.order_id, s.order_id), COALESCE(j.body, s.receipt)"
                 " FROM operations o LEFT JOIN jobs j ON j.job_id = o.job_id LEFT JOIN sales s ON s.job_id = o.job_id"
-                f" WHERE o.action_type NOT IN ({lookups}) AND {where} ORDER BY o.id",
-                (*LOOKUPS, *params),
+                f" WHERE o.action_type NOT IN ({unlisted}) AND {where} ORDER BY o.id",
+                (*UNLISTED, *params),
             ).fetchall()
         return [row_to_operation_entry(row) for row in rows]
 

@@ -50,9 +50,19 @@ class PaymentCancelled(PaymentDeclined):
     code = "E_PAYMENT_CANCELLED"
 
 
+class ReversalRefused(TerminalError):
+    """The terminal will not reverse this reference: it holds no approved, unreversed sale of its open batch
+    for it. Nothing was reversed, and asking again changes nothing: the card stays charged until paid back by hand."""
+
+    code = "E_REVERSAL_REFUSED"
+    transient = False
+
+
 class CardTransaction(BaseModel):
+    """An approved transaction; a reversal carries the reference, amount and currency of the sale it cancels."""
+
     reference: str
-    kind: Literal["sale", "refund"]
+    kind: Literal["sale", "refund", "reversal"]
     amount: int
     currency: str
     approval_code: str
@@ -89,8 +99,14 @@ class PosTerminal(ABC):
         """Pay money back to the card, with the same errors as ``sale``."""
 
     @abstractmethod
+    def reverse(self, reference: str) -> CardTransaction:
+        """Cancel the approved sale booked for ``reference`` (before its batch is settled); raises ReversalRefused
+        (nothing to reverse, or reversed already), TerminalTimeout or TerminalUnavailable."""
+
+    @abstractmethod
     def find(self, reference: str) -> CardTransaction | None:
-        """The approved transaction with this reference, or None if the terminal proves there is none."""
+        """The latest approved transaction with this reference (its reversal, once the sale is reversed), or None
+        if the terminal proves there is none."""
 
     @abstractmethod
     def settlement(self) -> Settlement:

@@ -3,7 +3,8 @@
 The outcome of each coming ``sale``/``refund`` is taken from a queue any process can fill
 (``script``): ``approve``, ``decline``, ``cancel`` (by the customer), ``timeout`` (no
 answer, nothing charged) or ``lost`` (charged, but the answer never arrives). An empty
-queue approves. Like a real terminal it charges whatever it is asked to, even the same
+queue approves. ``reverse`` takes its outcome from the same queue (``decline`` and ``cancel`` refuse it), and
+like a real terminal's store refuses to reverse a reference without an approved sale of the open batch, or twice. Like a real terminal it charges whatever it is asked to, even the same
 reference twice: counting transactions per reference is how tests prove the edge never
 charges a job twice.
 """
@@ -26,6 +27,7 @@ from edge.terminals.base import (
     PaymentCancelled,
     PaymentDeclined,
     PosTerminal,
+    ReversalRefused,
     Settlement,
     TerminalStatus,
     TerminalTimeout,
@@ -91,14 +93,30 @@ class SimulatedTerminal(PosTerminal):
     def refund(self, reference: str, amount: int, currency: str) -> CardTransaction:
         return self._transact("refund", reference, amount, currency)
 
+    def reverse(self, reference: str) -> CardTransaction:
+        with self._lock:
+            kinds = [row[0] for row in self._db.execute(
+                "SELECT kind FROM transactions WHERE reference = ? AND batch IS NULL ORDER BY id", (reference,)
+            ).fetchall()]
+        if "sale" not in kinds:
+            raise ReversalRefused(f"no approved card sale for {reference} in the open batch to reverse")
+        if "reversal" in kinds:
+            raise ReversalRefused(f"the card sale for {reference} was reversed already")
+        sale = next(t for t in self.transactions(reference) if t.kind == "sale")
+        return self._transact("reversal", reference, sale.amount, sale.currency)
+
     def find(self, reference: str) -> CardTransaction | None:
         found = self.transactions(reference)
-        return found[0] if found else None
+        return found[-1] if found else None
 
     def settlement(self) -> Settlement:
         with self._tx() as db:
             batch = int(self._setting(db, "batch"))
-            rows = db.execute("SELECT kind, COUNT(*), COALESCE(SUM(amount), 0) FROM transactions WHERE batch IS NULL GROUP BY kind").fetchall()
+            # a reversed sale is no sale of the batch (as a ZVT PT's end-of-day totals leave it out)
+            rows = db.execute(
+                "SELECT kind, COUNT(*), COALESCE(SUM(amount), 0) FROM transactions t WHERE batch IS NULL AND NOT (kind = 'sale' AND EXISTS"
+                " (SELECT 1 FROM transactions r WHERE r.reference = t.reference AND r.kind = 'reversal' AND r.batch IS NULL)) GROUP BY kind"
+            ).fetchall()
             db.execute("UPDATE transactions SET batch = ? WHERE batch IS NULL", (batch,))
             db.execute("UPDATE settings SET value = ? WHERE key = 'batch'", (str(batch + 1),))
         totals = {kind: (count, total) for kind, count, total in rows}
@@ -116,11 +134,13 @@ class SimulatedTerminal(PosTerminal):
 
     # -- internals --------------------------------------------------------------------------
 
-    def _transact(self, kind: Literal["sale", "refund"], reference: str, amount: int, currency: str) -> CardTransaction:
+    def _transact(self, kind: Literal["sale", "refund", "reversal"], reference: str, amount: int, currency: str) -> CardTransaction:
         with self._tx() as db:
             queued = json.loads(self._setting(db, "script"))
             outcome: Outcome = queued.pop(0) if queued else "approve"
             db.execute("UPDATE settings SET value = ? WHERE key = 'script'", (json.dumps(queued),))
+        if kind == "reversal" and outcome in ("decline", "cancel"):
+            raise ReversalRefused(f"the terminal refused the reversal of {reference}")
         if outcome == "decline":
             raise PaymentDeclined(f"card declined ({kind} {reference})")
         if outcome == "cancel":
@@ -130,7 +150,7 @@ class SimulatedTerminal(PosTerminal):
         row = (reference, kind, amount, currency, f"{secrets.randbelow(10**6):06d}", f"{secrets.randbelow(10**12):012d}", int(time.time()))
         with self._tx() as db:
             db.execute("INSERT INTO transactions (reference, kind, amount, currency, approval_code, rrn, at) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-        crashpoint("during_terminal_call")
+        crashpoint("during_reversal_call" if kind == "reversal" else "during_terminal_call")
         if outcome == "lost":
             raise TerminalTimeout(f"the terminal's answer was lost ({kind} {reference})")
         return _transaction(row)

@@ -7,5 +7,7 @@ the management API lists them without importing it.
 
 from __future__ import annotations
 
+from edge.config import ZVT_PORT
+
 MANUFACTURERS: dict[str, tuple[str, ...]] = {"Ingenico": ("Desk3200", "Desk3500"), "PAX": ("A920", "A920 Pro")}
-DEFAULT_PORT = 20007  # kotlin-zvt-library ZvtConstants.DEFAULT_PORT
+DEFAULT_PORT = ZVT_PORT  # where an edge.toml connection without ``port`` points (edge/config.py ZvtConnection)

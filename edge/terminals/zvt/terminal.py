@@ -28,6 +28,7 @@ from edge.terminals.base import (
     PaymentCancelled,
     PaymentDeclined,
     PosTerminal,
+    ReversalRefused,
     Settlement,
     TerminalError,
     TerminalStatus,
@@ -93,24 +94,33 @@ class ZvtTerminal(PosTerminal):
     def refund(self, reference: str, amount: int, currency: str) -> CardTransaction:
         return self._transaction(self._book("refund", reference, amount, currency, lambda cc: commands.refund(self._password, amount, cc)))
 
-    def reverse(self, reference: str) -> Booking:
-        """Reverse (06 30) the approved sale booked for ``reference``, by its receipt number."""
+    def reverse(self, reference: str) -> CardTransaction:
+        """Reverse (06 30) the approved sale booked for ``reference``, by its receipt number. The ledger refuses a
+        sale it does not hold approved (none, reversed already, or of a settled batch); the PT's own refusal (06 1E B4
+        already reversed, B5 no such sale of the open batch) is a ``ReversalRefused`` too."""
         sale = self._ledger.latest(reference, ("sale",))
-        if sale is None or sale.state != "approved" or sale.receipt_no is None:
-            raise TerminalRefused(f"no approved card sale for {reference} to reverse")
+        if sale is None or sale.state != "approved" or sale.receipt_no is None or sale.batch is not None:
+            raise ReversalRefused(f"no approved card sale for {reference} in the open batch to reverse")
         receipt_no = sale.receipt_no
-        return self._book("reversal", reference, sale.amount, sale.currency, lambda _: commands.reversal(self._password, receipt_no))
+        try:
+            booking = self._book("reversal", reference, sale.amount, sale.currency, lambda _: commands.reversal(self._password, receipt_no))
+        except PaymentDeclined as exc:
+            raise ReversalRefused(f"the card terminal refused the reversal: {exc}") from exc
+        return self._transaction(booking)
 
     def find(self, reference: str) -> CardTransaction | None:
-        row = self._ledger.latest(reference)
-        if row is not None and row.state == "pending":
+        """The reference's approved reversal, else its approved (or reversed) sale or refund; a booking of it whose
+        answer was lost is resolved first (module docstring)."""
+        latest = [self._ledger.latest(reference, (kind,)) for kind in ("sale", "refund", "reversal")]
+        if any(row is not None and row.state == "pending" for row in latest):
             with self._lock:
                 self._connect()
                 self._settle()
-            row = self._ledger.latest(reference)
-        if row is None or row.state not in ("approved", "reversed"):
-            return None
-        return self._transaction(row)
+        for kinds in (("reversal",), ("sale", "refund")):
+            row = self._ledger.latest(reference, kinds)
+            if row is not None and row.state in ("approved", "reversed"):
+                return self._transaction(row)
+        return None
 
     def settlement(self) -> Settlement:
         with self._lock:
@@ -188,7 +198,7 @@ class ZvtTerminal(PosTerminal):
                 self._link.close()
                 log.warning("zvt_outcome_unknown", kind=kind, reference=reference, error=str(exc))
                 raise TerminalTimeout(f"{kind} {reference}: no final answer from the card terminal ({exc})") from exc
-            crashpoint("during_terminal_call")
+            crashpoint("during_reversal_call" if kind == "reversal" else "during_terminal_call")
             return self._conclude(booking, kind, reference, amount, outcome)
 
     def _conclude(self, booking: int, kind: Kind, reference: str, amount: int, outcome: Outcome) -> Booking:
@@ -309,9 +319,8 @@ class ZvtTerminal(PosTerminal):
             raise TerminalUnavailable(f"{what}: {exc}") from exc
 
     def _transaction(self, row: Booking) -> CardTransaction:
-        kind = "refund" if row.kind == "refund" else "sale"
         return CardTransaction(
-            reference=row.reference, kind=kind, amount=row.amount, currency=row.currency,
+            reference=row.reference, kind=row.kind, amount=row.amount, currency=row.currency,
             approval_code=f"{row.receipt_no or 0:04d}", rrn=f"{row.trace or 0:06d}", at=row.at,
         )  # fmt: skip
 

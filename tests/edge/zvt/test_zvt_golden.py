@@ -125,7 +125,7 @@ def test_reversal_of_receipt_0042_and_end_of_day(tmp_path: Path) -> None:
     reversal = terminal.reverse("job-42")
     settled = terminal.settlement()
     pt.finish()
-    assert (reversal.kind, reversal.receipt_no, reversal.state) == ("reversal", 43, "approved")
+    assert (reversal.kind, reversal.approval_code, reversal.amount) == ("reversal", "0043", 2040)
     assert (settled.batch, settled.sales, settled.sales_amount, settled.refunds) == (1, 0, 0, 0)  # the sale was reversed
     terminal.close()
 

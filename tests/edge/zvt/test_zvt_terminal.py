@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from edge.emulators.zvt.server import ZvtEmulator
-from edge.terminals.base import PaymentDeclined, TerminalTimeout
-from edge.terminals.zvt.terminal import TerminalRefused, ZvtTerminal
+from edge.terminals.base import PaymentDeclined, ReversalRefused, TerminalTimeout
+from edge.terminals.zvt.terminal import ZvtTerminal
 
 
 def test_sales_refund_reversal_and_end_of_day_totals(pt: ZvtEmulator, terminal: ZvtTerminal) -> None:
@@ -16,8 +16,9 @@ def test_sales_refund_reversal_and_end_of_day_totals(pt: ZvtEmulator, terminal: 
     terminal.sale("job-2", 2500, "EUR")
     refund = terminal.refund("job-3", 400, "EUR")
     reversal = terminal.reverse("job-2")
-    assert (first.approval_code, refund.approval_code, reversal.receipt_no) == ("0001", "0003", 4)
-    assert "RECEIPT 0004" in reversal.receipt  # the PT's print lines are kept (the ECR takes the receipts)
+    assert (first.approval_code, refund.approval_code, reversal.approval_code) == ("0001", "0003", "0004")
+    assert (reversal.kind, reversal.reference, reversal.amount) == ("reversal", "job-2", 2500)
+    assert terminal.find("job-2") == reversal  # the look-up now answers with the reversal
     assert terminal.status().open_batch_count == 4  # every booking of the open batch, the reversal too
     settled = terminal.settlement()
     assert (settled.batch, settled.sales, settled.sales_amount, settled.refunds, settled.refunds_amount) == (1, 1, 1330, 1, 400)
@@ -34,11 +35,11 @@ def test_what_the_pt_refuses_reaches_the_edge_as_typed_errors(pt: ZvtEmulator, t
         terminal.sale("job-ron", 100, "RON")  # the PT is a EUR terminal
     with pytest.raises(PaymentDeclined, match="ISO 4217"):
         terminal.sale("job-xyz", 100, "XYZ")
-    with pytest.raises(TerminalRefused, match="no approved card sale"):
+    with pytest.raises(ReversalRefused, match="no approved card sale"):
         terminal.reverse("job-never")
     terminal.sale("job-1", 100, "EUR")
     terminal.reverse("job-1")
-    with pytest.raises(TerminalRefused):
+    with pytest.raises(ReversalRefused):
         terminal.reverse("job-1")  # the ledger knows it is reversed already
     assert [b.kind for b in pt.bookings()] == ["sale", "reversal"]
 
