@@ -208,7 +208,7 @@ class Poller:
                             delay = self._device_gate.fail(self._mono())
                             log.warning("no_fiscal_device", job_id=row.job_id, printer=job.printer, retry_in=round(delay, 2))
                             return
-                        self._advance_on_device(row, *device)
+                        self._advance_on_device(row, job, *device)
                 except UnknownPrinter as exc:
                     self._unknown_printer(row, job, exc)
                 self._printed_durable()
@@ -225,8 +225,7 @@ class Poller:
             return
         self._give_up(job, None, exc)
 
-    def _advance_on_device(self, row: JobRow, device_id: str, driver: FiscalDriver) -> None:
-        job = row.job()
+    def _advance_on_device(self, row: JobRow, job: FiscalJob, device_id: str, driver: FiscalDriver) -> None:
         if row.state is JobState.PRINTING and not self._proved_unprinted(row, job, device_id, driver):
             return
         if self._charger is not None and self._charger.applies(job) and not self._card_paid(job):

@@ -93,11 +93,11 @@ class Journal(SalesLedger):
         """Every call of this thread inside the block is one transaction, committed (one fsync) when it ends
         and rolled back whole if it raises; other threads wait for it."""
         with self._tx():
-            self._batch_thread = threading.get_ident()
+            outer, self._batch_thread = self._batch_thread, threading.get_ident()
             try:
                 yield
             finally:
-                self._batch_thread = None
+                self._batch_thread = outer
 
     # -- intake -------------------------------------------------------------------------
 
