@@ -74,8 +74,7 @@ def run(jobs: list[FiscalJob], workdir: Path, *, durable_journal: bool) -> float
     bodies = [(f"m-{j.job_id}", j.model_dump_json()) for j in jobs]
     started = time.perf_counter()
     for first in range(0, len(bodies), BATCH):
-        for message_id, body in bodies[first : first + BATCH]:
-            poller.accept(InboundMessage(message_id=message_id, receipt_handle=f"h-{message_id}", body=body))
+        poller.accept([InboundMessage(message_id=m, receipt_handle=f"h-{m}", body=body) for m, body in bodies[first : first + BATCH]])
         poller.work_device()
         poller.deliver_results()
     elapsed = time.perf_counter() - started

@@ -18,8 +18,9 @@ from pathlib import Path
 
 def open_durable(path: Path, *, durable: bool = True) -> sqlite3.Connection:
     """``durable=False`` (benches, emulators' scratch state) skips every fsync: fast, not crash-safe."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    owner_only(path)
+    if str(path) != ":memory:":  # the bench's journal-off run: no file to create or protect
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        owner_only(path)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute(f"PRAGMA synchronous={'FULL' if durable else 'OFF'}")

@@ -23,6 +23,7 @@ from chalicelib.contracts import (
     FiscalJob,
     FiscalRecord,
     JobResult,
+    ResultAck,
     ResultStatus,
     job_version,
 )
@@ -40,7 +41,7 @@ from edge.jobqueue import (
     kept_invisible,
     receive_abandonable,
 )
-from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal
+from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal, MessageRow
 from edge.session import CloudLink
 from edge.terminals.base import PaymentDeclined, TerminalError
 from edge.terminals.charging import CardCharger
@@ -101,6 +102,7 @@ class Poller:
         self._queue_session: EdgeSession | None = None
         self._ready = False
         self._fresh: list[tuple[str, str]] = []  # (job_id, receipt_handle) taken in the last batch
+        self._unsaved_prints: list[tuple[str, FiscalRecord]] = []  # printed, journaled ``later``: not yet known to be on disk
 
     def run(self) -> None:
         while not self._stop.is_set():
@@ -125,16 +127,34 @@ class Poller:
             self._ready = True
             assert self._queue_session is not None
             self._on_ready(self._queue_session)
-        for message in self._receive(queue):
-            if self._stop.is_set():
-                break
-            self.accept(message)
+        self.accept(self._receive(queue))
 
     # -- intake ---------------------------------------------------------------------------
 
-    def accept(self, message: InboundMessage) -> None:
-        """Journal one delivery; a job seen before is never started again."""
-        crashpoint("after_receive")
+    def accept(self, messages: list[InboundMessage]) -> None:
+        """Journal a batch of deliveries in one transaction (one fsync), before any of them reaches the device;
+        a job seen before is never started again."""
+        journaled: list[tuple[InboundMessage, JobRow, bool]] = []
+        with self._journal.batch():
+            for message in messages:
+                if self._stop.is_set():
+                    break
+                crashpoint("after_receive")
+                entry = self._journal_message(message)
+                if entry is not None:
+                    journaled.append((message, *entry))
+        for message, row, created in journaled:
+            if created:
+                crashpoint("after_journal_begin")
+                log.info("job_received", job_id=row.job_id, order_id=row.order_id, total=row.amount)
+            else:
+                log.info("job_redelivered", job_id=row.job_id, state=row.state.value, receive_count=message.receive_count)
+                if row.state is JobState.REPORTED:
+                    self._report_again(row)
+            self._fresh.append((row.job_id, message.receipt_handle))
+
+    def _journal_message(self, message: InboundMessage) -> tuple[JobRow, bool] | None:
+        """The job's row and whether it is new; None for a message that is not a job of this edge."""
         session = self._queue_session
         try:
             job = FiscalJob.model_validate_json(message.body)
@@ -145,21 +165,13 @@ class Poller:
                 # so the order prints once this edge is upgraded.
                 log.error("job_needs_a_newer_edge", message_id=message.message_id, job_version=version,
                           edge_knows=NEWEST_JOB_VERSION)
-                return
+                return None
             self._reject_message(message, "E_POISON", f"not a fiscal job: {exc.error_count()} validation error(s)")
-            return
+            return None
         if session is not None and job.shop_id != session.shop_id:
             self._reject_message(message, "E_WRONG_SHOP", f"job {job.job_id} belongs to shop {job.shop_id}")
-            return
-        row, created = self._journal.accept(job, message)
-        if created:
-            crashpoint("after_journal_begin")
-            log.info("job_received", job_id=job.job_id, order_id=job.order_id, total=job.total)
-        else:
-            log.info("job_redelivered", job_id=job.job_id, state=row.state.value, receive_count=message.receive_count)
-            if row.state is JobState.REPORTED:
-                self._report_again(row)
-        self._fresh.append((job.job_id, message.receipt_handle))
+            return None
+        return self._journal.accept(job, message)
 
     def _reject_message(self, message: InboundMessage, code: str, reason: str) -> None:
         self._journal.reject_message(message, poison_job_id(message), code, reason)
@@ -181,24 +193,31 @@ class Poller:
         """Print or reconcile journaled jobs, oldest first, while the device cooperates.
 
         Each job holds the device for its whole step, so a device changed through the
-        management API is picked up between two jobs.
+        management API is picked up between two jobs. A printed job's outcome is journaled
+        ``later``: it commits with the next job's ``printing`` (one fsync for both), before that
+        job's device call, or at the latest when this method returns.
         """
-        for row in self._journal.device_work():
-            if self._stop.is_set() or not self._device_gate.is_open(self._mono()):
-                return
-            job = row.job()
-            if self._charger is not None and self._charger.reversal_pending(job.job_id):
-                self._reverse(job, lookup=True)  # a crash or a terminal fault held its failed result back
-                continue
-            try:
-                with self._devices.printing(job.printer) as device:
-                    if device is None:
-                        delay = self._device_gate.fail(self._mono())
-                        log.warning("no_fiscal_device", job_id=row.job_id, printer=job.printer, retry_in=round(delay, 2))
-                        return
-                    self._advance_on_device(row, *device)
-            except UnknownPrinter as exc:
-                self._unknown_printer(row, job, exc)
+        try:
+            for row in self._journal.device_work():
+                if self._stop.is_set() or not self._device_gate.is_open(self._mono()):
+                    return
+                job = row.job()
+                if self._charger is not None and self._charger.reversal_pending(job.job_id):
+                    self._reverse(job, lookup=True)  # a crash or a terminal fault held its failed result back
+                    continue
+                try:
+                    with self._devices.printing(job.printer) as device:
+                        if device is None:
+                            delay = self._device_gate.fail(self._mono())
+                            log.warning("no_fiscal_device", job_id=row.job_id, printer=job.printer, retry_in=round(delay, 2))
+                            return
+                        self._advance_on_device(row, job, *device)
+                except UnknownPrinter as exc:
+                    self._unknown_printer(row, job, exc)
+                self._printed_durable()
+        finally:
+            self._journal.flush()
+            self._printed_durable()
 
     def _unknown_printer(self, row: JobRow, job: FiscalJob, exc: UnknownPrinter) -> None:
         """A job naming no device of this edge fails before anything is charged or printed; one that was already
@@ -209,13 +228,13 @@ class Poller:
             return
         self._give_up(job, None, exc)
 
-    def _advance_on_device(self, row: JobRow, device_id: str, driver: FiscalDriver) -> None:
-        job = row.job()
+    def _advance_on_device(self, row: JobRow, job: FiscalJob, device_id: str, driver: FiscalDriver) -> None:
         if row.state is JobState.PRINTING and not self._proved_unprinted(row, job, device_id, driver):
             return
         if self._charger is not None and self._charger.applies(job) and not self._card_paid(job):
             return
         op = self._journal.begin_print(job.job_id, driver.name, job.total, device_id)
+        self._printed_durable()
         crashpoint("before_device_call")
         try:
             handles = self._handles(job.job_id)
@@ -229,9 +248,7 @@ class Poller:
             self._give_up(job, op, exc)
             return
         crashpoint("after_device_call")
-        self._printed(job, op, record, driver.receipt_text(record))
-        log.info("job_printed", job_id=job.job_id, fiscal_number=record.fiscal_number, device=record.device)
-        crashpoint("after_journal_printed")
+        self._printed(job, op, record, driver.receipt_text(record), later=True)
 
     def _card_paid(self, job: FiscalJob) -> bool:
         """Charge the card before printing; a decline fails the job, a terminal fault waits for a retry."""
@@ -266,11 +283,24 @@ class Poller:
         self._journal.record_not_printed(job.job_id, op)
         return True
 
-    def _printed(self, job: FiscalJob, op: int, record: FiscalRecord, text: str | None) -> None:
+    def _printed(self, job: FiscalJob, op: int, record: FiscalRecord, text: str | None, *, later: bool = False) -> None:
         self._device_gate.succeed()
         result = JobResult(job_id=job.job_id, shop_id=job.shop_id, order_id=job.order_id, status=ResultStatus.PRINTED,
                            fiscal=record)
-        self._journal.record_printed(job.job_id, op, result, text)
+        self._journal.record_printed(job.job_id, op, result, text, later=later)
+        if later:
+            self._unsaved_prints.append((job.job_id, record))
+        else:
+            self._printed_durable()
+
+    def _printed_durable(self) -> None:
+        """After the journal committed (any write commits the held ones): log the prints now on disk."""
+        if self._journal.holds_writes():
+            return
+        saved, self._unsaved_prints = self._unsaved_prints, []
+        for job_id, record in saved:
+            log.info("job_printed", job_id=job_id, fiscal_number=record.fiscal_number, device=record.device)
+            crashpoint("after_journal_printed")
 
     def _device_fault(self, row: JobRow, op: int, exc: DeviceError, *, uncertain: bool) -> None:
         delay = self._device_gate.fail(self._mono())
@@ -306,51 +336,61 @@ class Poller:
     # -- cloud ----------------------------------------------------------------------------
 
     def deliver_results(self) -> None:
-        """Report finished jobs in the order they finished; stop at the first that must wait."""
+        """Report finished jobs in the order they finished; stop at the first that must wait.
+
+        The acknowledgements are journaled ``later`` and committed together (one fsync) before any
+        of their queue messages is deleted; a crash before that commit reports them again."""
+        acked: list[tuple[str, ResultAck]] = []
+        settled: list[str] = []
         for row in self._journal.pending_results():
             if self._stop.is_set():
-                return
+                break
             assert row.result is not None
             try:
                 ack = self._link.post_result(row.result)
             except CloudUnavailable:
-                return
+                break
             except CloudRejected as exc:
                 self._journal.record_rejected(row.job_id, exc.code, str(exc))
                 log.error("result_rejected", job_id=row.job_id, status=exc.status, code=exc.code, error=str(exc))
-                self._delete_messages(row.job_id)
+                settled.append(row.job_id)
                 continue
-            self._journal.record_reported(row.job_id)
-            log.info("result_reported", job_id=row.job_id, order_status=ack.order_status, duplicate=ack.duplicate)
+            self._journal.record_reported(row.job_id, later=True)
+            acked.append((row.job_id, ack))
+            settled.append(row.job_id)
+        self._journal.flush()
+        for job_id, ack in acked:
+            log.info("result_reported", job_id=job_id, order_status=ack.order_status, duplicate=ack.duplicate)
             crashpoint("after_result_ack")
-            self._delete_messages(row.job_id)
+        queue = self._queue
+        if queue is not None and settled:
+            self._delete_all(queue, [m for job_id in settled for m in self._journal.open_messages(job_id)])
 
     # -- queue ----------------------------------------------------------------------------
 
     def delete_settled(self, queue: JobQueue) -> None:
         """Delete the queue messages of every reported or rejected job still on the queue."""
-        for message in self._journal.deletable_messages():
-            if not self._delete(queue, message.message_id, message.job_id, message.receipt_handle):
-                return
+        self._delete_all(queue, self._journal.deletable_messages())
 
-    def _delete_messages(self, job_id: str) -> None:
-        queue = self._queue
-        if queue is None:
-            return
-        for message in self._journal.open_messages(job_id):
-            if not self._delete(queue, message.message_id, job_id, message.receipt_handle):
-                return
-
-    def _delete(self, queue: JobQueue, message_id: str, job_id: str, receipt_handle: str) -> bool:
+    def _delete_all(self, queue: JobQueue, messages: list[MessageRow]) -> None:
+        """Delete in order until the queue fails; the deletions are journaled ``later``, then committed together."""
         try:
-            queue.delete(receipt_handle)
+            for message in messages:
+                if not self._delete(queue, message):
+                    return
+        finally:
+            self._journal.flush()
+
+    def _delete(self, queue: JobQueue, message: MessageRow) -> bool:
+        try:
+            queue.delete(message.receipt_handle)
         except MessageGone as exc:
-            log.info("message_already_gone", message_id=message_id, job_id=job_id, error=str(exc))
+            log.info("message_already_gone", message_id=message.message_id, job_id=message.job_id, error=str(exc))
         except QueueError as exc:
             self._queue_failed(exc)
             return False
-        self._journal.record_deleted(message_id)
-        log.info("message_deleted", message_id=message_id, job_id=job_id)
+        self._journal.record_deleted(message.message_id, later=True)
+        log.info("message_deleted", message_id=message.message_id, job_id=message.job_id)
         return True
 
     def _hold_fresh(self, queue: JobQueue) -> None:

@@ -1,11 +1,20 @@
-"""The journal store: the SQL and the state transitions, one committed transaction per public call."""
+"""The journal store: the SQL and the state transitions, one committed transaction per public call.
+
+Two ways to pay for fewer fsyncs without making any state change durable later than the next device call:
+``batch()`` makes several calls one transaction, and a write made ``later=True`` (an outcome the device
+already holds, or an acknowledgement the cloud already holds) is committed in the same transaction as the
+next journal write, which precedes every device call, or before the next read, ``flush()`` or ``close()``.
+Until then a crash leaves the earlier state on disk, which the restart reconciles as if the crash came just
+before that write.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import threading
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +61,8 @@ class Journal(SalesLedger):
     def __init__(self, path: Path, *, readonly: bool = False, durable: bool = True) -> None:
         self.path = path
         self._lock = threading.RLock()
+        self._held: list[Callable[[sqlite3.Connection], None]] = []  # writes made ``later=True``, not yet committed
+        self._batch_thread: int | None = None  # the thread inside ``batch()``, whose calls join its transaction
         if readonly:
             self._db = sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False, timeout=10
@@ -69,7 +80,31 @@ class Journal(SalesLedger):
 
     def close(self) -> None:
         with self._lock:
+            self.flush()
             self._db.close()
+
+    def flush(self) -> None:
+        """Commit the writes made ``later=True``, if any (one fsync)."""
+        with self._lock:
+            if self._held:
+                with self._tx():
+                    pass
+
+    def holds_writes(self) -> bool:
+        """Whether writes made ``later=True`` still wait for a commit."""
+        with self._lock:
+            return bool(self._held)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every call of this thread inside the block is one transaction, committed (one fsync) when it ends
+        and rolled back whole if it raises; other threads wait for it."""
+        with self._tx():
+            outer, self._batch_thread = self._batch_thread, threading.get_ident()
+            try:
+                yield
+            finally:
+                self._batch_thread = outer
 
     # -- intake -------------------------------------------------------------------------
 
@@ -113,27 +148,25 @@ class Journal(SalesLedger):
         """Open a FindReceipt operation for a job whose print outcome is unknown."""
         return self._begin(job_id, "FindReceipt", device_name, None, None, device_id)
 
-    def record_printed(self, job_id: str, op_id: int, result: JobResult, full_text: str | None = None) -> None:
-        """The receipt exists; an earlier PrintReceipt cut short by a crash is the one that printed it."""
+    def record_printed(self, job_id: str, op_id: int, result: JobResult, full_text: str | None = None, *, later: bool = False) -> None:
+        """The receipt exists; an earlier PrintReceipt cut short by a crash is the one that printed it. ``later``: committed
+        with the next write (see the module's docstring); a crash before then leaves the job ``printing``, which the restart
+        reconciles with the device."""
         assert result.fiscal is not None
+        fiscal = result.fiscal
         ts = now_ms()
-        with self._tx() as db:
-            self._finish_op(db, op_id, ts, success=True, fiscal_number=result.fiscal.fiscal_number, full_text=full_text)
-            self._settle_uncertain_print(db, job_id, op_id, ts, printed=True, fiscal_number=result.fiscal.fiscal_number, full_text=full_text)
+        result_json = result.model_dump_json()
+
+        def write(db: sqlite3.Connection) -> None:
+            self._finish_op(db, op_id, ts, success=True, fiscal_number=fiscal.fiscal_number, full_text=full_text)
+            self._settle_uncertain_print(db, job_id, op_id, ts, printed=True, fiscal_number=fiscal.fiscal_number, full_text=full_text)
             db.execute(
                 "UPDATE jobs SET state = ?, result = ?, fiscal_number = ?, device = ?, printed_at = ?, error_code = NULL,"
                 " error_message = NULL, result_ms = ?, updated_ms = ? WHERE job_id = ?",
-                (
-                    JobState.PRINTED.value,
-                    result.model_dump_json(),
-                    result.fiscal.fiscal_number,
-                    result.fiscal.device,
-                    result.fiscal.printed_at,
-                    ts,
-                    ts,
-                    job_id,
-                ),
+                (JobState.PRINTED.value, result_json, fiscal.fiscal_number, fiscal.device, fiscal.printed_at, ts, ts, job_id),
             )
+
+        self._write(write, later=later)
 
     def record_not_printed(self, job_id: str, op_id: int) -> None:
         """The device proved there is no receipt for the job: it may be printed (again)."""
@@ -213,8 +246,8 @@ class Journal(SalesLedger):
     # -- card charges ---------------------------------------------------------------------
 
     def charge(self, job_id: str) -> ChargeRow | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT job_id, state, terminal, amount, approval_code, rrn, failure, failure_code FROM charges WHERE job_id = ?", (job_id,)
             ).fetchone()
         if row is None:
@@ -294,14 +327,17 @@ class Journal(SalesLedger):
 
     # -- reporting and deletion -----------------------------------------------------------
 
-    def record_reported(self, job_id: str) -> None:
-        """The cloud acknowledged the job's result."""
+    def record_reported(self, job_id: str, *, later: bool = False) -> None:
+        """The cloud acknowledged the job's result. ``later``: committed with the next write; a crash before then reports
+        the result again (the cloud answers a duplicate)."""
         ts = now_ms()
-        with self._tx() as db:
-            db.execute(
+        self._write(
+            lambda db: db.execute(
                 "UPDATE jobs SET state = ?, reported_ms = ?, updated_ms = ? WHERE job_id = ? AND state IN (?, ?)",
                 (JobState.REPORTED.value, ts, ts, job_id, *(s.value for s in AWAITING_ACK)),
-            )
+            ),
+            later=later,
+        )
 
     def record_rejected(self, job_id: str, code: str, message: str) -> None:
         """The cloud refused the job's result for good."""
@@ -312,15 +348,16 @@ class Journal(SalesLedger):
                 (JobState.REJECTED.value, code, message[:500], ts, job_id),
             )
 
-    def record_deleted(self, message_id: str) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE messages SET deleted_ms = ? WHERE message_id = ?", (now_ms(), message_id))
+    def record_deleted(self, message_id: str, *, later: bool = False) -> None:
+        """The queue message is deleted. ``later``: committed with the next write; a crash before then deletes it again."""
+        ts = now_ms()
+        self._write(lambda db: db.execute("UPDATE messages SET deleted_ms = ? WHERE message_id = ?", (ts, message_id)), later=later)
 
     # -- queries ------------------------------------------------------------------------
 
     def job(self, job_id: str) -> JobRow | None:
-        with self._lock:
-            return self._job(self._db, job_id)
+        with self._reading() as db:
+            return self._job(db, job_id)
 
     def device_work(self) -> list[JobRow]:
         """Jobs the device still has to print or reconcile, oldest first."""
@@ -331,8 +368,8 @@ class Journal(SalesLedger):
         return self._jobs(f"WHERE state IN ({_marks(AWAITING_ACK)}) ORDER BY result_ms, seq", tuple(s.value for s in AWAITING_ACK))
 
     def open_messages(self, job_id: str) -> list[MessageRow]:
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT message_id, job_id, receipt_handle FROM messages"
                 " WHERE job_id = ? AND deleted_ms IS NULL ORDER BY first_received_ms",
                 (job_id,),
@@ -341,8 +378,8 @@ class Journal(SalesLedger):
 
     def deletable_messages(self) -> list[MessageRow]:
         """Messages still on the queue whose job is settled (reported or rejected)."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 f"SELECT m.message_id, m.job_id, m.receipt_handle FROM messages m JOIN jobs j ON j.job_id = m.job_id"
                 f" WHERE m.deleted_ms IS NULL AND j.state IN ({_marks(SETTLED)}) ORDER BY j.seq, m.first_received_ms",
                 tuple(s.value for s in SETTLED),
@@ -359,8 +396,8 @@ class Journal(SalesLedger):
 
     def _entries(self, where: str, params: tuple[object, ...]) -> list[JournalEntry]:
         unlisted = ", ".join("?" for _ in UNLISTED)
-        with self._lock:
-            rows = self._db.execute(
+        with self._reading() as db:
+            rows = db.execute(
                 "SELECT o.id, o.started_ms, o.finished_ms, o.device_name, o.device_id, o.action_type, o.description, o.state,"
                 " o.error_code, o.error_message, o.amount_cents, o.full_text, o.fiscal_number, o.job_id,"
                 " COALESCE(j.order_id, s.order_id), COALESCE(j.body, s.receipt)"
@@ -371,8 +408,8 @@ class Journal(SalesLedger):
         return [row_to_operation_entry(row) for row in rows]
 
     def summary(self) -> JournalSummary:
-        with self._lock:
-            counts = dict(self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
+        with self._reading() as db:
+            counts = dict(db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetchall())
         last = self._jobs("WHERE result_ms IS NOT NULL ORDER BY result_ms DESC, seq DESC LIMIT 1", ())
         return JournalSummary(
             backlog=sum(counts.get(s.value, 0) for s in BACKLOG),
@@ -452,12 +489,37 @@ class Journal(SalesLedger):
         return row_to_job(row) if row else None
 
     def _jobs(self, where: str, params: tuple[object, ...]) -> list[JobRow]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs {where}", params).fetchall()
+        with self._reading() as db:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs {where}", params).fetchall()
         return [row_to_job(row) for row in rows]
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate_transaction(self._db, self._lock)
+    def _write(self, write: Callable[[sqlite3.Connection], object], *, later: bool) -> None:
+        with self._lock:
+            if later and self._batch_thread is None:
+                self._held.append(write)
+                return
+            with self._tx() as db:
+                write(db)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction that first applies the held writes; inside ``batch()`` it joins the batch's."""
+        if self._batch_thread == threading.get_ident():
+            yield self._db
+            return
+        with immediate_transaction(self._db, self._lock) as db:
+            held = list(self._held)
+            for write in held:
+                write(db)
+            yield db
+        del self._held[: len(held)]
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """Reads see every write made, the held ones committed first."""
+        with self._lock:
+            self.flush()
+            yield self._db
 
 
 def _marks(states: tuple[JobState, ...]) -> str:
