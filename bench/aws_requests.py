@@ -24,6 +24,7 @@ import tempfile
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,6 @@ def edge_round(client: Client, edge_sqs: Any, queue: str, token: str, counting: 
 def measure_ours(orders: int, wave: int) -> dict[str, Any]:
     """Orders posted ``wave`` at a time, each wave taken through its whole lifecycle before the next."""
     import app as app_module
-    from chalicelib.auth.merchants import create_merchant
 
     counting = Counting()
     receiver = WebhookReceiver()
@@ -139,16 +139,8 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
         provision(boto3.session.Session(region_name="eu-central-1"), settings().prefix)
         pump = stream_pump(app_module, state_dir, counting)
         with Client(app_module.app) as client:
-            def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-                response = client.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
-                                               headers={"content-type": "application/json", **(headers or {})})
-                assert response.status_code < 300, response.body
-                return json.loads(response.body) if response.body else None
-
-            creds = create_merchant("Bench merchant")
-            token = call("POST", "/api/v1/auth", {"api_key": creds["api_key"], "api_secret": creds["api_secret"]})
-            bearer = {"authorization": f"Bearer {token['access_token']}"}
-            shop = call("POST", "/api/v1/shops", {"name": "Bench shop"}, bearer)
+            call = in_process_api(client)
+            bearer, shop = bench_shop(call)
             for kind, entry_id, entry in DEMO_CATALOG:
                 call("PUT", f"/api/v1/shops/{shop['shop_id']}/catalog/{kind}/{entry_id}", entry, bearer)
             configured = call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook", {"url": receiver.start()}, bearer)
@@ -244,6 +236,30 @@ def measure_naive(orders: int) -> dict[str, Any]:
                 if step == "intake":
                     sync_intake = len(requests)
     return {"intake_sync": sync_intake, "lifecycle": round(sum(counter.values()) / orders, 2)}
+
+
+def in_process_api(client: Client) -> Callable[..., Any]:
+    """A JSON call into the app under test that must succeed: the bench's own setup, not what it measures."""
+
+    def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        response = client.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
+                                       headers={"content-type": "application/json", **(headers or {})})
+        assert response.status_code < 300, response.body
+        return json.loads(response.body) if response.body else None
+
+    return call
+
+
+def bench_shop(call: Callable[..., Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """A new merchant's bearer header and a new shop of theirs."""
+    from chalicelib.auth.merchants import (
+        create_merchant,  # after the bench environment is set
+    )
+
+    creds = create_merchant("Bench merchant")
+    token = call("POST", "/api/v1/auth", {"api_key": creds["api_key"], "api_secret": creds["api_secret"]})
+    bearer = {"authorization": f"Bearer {token['access_token']}"}
+    return bearer, call("POST", "/api/v1/shops", {"name": "Bench shop"}, bearer)
 
 
 def main() -> None:

@@ -20,12 +20,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.aws_requests import Counting, drain  # noqa: E402  (sets the bench environment first)
-
 import boto3  # noqa: E402
 from chalice.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from bench.aws_requests import Counting, bench_shop, drain, in_process_api  # noqa: E402  (sets the bench environment first)
 from chalicelib.aws import clients as aws  # noqa: E402
 from chalicelib.core import clock  # noqa: E402
 from chalicelib.core.settings import settings  # noqa: E402
@@ -45,7 +44,6 @@ def heartbeat(warnings: list[str]) -> dict[str, Any]:
 
 def measure(hours: int, outage_minutes: int) -> dict[str, Any]:
     import app as app_module
-    from chalicelib.auth.merchants import create_merchant
 
     now = [START]
     clock.now = lambda: now[0]  # the app reads the clock through this module on every call
@@ -54,16 +52,8 @@ def measure(hours: int, outage_minutes: int) -> dict[str, Any]:
         aws.reset_clients()
         provision(boto3.session.Session(region_name="eu-central-1"), settings().prefix)
         with Client(app_module.app) as client:
-            def call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
-                response = client.http.request(method, path, body=json.dumps(body).encode() if body is not None else b"",
-                                               headers={"content-type": "application/json", **(headers or {})})
-                assert response.status_code < 300, response.body
-                return json.loads(response.body) if response.body else None
-
-            creds = create_merchant("Bench merchant")
-            token = call("POST", "/api/v1/auth", {"api_key": creds["api_key"], "api_secret": creds["api_secret"]})
-            bearer = {"authorization": f"Bearer {token['access_token']}"}
-            shop = call("POST", "/api/v1/shops", {"name": "Bench shop"}, bearer)
+            call = in_process_api(client)
+            bearer, shop = bench_shop(call)
             events = ["validated", "terminated", "failed", "device.warning", "device.warning_cleared", "edge.offline"]
             configured = call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook",
                               {"url": receiver.start(), "events": events}, bearer)

@@ -189,13 +189,7 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     if receipt is not None:
         items.append({"Put": {"TableName": settings().table(names.RECEIPTS_TABLE), "Item": to_item(receipt),
                               "ConditionExpression": "attribute_not_exists(receipt_id)"}})
-    try:
-        client("dynamodb").transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
-            raise AuthenticationError("edge session ended: the edge key was rotated or the shop deleted") from exc
+    if not _written_by_edge(items):
         return _repeat(edge_shop_id, result, outcome)
     if printed:
         _after_terminated(order, receipt)
@@ -247,13 +241,7 @@ def accept_sale(claims: dict[str, Any], sale: TillSale) -> TillSaleAck:
         {"Put": {"TableName": settings().table(names.RECEIPTS_TABLE), "Item": to_item(receipt),
                  "ConditionExpression": "attribute_not_exists(receipt_id)"}},
     ]
-    try:
-        client("dynamodb").transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
-            raise AuthenticationError("edge session ended: the edge key was rotated or the shop deleted") from exc
+    if not _written_by_edge(items):
         return _repeat_sale(shop_id, order)
     _announce_sale(order, receipt)
     return TillSaleAck(order_id=order["order_id"], order_status=order["status"], receipt_id=order["receipt_id"])
@@ -276,3 +264,17 @@ def _repeat_sale(shop_id: str, order: dict[str, Any]) -> TillSaleAck:
     _announce_sale(existing, receipt if receipt is not None and not receipt.get("pdf_key") else None)
     return TillSaleAck(order_id=existing["order_id"], order_status=existing["status"],
                        receipt_id=existing["receipt_id"], duplicate=True)
+
+
+def _written_by_edge(items: list[dict[str, Any]]) -> bool:
+    """Write ``items``, whose first checks the edge session's key, in one transaction. False: another condition
+    refused it (a repeat for the caller to answer); the session's own check refused is 401."""
+    try:
+        client("dynamodb").transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:
+            raise AuthenticationError("edge session ended: the edge key was rotated or the shop deleted") from exc
+        return False
+    return True
