@@ -78,6 +78,6 @@ QUEUES: tuple[Queue, ...] = (
           fifo=True),
 )
 
-BUCKETS: tuple[Bucket, ...] = (Bucket(names.PDF_BUCKET),)
+BUCKETS: tuple[Bucket, ...] = (Bucket(names.PDF_BUCKET), Bucket(names.REPORTS_BUCKET, expire_days=1))
 
 EDGE_ROLE = "edge"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, get_args
 
@@ -516,15 +517,14 @@ def orders_by_id(shop_id: str, order_ids: list[str]) -> dict[str, dict[str, Any]
     return {order["order_id"]: order for order in batch_get(_table(), [order_key(shop_id, i) for i in order_ids])}
 
 
-def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:
-    """Every order (sales and refunds) in the shop's day index for that local day."""
-    records: list[dict[str, Any]] = []
+def day_orders(shop_id: str, day: str) -> Iterator[dict[str, Any]]:
+    """Every order (sales and refunds) in the shop's day index for that local day, read a page (1 MB) at a time:
+    a busy day is never held whole."""
     for page in client("dynamodb").get_paginator("query").paginate(
         TableName=_table(), KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"DAY#{shop_id}#{day}"}},
     ):
-        records.extend(from_item(item) for item in page["Items"])
-    return records
+        yield from (from_item(item) for item in page["Items"])
 
 
 class PublicLinkOut(BaseModel):
