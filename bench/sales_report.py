@@ -1,91 +1,113 @@
-"""The daily sales export at scale: seconds and peak Python memory per 10,000 lines, for every format.
+"""The daily sales export at scale: seconds and peak memory per 10,000 lines, every format, against the old path.
 
-Renders one synthetic shop day of N single-line orders in each format through the same renderers the API uses
-(``chalicelib.reports.sales_export.FORMATS``) and, in the same run, through fpdf2's ``table()`` layout that the
-PDF used before, as the baseline the PDF is compared with. Peak memory is what tracemalloc sees during a render.
+Each (path, format) runs in a subprocess of its own, so its peak resident memory (ru_maxrss) is its own:
+* ``streaming``: this checkout; the day's orders are folded one at a time as the paginated day-index read yields them,
+  and the file is written into the same spooled temporary file ``sales_export.deliver`` uses (the S3 upload of a
+  large file is not timed: it is network, one 8 MB part in memory at a time).
+* ``inline``: the code at ``--baseline-ref`` (extracted with ``git archive``), as the API ran it: the whole day as one
+  list, the report as pydantic models, and the body built in memory by that checkout's renderers.
+Memory is the process's peak RSS above what it held after importing everything (fpdf2 and openpyxl included).
 
-    .venv/bin/python bench/sales_report.py [--lines 10000]
+    .venv/bin/python bench/sales_report.py [--lines 50000] [--baseline-ref <commit>]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import resource
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
-import tracemalloc
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from chalicelib.core.pdf_fonts import add_mono_fonts  # noqa: E402
-from chalicelib.reports.sales import SalesReport, build_sales_report  # noqa: E402
-from chalicelib.reports.sales_export import FORMATS  # noqa: E402
-from chalicelib.reports.sales_formats.base import sections  # noqa: E402
-
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE_REF = "ced923bd858d2c219cb47f04ed58e700886bdd0b"  # the last commit before the exports streamed
+FORMATS = ("html", "csv", "xml", "json", "xlsx", "pdf")
 PROFILE = {"shop_id": "0b5c6f8e-6a0e-4b8e-9d6f-0c5f6a3e2b1d", "name": "Bench shop", "timezone": "UTC", "currency": "EUR"}
 DAY_START = 1796601600  # 2026-12-07T00:00:00Z
 
 
-def shop_day(lines: int) -> SalesReport:
-    orders = [{
-        "order_id": f"B-{i:06d}", "order_internal_id": f"i-{i}", "date": DAY_START + i % 86400,
-        "created_at": DAY_START + i % 86400, "currency": "EUR",
-        "lines": [{"name": f"Flat white oat milk {i % 97}", "quantity": "1", "unit_price": 350, "vat_rate": "20",
-                   "amount": 350}],
-        "total": 350, "vat_total": 58, "vats": [{"rate": "20", "gross": 350, "net": 292, "vat": 58}],
-        "payment": {"method_id": "cash", "name": "Cash", "type": "cash"}, "is_refund": False, "parent_order_id": None,
-    } for i in range(lines)]
-    return build_sales_report(PROFILE, "2026-12-07", orders)
+def orders(lines: int) -> Iterator[dict[str, Any]]:
+    """A shop day of ``lines`` single-line orders, as the day index holds them."""
+    for i in range(lines):
+        yield {"order_id": f"B-{i:06d}", "order_internal_id": f"i-{i}", "date": DAY_START + i % 86400,
+               "created_at": DAY_START + i % 86400, "currency": "EUR",
+               "lines": [{"name": f"Flat white oat milk {i % 97}", "quantity": "1", "unit_price": 350,
+                          "vat_rate": "20", "amount": 350}],
+               "total": 350, "vat_total": 58, "vats": [{"rate": "20", "gross": 350, "net": 292, "vat": 58}],
+               "payment": {"method_id": "cash", "name": "Cash", "type": "cash"}, "is_refund": False,
+               "parent_order_id": None}
 
 
-def table_layout_pdf(report: SalesReport) -> bytes:
-    """The baseline: every row through fpdf2's table(), which lays out each cell's text for wrapping."""
-    from fpdf import FPDF
-
-    pdf: Any = FPDF(orientation="landscape", unit="mm", format="A4")
-    add_mono_fonts(pdf)
-    pdf.add_page()
-    for title, header, rows in sections(report):
-        pdf.set_font("Mono", "B", 10)
-        pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Mono", "", 8)
-        with pdf.table(text_align="LEFT", line_height=5) as table:
-            for row in [header, *rows]:
-                cells = table.row()
-                for value in row:
-                    cells.cell(value)
-    return bytes(pdf.output())
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(render: Callable[[SalesReport], str | bytes], report: SalesReport) -> tuple[float, float, int]:
-    """(seconds, peak MB, bytes) of one render; timed without tracemalloc, then traced once for memory."""
+def worker(path: str, root: str, fmt: str, lines: int) -> dict[str, Any]:
+    """One render in this process: seconds from the first order read to the whole file written, and memory."""
+    sys.path.insert(0, root)
+    import fpdf  # noqa: F401  (loaded before the baseline, as on a warm Lambda)
+    import openpyxl  # noqa: F401
+
+    from chalicelib.reports import sales_export
+    from chalicelib.reports.sales import build_sales_report
+
+    before = _rss_mb()
     started = time.perf_counter()
-    body = render(report)
+    if path == "inline":
+        day = list(orders(lines))
+        size = len(sales_export.render(build_sales_report(PROFILE, "2026-12-07", day), fmt).body)
+    else:
+        report = build_sales_report(PROFILE, "2026-12-07", orders(lines))
+        with tempfile.SpooledTemporaryFile(max_size=sales_export.SPOOL_BYTES) as spool:
+            sales_export.FORMATS[fmt].write(report, spool)
+            size = spool.tell()
     seconds = time.perf_counter() - started
-    tracemalloc.start()
-    render(report)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return seconds, peak / 1e6, len(body)
+    return {"seconds": seconds, "peak_mb": _rss_mb() - before, "bytes": size}
+
+
+def run(path: str, root: Path, fmt: str, lines: int) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--worker", path, "--root", str(root), "--format", fmt,
+                          "--lines", str(lines)], check=True, capture_output=True, text=True, cwd=root)
+    return json.loads(out.stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--baseline-ref", default=BASELINE_REF)
+    parser.add_argument("--worker", choices=("inline", "streaming"))
+    parser.add_argument("--root")
+    parser.add_argument("--format", choices=FORMATS)
     args = parser.parse_args()
-    report = shop_day(args.lines)
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.root, args.format, args.lines)))
+        return
     per = 10_000 / args.lines
-    results: dict[str, Any] = {"lines": args.lines}
-    for name, fmt in FORMATS.items():
-        seconds, peak, size = measure(fmt.render, report)
-        results[name] = {"seconds_per_10k_lines": round(seconds * per, 3), "peak_mb": round(peak, 1), "bytes": size}
-    seconds, peak, size = measure(table_layout_pdf, report)
-    results["pdf_table_layout_baseline"] = {"seconds_per_10k_lines": round(seconds * per, 3), "peak_mb": round(peak, 1),
-                                            "bytes": size}
-    results["pdf_vs_table_layout"] = round(results["pdf"]["seconds_per_10k_lines"] / (seconds * per), 3)
+    results: dict[str, Any] = {"lines": args.lines, "baseline_ref": args.baseline_ref}
+    with tempfile.TemporaryDirectory() as old:
+        archive = subprocess.run(["git", "archive", args.baseline_ref, "chalicelib"], cwd=ROOT, check=True,
+                                 capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(old, filter="data")
+        for fmt in FORMATS:
+            row: dict[str, Any] = {}
+            for path, root in (("inline", Path(old)), ("streaming", ROOT)):
+                measured = run(path, root, fmt, args.lines)
+                row[path] = {"seconds_per_10k_lines": round(measured["seconds"] * per, 3),
+                             "peak_mb": round(measured["peak_mb"], 1),
+                             "peak_mb_per_10k_lines": round(measured["peak_mb"] * per, 1), "bytes": measured["bytes"]}
+            row["time_ratio"] = round(row["streaming"]["seconds_per_10k_lines"]
+                                      / row["inline"]["seconds_per_10k_lines"], 3)
+            row["memory_ratio"] = round(row["streaming"]["peak_mb"] / max(row["inline"]["peak_mb"], 0.1), 3)
+            results[fmt] = row
+            print(fmt, json.dumps(row), file=sys.stderr, flush=True)
     print(json.dumps(results, indent=2))
 
 

@@ -112,6 +112,6 @@ class StreamConsumer:
 
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (StreamConsumer(names.ORDERS_TABLE, on_failure=names.DISPATCH_DLQ),)
 
-BUCKETS: tuple[Bucket, ...] = (Bucket(names.PDF_BUCKET),)
+BUCKETS: tuple[Bucket, ...] = (Bucket(names.PDF_BUCKET), Bucket(names.REPORTS_BUCKET, expire_days=1))
 
 EDGE_ROLE = "edge"

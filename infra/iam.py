@@ -141,6 +141,9 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(SEND_APP_QUEUE, (queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE))),
         Grant(("sqs:CreateQueue", "sqs:TagQueue", "sqs:DeleteQueue"), (shop_jobs_queues(),)),
         Grant(("s3:GetObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),  # presigned PDF links
+        # large sales exports: uploaded (multipart above 8 MB) and handed out as presigned links
+        Grant(("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"),
+              (bucket_objects(names.REPORTS_BUCKET, "sales/*"),)),
         Grant(("sts:AssumeRole", "sts:TagSession"), (edge_role(),)),
         Grant(("ssm:GetParameter",), (jwt_secret_parameter(),)),
     ),

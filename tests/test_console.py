@@ -11,8 +11,8 @@ import pytest
 
 from chalicelib.core.settings import settings
 from tests.conftest import demo_shop
-from tests.test_webhooks import pump, receiver, sweep_and_pump, terminate  # noqa: F401 (receiver is a fixture)
 from tests.test_webhooks import post as post_order
+from tests.test_webhooks import pump, receiver, sweep_and_pump, terminate  # noqa: F401 (receiver is a fixture)
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -134,7 +134,8 @@ def test_login_without_its_csrf_token_is_refused(api, merchant, csrf):
     assert "rb_console=" not in str(response.headers.get("set-cookie"))
 
 
-def test_every_page_renders_and_no_secret_is_ever_on_one(api, shop, merchant, browser, receiver, aws_env, clock):
+def test_every_page_renders_and_no_secret_is_ever_on_one(api, shop, merchant, browser, receiver, aws_env, clock,
+                                                             monkeypatch):
     post_order(api, shop, "C-1")
     pump(aws_env)
     terminate(api, shop, aws_env, "C-1")
@@ -163,6 +164,14 @@ def test_every_page_renders_and_no_secret_is_ever_on_one(api, shop, merchant, br
             assert secret.split("_", 1)[-1] not in response.text, path
     csv = browser.get(f"/console/shops/{sid}/reports/sales?date={day}&format=csv")
     assert csv.status_code == 200 and "C-1" in csv.text and csv.headers["cache-control"] == "no-store"
+    monkeypatch.setenv("BRIDGE_REPORT_INLINE_BYTES", "10")  # a day over the response limit: the same link as the API's
+    settings.cache_clear()
+    try:
+        large = browser.get(f"/console/shops/{sid}/reports/sales?date={day}&format=csv")
+    finally:
+        monkeypatch.delenv("BRIDGE_REPORT_INLINE_BYTES")
+        settings.cache_clear()
+    assert large.status_code == 303 and "X-Amz-Expires=300" in large.headers["location"]
 
 
 def test_a_failed_webhook_is_found_and_replayed_from_the_console(api, shop, merchant, browser, receiver, aws_env,
@@ -296,7 +305,7 @@ def test_the_trace_shows_where_an_order_waits_and_why_it_failed(api, shop, merch
     post_order(api, shop, "C-3")
     waiting = browser.get(f"/console/shops/{shop['shop_id']}/orders/C-3").text
     assert re.search(r"Dispatched to the till&#39;s queue <span class=\"state\">\(waiting\)", waiting), waiting
-    assert "in the outbox" in waiting and "for the till to print and report" in waiting
+    assert "reads the orders&#39; change stream" in waiting and "for the till to print and report" in waiting
     assert "No delivery yet" in waiting
     pump(aws_env)
     fail(api, shop, "C-3")

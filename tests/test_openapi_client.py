@@ -294,6 +294,14 @@ def test_a_scripted_tour_of_every_route_with_the_generated_client(generated, doc
     listed = tour.call("receipts.get_api_v1_receipts", 200, "ReceiptList", client=merchant, limit=100).parsed
     assert str(receipt_id) in {r.field_id for r in listed.data}
 
+    code = tour.call("edge.post_api_v1_shops_shop_id_edge_pairing", 200, "PairingCodeOut", shop_id=shop_id,
+                     client=merchant).parsed.code
+    paired = tour.call("edge.post_api_v1_edge_pair", 200, "PairOut", client=tour.anonymous,
+                       body=m.PairIn(code=code)).parsed
+    assert str(paired.shop_id) == str(shop_id) and paired.edge_key != shop.edge_key
+    again = tour.call("edge.post_api_v1_edge_pair", 400, "ErrorBody", client=tour.anonymous, body=m.PairIn(code=code))
+    assert again.parsed.code == "E_PAIRING_CODE_INVALID"
+
     tour.call("webhooks.post_api_v1_shops_shop_id_webhook_secret_rotate", 200, "WebhookSecretOut", shop_id=shop_id,
               client=merchant, body=m.WebhookSecretRotateIn(grace_seconds=60))
     for key_kind, model in (("shop_key", "ShopKeyOut"), ("edge_key", "EdgeKeyOut")):

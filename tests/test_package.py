@@ -175,15 +175,19 @@ def test_tables_are_on_demand_with_point_in_time_recovery(template: dict[str, An
             for t in tables.values() if "TimeToLiveSpecification" in t["Properties"]} == with_ttl
 
 
-def test_pdf_bucket_is_private_encrypted_and_tls_only(template: dict[str, Any]) -> None:
-    (bucket_id, bucket), = of_type(template, "AWS::S3::Bucket").items()
-    p = bucket["Properties"]
-    assert all(p["PublicAccessBlockConfiguration"].values()) and len(p["PublicAccessBlockConfiguration"]) == 4
-    assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
-    (policy,) = of_type(template, "AWS::S3::BucketPolicy").values()
-    assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+def test_buckets_are_private_encrypted_and_tls_only(template: dict[str, Any]) -> None:
+    buckets = of_type(template, "AWS::S3::Bucket")
+    assert set(buckets) == {"ReceiptPdfsBucket", "SalesReportsBucket"}
+    policies = {policy["Properties"]["Bucket"]["Ref"]: policy for policy in of_type(template, "AWS::S3::BucketPolicy").values()}
+    for bucket_id, bucket in buckets.items():
+        p = bucket["Properties"]
+        assert all(p["PublicAccessBlockConfiguration"].values()) and len(p["PublicAccessBlockConfiguration"]) == 4
+        assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+        (deny,) = policies[bucket_id]["Properties"]["PolicyDocument"]["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert "LifecycleConfiguration" not in buckets["ReceiptPdfsBucket"]["Properties"], "receipts outlive a day"
+    (rule,) = buckets["SalesReportsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 1, "large exports are fetched within minutes, then only cost storage"
 
 
 def test_every_dlq_has_a_depth_alarm(template: dict[str, Any]) -> None:
@@ -280,6 +284,7 @@ _SCOPED_WILDCARDS = (
     re.compile(rf"^logs:\$\{{AWS::Region\}}:\$\{{AWS::AccountId\}}:log-group:/aws/lambda/{PREFIX}-[a-z_]+:\*$"),
     re.compile(rf"^s3:::{PREFIX}-\$\{{AWS::AccountId\}}-[a-z-]+/receipts/\*$"),
     re.compile(rf"^dynamodb:\$\{{AWS::Region\}}:\$\{{AWS::AccountId\}}:table/{PREFIX}-[a-z-]+/stream/\*$"),
+    re.compile(rf"^s3:::{PREFIX}-\$\{{AWS::AccountId\}}-sales-reports/sales/\*$"),
 )
 
 

@@ -225,9 +225,10 @@ def _neighbours(day: str) -> dict[str, str]:
 def order_page(request: Any, shop_id: str, order_id: str) -> Response:
     user = sessions.current(request.headers)
     shop = _owned(user, shop_id)
-    order, dispatched = orders.order_and_dispatch(shop.shop_id, validation.identifier_param(order_id, "order_id"))
+    order = orders.stored_order(shop.shop_id, validation.identifier_param(order_id, "order_id"))
     sent = [{**d, "rows": trace.attempt_rows(d), "replayable": trace.replayable(d), "failed": trace.failed(d)}
             for d in deliveries.order_deliveries(shop.shop_id, order["order_internal_id"])]
+    dispatched = order["status"] != "validated" or bool(sent)  # dispatch sends the job and the validated webhook
     return page(_render("order.html", user=user, shop=shops.public_view(shop.profile), order=order,
                         total=money.format_minor(order["total"]), steps=trace.steps(order, dispatched),
                         deliveries=sent, day=sales_report.local_day(shop.profile["timezone"], order["created_at"])))
@@ -283,7 +284,9 @@ def sales_file(request: Any, shop_id: str) -> Response:
     shop = _owned(user, shop_id)
     query = validation.parse_data(sales_export.SalesReportQuery, dict(request.query_params or {}))
     report = sales_report.build_sales_report(shop.profile, query.date, orders.day_orders(shop.shop_id, query.date))
-    rendered = sales_export.render(report, query.format)
+    rendered = sales_export.deliver(report, query.format)
+    if isinstance(rendered, str):  # too large for a response: to the same short-lived link in S3 as the API's
+        return Response(body="", status_code=303, headers={**SECURITY_HEADERS, "Location": rendered})
     disposition = "inline" if query.format == "html" else "attachment"
     return Response(body=rendered.body, status_code=200, headers={
         **SECURITY_HEADERS, "Content-Type": rendered.content_type, "Content-Security-Policy": PAGE_POLICY,

@@ -33,7 +33,7 @@ def steps(order: dict[str, Any], dispatched: bool) -> list[Step]:
                    ("Status", order["status"])])]
     if not till:
         trace.append(Step("Dispatched to the till's queue", DONE if dispatched else WAITING, None,
-                          [] if dispatched else [("Waiting", "in the outbox; the dispatcher sends it within a minute")]))
+                          [] if dispatched else [("Waiting", "for the dispatcher, which reads the orders' change stream within a second")]))
     fiscal, failure = order.get("fiscal"), order.get("failure")
     if fiscal:
         detail = [("Device", str(fiscal["device"])), ("Fiscal number", str(fiscal["fiscal_number"]))]

@@ -20,6 +20,7 @@ PDFS_QUEUE = "pdfs"
 DISPATCH_DLQ = "dispatch-dlq"
 
 PDF_BUCKET = "receipt-pdfs"
+REPORTS_BUCKET = "sales-reports"  # large sales exports, fetched through presigned links
 
 RECEIPTS_BY_MERCHANT_INDEX = "by_merchant"
 WEBHOOK_DUE_INDEX = "by_due"

@@ -41,6 +41,7 @@ class Settings(BaseModel):
     webhook_retry_base_seconds: int = 30
     webhook_retry_cap_seconds: int = 4 * 3600
     webhook_retry_window_seconds: int = 26 * 3600
+    report_inline_bytes: int = 4_000_000  # larger exports go to S3: Lambda answers at most 6 MB, base64 adds 1/3
 
     @property
     def prefix(self) -> str:

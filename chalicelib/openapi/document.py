@@ -107,7 +107,9 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Download a catalogue kind as json, csv or html", "catalog", query=exports_catalog.CatalogExportQuery,
         response=exports_catalog.CatalogExportOut, files=_CATALOG_FILES, path_enums={"kind": _KINDS}),
     ("GET", "/api/v1/shops/{shop_id}/reports/sales"): Operation(
-        "Daily sales export for one shop day (its time zone)", "reports", query=exports_sales.SalesReportQuery,
+        "Daily sales export for one shop day (its time zone); a file too large for a response (over 4 MB by "
+        "default) answers 303 See Other, its Location a presigned S3 link valid for 5 minutes",
+        "reports", query=exports_sales.SalesReportQuery,
         response=sales_json.SalesReportOut,
         files={name: _media(f.content_type) for name, f in exports_sales.FORMATS.items() if name != "json"}),
     ("GET", "/api/v1/shops/{shop_id}/webhook/deliveries"): Operation(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, get_args
 
@@ -34,6 +35,7 @@ from pydantic import (
 
 from chalicelib.aws.clients import client
 from chalicelib.aws.storage import (
+    batch_get,
     cancellation_codes,
     from_item,
     key,
@@ -494,12 +496,12 @@ def _stored_order(shop_id: str, order_id: str) -> dict[str, Any] | None:
     return from_item(response["Item"]) if "Item" in response else None
 
 
-def order_and_dispatch(shop_id: str, order_id: str) -> tuple[dict[str, Any], bool]:
-    """The order and whether it has left the outbox (its job and ``validated`` webhook are on their queues)."""
-    order, outbox = _order_with_outbox(shop_id, order_id)
+def stored_order(shop_id: str, order_id: str) -> dict[str, Any]:
+    """The order as stored (the console's trace reads its every field); ``OrderNotFound`` if there is none."""
+    order = _stored_order(shop_id, order_id)
     if order is None:
         raise OrderNotFound(f"order {order_id} not found")
-    return order, outbox is None
+    return order
 
 
 def orders_by_id(shop_id: str, order_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -507,15 +509,14 @@ def orders_by_id(shop_id: str, order_ids: list[str]) -> dict[str, dict[str, Any]
     return {order["order_id"]: order for order in batch_get(_table(), [order_key(shop_id, i) for i in order_ids])}
 
 
-def day_orders(shop_id: str, day: str) -> list[dict[str, Any]]:
-    """Every order (sales and refunds) in the shop's day index for that local day."""
-    records: list[dict[str, Any]] = []
+def day_orders(shop_id: str, day: str) -> Iterator[dict[str, Any]]:
+    """Every order (sales and refunds) in the shop's day index for that local day, read a page (1 MB) at a time:
+    a busy day is never held whole."""
     for page in client("dynamodb").get_paginator("query").paginate(
         TableName=_table(), KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"DAY#{shop_id}#{day}"}},
     ):
-        records.extend(from_item(item) for item in page["Items"])
-    return records
+        yield from (from_item(item) for item in page["Items"])
 
 
 class PublicLinkOut(BaseModel):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from chalicelib.core import money
 from chalicelib.reports.sales import SalesReport
@@ -14,11 +15,12 @@ COUNTS = {"orders", "refunds"}
 
 @dataclass(frozen=True)
 class SalesFormat:
-    """One download format: its ``format=`` name, content type, and the renderer (heavy libraries imported inside)."""
+    """One download format: its ``format=`` name, content type, and the renderer (heavy libraries imported inside),
+    which writes the file into a binary stream as it goes instead of building it in memory."""
 
     name: str
     content_type: str
-    render: Callable[[SalesReport], str | bytes]
+    write: Callable[[SalesReport, BinaryIO], None]
 
 
 def m(minor: int) -> str:
@@ -31,14 +33,14 @@ def totals(report: SalesReport) -> list[tuple[str, str]]:
     return [(name, str(values[name]) if name in COUNTS else m(values[name])) for name in TOTAL_FIELDS]
 
 
-def sections(report: SalesReport) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of each table, every cell a display string."""
+def sections(report: SalesReport) -> list[tuple[str, list[str], Iterable[list[str]]]]:
+    """(title, header, rows) of each table, every cell a display string; the rows are made as they are read (once)."""
     return [
         ("Lines", ["order", "time", "refund", "item", "qty", "unit price", "VAT %", "discount", "amount"],
-         [[l.order_id, l.time, "yes" if l.is_refund else "", l.name, l.quantity, m(l.unit_price), l.vat_rate,
-           m(l.discount), m(l.amount)] for l in report.lines]),
-        ("VAT", ["rate %", "gross", "net", "VAT"], [[v.rate, m(v.gross), m(v.net), m(v.vat)] for v in report.vats]),
+         ([l.order_id, l.time, "yes" if l.is_refund else "", l.name, l.quantity, m(l.unit_price), l.vat_rate,
+           m(l.discount), m(l.amount)] for l in report.lines)),
+        ("VAT", ["rate %", "gross", "net", "VAT"], ([v.rate, m(v.gross), m(v.net), m(v.vat)] for v in report.vats)),
         ("Payments", ["method", "type", "orders", "amount"],
-         [[p.name, p.type, str(p.count), m(p.amount)] for p in report.payments]),
-        ("Totals", ["total", "value"], [[label, value] for label, value in totals(report)]),
+         ([p.name, p.type, str(p.count), m(p.amount)] for p in report.payments)),
+        ("Totals", ["total", "value"], ([label, value] for label, value in totals(report))),
     ]

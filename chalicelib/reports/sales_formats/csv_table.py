@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from chalicelib.reports.rendering import csv_cell, csv_text
+import csv
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from chalicelib.reports.rendering import csv_cell
 from chalicelib.reports.sales import SalesReport
 from chalicelib.reports.sales_formats.base import SalesFormat, m, totals
 
@@ -10,18 +15,25 @@ CSV_COLUMNS = ["section", "order_id", "time", "refund", "name", "quantity", "uni
                "net", "vat", "count", "discount"]
 
 
-def render_csv(report: SalesReport) -> str:
-    rows: list[list[object]] = [CSV_COLUMNS]
+def _rows(report: SalesReport) -> Iterator[list[object]]:
+    yield CSV_COLUMNS
     for l in report.lines:
-        rows.append(["line", l.order_id, l.time, "1" if l.is_refund else "0", l.name, l.quantity, m(l.unit_price),
-                     l.vat_rate, m(l.amount), "", "", "", m(l.discount)])
+        yield ["line", l.order_id, l.time, "1" if l.is_refund else "0", l.name, l.quantity, m(l.unit_price),
+               l.vat_rate, m(l.amount), "", "", "", m(l.discount)]
     for v in report.vats:
-        rows.append(["vat", "", "", "", "", "", "", v.rate, m(v.gross), m(v.net), m(v.vat), "", ""])
+        yield ["vat", "", "", "", "", "", "", v.rate, m(v.gross), m(v.net), m(v.vat), "", ""]
     for p in report.payments:
-        rows.append(["payment", "", "", "", p.name, "", "", "", m(p.amount), "", "", str(p.count), ""])
+        yield ["payment", "", "", "", p.name, "", "", "", m(p.amount), "", "", str(p.count), ""]
     for label, value in totals(report):
-        rows.append(["total", "", "", "", label, "", "", "", value, "", "", "", ""])
-    return "\ufeff" + csv_text([[csv_cell(cell) for cell in row] for row in rows])
+        yield ["total", "", "", "", label, "", "", "", value, "", "", "", ""]
 
 
-FORMAT = SalesFormat("csv", "text/csv; charset=utf-8", render_csv)
+def write_csv(report: SalesReport, out: BinaryIO) -> None:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    text.write("\ufeff")
+    csv.writer(text, lineterminator="\r\n").writerows([csv_cell(cell) for cell in row] for row in _rows(report))
+    text.flush()
+    text.detach()  # the caller's stream stays open
+
+
+FORMAT = SalesFormat("csv", "text/csv; charset=utf-8", write_csv)

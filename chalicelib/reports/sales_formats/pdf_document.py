@@ -4,11 +4,14 @@ Each row is one line of text, its columns padded to fixed widths, the header rep
 fpdf2's ``table()`` lays out every cell's text for wrapping, ~9 ms a line, so a busy day's report passed the API's
 29 s; in a monospace font the columns need no measuring, and one ``cell`` per row is all fpdf2 has to lay out.
 A value longer than its column (at most 40 characters) is cut with an ellipsis.
+fpdf2 builds the whole document in memory (its pages' content streams, ~1 KB a line) and has no streaming mode;
+the rows themselves are made as they are laid out, once to measure the columns and once to print them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, BinaryIO
 
 from chalicelib.core.pdf_fonts import FAMILY, add_mono_fonts
 from chalicelib.reports.sales import SalesReport
@@ -20,7 +23,7 @@ CHAR_MM = 0.6 * BODY_PT * 25.4 / 72  # DejaVu Sans Mono's advance is 0.6 em
 MAX_COLUMN = 40
 
 
-def _widths(header: list[str], rows: list[list[str]], page_mm: float) -> list[int]:
+def _widths(header: list[str], rows: Iterable[list[str]], page_mm: float) -> list[int]:
     """Column widths in characters: each column's longest value, at most MAX_COLUMN, shrunk to fit the page."""
     longest = [len(name) for name in header]
     for row in rows:
@@ -43,7 +46,7 @@ def _row(pdf: Any, text: str, *, header: bool = False) -> None:
     pdf.cell(0, ROW_MM, text, border="B" if header else 0, new_x="LMARGIN", new_y="NEXT")
 
 
-def render_pdf(report: SalesReport) -> bytes:
+def write_pdf(report: SalesReport, out: BinaryIO) -> None:
     from fpdf import FPDF
 
     pdf: Any = FPDF(orientation="landscape", unit="mm", format="A4")
@@ -56,8 +59,8 @@ def render_pdf(report: SalesReport) -> bytes:
     pdf.cell(0, 8, f"{report.shop_name} - sales {report.day} ({report.timezone}, {report.currency})",
              new_x="LMARGIN", new_y="NEXT")
     bottom = pdf.h - pdf.b_margin
-    for title, header, rows in sections(report):
-        widths = _widths(header, rows, pdf.epw)
+    measured = [_widths(header, rows, pdf.epw) for _, header, rows in sections(report)]
+    for (title, header, rows), widths in zip(sections(report), measured):
         heading = _line(header, widths)
         if pdf.get_y() + 10 + 2 * ROW_MM > bottom:
             pdf.add_page()
@@ -72,7 +75,7 @@ def render_pdf(report: SalesReport) -> bytes:
                 _row(pdf, heading, header=True)
                 pdf.set_font(FAMILY, "", BODY_PT)
             pdf.cell(0, ROW_MM, _line(row, widths), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    out.write(pdf.output())
 
 
-FORMAT = SalesFormat("pdf", "application/pdf", render_pdf)
+FORMAT = SalesFormat("pdf", "application/pdf", write_pdf)
