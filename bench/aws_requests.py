@@ -40,6 +40,7 @@ from moto import mock_aws  # noqa: E402
 from chalicelib.aws import clients as aws  # noqa: E402
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus  # noqa: E402
 from chalicelib.core.settings import settings  # noqa: E402
+from devstack.moto_server import install_dynamodb  # noqa: E402
 from devstack.pump import StreamPump, sqs_event, stream_sources, succeeded  # noqa: E402
 from devstack.receiver import WebhookReceiver  # noqa: E402
 from devstack.stack import DEMO_CATALOG  # noqa: E402
@@ -132,6 +133,7 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
     """Orders posted ``wave`` at a time, each wave taken through its whole lifecycle before the next."""
     import app as app_module
 
+    install_dynamodb()  # the webhook sender's threads write at once: transactions isolated as the local stack's moto
     counting = Counting()
     receiver = WebhookReceiver()
     with mock_aws(), tempfile.TemporaryDirectory(prefix="pump-") as state_dir:

@@ -227,10 +227,17 @@ def _install_request_costs() -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def install() -> None:
+def install_dynamodb() -> None:
+    """Atomic, isolated transactions; also for moto used in-process by threads (the request-counting bench)."""
+    if getattr(DynamoDBBackend.transact_write_items, "__module__", "") == __name__:
+        return
     for name in _LOCKED_OPERATIONS:
         setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
     DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def install() -> None:
+    install_dynamodb()
     _install_sqs()
     _install_request_costs()
 
