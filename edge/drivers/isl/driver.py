@@ -471,7 +471,7 @@ class IslDriver(FiscalDriver):
         """The receipt's record, kept in the book: its date-time from the device (its own, else the clock now)."""
         moment = completed if isinstance(completed, datetime) else self.read_clock()
         self._identity()
-        printed = self.book.printed(plan.job_id, int(moment.timestamp()), self._fiscal_memory or "")
+        printed = self.book.printed(plan, int(moment.timestamp()), self._fiscal_memory or "")
         return self._fiscal_record(printed, int(moment.timestamp()))
 
     def _fiscal_record(self, plan: SalePlan, printed_at: int) -> FiscalRecord:

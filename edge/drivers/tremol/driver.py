@@ -399,7 +399,7 @@ class TremolDriver(FiscalDriver):
 
     def _record(self, plan: SalePlan, moment: datetime) -> FiscalRecord:
         self._identity()
-        printed = self.book.printed(plan.job_id, int(moment.timestamp()), self._fiscal_memory or "")
+        printed = self.book.printed(plan, int(moment.timestamp()), self._fiscal_memory or "")
         return self._fiscal_record(printed, int(moment.timestamp()))
 
     def _fiscal_record(self, plan: SalePlan, printed_at: int) -> FiscalRecord:
