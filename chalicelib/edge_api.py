@@ -39,10 +39,10 @@ from chalicelib.core.errors import (
 from chalicelib.core.settings import settings
 from chalicelib.orders.service import day_entry, get_order, job_key, order_key
 from chalicelib.orders.till import till_order
+from chalicelib.receipts import public as receipt_public
 from chalicelib.receipts import service as receipts
 from chalicelib.reports.sales import local_day
 from chalicelib.shops import service as shops
-from chalicelib.webhooks import sending as webhooks
 
 KEY_STAMP = "ekh"
 
@@ -125,12 +125,26 @@ def _order_of(shop_id: str, result: JobResult) -> dict[str, Any]:
     return get_order(shop_id, job["order_id"])
 
 
-def _after_terminated(order: dict[str, Any], receipt: dict[str, Any] | None) -> None:
-    """What follows a printed order: its receipt's PDF, then its ``terminated`` webhook. Both are
-    idempotent, so a repeated result sends them again in case the first attempt stopped before."""
-    if receipt is not None:
-        receipts.request_pdf(receipt)
-    webhooks.enqueue(order, "terminated")
+def _with_pdf(receipt: dict[str, Any]) -> dict[str, Any]:
+    """The receipt with its PDF already stored: rendered before the transaction that writes the receipt, so a
+    receipt never exists without its PDF and the ``terminated`` webhook's link works when it arrives. One S3 request,
+    no queue and no second write of the receipt."""
+    return {**receipt, "pdf_key": receipt_public.store_pdf(receipt)}
+
+
+def _write_with_pdf(items: list[dict[str, Any]], receipt: dict[str, Any] | None) -> bool:
+    """``_written_by_edge``, deleting the receipt's stored PDF when the transaction was refused (a repeat, or a
+    session whose key was rotated): that receipt's fresh id is never used again. Any other error leaves it: the
+    transaction may have committed."""
+    try:
+        written = _written_by_edge(items)
+    except AuthenticationError:
+        if receipt is not None:
+            receipt_public.discard_pdf(receipt)
+        raise
+    if not written and receipt is not None:
+        receipt_public.discard_pdf(receipt)
+    return written
 
 
 def session_claims(headers: Any) -> dict[str, Any]:
@@ -149,9 +163,11 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     """Record a job's outcome once; a repeat of the same result is acknowledged as a duplicate.
 
     One transaction moves the job to ``reported`` and the order to ``terminated`` (or ``failed``) and,
-    for a printed order, creates its eReceipt, so the receipt exists exactly when the order is
-    terminated; a failed order gets its ``failed`` webhook (after its ``validated`` one, same FIFO group). Reads: the order (one GetItem; two for an edge that does not name it). The same
-    transaction checks the session's edge key stamp: a session of a rotated key or a deleted shop is 401."""
+    for a printed order, creates its eReceipt (its PDF stored just before), so the receipt exists exactly when the
+    order is terminated. The order's ``terminated`` or ``failed`` webhook follows from that change, through the
+    orders stream (``chalicelib.orders.outbox``). Reads: the order (one GetItem; two for an edge that does not name
+    it). The same transaction checks the session's edge key stamp: a session of a rotated key or a deleted shop is
+    401."""
     edge_shop_id = str(claims["sub"])
     if result.shop_id != edge_shop_id:
         raise ForbiddenError("this edge may only report results for its own shop")
@@ -162,7 +178,7 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     table = settings().table(names.ORDERS_TABLE)
     if printed:
         order = {**order, "status": "terminated", "fiscal": outcome["fiscal"]}
-        receipt = receipts.record_for_order(order, _shop_name(edge_shop_id))
+        receipt = _with_pdf(receipts.record_for_order(order, _shop_name(edge_shop_id)))
         order.update(receipt_id=receipt["receipt_id"], public_link=receipts.public_link(receipt))
         order_update = "SET #s = :new, updated_at = :now, fiscal = :fiscal, receipt_id = :r, public_link = :l"
         order_values = {":fiscal": outcome["fiscal"], ":r": order["receipt_id"], ":l": order["public_link"]}
@@ -189,12 +205,8 @@ def accept_result(claims: dict[str, Any], result: JobResult) -> ResultAck:
     if receipt is not None:
         items.append({"Put": {"TableName": settings().table(names.RECEIPTS_TABLE), "Item": to_item(receipt),
                               "ConditionExpression": "attribute_not_exists(receipt_id)"}})
-    if not _written_by_edge(items):
+    if not _write_with_pdf(items, receipt):
         return _repeat(edge_shop_id, result, outcome)
-    if printed:
-        _after_terminated(order, receipt)
-    else:
-        webhooks.enqueue(order, "failed")
     return ResultAck(job_id=result.job_id, order_status=order["status"])
 
 
@@ -204,11 +216,6 @@ def _repeat(shop_id: str, result: JobResult, outcome: dict[str, Any]) -> ResultA
     if job.get("outcome") != outcome:
         raise ConflictError(f"job {result.job_id} already has a different result")
     order = get_order(shop_id, job["order_id"])
-    if order["status"] == "terminated":
-        receipt = receipts.get_record(order["receipt_id"])
-        _after_terminated(order, receipt if receipt is not None and not receipt.get("pdf_key") else None)
-    elif order["status"] == "failed":
-        webhooks.enqueue(order, "failed")  # idempotent by its webhook-id; the first attempt may have stopped before
     return ResultAck(job_id=result.job_id, order_status=order["status"], duplicate=True)
 
 
@@ -216,11 +223,11 @@ def accept_sale(claims: dict[str, Any], sale: TillSale) -> TillSaleAck:
     """Record a sale the till printed while it sold on its own (DESIGN §5): once, by its ``order_id``.
 
     One transaction writes the ``terminated`` order (``source: "till"``), its entry in the day index (so the daily
-    report counts it) and its eReceipt, conditioned on the order not existing and on the session's edge key. Then
-    its webhooks: ``validated`` and ``terminated``, in that order (one FIFO group), as for every other order, so a
-    merchant's integration sees the till's sales the way it sees the web's. A repeat of the same upload (the
-    edge's ack lost) is a duplicate that sends the PDF request and webhooks again (both idempotent); another body
-    under the same ``order_id``, a web order's or another sale's, is 409 ``E_CONFLICT``."""
+    report counts it) and its eReceipt (its PDF stored just before), conditioned on the order not existing and on
+    the session's edge key. Its insert brings, through the orders stream, its webhooks: ``validated`` and
+    ``terminated``, in that order, as for every other order, so a merchant's integration sees the till's sales the
+    way it sees the web's. A repeat of the same upload (the edge's ack lost) is a duplicate; another body under the
+    same ``order_id``, a web order's or another sale's, is 409 ``E_CONFLICT``."""
     shop_id = str(claims["sub"])
     if sale.receipt.shop_id != shop_id:
         raise ForbiddenError("this edge may only upload sales of its own shop")
@@ -229,7 +236,7 @@ def accept_sale(claims: dict[str, Any], sale: TillSale) -> TillSaleAck:
     except ShopNotFound as exc:
         raise AuthenticationError("edge session ended: the shop was deleted") from exc
     order = till_order(snapshot, sale, clock.now())
-    receipt = receipts.record_for_order(order, str(snapshot.profile["name"]))
+    receipt = _with_pdf(receipts.record_for_order(order, str(snapshot.profile["name"])))
     order.update(receipt_id=receipt["receipt_id"], public_link=receipts.public_link(receipt))
     table = settings().table(names.ORDERS_TABLE)
     day = local_day(snapshot.profile.get("timezone"), order["date"])
@@ -241,15 +248,9 @@ def accept_sale(claims: dict[str, Any], sale: TillSale) -> TillSaleAck:
         {"Put": {"TableName": settings().table(names.RECEIPTS_TABLE), "Item": to_item(receipt),
                  "ConditionExpression": "attribute_not_exists(receipt_id)"}},
     ]
-    if not _written_by_edge(items):
+    if not _write_with_pdf(items, receipt):
         return _repeat_sale(shop_id, order)
-    _announce_sale(order, receipt)
     return TillSaleAck(order_id=order["order_id"], order_status=order["status"], receipt_id=order["receipt_id"])
-
-
-def _announce_sale(order: dict[str, Any], receipt: dict[str, Any] | None) -> None:
-    webhooks.enqueue(order, "validated")
-    _after_terminated(order, receipt)
 
 
 def _repeat_sale(shop_id: str, order: dict[str, Any]) -> TillSaleAck:
@@ -260,8 +261,6 @@ def _repeat_sale(shop_id: str, order: dict[str, Any]) -> TillSaleAck:
         raise ServiceUnavailable("a concurrent request touched this order; retry with the same sale") from exc
     if existing.get("source") != order["source"] or existing["fingerprint"] != order["fingerprint"]:
         raise ConflictError(f"order {order['order_id']} exists with a different body")
-    receipt = receipts.get_record(existing["receipt_id"])
-    _announce_sale(existing, receipt if receipt is not None and not receipt.get("pdf_key") else None)
     return TillSaleAck(order_id=existing["order_id"], order_status=existing["status"],
                        receipt_id=existing["receipt_id"], duplicate=True)
 

@@ -70,7 +70,7 @@ TABLES: tuple[Table, ...] = (
     Table(names.TENANTS_TABLE, "pk", "sk", ttl_attribute="expires_at",
           indexes=(Index(names.EDGE_SILENCE_INDEX, "edge_watch_shard", "edge_silent_at",
                          include=("deleted_at", "webhook_url", "webhook_events", "edge_offline_for")),)),
-    Table(names.ORDERS_TABLE, "pk", "sk", stream="NEW_IMAGE"),  # an accepted order is dispatched from its insert
+    Table(names.ORDERS_TABLE, "pk", "sk", stream="NEW_AND_OLD_IMAGES"),  # dispatch and webhooks follow an order's changes
     Table(
         names.RECEIPTS_TABLE,
         "receipt_id",

@@ -140,7 +140,8 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
         Grant(SEND_APP_QUEUE, (queue(names.PDFS_QUEUE), queue(names.WEBHOOKS_QUEUE))),
         Grant(("sqs:CreateQueue", "sqs:TagQueue", "sqs:DeleteQueue"), (shop_jobs_queues(),)),
-        Grant(("s3:GetObject",), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),  # presigned PDF links
+        # a printed order's PDF, stored before its receipt is written (deleted if that write is refused); presigned links
+        Grant(("s3:PutObject", "s3:DeleteObject", "s3:GetObject"), (bucket_objects(names.PDF_BUCKET, "receipts/*"),)),
         # large sales exports: uploaded (multipart above 8 MB) and handed out as presigned links
         Grant(("s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"),
               (bucket_objects(names.REPORTS_BUCKET, "sales/*"),)),
@@ -157,8 +158,10 @@ FUNCTION_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
     ),
     "dispatch_orders": (
-        Grant(SEND_APP_QUEUE, (queue(names.WEBHOOKS_QUEUE),)),
         Grant(("sqs:SendMessage",), (shop_jobs_queues(),)),
+        # the first attempt of an order's webhooks (chalicelib/webhooks/first_attempts.py), as send_webhooks has
+        Grant(("dynamodb:Query", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"), (table(names.TENANTS_TABLE),)),
+        Grant(("dynamodb:GetItem", "dynamodb:PutItem"), (table(names.WEBHOOK_DELIVERIES_TABLE),)),
     ),
     "retry_webhooks": (
         Grant(("dynamodb:Query",), (table(names.WEBHOOK_DELIVERIES_TABLE, names.WEBHOOK_DUE_INDEX),)),

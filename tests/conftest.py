@@ -157,6 +157,19 @@ def queue_messages(queue_url: str) -> list[dict[str, Any]]:
         messages.extend(batch)
 
 
+@pytest.fixture
+def shop_hooks(api: Api, shop: dict[str, Any], merchant: dict[str, Any]) -> Iterator[Any]:
+    """A signed-webhook receiver on loopback, set as the ``shop`` fixture's webhook (its secret kept to verify)."""
+    from devstack.receiver import WebhookReceiver
+
+    hooks = WebhookReceiver()
+    r = api.call("PUT", f"/api/v1/shops/{shop['shop_id']}/webhook", {"url": hooks.start()}, merchant["auth"])
+    assert r.status_code == 200, r.body
+    hooks.secret = r.json["secret"]
+    yield hooks
+    hooks.stop()
+
+
 @pytest.fixture(scope="module")
 def receiver(stack: Any) -> Iterator[Any]:
     """A signed-webhook receiver for the module's running ``stack`` fixture, set as the demo shop's target."""

@@ -8,7 +8,7 @@ from chalicelib.aws.clients import client
 from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatus
 from chalicelib.core import resource_names as names
 from chalicelib.core.settings import settings
-from tests.conftest import demo_order, queue_messages
+from tests.conftest import demo_order, queue_messages, run_dispatch
 
 
 def open_session(api, shop):
@@ -72,10 +72,12 @@ def test_result_terminates_order_and_repeat_is_duplicate(api, shop, aws_env):
     again = report(api, session, printed(job))
     assert first.status_code == 200 and first.json == {"job_id": job.job_id, "order_status": "terminated", "duplicate": False}
     assert again.status_code == 200 and again.json["duplicate"] is True
-    # the receipt was created with the result; a duplicate asks again for its PDF (not yet rendered)
-    pdf_work = [json.loads(m["Body"]) for m in queue_messages(aws_env["pdfs"])]
-    assert len(pdf_work) == 2 and {w["receipt_id"] for w in pdf_work} == {first_order(api, shop, "C-1")["receipt_id"]}
-    assert all(w["record"]["schema"]["ekabs_v0"]["security"]["fiscal_number"] == "0000042" for w in pdf_work)
+    # the receipt was created with the result, its PDF stored before it; the duplicate's PDF was deleted again
+    receipt_id = first_order(api, shop, "C-1")["receipt_id"]
+    stored = client("s3").list_objects_v2(Bucket=settings().bucket(names.PDF_BUCKET)).get("Contents", [])
+    assert [o["Key"] for o in stored] == [f"receipts/{receipt_id}.pdf"]
+    body = client("s3").get_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=stored[0]["Key"])["Body"].read()
+    assert body.startswith(b"%PDF-") and queue_messages(aws_env["pdfs"]) == [], "no render queued"
     conflicting = report(api, session, printed(job, number="0000043"))
     assert conflicting.status_code == 409 and conflicting.json["code"] == "E_CONFLICT"
     order = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/C-1", headers={"x-shop-key": shop["shop_key"]}).json
@@ -124,8 +126,8 @@ def first_order(api, shop, order_id: str) -> dict:
     return api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/{order_id}", headers={"x-shop-key": shop["shop_key"]}).json
 
 
-def test_result_creates_the_receipt_and_queues_terminated(api, shop, aws_env):
-    """One result: the order is terminated with its eReceipt; a repeat creates no second one."""
+def test_result_creates_the_receipt_and_sends_terminated(api, shop, shop_hooks):
+    """One result: the order is terminated with its eReceipt; a repeat creates no second one, and sends nothing."""
     job = take_job(api, shop, "C-3")
     session = open_session(api, shop)
     report(api, session, printed(job))
@@ -134,11 +136,12 @@ def test_result_creates_the_receipt_and_queues_terminated(api, shop, aws_env):
     assert order["receipt_id"] and order["public_link"]["url"].startswith("http://127.0.0.1:8000/r/")
     receipts = client("dynamodb").scan(TableName=settings().table(names.RECEIPTS_TABLE))["Items"]
     assert [r["receipt_id"]["S"] for r in receipts] == [order["receipt_id"]]
-    webhooks = [json.loads(m["Body"]) for m in queue_messages(aws_env["webhooks.fifo"]) ]
-    types = [w["payload"]["type"] for w in webhooks if w["payload"]["orderID"] == "C-3"]
-    assert types == ["validated", "terminated"], "FIFO dedup keeps one terminated per order"
-    terminated = next(w for w in webhooks if w["payload"]["type"] == "terminated")
-    assert terminated["payload"]["PDFinvoice"] == order["public_link"]["url"] + ".pdf"
+    run_dispatch()
+    webhooks = shop_hooks.for_order("C-3")
+    assert [w.body["type"] for w in webhooks] == ["validated", "terminated"], "the repeat changed nothing to stream"
+    assert webhooks[1].body["PDFinvoice"] == order["public_link"]["url"] + ".pdf"
+    pdf = client("s3").get_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=f"receipts/{order['receipt_id']}.pdf")
+    assert pdf["ContentType"] == "application/pdf", "the link works when the webhook names it"
     page = api.call("GET", "/r/" + order["public_link"]["url"].rsplit("/", 1)[-1])
     assert page.status_code == 200 and b"Coffee" in page.body and b"0000042" in page.body
 

@@ -21,7 +21,7 @@ from chalicelib.contracts import (
 )
 from chalicelib.core import resource_names as names
 from chalicelib.core.settings import settings
-from tests.conftest import demo_order, queue_messages
+from tests.conftest import demo_order, queue_messages, run_dispatch
 from tests.test_edge_results import fiscalize, open_session
 
 SOLD_AT = 1_780_000_000  # 2026-05-28 20:26:40 UTC
@@ -53,12 +53,13 @@ def order_of(api, shop, order_id: str):
     return api.call("GET", f"/api/v1/shops/{shop['shop_id']}/orders/{order_id}", headers={"x-shop-key": shop["shop_key"]})
 
 
-def webhooks_of(aws_env, order_id: str) -> list[dict]:
-    messages = [json.loads(m["Body"]) for m in queue_messages(aws_env["webhooks.fifo"])]
-    return [m["payload"] for m in messages if m["payload"]["orderID"] == order_id]
+def webhooks_of(hooks, order_id: str) -> list[dict]:
+    """The order's webhooks as the shop's receiver got them, once the orders stream has been handled."""
+    run_dispatch()
+    return [delivery.body for delivery in hooks.for_order(order_id)]
 
 
-def test_a_till_sale_becomes_a_terminated_till_order_with_its_receipt_and_webhooks(api, shop, aws_env):
+def test_a_till_sale_becomes_a_terminated_till_order_with_its_receipt_and_webhooks(api, shop, shop_hooks):
     session = open_session(api, shop)
     sale = till_sale(shop, "TILL-1")
     r = upload(api, session, sale)
@@ -70,7 +71,7 @@ def test_a_till_sale_becomes_a_terminated_till_order_with_its_receipt_and_webhoo
     assert order["receipt_id"] == r.json["receipt_id"] and order["public_link"]["url"].startswith("http://127.0.0.1:8000/r/")
     page = api.call("GET", "/r/" + order["public_link"]["url"].rsplit("/", 1)[-1])
     assert page.status_code == 200 and b"Cookie" in page.body and b"0000101" in page.body
-    hooks = webhooks_of(aws_env, "TILL-1")
+    hooks = webhooks_of(shop_hooks, "TILL-1")
     assert [h["type"] for h in hooks] == ["validated", "terminated"]
     assert hooks[1]["price"] == "8.00" and hooks[1]["PDFinvoice"] == order["public_link"]["url"] + ".pdf"
     assert [(i["name"], i["price"], i["discount"]) for i in hooks[1]["items"]] == [("Coffee", "7.00", "0.00"),
@@ -82,7 +83,7 @@ def test_a_web_order_says_it_came_from_the_web(api, shop):
     assert order_of(api, shop, "WEB-1").json["source"] == "web"
 
 
-def test_the_same_upload_again_records_nothing_twice(api, shop, aws_env):
+def test_the_same_upload_again_records_nothing_twice(api, shop, shop_hooks):
     """The edge lost the ack and uploads again: one order, one receipt, the same webhook ids (deduplicated)."""
     session = open_session(api, shop)
     sale = till_sale(shop, "TILL-2")
@@ -91,7 +92,7 @@ def test_the_same_upload_again_records_nothing_twice(api, shop, aws_env):
     assert again.json["receipt_id"] == first.json["receipt_id"]
     receipts = client("dynamodb").scan(TableName=settings().table(names.RECEIPTS_TABLE))["Items"]
     assert [r["receipt_id"]["S"] for r in receipts] == [first.json["receipt_id"]]
-    assert [h["type"] for h in webhooks_of(aws_env, "TILL-2")] == ["validated", "terminated"]
+    assert [h["type"] for h in webhooks_of(shop_hooks, "TILL-2")] == ["validated", "terminated"]
 
 
 def test_another_body_under_the_same_order_id_is_a_typed_409(api, shop):

@@ -1,4 +1,6 @@
-"""Dispatch from the orders table's stream: nothing stranded, nothing doubled, stops between any two steps.
+"""Dispatch and first webhook attempts from the orders table's stream: nothing stranded, no job doubled, stops
+between any two steps. A webhook is at-least-once: a stop between its send and its record sends it again, under the
+same webhook-id, and its delivery record is written once.
 
 The pump here is ``devstack.pump.StreamPump``, the local event source mapping: DescribeStream,
 GetShardIterator, GetRecords on moto's stream, its checkpoint in a file. A new ``stream_pump()`` is a
@@ -15,8 +17,15 @@ import pytest
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
 from chalicelib.orders import outbox
+from chalicelib.webhooks import first_attempts
 from devstack import pump as pump_module
+from devstack.receiver import WebhookReceiver
 from tests.conftest import demo_order, demo_shop, stream_pump
+
+
+@pytest.fixture
+def receiver(shop_hooks: WebhookReceiver) -> WebhookReceiver:
+    return shop_hooks
 
 
 def post(api: Any, shop: dict[str, Any], order_id: str) -> None:
@@ -37,8 +46,13 @@ def jobs(shop: dict[str, Any]) -> list[FiscalJob]:
     return [FiscalJob.model_validate_json(m["Body"]) for m in drain(shop["queue_url"])]
 
 
-def validated(aws_env: dict[str, str]) -> list[str]:
-    return [json.loads(m["Body"])["payload"]["orderID"] for m in drain(aws_env["webhooks.fifo"])]
+def validated(receiver: WebhookReceiver) -> list[str]:
+    """The orders whose `validated` webhook arrived, once per webhook-id (a receiver drops a repeat by its id)."""
+    seen: dict[str, str] = {}
+    for delivery in receiver.deliveries:
+        if delivery.body["type"] == "validated":
+            seen.setdefault(delivery.webhook_id, delivery.body["orderID"])
+    return list(seen.values())
 
 
 def pump_all(pump: Any) -> None:
@@ -46,16 +60,16 @@ def pump_all(pump: Any) -> None:
         pass
 
 
-def test_an_order_accepted_with_the_pump_stopped_is_dispatched_when_it_starts(api, shop, aws_env):
+def test_an_order_accepted_with_the_pump_stopped_is_dispatched_when_it_starts(api, shop, receiver):
     for order_id in ("DOWN-1", "DOWN-2"):
         post(api, shop, order_id)
-    assert jobs(shop) == [] and validated(aws_env) == [], "intake sends nothing itself"
+    assert jobs(shop) == [] and validated(receiver) == [], "intake sends nothing itself"
     pump_all(stream_pump())
     assert [job.order_id for job in jobs(shop)] == ["DOWN-1", "DOWN-2"], "in the order they were accepted"
-    assert validated(aws_env) == ["DOWN-1", "DOWN-2"]
+    assert sorted(validated(receiver)) == ["DOWN-1", "DOWN-2"], "orders' webhooks go out side by side"
 
 
-def test_a_restarted_pump_resumes_after_its_checkpoint(api, shop, aws_env):
+def test_a_restarted_pump_resumes_after_its_checkpoint(api, shop, receiver):
     post(api, shop, "CP-1")
     pump_all(stream_pump())
     assert [job.order_id for job in jobs(shop)] == ["CP-1"]
@@ -63,10 +77,10 @@ def test_a_restarted_pump_resumes_after_its_checkpoint(api, shop, aws_env):
     post(api, shop, "CP-2")  # a replay writes nothing, so the stream has nothing new for it
     pump_all(stream_pump())
     assert [job.order_id for job in jobs(shop)] == ["CP-2"], "CP-1 is behind the checkpoint: not sent again"
-    assert validated(aws_env) == ["CP-1", "CP-2"]
+    assert validated(receiver) == ["CP-1", "CP-2"]
 
 
-def test_a_record_delivered_twice_makes_one_job(api, shop, aws_env):
+def test_a_record_delivered_twice_makes_one_job(api, shop, receiver):
     from app import dispatch_orders
 
     post(api, shop, "TWICE-1")
@@ -80,7 +94,7 @@ def test_a_record_delivered_twice_makes_one_job(api, shop, aws_env):
             {"batchItemFailures": []}
     assert {job.job_id for job in jobs(shop)} == {shop_job_id(api, shop, "TWICE-1")}, \
         "both copies carry the order's one job_id, which the edge journals once"
-    assert validated(aws_env) == ["TWICE-1"], "the webhook is deduplicated by its webhook-id"
+    assert validated(receiver) == ["TWICE-1"], "the webhook is deduplicated by its webhook-id"
 
 
 def shop_job_id(api: Any, shop: dict[str, Any], order_id: str) -> str:
@@ -89,19 +103,20 @@ def shop_job_id(api: Any, shop: dict[str, Any], order_id: str) -> str:
     return get_order(shop["shop_id"], order_id)["job_id"]
 
 
-class Stop(Exception):
-    """The dispatcher's process ends here (a timeout, a crash, the pump killed)."""
+class Stop(BaseException):
+    """The dispatcher's process ends here (a timeout, a crash, the pump killed): nothing of it handles that."""
 
 
 STOPS = {
-    "before_the_webhook": (outbox.webhooks, "enqueue_many"),
-    "between_webhook_and_job": (outbox, "send_message_batches"),
-    "between_job_and_checkpoint": (pump_module.Checkpoints, "put"),
+    "before_the_job": (outbox, "send_message_batches"),
+    "between_job_and_webhook": (first_attempts.webhooks, "send"),
+    "between_webhook_and_its_record": (first_attempts, "_record"),
+    "between_record_and_checkpoint": (pump_module.Checkpoints, "put"),
 }
 
 
 @pytest.mark.parametrize("stop_at", sorted(STOPS))
-def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing(api, shop, aws_env, monkeypatch,
+def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing(api, shop, merchant, receiver, monkeypatch,
                                                                                   stop_at):
     post(api, shop, "STOP-1")
     owner, name = STOPS[stop_at]
@@ -111,13 +126,15 @@ def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing
 
     with monkeypatch.context() as patch, pytest.raises(Stop):
         patch.setattr(owner, name, stop)
-        stream_pump().pump_once() if stop_at == "between_job_and_checkpoint" else _handler_dies(patch)
+        stream_pump().pump_once() if stop_at == "between_record_and_checkpoint" else _handler_dies(patch)
     pump_all(stream_pump())  # the pump restarts from its checkpoint
     pump_all(stream_pump())
     sent = jobs(shop)
     assert sent and {job.job_id for job in sent} == {shop_job_id(api, shop, "STOP-1")}, \
         "sent at least once, every copy the order's one job_id, which the edge journals once"
-    assert validated(aws_env) == ["STOP-1"]
+    assert validated(receiver) == ["STOP-1"]
+    log = api.call("GET", f"/api/v1/shops/{shop['shop_id']}/webhook/deliveries", headers=merchant["auth"]).json["data"]
+    assert [(d["type"], d["status"]) for d in log] == [("validated", "delivered")], "one record, written once"
 
 
 def _handler_dies(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,14 +171,14 @@ def test_a_failed_order_resumes_the_shard_from_it_and_not_before(api, shop, merc
 def test_a_record_that_keeps_failing_goes_to_the_dlq_and_the_shard_moves_on(api, shop, aws_env, monkeypatch):
     post(api, shop, "POISON-1")
     post(api, shop, "AFTER-1")
-    real = outbox.send_many
+    real = outbox.send_jobs
 
     def poisoned(orders: list[dict[str, Any]]) -> set[int]:
         if any(order["order_id"] == "POISON-1" for order in orders):
             raise ValueError("this order cannot be sent")
         return real(orders)
 
-    monkeypatch.setattr(outbox, "send_many", poisoned)
+    monkeypatch.setattr(outbox, "send_jobs", poisoned)
     monkeypatch.setattr(pump_module.StreamPump, "_backoff", lambda self, attempts: False)
     pump = stream_pump()
     pump.max_retries = 2

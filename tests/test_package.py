@@ -234,13 +234,14 @@ def test_sqs_handlers_consume_template_queues_within_their_visibility(template: 
 
 
 def test_the_orders_stream_drives_dispatch_with_bisection_retries_and_a_dlq(template: dict[str, Any]) -> None:
-    """Intake's one write is the outbox: the orders table streams new images to dispatch_orders, whose
-    mapping bisects a failing batch, resumes from a partial failure, and reports a record that keeps
-    failing to an alarmed queue; its role reads that stream and sends to that queue, nothing else of it."""
+    """Intake's one write is the outbox: the orders table streams each change (new and old images, so an order's
+    move to terminated is told from any other change) to dispatch_orders, whose mapping bisects a failing batch,
+    resumes from a partial failure, and reports a record that keeps failing to an alarmed queue; its role reads
+    that stream and sends to that queue, and of the tables it reads only the profiles and writes only deliveries."""
     resources = template["Resources"]
     orders_id = next(rid for rid, r in of_type(template, "AWS::DynamoDB::Table").items()
                      if r["Properties"]["TableName"] == f"{PREFIX}-{names.ORDERS_TABLE}")
-    assert resources[orders_id]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert resources[orders_id]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert "GlobalSecondaryIndexes" not in resources[orders_id]["Properties"], "no sweep, no dispatch index"
     streamed = [(fid, e["Properties"]) for fid, f in functions(template) for e in f["Properties"].get("Events", {}).values()
                 if e["Type"] == "DynamoDB"]
@@ -256,7 +257,12 @@ def test_the_orders_stream_drives_dispatch_with_bisection_retries_and_a_dlq(temp
     role = statements(template, resources[function_id]["Properties"]["Role"]["Fn::GetAtt"][0])
     stream_arn = f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{PREFIX}-orders/stream/*"
     assert [s["Resource"] for s in role if "dynamodb:GetRecords" in s["Action"]] == [[{"Fn::Sub": stream_arn}]]
-    assert sorted(a for s in role for a in s["Action"] if a.startswith("dynamodb:")) == sorted(iam.CONSUME_STREAM)
+    streams = [s for s in role if "dynamodb:GetRecords" in s["Action"]]
+    assert sorted(a for s in streams for a in s["Action"]) == sorted(iam.CONSUME_STREAM)
+    tables = {r["Fn::Sub"].rsplit("/", 1)[-1]: sorted(s["Action"]) for s in role if s not in streams
+              for r in s["Resource"] if ":dynamodb:" in r["Fn::Sub"]}
+    assert tables == {f"{PREFIX}-{names.TENANTS_TABLE}": ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"],
+                      f"{PREFIX}-{names.WEBHOOK_DELIVERIES_TABLE}": ["dynamodb:GetItem", "dynamodb:PutItem"]}
     dlq_arn = f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{PREFIX}-{names.DISPATCH_DLQ}"
     assert any(s["Resource"] == [{"Fn::Sub": dlq_arn}] and s["Action"] == ["sqs:SendMessage"] for s in role)
     api = statements(template, "APIHandlerRole")

@@ -38,6 +38,7 @@ class Settings(BaseModel):
     account_id: str = "123456789012"
     webhook_timeout_seconds: float = 5.0  # any one connect, write or read
     webhook_deadline_seconds: float = 8.0  # a whole attempt, redirects included
+    webhook_first_attempt_seconds: float = 3.0  # an order event's first attempt, made from the orders stream
     webhook_retry_base_seconds: int = 30
     webhook_retry_cap_seconds: int = 4 * 3600
     webhook_retry_window_seconds: int = 26 * 3600

@@ -50,6 +50,23 @@ def pdf_location(token: str) -> str:
     ))
 
 
+def store_pdf(record: dict[str, Any]) -> str:
+    """Render a receipt's PDF and store it under its key; return the key. The same record always gives the same
+    bytes under the same key, so storing again is harmless."""
+    url = receipts.public_url(record["public_token"])
+    body = receipt_pdf.render(receipt_view.build(record, url, f"{url}.pdf"))
+    key = receipts.pdf_key(record["receipt_id"])
+    client("s3").put_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=key,
+                            Body=body, ContentType="application/pdf", ServerSideEncryption="AES256")
+    log.info("pdf_rendered", receipt_id=record["receipt_id"], bytes=len(body))
+    return key
+
+
+def discard_pdf(record: dict[str, Any]) -> None:
+    """Delete a stored PDF whose receipt was never written (the transaction that would have written it failed)."""
+    client("s3").delete_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=receipts.pdf_key(record["receipt_id"]))
+
+
 def render_pdfs(works: list[receipts.PdfWork]) -> int:
     """Render and store a batch of receipts' PDFs, then mark them ready in one write request; return
     how many. Idempotent: the same key gets the same bytes, and a receipt's record only ever gains its
@@ -60,12 +77,6 @@ def render_pdfs(works: list[receipts.PdfWork]) -> int:
         if record is None:
             log.warning("pdf_skipped_unknown_receipt", receipt_id=work.receipt_id)
             continue
-        url = receipts.public_url(record["public_token"])
-        body = receipt_pdf.render(receipt_view.build(record, url, f"{url}.pdf"))
-        key = receipts.pdf_key(record["receipt_id"])
-        client("s3").put_object(Bucket=settings().bucket(names.PDF_BUCKET), Key=key,
-                                Body=body, ContentType="application/pdf", ServerSideEncryption="AES256")
-        log.info("pdf_rendered", receipt_id=record["receipt_id"], bytes=len(body))
-        rendered.append({**record, "pdf_key": key})
+        rendered.append({**record, "pdf_key": store_pdf(record)})
     receipts.save_records(rendered)
     return len(rendered)

@@ -116,7 +116,7 @@ def next_attempt_at(round_started_at: int, now: int, failures: int, rng: random.
     return min(now + max(1, delay), deadline)
 
 
-def _table() -> str:
+def table() -> str:
     return settings().table(names.WEBHOOK_DELIVERIES_TABLE)
 
 
@@ -133,7 +133,7 @@ def _subject(record: dict[str, Any]) -> str:
     return str(record.get("subject") or record["order_internal_id"])
 
 
-def _due(epoch: int) -> str:
+def due(epoch: int) -> str:
     return f"{epoch:012d}"
 
 
@@ -153,15 +153,15 @@ def _successors(record: dict[str, Any]) -> list[str]:
             if earlier == record["type"]]
 
 
-def _get(shop_id: str, delivery_id: str) -> dict[str, Any] | None:
-    response = client("dynamodb").get_item(TableName=_table(), Key=_key(shop_id, delivery_id), ConsistentRead=True)
+def get(shop_id: str, delivery_id: str) -> dict[str, Any] | None:
+    response = client("dynamodb").get_item(TableName=table(), Key=_key(shop_id, delivery_id), ConsistentRead=True)
     return from_item(response["Item"]) if "Item" in response else None
 
 
 def _conditional_update(shop_id: str, delivery_id: str, **request: Any) -> dict[str, Any] | None:
     """An UpdateItem returning the new record, or None when its condition did not hold."""
     try:
-        response = client("dynamodb").update_item(TableName=_table(), Key=_key(shop_id, delivery_id),
+        response = client("dynamodb").update_item(TableName=table(), Key=_key(shop_id, delivery_id),
                                                   ReturnValues="ALL_NEW", **request)
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -170,23 +170,34 @@ def _conditional_update(shop_id: str, delivery_id: str, **request: Any) -> dict[
     return from_item(response["Attributes"])
 
 
-def _create_leased(message: webhooks.WebhookMessage, now: int,
-                   token: str) -> tuple[dict[str, Any] | None, WebhookTarget | None]:
-    """The new delivery record, leased to this consumer and created only while the shop's webhook is the one it
-    will go to: (record, target); (None, target) if the record exists already; (None, None) for no webhook, or
-    one that does not take this event type (``events``; its secret changes with them, so the check covers them)."""
+def new_record(message: webhooks.WebhookMessage, now: int, *, next_attempt: int) -> dict[str, Any]:
+    """A pending delivery record of round 0 with no attempt yet, due at ``next_attempt``."""
     subject = webhooks.subject(message.payload)
     event_type = message.payload["type"]
-    record = {
+    return {
         "pk": f"SHOP#{message.shop_id}", "sk": f"DLV#{message.webhook_id}", "delivery_id": message.webhook_id,
         "shop_id": message.shop_id, "order_id": message.payload.get("orderID"),
         "order_internal_id": message.payload.get("orderInternalID"), "subject": subject, "type": event_type,
         "seq": webhooks.EVENT_SEQUENCE[event_type], "payload": message.payload,
         "status": PENDING, "round": 0, "attempt_count": 0, "attempts": [], "created_at": now,
-        "round_started_at": now, "next_attempt_at": now, "lease_token": token,
-        "lease_until": now + _lease_seconds(), "due_shard": _shard(subject),
-        "due_at": _due(now + _lease_seconds()),
+        "round_started_at": now, "next_attempt_at": next_attempt, "due_shard": _shard(subject),
+        "due_at": due(next_attempt),
     }
+
+
+def attempt_entry(record: dict[str, Any], outcome: webhooks.SendOutcome, now: int) -> dict[str, Any]:
+    return {"at": now, "round": record["round"], "status_code": outcome.status_code, "error": outcome.error,
+            "duration_ms": outcome.duration_ms}
+
+
+def _create_leased(message: webhooks.WebhookMessage, now: int,
+                   token: str) -> tuple[dict[str, Any] | None, WebhookTarget | None]:
+    """The new delivery record, leased to this consumer and created only while the shop's webhook is the one it
+    will go to: (record, target); (None, target) if the record exists already; (None, None) for no webhook, or
+    one that does not take this event type (``events``; its secret changes with them, so the check covers them)."""
+    event_type = message.payload["type"]
+    record = {**new_record(message, now, next_attempt=now), "lease_token": token, "lease_until": now + _lease_seconds(),
+              "due_at": due(now + _lease_seconds())}
     target = cached_target(message.shop_id, now)
     for _ in range(TARGET_READS):
         if target is None or event_type not in target.events:  # the cache may predate the webhook: ask the profile
@@ -195,7 +206,7 @@ def _create_leased(message: webhooks.WebhookMessage, now: int,
                 return None, None
         try:
             client("dynamodb").transact_write_items(TransactItems=[
-                {"Put": {"TableName": _table(), "Item": to_item(record),
+                {"Put": {"TableName": table(), "Item": to_item(record),
                          "ConditionExpression": "attribute_not_exists(pk)"}},
                 {"ConditionCheck": unchanged(message.shop_id, target)}])
         except ClientError as exc:
@@ -224,7 +235,7 @@ def _lease(shop_id: str, delivery_id: str, now: int, token: str, due_by: int) ->
         ConditionExpression="#s = :pending AND next_attempt_at <= :due_by AND "
                             "(attribute_not_exists(lease_until) OR lease_until < :now)",
         ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues=to_item({":t": token, ":u": until, ":d": _due(until), ":pending": PENDING,
+        ExpressionAttributeValues=to_item({":t": token, ":u": until, ":d": due(until), ":pending": PENDING,
                                            ":due_by": due_by, ":now": now}),
     )
 
@@ -235,14 +246,13 @@ def _release(record: dict[str, Any], token: str, until: int) -> None:
         record["shop_id"], record["delivery_id"],
         UpdateExpression="SET next_attempt_at = :n, due_at = :d REMOVE lease_token, lease_until",
         ConditionExpression="lease_token = :t",
-        ExpressionAttributeValues=to_item({":n": until, ":d": _due(until), ":t": token}),
+        ExpressionAttributeValues=to_item({":n": until, ":d": due(until), ":t": token}),
     )
 
 
 def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOutcome, now: int) -> dict[str, Any] | None:
     """Append the attempt to the log and move the record on: delivered, retry later, or dead-lettered."""
-    attempt = {"at": now, "round": record["round"], "status_code": outcome.status_code, "error": outcome.error,
-               "duration_ms": outcome.duration_ms}
+    attempt = attempt_entry(record, outcome, now)
     failures = record["attempt_count"] + 1
     values: dict[str, Any] = {":a": (record["attempts"] + [attempt])[-LOG_LIMIT:], ":c": failures, ":t": token}
     if outcome.delivered:
@@ -257,7 +267,7 @@ def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOu
                       "REMOVE lease_token, lease_until, due_shard, due_at, next_attempt_at")
             log.warning("webhook_dead_lettered", webhook_id=record["delivery_id"], attempts=failures)
         else:
-            values.update({":n": retry_at, ":d": _due(retry_at)})
+            values.update({":n": retry_at, ":d": due(retry_at)})
             update = ("SET attempts = :a, attempt_count = :c, next_attempt_at = :n, due_at = :d "
                       "REMOVE lease_token, lease_until")
     names_ = {"#s": "status"} if ":s" in values else {}
@@ -270,7 +280,7 @@ def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget
     """One attempt of a leased record at ``target`` (confirmed or read for this delivery), unless its order's
     earlier event is still pending."""
     earlier_id = _predecessor(record)
-    earlier = _get(record["shop_id"], earlier_id) if earlier_id else None
+    earlier = get(record["shop_id"], earlier_id) if earlier_id else None
     if earlier is not None and earlier["status"] == PENDING:
         _release(record, token, max(earlier["next_attempt_at"], now) + 1)
         log.info("webhook_waits_for_earlier_event", webhook_id=record["delivery_id"], earlier=earlier_id)
@@ -361,16 +371,16 @@ def _publish(records: list[dict[str, Any]]) -> None:
 
 def sweep(now: int) -> int:
     """Queue every delivery whose next attempt is due (and every lease that expired); return how many."""
-    due: list[dict[str, Any]] = []
+    found: list[dict[str, Any]] = []
     for shard in range(SHARDS):
         response = client("dynamodb").query(
-            TableName=_table(), IndexName=names.WEBHOOK_DUE_INDEX, Limit=SWEEP_LIMIT_PER_SHARD,
+            TableName=table(), IndexName=names.WEBHOOK_DUE_INDEX, Limit=SWEEP_LIMIT_PER_SHARD,
             KeyConditionExpression="due_shard = :s AND due_at <= :now",
-            ExpressionAttributeValues={":s": {"S": f"DUE#{shard}"}, ":now": {"S": _due(now)}})
-        due.extend(from_item(item) for item in response["Items"])
-    due.sort(key=lambda r: (r["due_at"], _subject(r), r["seq"]))
-    _publish(due)
-    return len(due)
+            ExpressionAttributeValues={":s": {"S": f"DUE#{shard}"}, ":now": {"S": due(now)}})
+        found.extend(from_item(item) for item in response["Items"])
+    found.sort(key=lambda r: (r["due_at"], _subject(r), r["seq"]))
+    _publish(found)
+    return len(found)
 
 
 def _rearm(shop_id: str, delivery_id: str, now: int) -> dict[str, Any] | None:
@@ -383,7 +393,7 @@ def _rearm(shop_id: str, delivery_id: str, now: int) -> dict[str, Any] | None:
         ConditionExpression="attribute_exists(pk) AND #s IN (:delivered, :dead)",
         ExpressionAttributeNames={"#s": "status", "#r": "round"},
         ExpressionAttributeValues=to_item({":pending": PENDING, ":one": 1, ":zero": 0, ":now": now,
-                                           ":shard": _shard(delivery_id.split("_")[1]), ":due": _due(now),
+                                           ":shard": _shard(delivery_id.split("_")[1]), ":due": due(now),
                                            ":delivered": DELIVERED, ":dead": DEAD_LETTERED}),
     )
 
@@ -393,7 +403,7 @@ def replay(shop_id: str, delivery_id: str, now: int) -> dict[str, Any]:
     ``failed``) after it."""
     record = _rearm(shop_id, delivery_id, now)
     if record is None:
-        if _get(shop_id, delivery_id) is None:
+        if get(shop_id, delivery_id) is None:
             raise DeliveryNotFound(f"delivery {delivery_id} not found")
         raise ConflictError(f"delivery {delivery_id} is still pending; replay it once it is delivered or dead-lettered")
     replayed = [record]
@@ -407,7 +417,7 @@ def replay(shop_id: str, delivery_id: str, now: int) -> dict[str, Any]:
 
 def order_deliveries(shop_id: str, order_internal_id: str) -> list[dict[str, Any]]:
     """The order's deliveries that exist (``validated``, ``terminated``, ``failed``), each as ``view`` shows it."""
-    found = [_get(shop_id, f"msg_{order_internal_id}_{kind}") for kind in ("validated", "terminated", "failed")]
+    found = [get(shop_id, f"msg_{order_internal_id}_{kind}") for kind in ("validated", "terminated", "failed")]
     return [view(record) for record in found if record is not None]
 
 
@@ -437,7 +447,7 @@ def _cursor(value: str | None) -> dict[str, Any] | None:
 def list_deliveries(shop_id: str, query: DeliveryListQuery) -> dict[str, Any]:
     """The shop's delivery log, each delivery with every attempt; paged by an opaque cursor."""
     request: dict[str, Any] = {
-        "TableName": _table(), "Limit": query.limit,
+        "TableName": table(), "Limit": query.limit,
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
         "ExpressionAttributeValues": {":pk": {"S": f"SHOP#{shop_id}"}, ":prefix": {"S": "DLV#"}},
     }

@@ -153,21 +153,9 @@ def publish_many(messages: list[tuple[WebhookMessage, str]]) -> set[int]:
                                 [_fifo_entry(m, deduplication_id) for m, deduplication_id in messages])
 
 
-def _message(order: dict[str, Any], event_type: str) -> WebhookMessage:
+def order_message(order: dict[str, Any], event_type: str) -> WebhookMessage:
     return WebhookMessage(shop_id=order["shop_id"], webhook_id=webhook_id(order, event_type),
                           payload=payload(order, event_type))
-
-
-def enqueue(order: dict[str, Any], event_type: str) -> None:
-    message = _message(order, event_type)
-    client("sqs").send_message(QueueUrl=queue_url(settings().queue(names.WEBHOOKS_QUEUE)),
-                               **_fifo_entry(message, message.webhook_id))
-
-
-def enqueue_many(orders: list[dict[str, Any]], event_type: str) -> set[int]:
-    """Queue one event for each order; return the positions SQS did not take."""
-    messages = [_message(order, event_type) for order in orders]
-    return publish_many([(m, m.webhook_id) for m in messages])
 
 
 def signing_secrets(profile: dict[str, Any], now: int) -> list[str]:
@@ -202,15 +190,15 @@ def _post(session: Any, url: str, text: str, headers: dict[str, str]) -> int:
     raise WebhookTargetRefused(f"more than {MAX_REDIRECTS} redirects")
 
 
-def send(url: str, secrets: Sequence[str], msg_id: str, body: dict[str, Any]) -> SendOutcome:
-    """One delivery attempt signed with each secret, over by ``webhook_deadline_seconds`` whatever the receiver does (redirects
-    included); never raises for what the receiver or the network did."""
+def send(url: str, secrets: Sequence[str], msg_id: str, body: dict[str, Any], deadline: float | None = None) -> SendOutcome:
+    """One delivery attempt signed with each secret, over by ``deadline`` (``webhook_deadline_seconds`` unless given)
+    whatever the receiver does (redirects included); never raises for what the receiver or the network did."""
     import httpcore
 
     text = json.dumps(body, separators=(",", ":"))
     headers = signed_headers(secrets, msg_id, text, datetime.now(timezone.utc))
     cfg = settings()
-    deadline = cfg.webhook_deadline_seconds
+    deadline = cfg.webhook_deadline_seconds if deadline is None else deadline
     started = time.monotonic()
     status_code, error = None, None
     session = transport.DeadlineSession(deadline, min(cfg.webhook_timeout_seconds, deadline))
