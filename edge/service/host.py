@@ -15,7 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from edge.config import EdgeConfig, load_config
 
@@ -50,7 +50,7 @@ class RotatingLog(io.TextIOBase):
 def service_log(config: EdgeConfig) -> TextIO:
     """``<state_dir>/edge-service.log``: where the hosted edge's log lines and READY line go."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    return RotatingLog(config.state_dir / SERVICE_LOG)
+    return cast(TextIO, RotatingLog(config.state_dir / SERVICE_LOG))  # a text stream, not typing's TextIO class
 
 
 class EdgeHost:

@@ -34,6 +34,12 @@ LOCAL_SYSTEM = "LocalSystem"
 STOP_WAIT_HINT_MS = 30_000  # how long the SCM waits for the next "still stopping" (reported every 5 s)
 STOP_TIMEOUT_S = 90.0  # as the systemd unit's TimeoutStopSec: the receipt being printed is finished first
 
+# CreateService/ChangeServiceConfig and SC_ACTION values (winnt.h, winsvc.h): the plan holds the very numbers
+SERVICE_WIN32_OWN_PROCESS = 0x10
+SERVICE_AUTO_START = 2
+SERVICE_ERROR_NORMAL = 1
+SC_ACTION_RESTART = 1
+
 # SERVICE_STATUS.dwCurrentState (winsvc.h)
 STATES = {1: "stopped", 2: "starting", 3: "stopping", 4: "running", 5: "resuming", 6: "pausing", 7: "paused"}
 RUNNING, STOPPED = 4, 1
@@ -51,17 +57,20 @@ NOT_INSTALLED = f"no edge service installed (service {SERVICE} does not exist)"
 
 @dataclass(frozen=True)
 class ServicePlan:
-    """Everything ``install`` gives the SCM, decided without Windows."""
+    """Everything ``install`` gives the SCM, decided without Windows: the arguments as the calls take them."""
 
     name: str
     display_name: str
-    description: str
-    command_line: str  # the service's ImagePath: quoted interpreter, then the arguments
-    account: str
-    delayed_auto_start: bool
-    restart_delays_ms: tuple[int, ...]  # SC_ACTION_RESTART after the 1st, 2nd, 3rd and later failures
-    reset_failures_after_s: int  # failure count back to 0 after this long without one
-    restart_after_error_exit: bool  # a stop with a non-zero exit code counts as a failure, not only a crash
+    description: str  # SERVICE_CONFIG_DESCRIPTION
+    service_type: int
+    start_type: int
+    error_control: int
+    command_line: str  # lpBinaryPathName (the ImagePath): quoted interpreter, then the arguments
+    account: str  # lpServiceStartName
+    delayed_auto_start: bool  # SERVICE_CONFIG_DELAYED_AUTO_START_INFO
+    failure_actions: tuple[tuple[int, int], ...]  # SERVICE_FAILURE_ACTIONS: (type, delay ms) per failure, last repeats
+    reset_failures_after_s: int  # SERVICE_FAILURE_ACTIONS.dwResetPeriod: the count back to 0 after this long
+    actions_on_error_exit: bool  # SERVICE_CONFIG_FAILURE_ACTIONS_FLAG: a stop with an error code is a failure too
 
 
 def plan(python: str, config: PurePath) -> ServicePlan:
@@ -71,12 +80,15 @@ def plan(python: str, config: PurePath) -> ServicePlan:
         name=SERVICE,
         display_name=DISPLAY_NAME,
         description=DESCRIPTION,
+        service_type=SERVICE_WIN32_OWN_PROCESS,
+        start_type=SERVICE_AUTO_START,
+        error_control=SERVICE_ERROR_NORMAL,
         command_line=f'"{python}" {arguments}',  # always quoted: a path with spaces must not be split
         account=LOCAL_SYSTEM,
-        delayed_auto_start=True,
-        restart_delays_ms=(5_000, 5_000, 60_000),
+        delayed_auto_start=True,  # the network is up by then
+        failure_actions=((SC_ACTION_RESTART, 5_000), (SC_ACTION_RESTART, 5_000), (SC_ACTION_RESTART, 60_000)),
         reset_failures_after_s=24 * 3600,
-        restart_after_error_exit=True,
+        actions_on_error_exit=True,
     )
 
 
@@ -130,31 +142,31 @@ def install(python: str, config: Path) -> str:
     import win32service
 
     spec = plan(python, config)
-    own, auto, normal = (win32service.SERVICE_WIN32_OWN_PROCESS, win32service.SERVICE_AUTO_START,
-                         win32service.SERVICE_ERROR_NORMAL)
+    kind = (spec.service_type, spec.start_type, spec.error_control)
     try:
         scm = win32service.OpenSCManager(None, None, win32service.SC_MANAGER_ALL_ACCESS)
         try:
             try:
-                handle = win32service.CreateService(
-                    scm, spec.name, spec.display_name, win32service.SERVICE_ALL_ACCESS, own, auto, normal,
-                    spec.command_line, None, False, None, spec.account, None)
+                handle, installed = win32service.CreateService(
+                    scm, spec.name, spec.display_name, win32service.SERVICE_ALL_ACCESS, *kind, spec.command_line,
+                    None, False, None, spec.account, None), False
             except pywintypes.error as exc:
                 if exc.winerror != ERROR_SERVICE_EXISTS:
                     raise
-                handle = win32service.OpenService(scm, spec.name, win32service.SERVICE_ALL_ACCESS)
-                _stop(handle)  # the old edge lets go of the state directory before the new one starts
-                win32service.ChangeServiceConfig(handle, own, auto, normal, spec.command_line, None, False, None,
-                                                 spec.account, None, spec.display_name)
+                handle, installed = win32service.OpenService(scm, spec.name, win32service.SERVICE_ALL_ACCESS), True
             try:
+                if installed:  # replaced: the old edge lets go of the state directory before the new one starts
+                    _stop(handle)
+                    win32service.ChangeServiceConfig(handle, *kind, spec.command_line, None, False, None, spec.account,
+                                                     None, spec.display_name)
                 win32service.ChangeServiceConfig2(handle, win32service.SERVICE_CONFIG_DESCRIPTION, spec.description)
                 win32service.ChangeServiceConfig2(handle, win32service.SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
                                                   spec.delayed_auto_start)
                 win32service.ChangeServiceConfig2(handle, win32service.SERVICE_CONFIG_FAILURE_ACTIONS, {
                     "ResetPeriod": spec.reset_failures_after_s, "RebootMsg": None, "Command": None,
-                    "Actions": [(win32service.SC_ACTION_RESTART, delay) for delay in spec.restart_delays_ms]})
+                    "Actions": spec.failure_actions})
                 win32service.ChangeServiceConfig2(handle, win32service.SERVICE_CONFIG_FAILURE_ACTIONS_FLAG,
-                                                  spec.restart_after_error_exit)
+                                                  spec.actions_on_error_exit)
                 win32service.StartService(handle, None)
             finally:
                 win32service.CloseServiceHandle(handle)

@@ -251,18 +251,33 @@ def test_win32_modules_are_imported_only_inside_the_windows_modules_functions():
     assert imported.returncode == 0 and imported.stdout.strip() == "[]", imported.stderr
 
 
+def test_the_windows_glue_calls_pywin32_as_pywin32_declares(tmp_path):
+    """The win32 calls cannot run here, but what they are called with can be checked: mypy as for Windows, with
+    typeshed's stubs of pywin32 311 (names, argument counts and types of win32service, servicemanager,
+    win32serviceutil.ServiceFramework, pywintypes.error)."""
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--platform", "win32", "--python-version", "3.11", "--follow-imports=silent",
+         "--check-untyped-defs", "--warn-unused-ignores", "--cache-dir", str(tmp_path), "edge/service/windows.py",
+         "edge/service/host.py"], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("Success: no issues found in 2 source files")
+
+
 def test_the_install_plan_is_an_automatic_local_system_service_that_restarts():
     """What ``edge service install`` gives the SCM on Windows, from the Windows path's own code."""
     assert windows.plan(WINDOWS_PYTHON, PureWindowsPath(WINDOWS_CONFIG)) == windows.ServicePlan(
         name="ReceiptBridgeEdge",
         display_name="Receipt Bridge edge",
         description="Takes the shop's fiscal jobs from Receipt Bridge and prints each receipt exactly once.",
+        service_type=0x10,  # SERVICE_WIN32_OWN_PROCESS: the process answers the SCM itself
+        start_type=2,  # SERVICE_AUTO_START, delayed below
+        error_control=1,  # SERVICE_ERROR_NORMAL
         command_line=rf'"{WINDOWS_PYTHON}" -m edge service host --config "{WINDOWS_CONFIG}"',
         account="LocalSystem",
         delayed_auto_start=True,
-        restart_delays_ms=(5_000, 5_000, 60_000),
+        failure_actions=((1, 5_000), (1, 5_000), (1, 60_000)),  # SC_ACTION_RESTART after 5 s, 5 s, then 60 s
         reset_failures_after_s=86_400,
-        restart_after_error_exit=True,
+        actions_on_error_exit=True,  # pywin32 stops with an error code when SvcDoRun raises: restarted too
     )
     plain = windows.plan(r"C:\Python311\python.exe", PureWindowsPath(r"C:\ReceiptBridge\edge.toml"))
     assert plain.command_line == r'"C:\Python311\python.exe" -m edge service host --config C:\ReceiptBridge\edge.toml'
