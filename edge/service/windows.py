@@ -1,7 +1,7 @@
 """The edge as a Windows service: registered with the Service Control Manager (SCM) and hosted by python.exe.
 
 ``install`` creates (or reconfigures) the service ``ReceiptBridgeEdge``: automatic delayed start (the network
-is up by then), LocalSystem, restarted after a failure, and its binary is this interpreter running
+is up by then), LocalSystem, restarted after a failure, stopped first at shutdown, and its binary is this interpreter running
 ``-m edge service host --config <file>``. That hidden command hands the process to the SCM the way pywin32
 hosts a service from python.exe (its win32/Demos/service/nativePipeTestService.py): servicemanager's
 ``Initialize``, ``PrepareToHostSingle(cls)``, ``StartServiceCtrlDispatcher``; the class's ``SvcDoRun`` runs the
@@ -14,7 +14,8 @@ to the DLL directories.
 
 win32 modules are imported inside the functions that talk to Windows, so this module imports anywhere and
 ``plan`` and ``describe`` are tested on Linux. Microsoft references: CreateService, ChangeServiceConfig2
-(SERVICE_FAILURE_ACTIONS, SERVICE_FAILURE_ACTIONS_FLAG, SERVICE_DELAYED_AUTO_START_INFO), SERVICE_STATUS.
+(SERVICE_FAILURE_ACTIONS, SERVICE_FAILURE_ACTIONS_FLAG, SERVICE_DELAYED_AUTO_START_INFO,
+SERVICE_PRESHUTDOWN_INFO), SERVICE_STATUS, HandlerEx (SERVICE_CONTROL_PRESHUTDOWN).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class ServicePlan:
     failure_actions: tuple[tuple[int, int], ...]  # SERVICE_FAILURE_ACTIONS: (type, delay ms) per failure, last repeats
     reset_failures_after_s: int  # SERVICE_FAILURE_ACTIONS.dwResetPeriod: the count back to 0 after this long
     actions_on_error_exit: bool  # SERVICE_CONFIG_FAILURE_ACTIONS_FLAG: a stop with an error code is a failure too
+    preshutdown_timeout_ms: int  # SERVICE_CONFIG_PRESHUTDOWN_INFO: how long a PC shutting down waits for the edge
 
 
 def plan(python: str, config: PurePath) -> ServicePlan:
@@ -89,6 +91,7 @@ def plan(python: str, config: PurePath) -> ServicePlan:
         failure_actions=((SC_ACTION_RESTART, 5_000), (SC_ACTION_RESTART, 5_000), (SC_ACTION_RESTART, 60_000)),
         reset_failures_after_s=24 * 3600,
         actions_on_error_exit=True,
+        preshutdown_timeout_ms=int(STOP_TIMEOUT_S * 1000),
     )
 
 
@@ -167,6 +170,8 @@ def install(python: str, config: Path) -> str:
                     "Actions": spec.failure_actions})
                 win32service.ChangeServiceConfig2(handle, win32service.SERVICE_CONFIG_FAILURE_ACTIONS_FLAG,
                                                   spec.actions_on_error_exit)
+                win32service.ChangeServiceConfig2(handle, win32service.SERVICE_CONFIG_PRESHUTDOWN_INFO,
+                                                  spec.preshutdown_timeout_ms)
                 win32service.StartService(handle, None)
             finally:
                 win32service.CloseServiceHandle(handle)
@@ -252,7 +257,14 @@ def host(config: Path) -> None:
             self._stopping()
             self._edge.stop()
 
-        SvcShutdown = SvcStop  # accepted, so a shutting-down PC stops the edge cleanly instead of killing it
+        def GetAcceptedControls(self) -> int:
+            # Preshutdown rather than shutdown: Windows then waits the plan's preshutdown timeout for the edge
+            # to finish the receipt it is printing, not the few seconds every service shares at shutdown.
+            return int(super().GetAcceptedControls()) | win32service.SERVICE_ACCEPT_PRESHUTDOWN
+
+        def SvcOtherEx(self, control: int, event_type: int, data: object) -> None:
+            if control == win32service.SERVICE_CONTROL_PRESHUTDOWN:
+                self.SvcStop()
 
         def SvcDoRun(self) -> None:
             servicemanager.LogMsg(servicemanager.EVENTLOG_INFORMATION_TYPE, servicemanager.PYS_SERVICE_STARTED,

@@ -278,6 +278,7 @@ def test_the_install_plan_is_an_automatic_local_system_service_that_restarts():
         failure_actions=((1, 5_000), (1, 5_000), (1, 60_000)),  # SC_ACTION_RESTART after 5 s, 5 s, then 60 s
         reset_failures_after_s=86_400,
         actions_on_error_exit=True,  # pywin32 stops with an error code when SvcDoRun raises: restarted too
+        preshutdown_timeout_ms=90_000,  # as the systemd unit's TimeoutStopSec
     )
     plain = windows.plan(r"C:\Python311\python.exe", PureWindowsPath(r"C:\ReceiptBridge\edge.toml"))
     assert plain.command_line == r'"C:\Python311\python.exe" -m edge service host --config C:\ReceiptBridge\edge.toml'
