@@ -318,9 +318,10 @@ def pair(
     typer.echo(f"next: edge service install --config {written}")
 
 
-service_app = typer.Typer(no_args_is_help=True, help="Run the edge as a system service (systemd; Windows: a boot task).")
+service_app = typer.Typer(no_args_is_help=True, help="Run the edge as a system service (systemd; Windows: an SCM service).")
 app.add_typer(service_app, name="service")
 UserOption = typer.Option(False, "--user", help="Linux: a systemd user unit instead of a system one (no root).")
+WINDOWS = sys.platform == "win32"  # edge/service/windows.py imports pywin32 only inside its functions
 
 
 def _edge_command() -> list[str]:
@@ -335,7 +336,7 @@ def service_install(config: Path = ConfigOption, user: bool = UserOption) -> Non
 
     _config(config)  # a service must not start on a config that cannot run
     try:
-        where = (windows.install(_edge_command(), config.resolve()) if os.name == "nt"
+        where = (windows.install(sys.executable, config.resolve()) if WINDOWS
                  else systemd.install(_edge_command(), config.resolve(), user_mode=user))
     except ServiceError as exc:
         raise _fail(str(exc)) from None
@@ -349,7 +350,7 @@ def service_uninstall(user: bool = UserOption) -> None:
     from edge.service.runner import ServiceError
 
     try:
-        where = windows.uninstall() if os.name == "nt" else systemd.uninstall(user_mode=user)
+        where = windows.uninstall() if WINDOWS else systemd.uninstall(user_mode=user)
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"edge service removed: {where}")
@@ -362,12 +363,26 @@ def service_status(user: bool = UserOption) -> None:
     from edge.service.runner import ServiceError
 
     try:
-        outcome = windows.status() if os.name == "nt" else systemd.status(user_mode=user)
+        outcome = windows.status() if WINDOWS else systemd.status(user_mode=user)
     except ServiceError as exc:
         raise _fail(str(exc)) from None
     typer.echo(outcome.output)
     if outcome.returncode != 0:
         raise typer.Exit(outcome.returncode)
+
+
+@service_app.command("host", hidden=True)
+def service_host(config: Path = ConfigOption) -> None:
+    """Windows: the process the service manager starts (the installed service's command); not for a console."""
+    from edge.service import windows
+    from edge.service.runner import ServiceError
+
+    if not WINDOWS:
+        raise _fail("edge service host runs only under the Windows service manager; use `edge run --config …`")
+    try:
+        windows.host(config.resolve())
+    except ServiceError as exc:
+        raise _fail(str(exc)) from None
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
-"""The one place service commands call the system's tools (systemctl, schtasks.exe): found on PATH, so a test
-puts its own recording tool first on PATH and the real code path runs."""
+"""The one place service commands call the system's tools (systemctl): found on PATH, so a test puts its own
+recording tool first on PATH and the real code path runs. The Windows path calls the SCM API instead."""
 
 from __future__ import annotations
 

@@ -37,12 +37,15 @@ def test_the_wheel_holds_the_edge_and_the_contract_only(wheel):
     cloud = sorted(n for n in names if n.startswith("chalicelib/"))
     assert cloud == ["chalicelib/__init__.py", "chalicelib/contracts.py"]
     assert "edge/cli.py" in names and "edge/service/systemd.py" in names and "edge/drivers/isl/driver.py" in names
+    assert "edge/service/windows.py" in names and "edge/service/host.py" in names
     assert not [n for n in names if n.split("/")[0] in ("infra", "devstack", "tests", "app.py", "bench")]
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     required = sorted(line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist: "))
     pinned = sorted(line.split("#", 1)[0].strip() for line in (ROOT / "requirements-edge.txt").read_text().splitlines()
                     if line.split("#", 1)[0].strip())
     assert required == pinned
+    # Windows only: pip on Linux skips it (PEP 508 marker), pip on Windows installs the SCM service's API
+    assert [r for r in required if r.startswith("pywin32")] == ['pywin32==311; sys_platform == "win32"']
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "edge = edge.cli:main" in entry_points
 
@@ -64,7 +67,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(wheel, tmp_path):
                             timeout=120)
     assert helped.returncode == 0, helped.stderr
     assert "pair" in helped.stdout and "service" in helped.stdout
-    probe = ("import edge.cli, edge.runner, edge.pairing, edge.service.systemd, chalicelib.contracts as c, importlib.util;"
+    probe = ("import edge.cli, edge.runner, edge.pairing, edge.service.systemd, edge.service.windows, chalicelib.contracts as c,"
+             " importlib.util;"
              "print(c.__file__.startswith(sys.argv[1]), edge.cli.__file__.startswith(sys.argv[1]),"
              " importlib.util.find_spec('chalicelib.shops') is None, importlib.util.find_spec('app') is None)")
     imported = subprocess.run([str(python), "-c", "import sys;" + probe, site], cwd=tmp_path, capture_output=True,
