@@ -7,7 +7,7 @@ table's stream records (``devstack.pump.StreamPump``), a real webhook
 receiver on loopback), and every request the app's clients make is counted, plus the edge's own
 (its receives of up to 10 jobs each, as ``edge/jobqueue`` asks, and one delete per job; one session
 per ``--orders`` batch, amortized). Orders are posted first and drained after, so every queue is
-consumed in full batches, as under load; ``--trickle`` drains after each order instead (batches of 1). The naive design is
+consumed in full batches, as under load; the trickle run drains after each order instead (batches of 1). The naive design is
 executed against the same moto, request by request, as such a service is commonly written: an
 idempotency-key read before and a write after each step, one item per write, no transactions.
 
@@ -168,15 +168,15 @@ def measure_ours(orders: int, wave: int) -> dict[str, Any]:
                 drain_stream(pump)
                 counting.phase = "edge_results"
                 jobs += edge_round(client, edge_sqs, shop["queue_url"], session["token"], counting)
-                counting.phase = "pdfs"
-                drain("pdfs", app_module.render_pdfs, counting)
-                counting.phase = "webhooks"
+                counting.phase = "webhooks"  # terminated, from the stream; retries (none expected) from the queues
+                drain_stream(pump)
                 drain("webhooks.fifo", app_module.send_webhooks, counting)
+                drain("pdfs", app_module.render_pdfs, counting)
         delivered = sum(len(receiver.wait_for(f"B-{n}", 2, timeout=10)) for n in range(orders))
         receiver.stop()
         aws.reset_clients()
     assert len(jobs) == orders and delivered == 2 * orders, (len(jobs), delivered)
-    lifecycle_phases = ("intake", "dispatch", "edge_results", "pdfs", "webhooks")
+    lifecycle_phases = ("intake", "dispatch", "edge_results", "webhooks")
     lifecycle = (counting.total(*lifecycle_phases) + counting.total("edge_session")) / orders
     return {
         "intake_sync": counting.total("intake") / orders,

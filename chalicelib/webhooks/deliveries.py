@@ -1,9 +1,9 @@
 """Webhook deliveries: one record per (subject, event) with its attempt log, retries, dead letters, replays.
 
-A subject is an order or, for the fleet's events, one device warning or one edge outage. The FIFO queue
-carries events grouped by subject; its consumer (``handle_message``)
-creates the delivery record already leased to itself and makes the first
-attempt. A failed attempt schedules the next one with exponential backoff and
+A subject is an order or, for the fleet's events, one device warning or one edge outage. An order's events
+get their record with their first attempt from the orders stream (``chalicelib.webhooks.first_attempts``); the
+FIFO queue carries the fleet's events and every retry, grouped by subject; its consumer (``handle_message``)
+creates a fleet event's delivery record already leased to itself and makes the first attempt. A failed attempt schedules the next one with exponential backoff and
 jitter (``next_attempt_at``); once the retry window (≥ 24 h, settings) is
 spent the record is dead-lettered. ``sweep`` (a scheduled handler) finds due
 records through a sparse index and puts them back on the FIFO queue.

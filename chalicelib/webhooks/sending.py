@@ -1,9 +1,10 @@
 """Merchant webhooks (seed 003 fields), signed per Standard Webhooks, sent over a guarded HTTP client.
 
-An event is queued on the FIFO queue grouped by its subject (``enqueue``): an order, or for the fleet's events
-(``device.warning``, ``device.warning_cleared``, ``edge.offline``, built in ``chalicelib.fleet.events``) one
-warning or one outage. The consumer in ``chalicelib.webhooks.deliveries`` keeps a delivery record per event,
-sends it with ``send`` and schedules retries. The webhook-id is stable per (subject, type) so a receiver can
+An order's events are first attempted from the orders stream (``chalicelib.webhooks.first_attempts``). The fleet's
+events (``device.warning``, ``device.warning_cleared``, ``edge.offline``, built in ``chalicelib.fleet.events``) and
+every retry go on the FIFO queue grouped by their subject (``publish_many``): an order, one warning or one outage.
+The consumer in ``chalicelib.webhooks.deliveries`` keeps a delivery record per event, sends it with ``send`` and
+schedules retries. The webhook-id is stable per (subject, type) so a receiver can
 drop repeats. A shop receives the event types it subscribed to (``events`` on its webhook; the order events
 when it names none).
 """
