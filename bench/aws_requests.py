@@ -113,7 +113,9 @@ def edge_round(client: Client, edge_sqs: Any, queue: str, token: str, counting: 
     not counted as the app's; the edge's requests are counted as it makes them, the last (empty)
     receive excluded, as the edge's idle long polls are."""
     jobs, receives = [], 0
-    while batch := edge_sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=EDGE_MAX_MESSAGES).get("Messages", []):
+    # No long poll: the last, empty receive is not counted, and would only hold the bench 20 s (the queue's default).
+    while batch := edge_sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=EDGE_MAX_MESSAGES,
+                                            WaitTimeSeconds=0).get("Messages", []):
         receives += 1
         for message in batch:
             job = FiscalJob.model_validate_json(message["Body"])
