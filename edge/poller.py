@@ -132,10 +132,11 @@ class Poller:
     # -- intake ---------------------------------------------------------------------------
 
     def accept(self, messages: list[InboundMessage]) -> None:
-        """Journal a batch of deliveries in one transaction (one fsync), before any of them reaches the device;
-        a job seen before is never started again."""
+        """Journal a batch of deliveries in one transaction, committed with the first job's ``printing`` (one fsync for
+        both, before the device call) or at the latest when the next ``work_device`` ends; a crash before then leaves
+        the messages on the queue, to come back after their visibility timeout. A job seen before is never started again."""
         journaled: list[tuple[InboundMessage, JobRow, bool]] = []
-        with self._journal.batch():
+        with self._journal.batch(later=True):
             for message in messages:
                 if self._stop.is_set():
                     break
@@ -338,10 +339,12 @@ class Poller:
     def deliver_results(self) -> None:
         """Report finished jobs in the order they finished; stop at the first that must wait.
 
-        The acknowledgements are journaled ``later`` and committed together (one fsync) before any
-        of their queue messages is deleted; a crash before that commit reports them again."""
+        Every result is on disk before it is posted (the last job's ``printed`` may still be held). The
+        acknowledgements are journaled ``later`` and committed together (one fsync) before any of their queue
+        messages is deleted; a crash before that commit reports them again."""
         acked: list[tuple[str, ResultAck]] = []
         settled: list[str] = []
+        self._journal.flush()
         for row in self._journal.pending_results():
             if self._stop.is_set():
                 break
@@ -373,13 +376,11 @@ class Poller:
         self._delete_all(queue, self._journal.deletable_messages())
 
     def _delete_all(self, queue: JobQueue, messages: list[MessageRow]) -> None:
-        """Delete in order until the queue fails; the deletions are journaled ``later``, then committed together."""
-        try:
-            for message in messages:
-                if not self._delete(queue, message):
-                    return
-        finally:
-            self._journal.flush()
+        """Delete in order until the queue fails; the deletions are journaled ``later``, committed with the next
+        write (a crash before it deletes them again, which the queue answers as gone)."""
+        for message in messages:
+            if not self._delete(queue, message):
+                return
 
     def _delete(self, queue: JobQueue, message: MessageRow) -> bool:
         try:
