@@ -38,7 +38,7 @@ from edge.jobqueue import (
     MessageGone,
     QueueAuthError,
     QueueError,
-    kept_invisible,
+    VisibilityKeeper,
     receive_abandonable,
 )
 from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal, MessageRow
@@ -98,6 +98,7 @@ class Poller:
         self._charger = charger
         self._device_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
         self._queue_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
+        self._visibility = VisibilityKeeper()
         self._queue: JobQueue | None = None
         self._queue_session: EdgeSession | None = None
         self._ready = False
@@ -239,7 +240,8 @@ class Poller:
         crashpoint("before_device_call")
         try:
             handles = self._handles(job.job_id)
-            with kept_invisible(self._queue, handles, self._config.hold_visibility_seconds, self._config.extend_visibility_after_seconds):
+            with self._visibility.kept(self._queue, handles, self._config.hold_visibility_seconds,
+                                       self._config.extend_visibility_after_seconds):
                 record = driver.print_receipt(job)
         except DeviceError as exc:
             if exc.transient or exc.may_have_printed:
