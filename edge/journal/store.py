@@ -3,10 +3,11 @@
 Fewer fsyncs, no state change durable later than the next device call (issue 22 point 5). A write made
 ``later=True``, and a ``batch(later=True)``, is done at once inside the connection's open transaction and
 committed (one fsync) with the next write that is not ``later``, or by ``flush()`` or ``close()``. Every device
-call is preceded by such a write (``begin_print``, ``begin_lookup``, ``begin_charge``, ``begin_reversal``,
-``begin_operation``), so whatever was held is on disk before the device is called. Until then a crash loses
-the held writes whole (SQLite ignores a WAL without its commit frame): the restart finds the state before
-them and reconciles it as if the crash came just before they were made.
+call that makes something (a receipt, a charge, a reversal, a report) is preceded by such a write (``begin_print``,
+``begin_lookup``, ``begin_charge``, ``begin_reversal``, ``begin_operation``, ``begin_sale_print``…), so whatever
+was held is on disk before the device is called. Until then a crash loses the held writes whole (SQLite ignores
+WAL frames without their commit frame): the restart finds the state before them and reconciles it as if the
+crash came just before they were made.
 
 Why the poller's steps can share one fsync (the argument ``edge/poller.py`` relies on):
 
