@@ -1,4 +1,4 @@
-"""The journal store: the SQL and the state transitions, one committed transaction per public call.
+"""The journal store: the SQL and the state transitions, one step per public call, committed when it returns unless made ``later``.
 
 Fewer fsyncs, no state change durable later than the next device call (issue 22 point 5). A write made
 ``later=True``, and a ``batch(later=True)``, is done at once inside the connection's open transaction and
