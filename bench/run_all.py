@@ -117,8 +117,9 @@ def _e2e(r: dict[str, dict[str, Any]]) -> list[Row]:
 
 def _edge(r: dict[str, dict[str, Any]]) -> list[Row]:
     e = r["edge_throughput"]
+    fsyncs = f"; {e['fsyncs_per_job']} fsyncs a job" if "fsyncs_per_job" in e else ""
     return [("edge jobs/s, fsync'd journal", f"{e['journal_on_jobs_per_second']}",
-             f"{e['ratio']}× the journal-off loop ({e['journal_off_jobs_per_second']}/s)", "≥ 200/s")]
+             f"{e['ratio']}× the journal-off loop ({e['journal_off_jobs_per_second']}/s){fsyncs}", "≥ 1,000/s")]
 
 
 def _driver(r: dict[str, dict[str, Any]]) -> list[Row]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import boto3
 import structlog
@@ -120,28 +123,71 @@ def receive_abandonable(queue: JobQueue, wait_seconds: int, stop: threading.Even
     return messages
 
 
-@contextmanager
-def kept_invisible(queue: JobQueue | None, receipt_handles: Sequence[str], seconds: int, after: float) -> Iterator[None]:
-    """While the block runs (a device call), hide the messages for ``seconds`` more once it has taken ``after`` seconds,
-    and again every ``seconds / 2`` after that."""
-    if queue is None or not receipt_handles:
-        yield
-        return
-    finished = threading.Event()
+@dataclass
+class _Call:
+    """A device call whose messages are kept invisible: hidden again at ``due`` (monotonic seconds)."""
 
-    def heartbeat() -> None:
-        interval = after
-        while not finished.wait(interval):
-            queue.hide_all(receipt_handles, seconds)
-            interval = max(after, seconds / 2)
+    queue: JobQueue
+    receipt_handles: Sequence[str]
+    seconds: int
+    after: float
+    due: float
 
-    beat = threading.Thread(target=heartbeat, name="sqs-visibility", daemon=True)
-    beat.start()
-    try:
-        yield
-    finally:
-        finished.set()
-        beat.join(timeout=5)
+
+class VisibilityKeeper:
+    """Keeps a device call's messages invisible: once the call has taken ``after`` seconds, hides them for ``seconds``
+    more, and again every ``max(after, seconds / 2)``. One helper thread, started at the first call, serves every call:
+    nothing is started per call (a thread's start and join cost more than a fast device's whole receipt), and it
+    wakes only when a call is due, not at each call's start and end."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._call: _Call | None = None
+        self._hiding: _Call | None = None
+        self._waiting_until = math.inf  # when the helper thread wakes next
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def kept(self, queue: JobQueue | None, receipt_handles: Sequence[str], seconds: int, after: float) -> Iterator[None]:
+        """While the block runs (a device call), keep its messages invisible."""
+        if queue is None or not receipt_handles:
+            yield
+            return
+        call = _Call(queue, receipt_handles, seconds, after, time.monotonic() + after)
+        with self._changed:
+            self._call = call
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sqs-visibility", daemon=True)
+                self._thread.start()
+            elif call.due < self._waiting_until:
+                self._changed.notify()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._call = None
+                while self._hiding is call:  # the call's messages are not touched once it has returned
+                    self._changed.wait()
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                call = self._call
+                now = time.monotonic()
+                if call is None or call.due > now:
+                    self._waiting_until = math.inf if call is None else call.due
+                    self._changed.wait(None if call is None else call.due - now)
+                    self._waiting_until = math.inf
+                    continue
+                call.due = now + max(call.after, call.seconds / 2)
+                self._hiding = call
+                self._changed.release()
+                try:
+                    call.queue.hide_all(call.receipt_handles, call.seconds)
+                finally:
+                    self._changed.acquire()
+                    self._hiding = None
+                    self._changed.notify_all()
 
 
 @contextmanager

@@ -38,7 +38,7 @@ from edge.jobqueue import (
     MessageGone,
     QueueAuthError,
     QueueError,
-    kept_invisible,
+    VisibilityKeeper,
     receive_abandonable,
 )
 from edge.journal import BACKLOG, InboundMessage, JobRow, JobState, Journal, MessageRow
@@ -98,6 +98,7 @@ class Poller:
         self._charger = charger
         self._device_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
         self._queue_gate = RetryGate(config.retry_initial_seconds, config.retry_max_seconds)
+        self._visibility = VisibilityKeeper()
         self._queue: JobQueue | None = None
         self._queue_session: EdgeSession | None = None
         self._ready = False
@@ -132,10 +133,11 @@ class Poller:
     # -- intake ---------------------------------------------------------------------------
 
     def accept(self, messages: list[InboundMessage]) -> None:
-        """Journal a batch of deliveries in one transaction (one fsync), before any of them reaches the device;
-        a job seen before is never started again."""
+        """Journal a batch of deliveries in one transaction, committed with the first job's ``printing`` (one fsync for
+        both, before the device call) or at the latest when the next ``work_device`` ends; a crash before then leaves
+        the messages on the queue, to come back after their visibility timeout. A job seen before is never started again."""
         journaled: list[tuple[InboundMessage, JobRow, bool]] = []
-        with self._journal.batch():
+        with self._journal.batch(later=True):
             for message in messages:
                 if self._stop.is_set():
                     break
@@ -238,7 +240,8 @@ class Poller:
         crashpoint("before_device_call")
         try:
             handles = self._handles(job.job_id)
-            with kept_invisible(self._queue, handles, self._config.hold_visibility_seconds, self._config.extend_visibility_after_seconds):
+            with self._visibility.kept(self._queue, handles, self._config.hold_visibility_seconds,
+                                       self._config.extend_visibility_after_seconds):
                 record = driver.print_receipt(job)
         except DeviceError as exc:
             if exc.transient or exc.may_have_printed:
@@ -338,10 +341,12 @@ class Poller:
     def deliver_results(self) -> None:
         """Report finished jobs in the order they finished; stop at the first that must wait.
 
-        The acknowledgements are journaled ``later`` and committed together (one fsync) before any
-        of their queue messages is deleted; a crash before that commit reports them again."""
+        Every result is on disk before it is posted (the last job's ``printed`` may still be held). The
+        acknowledgements are journaled ``later`` and committed together (one fsync) before any of their queue
+        messages is deleted; a crash before that commit reports them again."""
         acked: list[tuple[str, ResultAck]] = []
         settled: list[str] = []
+        self._journal.flush()
         for row in self._journal.pending_results():
             if self._stop.is_set():
                 break
@@ -373,13 +378,11 @@ class Poller:
         self._delete_all(queue, self._journal.deletable_messages())
 
     def _delete_all(self, queue: JobQueue, messages: list[MessageRow]) -> None:
-        """Delete in order until the queue fails; the deletions are journaled ``later``, then committed together."""
-        try:
-            for message in messages:
-                if not self._delete(queue, message):
-                    return
-        finally:
-            self._journal.flush()
+        """Delete in order until the queue fails; the deletions are journaled ``later``, committed with the next
+        write (a crash before it deletes them again, which the queue answers as gone)."""
+        for message in messages:
+            if not self._delete(queue, message):
+                return
 
     def _delete(self, queue: JobQueue, message: MessageRow) -> bool:
         try:

@@ -1,7 +1,8 @@
 """The edge's durable journal: what happened to every job, device operation and queue message.
 
-SQLite in WAL mode with ``synchronous=FULL``: every state change below is one
-committed transaction, on disk before the next step starts. A job moves
+SQLite in WAL mode with ``synchronous=FULL``: every state change below is committed,
+on disk before the next device call (``edge/journal/store.py`` says which share one
+fsync, and why that is as safe). A job moves
 
     received -> printing -> printed | failed -> reported
                     \\-> received (device proved nothing was printed; or a card-paid job held while its charge is reversed)

@@ -46,6 +46,8 @@ SCHEMA = (
         deleted_ms INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS messages_by_job ON messages (job_id)",
+    # The messages still on the queue: the poller looks for them every cycle, and a full scan grows with the history.
+    "CREATE INDEX IF NOT EXISTS messages_on_queue ON messages (job_id) WHERE deleted_ms IS NULL",
     """CREATE TABLE IF NOT EXISTS charges (
         job_id TEXT PRIMARY KEY,
         state TEXT NOT NULL,

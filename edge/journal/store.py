@@ -1,11 +1,32 @@
-"""The journal store: the SQL and the state transitions, one committed transaction per public call.
+"""The journal store: the SQL and the state transitions, one step per public call, committed when it returns unless made ``later``.
 
-Two ways to pay for fewer fsyncs without making any state change durable later than the next device call:
-``batch()`` makes several calls one transaction, and a write made ``later=True`` (an outcome the device
-already holds, or an acknowledgement the cloud already holds) is committed in the same transaction as the
-next journal write, which precedes every device call, or before the next read, ``flush()`` or ``close()``.
-Until then a crash leaves the earlier state on disk, which the restart reconciles as if the crash came just
-before that write.
+Fewer fsyncs, no state change durable later than the next device call (issue 22 point 5). A write made
+``later=True``, and a ``batch(later=True)``, is done at once inside the connection's open transaction and
+committed (one fsync) with the next write that is not ``later``, or by ``flush()`` or ``close()``. Every device
+call that makes something (a receipt, a charge, a reversal, a report) is preceded by such a write (``begin_print``,
+``begin_lookup``, ``begin_charge``, ``begin_reversal``, ``begin_operation``, ``begin_sale_print``…), so whatever
+was held is on disk before the device is called. Until then a crash loses the held writes whole (SQLite ignores
+WAL frames without their commit frame): the restart finds the state before them and reconciles it as if the
+crash came just before they were made.
+
+Why the poller's steps can share one fsync (the argument ``edge/poller.py`` relies on):
+
+* ``received`` (a batch of up to 10 deliveries) waits for the first ``printing``: until a device call nothing
+  outside depends on it, and a crash before that commit leaves the messages on the queue (they are deleted only
+  once their job is settled), so they come back after their visibility timeout and are journaled then.
+* ``printed`` of job N waits for ``printing`` of job N+1: between them there is no device call, and a crash
+  in between leaves N ``printing``, which the restart settles by asking the device (it holds the receipt).
+* ``reported`` marks wait only until the last result of the round is acknowledged: they are committed
+  before any of their messages is deleted, so a crash never leaves a deleted message whose job the journal
+  would report again.
+* queue deletions wait for the next commit: a crash before it deletes the message again, which SQS answers
+  as gone.
+
+One serial printer therefore costs one fsync per receipt (its ``printing``) plus, per round of up to 10 jobs,
+one for the last ``printed`` (on disk before its result is posted) and one for the ``reported`` marks.
+
+Reads go through the same connection and so see the held writes; whoever acts outside on what it read (posts
+a result, deletes a message) makes sure it is committed first, as the poller does with ``flush()``.
 """
 
 from __future__ import annotations
@@ -14,12 +35,12 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from chalicelib.contracts import FiscalJob, JobResult
-from edge.durable_sqlite import immediate_transaction, open_durable
+from edge.durable_sqlite import open_durable
 from edge.journal.records import (
     AWAITING_ACK,
     BACKLOG,
@@ -55,13 +76,12 @@ _JOB_COLUMNS = ", ".join(JobRow.model_fields)
 
 
 class Journal(SalesLedger):
-    """Thread-safe access to the journal file; each public call is one transaction. The till's sales are in
-    ``SalesLedger`` (``edge/journal/sales.py``)."""
+    """Thread-safe access to the journal file; each public call is one step, committed when it returns unless it is
+    made ``later``. The till's sales are in ``SalesLedger`` (``edge/journal/sales.py``)."""
 
     def __init__(self, path: Path, *, readonly: bool = False, durable: bool = True) -> None:
         self.path = path
         self._lock = threading.RLock()
-        self._held: list[Callable[[sqlite3.Connection], None]] = []  # writes made ``later=True``, not yet committed
         self._batch_thread: int | None = None  # the thread inside ``batch()``, whose calls join its transaction
         if readonly:
             self._db = sqlite3.connect(
@@ -84,22 +104,21 @@ class Journal(SalesLedger):
             self._db.close()
 
     def flush(self) -> None:
-        """Commit the writes made ``later=True``, if any (one fsync)."""
+        """Commit the writes made ``later``, if any (one fsync)."""
         with self._lock:
-            if self._held:
-                with self._tx():
-                    pass
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
 
     def holds_writes(self) -> bool:
-        """Whether writes made ``later=True`` still wait for a commit."""
+        """Whether writes made ``later`` still wait for a commit."""
         with self._lock:
-            return bool(self._held)
+            return self._db.in_transaction
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Every call of this thread inside the block is one transaction, committed (one fsync) when it ends
-        and rolled back whole if it raises; other threads wait for it."""
-        with self._tx():
+    def batch(self, *, later: bool = False) -> Iterator[None]:
+        """Every call of this thread inside the block is one step, undone whole if it raises; other threads wait for
+        it. It is committed when it ends (one fsync) or, ``later``, with the next write (see the module's docstring)."""
+        with self._step(later=later):
             outer, self._batch_thread = self._batch_thread, threading.get_ident()
             try:
                 yield
@@ -377,10 +396,11 @@ class Journal(SalesLedger):
         return [MessageRow(message_id=m, job_id=j, receipt_handle=h) for m, j, h in rows]
 
     def deletable_messages(self) -> list[MessageRow]:
-        """Messages still on the queue whose job is settled (reported or rejected)."""
+        """Messages still on the queue whose job is settled (reported or rejected). CROSS JOIN makes SQLite start from
+        the few messages still on the queue (index ``messages_on_queue``), not from every settled job of the history."""
         with self._reading() as db:
             rows = db.execute(
-                f"SELECT m.message_id, m.job_id, m.receipt_handle FROM messages m JOIN jobs j ON j.job_id = m.job_id"
+                f"SELECT m.message_id, m.job_id, m.receipt_handle FROM messages m CROSS JOIN jobs j ON j.job_id = m.job_id"
                 f" WHERE m.deleted_ms IS NULL AND j.state IN ({_marks(SETTLED)}) ORDER BY j.seq, m.first_received_ms",
                 tuple(s.value for s in SETTLED),
             ).fetchall()
@@ -494,31 +514,41 @@ class Journal(SalesLedger):
         return [row_to_job(row) for row in rows]
 
     def _write(self, write: Callable[[sqlite3.Connection], object], *, later: bool) -> None:
-        with self._lock:
-            if later and self._batch_thread is None:
-                self._held.append(write)
-                return
-            with self._tx() as db:
-                write(db)
+        with self._step(later=later) as db:
+            write(db)
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write, committed with whatever was held (one fsync); inside ``batch()`` it joins the batch."""
+        return self._step(later=False)
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction that first applies the held writes; inside ``batch()`` it joins the batch's."""
+    def _step(self, *, later: bool) -> Iterator[sqlite3.Connection]:
+        """One write inside the open transaction (opened with ``BEGIN IMMEDIATE`` if none is), as a savepoint: a write
+        that raises undoes itself and leaves the held writes held. Committed at the end unless ``later``."""
         if self._batch_thread == threading.get_ident():
             yield self._db
             return
-        with immediate_transaction(self._db, self._lock) as db:
-            held = list(self._held)
-            for write in held:
-                write(db)
-            yield db
-        del self._held[: len(held)]
+        with self._lock:
+            db = self._db
+            opened = not db.in_transaction
+            if opened:
+                db.execute("BEGIN IMMEDIATE")
+            db.execute("SAVEPOINT step")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK" if opened else "ROLLBACK TO step")
+                if not opened:
+                    db.execute("RELEASE step")
+                raise
+            db.execute("RELEASE step")
+            if not later:
+                db.execute("COMMIT")
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        """Reads see every write made, the held ones committed first."""
+        """Reads see every write made, the held ones too (they are in this connection's open transaction)."""
         with self._lock:
-            self.flush()
             yield self._db
 
 

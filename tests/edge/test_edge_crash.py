@@ -27,7 +27,7 @@ from edge.faults import CRASH_EXIT_CODE, CRASHPOINTS
 # What the restarted edge must do for the job, before it polls for anything new.
 RECOVERY = {
     "after_receive": None,  # nothing journaled: the message comes back after its visibility timeout
-    "after_journal_begin": "job_printed",
+    "after_journal_begin": None,  # journaled, held until the first printing (issue 22 point 5): the message comes back
     "before_device_call": "job_reconciled_unprinted",
     "during_device_call": "job_reconciled_unprinted",  # the receipt was only opened
     "during_device_call:5": "job_reconciled_printed",  # closed into fiscal memory, the answer lost

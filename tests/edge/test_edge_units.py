@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from edge.backoff import RetryGate, backoff_delay
 from edge.cloud import AwsCredentials, EdgeSession
 from edge.config import ConfigError, load_config
 from edge.faults import parse_crash_spec
+from edge.jobqueue import VisibilityKeeper
 from edge.journal import InboundMessage, JobState, Journal
 from edge.session import refresh_time
 from edge.timeparse import parse_instant
@@ -117,3 +119,26 @@ def _state(journal: Journal, job_id: str) -> JobState:
     row = journal.job(job_id)
     assert row is not None
     return row.state
+
+
+class _HidingQueue:
+    def __init__(self) -> None:
+        self.hidden: list[tuple[float, list[str], int]] = []
+
+    def hide_all(self, receipt_handles: list[str], seconds: int) -> None:
+        self.hidden.append((time.monotonic(), list(receipt_handles), seconds))
+
+
+def test_visibility_keeper_hides_only_calls_that_outlast_the_delay_and_never_after_they_return() -> None:
+    queue = _HidingQueue()
+    keeper = VisibilityKeeper()
+    for n in range(200):  # fast device calls: nothing to hide
+        with keeper.kept(queue, [f"h{n}"], 1, 0.2):  # type: ignore[arg-type]
+            pass
+    started = time.monotonic()
+    with keeper.kept(queue, ["slow"], 1, 0.2):  # type: ignore[arg-type]  # hidden at 0.2 s, then every 0.5 s
+        time.sleep(0.8)
+    returned = time.monotonic()
+    time.sleep(0.6)
+    assert [(handles, seconds) for _, handles, seconds in queue.hidden] == [(["slow"], 1), (["slow"], 1)]
+    assert 0.15 < queue.hidden[0][0] - started < 0.4 and 0.6 < queue.hidden[1][0] - started < returned - started

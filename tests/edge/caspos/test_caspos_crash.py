@@ -31,7 +31,7 @@ PARENT = "job-parent"
 # under the same documentUUID (the register answers code 1 with the earlier document, seed 002 §Close Shift l.250).
 RECOVERY = {
     "after_receive": None,
-    "after_journal_begin": "job_printed",
+    "after_journal_begin": None,  # journaled, held until the first printing (issue 22 point 5): the message comes back
     "before_device_call": "job_reconciled_unprinted",
     "during_device_call": "job_reconciled_unprinted",
     "after_device_call": "job_reconciled_printed",
