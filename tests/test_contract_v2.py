@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobLine, JobPayment, OriginalReceipt, PaymentType
+from chalicelib.contracts import (
+    FiscalJob,
+    FiscalRecord,
+    JobLine,
+    JobPayment,
+    OriginalReceipt,
+    PaymentType,
+)
 from tests import contract_v1
 
 BASE = {"job_id": "j-1", "shop_id": "s-1", "order_id": "o-1", "order_internal_id": "i-1", "created_at": 1796600000,

@@ -21,7 +21,7 @@ from chalicelib.contracts import (
 )
 from chalicelib.core import resource_names as names
 from chalicelib.core.settings import settings
-from tests.conftest import demo_order, queue_messages, run_dispatch
+from tests.conftest import demo_order, run_dispatch
 from tests.test_edge_results import fiscalize, open_session
 
 SOLD_AT = 1_780_000_000  # 2026-05-28 20:26:40 UTC

@@ -34,8 +34,8 @@ from chalicelib.contracts import FiscalJob, FiscalRecord, JobResult, ResultStatu
 from devstack.receiver import WebhookReceiver
 from devstack.stack import DEMO_CATALOG
 from tests.conftest import queue_messages
-from tests.test_edge_sales import till_sale
 from tests.receipt_samples import receipt_body
+from tests.test_edge_sales import till_sale
 from tests.test_receipts import render_pending_pdfs
 from tests.test_webhooks import pump
 

@@ -17,10 +17,11 @@ import pytest
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
 from chalicelib.orders import outbox
-from chalicelib.webhooks import first_attempts
+from chalicelib.webhooks import deliveries
 from devstack import pump as pump_module
 from devstack.receiver import WebhookReceiver
 from tests.conftest import demo_order, demo_shop, stream_pump
+from tests.test_webhooks import sweep_and_pump
 
 
 @pytest.fixture
@@ -109,14 +110,16 @@ class Stop(BaseException):
 
 STOPS = {
     "before_the_job": (outbox, "send_message_batches"),
-    "between_job_and_webhook": (first_attempts.webhooks, "send"),
-    "between_webhook_and_its_record": (first_attempts, "_record"),
-    "between_record_and_checkpoint": (pump_module.Checkpoints, "put"),
+    "between_job_and_the_webhooks_record": (deliveries, "_create_leased"),
+    "between_record_and_send": (deliveries.webhooks, "send"),
+    "between_send_and_its_outcome": (deliveries, "_record_attempt"),
+    "between_outcome_and_checkpoint": (pump_module.Checkpoints, "put"),
 }
 
 
 @pytest.mark.parametrize("stop_at", sorted(STOPS))
-def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing(api, shop, merchant, receiver, monkeypatch,
+def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing(api, shop, merchant, receiver, aws_env,
+                                                                                  clock, monkeypatch,
                                                                                   stop_at):
     post(api, shop, "STOP-1")
     owner, name = STOPS[stop_at]
@@ -126,9 +129,11 @@ def test_a_stop_between_any_two_dispatch_steps_loses_nothing_and_doubles_nothing
 
     with monkeypatch.context() as patch, pytest.raises(Stop):
         patch.setattr(owner, name, stop)
-        stream_pump().pump_once() if stop_at == "between_record_and_checkpoint" else _handler_dies(patch)
+        stream_pump().pump_once() if stop_at == "between_outcome_and_checkpoint" else _handler_dies(patch)
     pump_all(stream_pump())  # the pump restarts from its checkpoint
     pump_all(stream_pump())
+    clock.now += 120  # past the stopped attempt's lease: the sweep hands its record to the retry queue
+    sweep_and_pump(aws_env)
     sent = jobs(shop)
     assert sent and {job.job_id for job in sent} == {shop_job_id(api, shop, "STOP-1")}, \
         "sent at least once, every copy the order's one job_id, which the edge journals once"

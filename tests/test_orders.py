@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from chalicelib.aws import clients as aws
 from chalicelib.contracts import FiscalJob
 from tests.conftest import demo_order, queue_messages

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from chalice.local import LambdaEventConverter
 
-from chalicelib.aws import clients as aws
 from chalicelib.auth import rate_limits
+from chalicelib.aws import clients as aws
 from chalicelib.core.settings import settings
 from tests.conftest import FakeClock, demo_shop
 from tests.test_api_errors import assert_error

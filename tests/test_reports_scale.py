@@ -18,7 +18,7 @@ import requests
 from chalicelib.core.settings import settings
 from devstack.stack import DEMO_CATALOG
 from tests.test_edge_results import fiscalize
-from tests.test_reports import from_csv, from_html, from_pdf, from_xml, from_xlsx, utc
+from tests.test_reports import from_csv, from_html, from_pdf, from_xlsx, from_xml, utc
 
 DAY = "2026-03-29"
 ORDERS, LINES_EACH = 40, 50

@@ -43,7 +43,12 @@ from chalicelib.core.errors import (
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import settings
 from chalicelib.webhooks import sending as webhooks
-from chalicelib.webhooks.target import WebhookTarget, cached_target, current_target, unchanged
+from chalicelib.webhooks.target import (
+    WebhookTarget,
+    cached_target,
+    current_target,
+    unchanged,
+)
 
 log = get_logger(__name__)
 
@@ -276,17 +281,19 @@ def _record_attempt(record: dict[str, Any], token: str, outcome: webhooks.SendOu
                                **({"ExpressionAttributeNames": names_} if names_ else {}))
 
 
-def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget | None) -> None:
+def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget | None, *,
+             earlier_settled: bool = False, deadline: float | None = None) -> str:
     """One attempt of a leased record at ``target`` (confirmed or read for this delivery), unless its order's
-    earlier event is still pending."""
-    earlier_id = _predecessor(record)
+    earlier event is still pending (not read when the caller knows it is ``earlier_settled``); the record's status
+    after it. ``deadline``: the attempt's own, if shorter than a retry's."""
+    earlier_id = None if earlier_settled else _predecessor(record)
     earlier = get(record["shop_id"], earlier_id) if earlier_id else None
     if earlier is not None and earlier["status"] == PENDING:
         _release(record, token, max(earlier["next_attempt_at"], now) + 1)
         log.info("webhook_waits_for_earlier_event", webhook_id=record["delivery_id"], earlier=earlier_id)
-        return
+        return PENDING
     if target is not None:
-        outcome = webhooks.send(target.url, target.secrets, record["delivery_id"], record["payload"])
+        outcome = webhooks.send(target.url, target.secrets, record["delivery_id"], record["payload"], deadline)
     else:
         outcome = webhooks.SendOutcome(None, "no webhook url configured", 0)
     log.info("webhook_attempt", webhook_id=record["delivery_id"], status=outcome.status_code, error=outcome.error,
@@ -294,6 +301,7 @@ def _attempt(record: dict[str, Any], token: str, now: int, target: WebhookTarget
     updated = _record_attempt(record, token, outcome, now)
     if updated is not None and updated["status"] != PENDING and updated["attempt_count"] > 1:
         _resume_successor(updated, now)
+    return str(updated["status"]) if updated is not None else PENDING
 
 
 def _resume_successor(record: dict[str, Any], now: int) -> None:
@@ -319,6 +327,21 @@ def handle_message(message: webhooks.WebhookMessage, now: int) -> None:
         target = current_target(message.shop_id, now) if record is not None else None
     if record is not None:
         _attempt(record, token, now, target)
+
+
+def first_attempt(message: webhooks.WebhookMessage, now: int, *, earlier_settled: bool, deadline: float) -> str | None:
+    """An order event's first attempt, from the orders stream (``chalicelib.webhooks.first_attempts``): its record
+    created leased once the shop's webhook is confirmed, then the attempt. The record's status; None when the shop
+    has no webhook for it; the existing record's status when this is a repeat (nothing is sent again)."""
+    token = uuid.uuid4().hex
+    record, target = _create_leased(message, now, token)
+    if target is None:
+        log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
+        return None
+    if record is None:
+        existing = get(message.shop_id, message.webhook_id)
+        return str(existing["status"]) if existing is not None else PENDING
+    return _attempt(record, token, now, target, earlier_settled=earlier_settled, deadline=deadline)
 
 
 def handle_batch(messages: list[tuple[str, str | None, str]], now: int) -> dict[str, list[dict[str, str]]]:

@@ -1,21 +1,16 @@
 """An order event's first delivery attempt, made where the order's change arrives: the orders table's stream.
 
 The stream handler (``chalicelib.orders.outbox``) hands over each order's events in sequence (``validated``, then
-``terminated`` or ``failed``; a till sale brings both at once). Each is sent, then its delivery record is written
-once, with the attempt in it and, for a failure, when to try again: one write per event, and no queue between the
-order and its webhook (no send, receive and delete per event). What fails goes on as before: the sweep finds the
-record due and the FIFO queue's consumer (``deliveries.handle_message``) retries it, up to the retry window.
+``terminated`` or ``failed``; a till sale brings both at once). Each is attempted as a retry would be
+(``deliveries.first_attempt``): its delivery record created, leased, in the transaction that confirms the shop still
+sends to the target (issue 27 point 11: never to a URL or with a secret the merchant already replaced), then the
+attempt, then its outcome. There is no queue between the order and its webhook (no send, receive and delete per
+event). What fails goes on as before: the sweep finds the record due and the FIFO queue's consumer retries it, up
+to the retry window.
 
-Sending before the record exists makes the first attempt at-least-once, as webhooks are: a batch retried after a
-crash between the send and the write sends again, under the same webhook-id, and the receiver drops the repeat.
-The record itself is written once (``attribute_not_exists``), in a transaction that also confirms the shop still
-sends to the target used (``target.unchanged``). If the webhook changed meanwhile, the record is written pending
-and due now, so the next attempt goes to the new target.
-
-Order per subject: a later event is sent only once its earlier one is not pending. A group's own earlier event is
-known from this batch; else from this container's memory of what it delivered (an order's events usually reach
-the same container, its shard's), else from the earlier record (one GetItem). While the earlier one is pending,
-the later record is written pending behind it, without an attempt, and the earlier one's retry resumes it.
+Order per subject: a later event is attempted only once its earlier one is not pending. A group's own earlier
+event is known from this batch; else from this container's memory of what it delivered (an order's events usually
+reach the same container, its shard's); else the earlier record is read.
 
 A first attempt has ``webhook_first_attempt_seconds`` (shorter than a retry's deadline): groups run side by
 side, but the shard's next batch, other shops' orders among them, waits for the slowest receiver of this one.
@@ -31,15 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.aws.clients import client
-from chalicelib.aws.storage import cancellation_codes, to_item
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import settings
 from chalicelib.webhooks import deliveries
 from chalicelib.webhooks import sending as webhooks
-from chalicelib.webhooks.target import WebhookTarget, cached_target, current_target, unchanged
 
 log = get_logger(__name__)
 
@@ -103,93 +93,19 @@ def deliver(events: list[OrderEvent], now: int) -> set[int]:
 
 
 def _deliver_one(event: OrderEvent, now: int, statuses: dict[str, str]) -> None:
-    """One event: skipped (no webhook, or not subscribed), held behind its pending earlier event, or attempted."""
+    """One event's first attempt, unless this container delivered it already (a batch retried after a later record
+    failed)."""
     message = webhooks.order_message(event.order, event.type)
-    if message.webhook_id in delivered_here:  # a batch retried after a later record failed: this one was delivered
+    if message.webhook_id in delivered_here:
         statuses[message.webhook_id] = deliveries.DELIVERED
         return
-    target = _target(message.shop_id, event.type, now)
-    if target is None:
-        log.info("webhook_skipped_no_target", webhook_id=message.webhook_id)
-        return
-    earlier = _pending_earlier(message, statuses)
-    if earlier is not None:
-        waiting = deliveries.new_record(message, now, next_attempt=max(int(earlier["next_attempt_at"]), now) + 1)
-        if _put(waiting):
-            log.info("webhook_waits_for_earlier_event", webhook_id=message.webhook_id, earlier=earlier["delivery_id"])
-        statuses[message.webhook_id] = deliveries.PENDING
-        return
-    outcome = webhooks.send(target.url, target.secrets, message.webhook_id, message.payload,
-                            deadline=min(settings().webhook_first_attempt_seconds, settings().webhook_deadline_seconds))
-    log.info("webhook_attempt", webhook_id=message.webhook_id, status=outcome.status_code, error=outcome.error,
-             duration_ms=outcome.duration_ms)
-    statuses[message.webhook_id] = _record(message, target, outcome, now)
-    if statuses[message.webhook_id] == deliveries.DELIVERED:
+    earlier_type = webhooks.FOLLOWS.get(event.type)
+    earlier_id = f"msg_{webhooks.subject(message.payload)}_{earlier_type}" if earlier_type else None
+    settled = earlier_id is None or earlier_id in delivered_here or \
+        statuses.get(earlier_id, deliveries.PENDING) != deliveries.PENDING
+    cfg = settings()
+    status = deliveries.first_attempt(message, now, earlier_settled=settled,
+                                      deadline=min(cfg.webhook_first_attempt_seconds, cfg.webhook_deadline_seconds))
+    statuses[message.webhook_id] = status or "skipped"  # skipped (no webhook for it): nothing for a later one to wait on
+    if status == deliveries.DELIVERED:
         delivered_here.add(message.webhook_id)
-
-
-def _target(shop_id: str, event_type: str, now: int) -> WebhookTarget | None:
-    """The shop's webhook if it takes this event type: from the container's snapshot, read again when that says no
-    (it may predate the webhook)."""
-    target = cached_target(shop_id, now)
-    if target is None or event_type not in target.events:
-        target = current_target(shop_id, now)
-    return target if target is not None and event_type in target.events else None
-
-
-def _pending_earlier(message: webhooks.WebhookMessage, statuses: dict[str, str]) -> dict[str, Any] | None:
-    """The earlier event's record while it is pending; None when there is none to wait for."""
-    earlier_type = webhooks.FOLLOWS.get(message.payload["type"])
-    if earlier_type is None:
-        return None
-    earlier_id = f"msg_{webhooks.subject(message.payload)}_{earlier_type}"
-    if statuses.get(earlier_id, deliveries.PENDING) != deliveries.PENDING or earlier_id in delivered_here:
-        return None
-    record = deliveries.get(message.shop_id, earlier_id)
-    return record if record is not None and record["status"] == deliveries.PENDING else None
-
-
-def _record(message: webhooks.WebhookMessage, target: WebhookTarget, outcome: webhooks.SendOutcome, now: int) -> str:
-    """Write the delivery record with its first attempt; its status (the existing record's if there was one)."""
-    record = deliveries.new_record(message, now, next_attempt=now)
-    record.update(attempts=[deliveries.attempt_entry(record, outcome, now)], attempt_count=1)
-    if outcome.delivered:
-        for due in ("due_shard", "due_at", "next_attempt_at"):
-            del record[due]
-        record.update(status=deliveries.DELIVERED, delivered_at=now, expires_at=now + deliveries.KEEP_SECONDS)
-    else:
-        retry_at = deliveries.next_attempt_at(now, now, 1)
-        assert retry_at is not None  # a round that starts now has its whole retry window ahead
-        record.update(next_attempt_at=retry_at, due_at=deliveries.due(retry_at))
-    try:
-        client("dynamodb").transact_write_items(TransactItems=[
-            {"Put": {"TableName": deliveries.table(), "Item": to_item(record),
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"ConditionCheck": unchanged(message.shop_id, target)}])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "TransactionCanceledException":
-            raise
-        codes = cancellation_codes(exc)
-        if codes[:1] == ["ConditionalCheckFailed"]:  # a repeat of the stream batch: the record exists
-            existing = deliveries.get(message.shop_id, message.webhook_id)
-            return str(existing["status"]) if existing is not None else deliveries.PENDING
-        if codes[1:2] != ["ConditionalCheckFailed"]:
-            raise
-        # The webhook changed while this attempt was under way: the new target gets the event from the retry path.
-        retry = {**deliveries.new_record(message, now, next_attempt=now), "attempts": record["attempts"], "attempt_count": 1}
-        _put(retry)
-        return deliveries.PENDING
-    return str(record["status"])
-
-
-def _put(record: dict[str, Any]) -> bool:
-    """Create a record unless it exists; whether it was created."""
-    try:
-        client("dynamodb").put_item(TableName=deliveries.table(), Item=to_item(record),
-                                    ConditionExpression="attribute_not_exists(pk)")
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
-

@@ -24,7 +24,7 @@ from urllib.parse import urljoin
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.aws.clients import client, queue_url, send_message_batches
+from chalicelib.aws.clients import queue_url, send_message_batches
 from chalicelib.core import money
 from chalicelib.core import resource_names as names
 from chalicelib.core.errors import WebhookTargetRefused

@@ -21,7 +21,15 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from chalicelib.contracts import FiscalJob, Heartbeat, JobLine, JobPayment, JobResult, PaymentType, TillSale
+from chalicelib.contracts import (
+    FiscalJob,
+    Heartbeat,
+    JobLine,
+    JobPayment,
+    JobResult,
+    PaymentType,
+    TillSale,
+)
 from edge.emulators.simulated.models import STATE_FILE
 from edge.emulators.simulated.register import SimulatedRegister
 from edge.journal import Journal

@@ -6,12 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tremol_support import COFFEE, TEA, EmulatedPort, card, cash, driver_on, refund, sale
+from tremol_support import (
+    COFFEE,
+    TEA,
+    EmulatedPort,
+    card,
+    cash,
+    driver_on,
+    refund,
+    sale,
+)
 
 from chalicelib.contracts import FiscalJob, JobLine
 from edge.config import FiscalDeviceConfig
 from edge.drivers import create_driver
-from edge.drivers.base import FiscalMemoryFull, InvalidJob, OperationRefused, PaperOut, UnsupportedDevice, WrongPassword
+from edge.drivers.base import (
+    FiscalMemoryFull,
+    InvalidJob,
+    OperationRefused,
+    PaperOut,
+    UnsupportedDevice,
+    WrongPassword,
+)
 from edge.drivers.isl.sales import SaleBook
 from edge.drivers.tremol.driver import BOOK_FILE, TremolDriver
 from edge.drivers.tremol.link import TremolLink, TremolTcpTransport

@@ -15,7 +15,14 @@ from tremol_support import TEA, EmulatedPort, card, cash, driver_on, refund, sal
 
 from chalicelib.contracts import JobLine
 from edge.drivers.base import DeviceError
-from edge.drivers.tremol.frame import Acknowledgement, FrameReader, Message, checksum, decode_answer, encode_request
+from edge.drivers.tremol.frame import (
+    Acknowledgement,
+    FrameReader,
+    Message,
+    checksum,
+    decode_answer,
+    encode_request,
+)
 from edge.emulators.tremol.device import TremolDevice
 from edge.emulators.tremol.endpoint import TremolEndpoint
 from edge.emulators.tremol.wire import HostFrame

@@ -9,7 +9,14 @@ from collections import deque
 from decimal import Decimal
 from pathlib import Path
 
-from chalicelib.contracts import FiscalJob, FiscalRecord, JobLine, JobPayment, OriginalReceipt, PaymentType
+from chalicelib.contracts import (
+    FiscalJob,
+    FiscalRecord,
+    JobLine,
+    JobPayment,
+    OriginalReceipt,
+    PaymentType,
+)
 from edge.drivers.isl.sales import SaleBook
 from edge.drivers.tremol.driver import BOOK_FILE, TremolDriver
 from edge.drivers.tremol.link import TremolLink
