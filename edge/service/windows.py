@@ -139,8 +139,18 @@ def _stop(handle: Any) -> None:
     _wait_for(handle, STOPPED, STOP_TIMEOUT_S)
 
 
+def _require_pywin32() -> None:
+    """A clear error, not an ImportError, on a Windows Python where the edge was installed without its dependencies."""
+    try:
+        import win32service  # noqa: F401
+    except ImportError as exc:
+        raise ServiceError("pywin32 is not installed in this Python; install the edge with its dependencies "
+                           "(pip install receipt_bridge_edge-*.whl) or pip install pywin32==311") from exc
+
+
 def install(python: str, config: Path) -> str:
     """Create the service (or stop and reconfigure an installed one), set its recovery, start it."""
+    _require_pywin32()
     import pywintypes
     import win32service
 
@@ -184,6 +194,7 @@ def install(python: str, config: Path) -> str:
 
 def uninstall() -> str:
     """Stop the service if it runs, delete it and its event log source."""
+    _require_pywin32()
     import pywintypes
     import win32evtlogutil
     import win32service
@@ -207,6 +218,7 @@ def uninstall() -> str:
 
 def status() -> Outcome:
     """The SCM's view of the service; exit 4 when it is not installed (as ``systemctl status``)."""
+    _require_pywin32()
     import pywintypes
     import win32service
 
@@ -234,6 +246,7 @@ def status() -> Outcome:
 def host(config: Path) -> None:
     """``edge service host``: the process the SCM starts. Connects to the SCM and runs the edge until the SCM
     stops it; start, stop and failures go to the Application event log (source ReceiptBridgeEdge)."""
+    _require_pywin32()
     import pywintypes
     import servicemanager
     import win32service

@@ -388,3 +388,12 @@ def test_the_service_log_rotates_and_keeps_a_few_old_copies(tmp_path):
     assert files == ["edge-service.log", "edge-service.log.1", "edge-service.log.2"]
     assert all(0 < (tmp_path / name).stat().st_size <= 1_000 for name in files)
     assert set((tmp_path / "edge-service.log.1").read_text().splitlines()) == {line.strip()}
+
+
+def test_a_windows_python_without_pywin32_gets_a_clear_error_not_an_import_error():
+    """The edge installed without its dependencies (``pip install --no-deps``): here, where pywin32 never is."""
+    from edge.service.runner import ServiceError
+
+    for command in (windows.status, windows.uninstall):
+        with pytest.raises(ServiceError, match="pywin32 is not installed"):
+            command()
