@@ -31,6 +31,7 @@ from moto import mock_aws  # noqa: E402
 from chalicelib.aws import clients as aws  # noqa: E402
 from chalicelib.core.settings import settings  # noqa: E402
 from chalicelib.shops import service as shops  # noqa: E402
+from devstack.moto_server import install_dynamodb  # noqa: E402
 from devstack.stack import DEMO_CATALOG  # noqa: E402
 from infra.provision import provision  # noqa: E402
 
@@ -38,6 +39,7 @@ from infra.provision import provision  # noqa: E402
 @pytest.fixture
 def aws_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("BRIDGE_PUMP_STATE_DIR", str(tmp_path / "pump"))  # the stream pump's checkpoints
+    install_dynamodb()  # the stream handler's webhook threads write at once: transactions isolated, as on the local stack
     with mock_aws():
         aws.reset_clients()
         shops._cache.clear()
