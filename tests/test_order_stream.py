@@ -194,3 +194,31 @@ def test_a_record_that_keeps_failing_goes_to_the_dlq_and_the_shard_moves_on(api,
     assert [job.order_id for job in jobs(shop)] == ["AFTER-1"], "the shard is not blocked behind the poison"
     pump_all(stream_pump())
     assert jobs(shop) == [], "the poison is behind the checkpoint, for an operator to replay from the DLQ"
+
+
+def test_a_webhook_record_that_fails_resumes_the_shard_from_its_order_and_sends_no_other_twice(api, shop, receiver,
+                                                                                                 monkeypatch):
+    """The table refuses one order's delivery record once: the batch is reported from that order's record on, the
+    pump hands those records over again, and the later order, whose webhook went out in the first try, is not
+    sent again."""
+    post(api, shop, "BAD-1")
+    post(api, shop, "OK-1")
+    real, refused = deliveries._create_leased, []
+
+    def refuse_once(message: Any, now: int, token: str) -> Any:
+        if message.payload["orderID"] == "BAD-1" and not refused:
+            refused.append(message.webhook_id)
+            raise ConnectionError("injected: the table did not answer")
+        return real(message, now, token)
+
+    monkeypatch.setattr(deliveries, "_create_leased", refuse_once)
+    monkeypatch.setattr(pump_module.StreamPump, "_backoff", lambda self, attempts: False)
+    pump_all(stream_pump())
+    assert refused, "the failure was injected"
+    assert sorted(validated(receiver)) == ["BAD-1", "OK-1"]
+    assert len([d for d in receiver.deliveries if d.body["type"] == "validated"]) == 2, "OK-1's was not sent again"
+    sent = jobs(shop)
+    assert sorted(job.order_id for job in sent) == ["BAD-1", "BAD-1", "OK-1", "OK-1"], "from the failed record on"
+    for order_id in ("BAD-1", "OK-1"):
+        assert {job.job_id for job in sent if job.order_id == order_id} == {shop_job_id(api, shop, order_id)}, \
+            "a job sent again carries its one job_id, which the edge journals once"
