@@ -101,13 +101,17 @@ class StreamConsumer:
     alarm; the message names the shard and sequence numbers, the record stays readable for the
     stream's 24 hours) and the shard moves on. A handler that only partly failed names the first
     record it did not finish (ReportBatchItemFailures) and the shard resumes from there, so records
-    of one shard are handled in stream order."""
+    of one shard are handled in stream order. ``parallelization`` batches of one shard run at once, each
+    partition key's records (one shop's, on the orders table) still in order: a shop whose webhook
+    receiver is slow holds back only the shops that share its lane (an order's first webhook attempt
+    is made in this handler)."""
 
     table: str
     on_failure: str
     max_retries: int = 10
     bisect: bool = True
     starting_position: str = "TRIM_HORIZON"
+    parallelization: int = 10
 
 
 STREAM_CONSUMERS: tuple[StreamConsumer, ...] = (StreamConsumer(names.ORDERS_TABLE, on_failure=names.DISPATCH_DLQ),)

@@ -259,6 +259,7 @@ def _event_streams(prefix: str, function_id: str, properties: dict[str, Any]) ->
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "BisectBatchOnFunctionError": consumer.bisect,
             "MaximumRetryAttempts": consumer.max_retries,
+            "ParallelizationFactor": consumer.parallelization,
             "DestinationConfig": {"OnFailure": {"Type": "SQS",
                                                 "Destination": {"Fn::GetAtt": [queue_id(consumer.on_failure), "Arn"]}}},
         })

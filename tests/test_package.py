@@ -251,6 +251,7 @@ def test_the_orders_stream_drives_dispatch_with_bisection_retries_and_a_dlq(temp
     assert mapping["StartingPosition"] == "TRIM_HORIZON", "a new mapping starts with the stream's oldest record"
     assert mapping["BisectBatchOnFunctionError"] is True and mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert 0 < mapping["MaximumRetryAttempts"] <= 100
+    assert mapping["ParallelizationFactor"] == 10, "one shop's slow webhook receiver does not hold back every shop"
     dlq_id = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert resources[dlq_id]["Properties"]["QueueName"] == f"{PREFIX}-{names.DISPATCH_DLQ}"
     assert resources[dlq_id + "DepthAlarm"]["Type"] == "AWS::CloudWatch::Alarm"

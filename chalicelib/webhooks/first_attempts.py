@@ -13,8 +13,9 @@ event is known from this batch; else from this container's memory of what it del
 reach the same container, its shard's); else the earlier record is read.
 
 A first attempt has ``webhook_first_attempt_seconds`` (shorter than a retry's deadline): groups run side by
-side, but the shard's next batch, other shops' orders among them, waits for the slowest receiver of this one.
-A receiver slower than that gets the event from the retry path, with the full deadline, within a sweep.
+side, but the next batch of this one's lane (``infra.definitions.StreamConsumer.parallelization``: the shops whose
+partition keys share it) waits for its slowest receiver. A receiver slower than that gets the event from the retry
+path, with the full deadline, within a sweep.
 """
 
 from __future__ import annotations
