@@ -280,17 +280,13 @@ class Journal(SalesLedger):
         """Before the terminal is called: the charge becomes ``charging`` and a Sale operation opens."""
         ts = now_ms()
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO operations (job_id, action_type, device_name, state, started_ms, amount_cents) VALUES (?, ?, ?, 'started', ?, ?)",
-                (job_id, "FindCharge" if lookup else "Sale", terminal, ts, amount),
-            )
+            op_id = self._start_op(db, job_id, "FindCharge" if lookup else "Sale", terminal, ts, amount)
             db.execute(
                 "INSERT INTO charges (job_id, state, terminal, amount, updated_ms) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (job_id) DO UPDATE SET state = excluded.state, terminal = excluded.terminal, updated_ms = excluded.updated_ms",
                 (job_id, ChargeState.CHARGING.value, terminal, amount, ts),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return op_id
 
     def record_charge(self, job_id: str, op_id: int, state: ChargeState, *, approval_code: str | None = None, rrn: str | None = None,
                       error_code: str | None = None, error_message: str | None = None) -> None:
@@ -321,14 +317,7 @@ class Journal(SalesLedger):
 
     def begin_reversal(self, job_id: str, terminal: str, amount: int, *, lookup: bool = False) -> int:
         """Open a Reversal (or, after a crash or fault, FindReversal) operation before the terminal is called."""
-        ts = now_ms()
-        with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO operations (job_id, action_type, device_name, state, started_ms, amount_cents) VALUES (?, ?, ?, 'started', ?, ?)",
-                (job_id, "FindReversal" if lookup else "Reversal", terminal, ts, amount),
-            )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        return self._begin(job_id, "FindReversal" if lookup else "Reversal", terminal, amount, None, None)
 
     def record_reversal(self, job_id: str, op_id: int, state: ChargeState, result: JobResult | None = None, *,
                         error_code: str | None = None, error_message: str | None = None) -> None:
@@ -442,13 +431,20 @@ class Journal(SalesLedger):
     def _begin(self, job_id: str, action: str, device_name: str, amount: int | None, state: JobState | None, device_id: str | None) -> int:
         ts = now_ms()
         with self._tx() as db:
-            cursor = db.execute(
-                "INSERT INTO operations (job_id, action_type, device_name, device_id, state, started_ms, amount_cents)"
-                " VALUES (?, ?, ?, ?, 'started', ?, ?)",
-                (job_id, action, device_name, device_id, ts, amount),
-            )
+            op_id = self._start_op(db, job_id, action, device_name, ts, amount, device_id)
             if state is not None:
                 db.execute("UPDATE jobs SET state = ?, updated_ms = ? WHERE job_id = ?", (state.value, ts, job_id))
+        return op_id
+
+    @staticmethod
+    def _start_op(db: sqlite3.Connection, job_id: str, action: str, device_name: str, ts: int, amount: int | None,
+                  device_id: str | None = None) -> int:
+        """Insert a ``started`` operation of a job; its id."""
+        cursor = db.execute(
+            "INSERT INTO operations (job_id, action_type, device_name, device_id, state, started_ms, amount_cents)"
+            " VALUES (?, ?, ?, ?, 'started', ?, ?)",
+            (job_id, action, device_name, device_id, ts, amount),
+        )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
 
