@@ -14,7 +14,14 @@ from typing import TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
-from chalicelib.contracts import Heartbeat, HeartbeatAck, JobResult, ResultAck, TillSale, TillSaleAck
+from chalicelib.contracts import (
+    Heartbeat,
+    HeartbeatAck,
+    JobResult,
+    ResultAck,
+    TillSale,
+    TillSaleAck,
+)
 
 SESSION_PATH = "/api/v1/edge/session"
 RESULTS_PATH = "/api/v1/edge/results"
@@ -83,31 +90,23 @@ class CloudClient:
         return _parse(EdgeSession, response)
 
     def post_result(self, token: SecretStr, result: JobResult) -> ResultAck:
-        response = self._send(
-            "POST",
-            RESULTS_PATH,
-            content=result.model_dump_json(),
-            headers={"authorization": f"Bearer {token.get_secret_value()}", "content-type": "application/json"},
-        )
-        return _parse(ResultAck, response)
+        return self._post(token, RESULTS_PATH, result, ResultAck)
 
     def post_sale(self, token: SecretStr, sale: TillSale) -> TillSaleAck:
-        response = self._send(
-            "POST",
-            SALES_PATH,
-            content=sale.model_dump_json(),
-            headers={"authorization": f"Bearer {token.get_secret_value()}", "content-type": "application/json"},
-        )
-        return _parse(TillSaleAck, response)
+        return self._post(token, SALES_PATH, sale, TillSaleAck)
 
     def post_heartbeat(self, token: SecretStr, heartbeat: Heartbeat) -> HeartbeatAck:
+        return self._post(token, HEARTBEAT_PATH, heartbeat, HeartbeatAck)
+
+    def _post(self, token: SecretStr, path: str, body: BaseModel, answer: type[_M]) -> _M:
+        """One JSON POST under the session's bearer token, its answer parsed as ``answer``."""
         response = self._send(
             "POST",
-            HEARTBEAT_PATH,
-            content=heartbeat.model_dump_json(),
+            path,
+            content=body.model_dump_json(),
             headers={"authorization": f"Bearer {token.get_secret_value()}", "content-type": "application/json"},
         )
-        return _parse(HeartbeatAck, response)
+        return _parse(answer, response)
 
     def _send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         try:
